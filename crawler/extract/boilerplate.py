@@ -1,0 +1,74 @@
+"""Boilerplate rules, as data: each has a name (its stats key is ``clean/<name>``) and a reason.
+
+Line rules drop a whole text block; text fixes rewrite text inside a block. Line rules that could
+also match a sentence of an article (copyright, footer words) only apply to short lines.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .selectors import DATETIME_RE, EDITOR_RE
+
+# The date-time shape without its named groups, so it can appear twice in one pattern.
+_DATETIME = re.sub(r"\?P<\w+>", "", DATETIME_RE.pattern)
+
+
+@dataclass(frozen=True)
+class LineRule:
+    """Drop a text block that matches ``pattern`` and is at most ``max_chars`` long."""
+
+    name: str
+    pattern: re.Pattern[str]
+    max_chars: int = 200
+
+
+@dataclass(frozen=True)
+class TextFix:
+    """Replace ``pattern`` by ``replacement`` inside every text block."""
+
+    name: str
+    pattern: re.Pattern[str]
+    replacement: str
+
+
+TEXT_FIXES: tuple[TextFix, ...] = (
+    # 2019 pages carry the four characters \ r \ n literally inside paragraphs.
+    TextFix("literal_crlf", re.compile(r"(?:\\r|\\n|\\t)+"), ""),
+    # U+3000 / NBSP / spaces used as first-line indentation or trailing padding.
+    TextFix("indentation", re.compile(r"^[\s\u3000\xa0\u2002\u2003\ufeff]+|[\s\u3000\xa0\u2002\u2003\ufeff]+$"), ""),
+    # NBSP and other odd spaces inside a line become one plain space.
+    TextFix("odd_space", re.compile(r"[\xa0\u2002\u2003\u200b\t]+| {2,}"), " "),
+)
+
+LINE_RULES: tuple[LineRule, ...] = (
+    # Spacer paragraphs (<p>&nbsp;</p>, <p>　　</p>) left empty once indentation is stripped.
+    LineRule("empty_paragraph", re.compile(r"^$")),
+    # 您的位置:首页 > 四川要闻 >
+    LineRule("breadcrumb", re.compile(r"^(?:您的位置|当前位置|所在位置)\s*[:：]?"), 160),
+    # The info line: a date-time next to 来源 or the template's 】【 brackets.
+    LineRule("info_line", re.compile(
+        rf"(?:{_DATETIME}).*(?:来\s*源\s*[:：]|】|【)|(?:来\s*源\s*[:：]|】|【|发布(?:时间|日期)|时间\s*[:：]).*(?:{_DATETIME})"), 100),
+    # An info line with 来源 but no time (some pages only show the source).
+    LineRule("info_line", re.compile(r"^【?\s*(?:www\.\S+\s*】\s*【\s*)?来\s*源\s*[:：]"), 60),
+    # 编辑:廖安泰 / 责任编辑：王五
+    LineRule("editor_line", EDITOR_RE, 40),
+    # 上一篇 / 下一篇 navigation between articles.
+    LineRule("prev_next", re.compile(r"^\s*[【\[]?\s*(?:上一篇|下一篇|上一条|下一条)"), 200),
+    # Share, print, close and font-size bars.
+    LineRule("share_bar", re.compile(
+        r"分享到|打印本页|关闭窗口|收藏本页|字号\s*[:：]?\s*[【\[]?\s*[大中小]|^[【\[]?\s*(?:打印|关闭|返回顶部|返回)\s*[】\]]?"
+        r"(?:\s*[【\[]?\s*(?:打印|关闭|返回顶部|返回)\s*[】\]]?)*$"), 80),
+    # Footer link row: 四川长安网简介 | 版权声明 | 网站地图 | ... | 投稿:sccaw@sina.com |
+    LineRule("footer", re.compile(r"四川长安网简介|版权声明\s*[|｜]|网站地图\s*[|｜]|投稿\s*[:：]\s*\S+@\S+|联系我们\s*[|｜]"), 200),
+    # 蜀ICP备13011412号-1 and other provinces' licence lines.
+    LineRule("icp_line", re.compile(r"[\u4e00-\u9fff]ICP[备证]\s*\d+|ICP\s*备案|公网安备"), 200),
+    # 版权所有 未经书面授权 不得复制或建立镜像违者必究, Copyright ©.
+    LineRule("copyright", re.compile(r"版权所有|不得复制或建立镜像|Copyright|©|\(c\)\s*\d{4}", re.I), 120),
+    # An image file name shown as text (alt/title residue): 9288dd....jpeg, UUID.png.
+    LineRule("image_filename", re.compile(r"^[\w\-.]{6,80}\.(?:jpe?g|png|gif|bmp|webp|tiff?)$", re.I), 90),
+)
+
+# An image file name is never a caption (also used on image alt/title text).
+IMAGE_FILENAME_RE = LINE_RULES[-1].pattern

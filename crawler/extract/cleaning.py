@@ -1,0 +1,78 @@
+"""Boilerplate cleaning of extracted blocks: blocks in, body + images + what was removed out.
+
+Pure functions, no Scrapy; the clean pipeline calls ``clean_blocks`` and turns ``removed`` into
+``clean/<rule>`` stats counters.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .blocks import Block
+from .boilerplate import IMAGE_FILENAME_RE, LINE_RULES, TEXT_FIXES
+from .selectors import BYLINE_RE, CAPTION_MAX_CHARS, SENTENCE_END
+
+
+@dataclass
+class CleanedBody:
+    """The article's body text, its images with captions, and what the rules removed."""
+
+    body: str
+    images: list[dict[str, str | None]]
+    byline: str | None
+    removed: Counter[str] = field(default_factory=Counter)
+
+
+def clean_text(text: str, removed: Counter[str]) -> str:
+    """Apply the text fixes to one block, counting each fix that changed something."""
+    for fix in TEXT_FIXES:
+        fixed = fix.pattern.sub(fix.replacement, text)
+        if fixed != text:
+            removed[fix.name] += 1
+            text = fixed
+    return text.strip()
+
+
+def boilerplate_rule(text: str) -> str | None:
+    """Name of the first line rule that drops this (already fixed) text, or None."""
+    for rule in LINE_RULES:
+        if len(text) <= rule.max_chars and rule.pattern.search(text):
+            return rule.name
+    return None
+
+
+def _is_caption(text: str) -> bool:
+    return (len(text) <= CAPTION_MAX_CHARS and not text.endswith(SENTENCE_END)
+            and not BYLINE_RE.match(text))
+
+
+def clean_blocks(blocks: list[Block]) -> CleanedBody:
+    """Clean text, drop boilerplate lines, attach captions to images, join paragraphs with '\\n'."""
+    removed: Counter[str] = Counter()
+    paragraphs: list[str] = []
+    images: list[dict[str, str | None]] = []
+    awaiting_caption: dict[str, str | None] | None = None
+    seen_images: set[str] = set()
+    for block in blocks:
+        if block.is_image:
+            assert block.src is not None
+            if block.src in seen_images:
+                continue
+            seen_images.add(block.src)
+            awaiting_caption = {"url": block.src, "caption": None}
+            images.append(awaiting_caption)
+            continue
+        text = clean_text(block.text, removed)
+        rule = boilerplate_rule(text)
+        if rule is not None:
+            removed[rule] += 1
+            continue
+        if awaiting_caption is not None and _is_caption(text) and not IMAGE_FILENAME_RE.search(text):
+            awaiting_caption["caption"] = text
+            awaiting_caption = None
+            continue
+        awaiting_caption = None
+        paragraphs.append(text)
+    byline = paragraphs[-1] if paragraphs and BYLINE_RE.match(paragraphs[-1]) else None
+    return CleanedBody(body="\n".join(paragraphs), images=images, byline=byline, removed=removed)

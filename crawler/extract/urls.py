@@ -1,0 +1,149 @@
+"""URL shapes of the site: what is an article, a channel list page, and how to canonicalize them.
+
+Pure functions, no Scrapy. The shapes come from ../shared/reference/site-notes.md:
+articles are ``/<channel>/<YYYYMMDD>/<id>.html`` (current platform) or
+``/system/<YYYYMMDD>/<id>.html`` (legacy CMS, about 2017); channel list pages live in a short
+lowercase folder (``/scyw/``, ``/scyw/index_2.html``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from w3lib.url import safe_url_string
+
+# /<channel>/<YYYYMMDD>/<id>.html; the legacy CMS used the folder name "system" instead.
+ARTICLE_PATH_RE = re.compile(r"^/(?P<channel>[a-z][a-z0-9_]{0,30})/(?P<date>\d{8})/(?P<id>\d{5,12})\.s?html?$")
+LEGACY_CHANNEL = "system"
+
+# A channel folder, optionally with its (paginated) index page.
+LIST_PATH_RE = re.compile(r"^/(?P<channel>[a-z][a-z0-9_]{0,30})/(?:index(?:_(?P<page>\d+))?\.s?html?)?$")
+
+# Folders that look like channels but hold uploads, scripts or styles.
+NON_CHANNEL_FOLDERS = frozenset(
+    {"sccaw", "system", "images", "image", "img", "css", "js", "static", "res", "upload", "uploads"}
+)
+
+# Extensions of linked files that are attachments, never pages to parse.
+ATTACHMENT_EXTENSIONS = frozenset(
+    {"pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "wps", "et", "zip", "rar", "7z", "txt", "ofd"}
+)
+# Extensions that are never requested as pages (media and attachments).
+NON_PAGE_EXTENSIONS = ATTACHMENT_EXTENSIONS | frozenset(
+    {"jpg", "jpeg", "png", "gif", "bmp", "webp", "svg", "ico", "mp3", "mp4", "avi", "flv", "swf",
+     "wmv", "mov", "css", "js", "xml", "json", "exe", "apk"}
+)
+HTTP_SCHEMES = frozenset({"http", "https"})
+
+
+@dataclass(frozen=True)
+class ArticleRef:
+    """What an article URL says by itself."""
+
+    url: str
+    channel: str | None  # None for legacy /system/ URLs
+    date: date
+    id: str
+
+
+def extension(url: str) -> str:
+    """The lower-case extension of the URL path's last segment, or ''."""
+    last = urlsplit(url).path.rsplit("/", 1)[-1]
+    return last.rsplit(".", 1)[-1].lower() if "." in last else ""
+
+
+def resolve_href(href: str | None, page_url: str) -> str | None:
+    """Absolute http(s) URL for an href as written in a page, or None for hrefs never followed."""
+    if href is None:
+        return None
+    href = href.strip()
+    if not href or href.startswith("#"):
+        return None
+    scheme = href.split(":", 1)[0].lower() if ":" in href.split("/", 1)[0] else ""
+    if scheme and scheme not in HTTP_SCHEMES:
+        return None  # javascript:, mailto:, tel:, data:, ftp:, file: ...
+    try:
+        absolute = urljoin(page_url, href)
+        parts = urlsplit(safe_url_string(absolute))
+    except ValueError:
+        return None
+    if parts.scheme not in HTTP_SCHEMES or not parts.hostname:
+        return None
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
+
+
+def host_of(url: str) -> str:
+    """Host (lower case, no port) of a URL."""
+    return (urlsplit(url).hostname or "").lower()
+
+
+def same_site(url: str, site_host: str) -> bool:
+    """True when the URL is on the site's host (www. and bare domain count as one)."""
+    host = host_of(url)
+    return host.removeprefix("www.") == site_host.lower().removeprefix("www.")
+
+
+def onto_page_site(url: str, page_url: str) -> str:
+    """An on-site URL moved onto the page's scheme and authority (http/https variants are one)."""
+    if not same_site(url, host_of(page_url)):
+        return url
+    parts, page = urlsplit(url), urlsplit(page_url)
+    return urlunsplit((page.scheme, page.netloc, parts.path, parts.query, ""))
+
+
+def _canonical(base_url: str, path: str) -> str:
+    """The URL on the base URL's scheme and authority, with the given path and no query."""
+    base = urlsplit(base_url)
+    return urlunsplit((base.scheme, base.netloc, path, "", ""))
+
+
+def article_ref(url: str, base_url: str) -> ArticleRef | None:
+    """The article a URL names, canonicalized onto base_url's scheme and host, or None."""
+    parts = urlsplit(url)
+    match = ARTICLE_PATH_RE.match(parts.path)
+    if not match:
+        return None
+    try:
+        day = date(int(match["date"][:4]), int(match["date"][4:6]), int(match["date"][6:]))
+    except ValueError:
+        return None
+    channel = match["channel"]
+    path = f"/{channel}/{match['date']}/{match['id']}.html"
+    return ArticleRef(
+        url=_canonical(base_url, path),
+        channel=None if channel == LEGACY_CHANNEL else channel,
+        date=day,
+        id=match["id"],
+    )
+
+
+def list_page(url: str) -> tuple[str, int] | None:
+    """(channel slug, page number) for a channel list page URL, or None.
+
+    ``/scyw/``, ``/scyw/index.html`` and ``?from=`` variants are one page: (``scyw``, 0).
+    """
+    match = LIST_PATH_RE.match(urlsplit(url).path)
+    if not match or match["channel"] in NON_CHANNEL_FOLDERS:
+        return None
+    return match["channel"], int(match["page"] or 0)
+
+
+def page_url(url: str, page: int) -> str:
+    """The URL of page ``page`` of the list that ``url`` belongs to (``index_N.html``)."""
+    parts = urlsplit(url)
+    folder = parts.path.rsplit("/", 1)[0] + "/"
+    path = folder if page == 0 else f"{folder}index_{page}.html"
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def is_attachment(url: str) -> bool:
+    """True for links to documents (PDF, DOC, XLS ...) that become attachment entries."""
+    return extension(url) in ATTACHMENT_EXTENSIONS
+
+
+def is_page_candidate(url: str) -> bool:
+    """True when the URL may be an HTML page (not media, not a document)."""
+    return extension(url) not in NON_PAGE_EXTENSIONS

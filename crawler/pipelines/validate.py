@@ -1,0 +1,54 @@
+"""Validate pipeline: a record missing a required field, or not matching the schema, is dropped."""
+
+from __future__ import annotations
+
+import json
+import logging
+from importlib import resources
+
+from itemadapter import ItemAdapter
+from jsonschema import Draft202012Validator
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+from scrapy.statscollectors import StatsCollector
+
+from ..items import ArticleItem
+
+logger = logging.getLogger(__name__)
+
+# Fields without which a record is useless to an archive.
+REQUIRED_FIELDS = ("url", "id", "title", "published_at", "body")
+
+
+def load_schema() -> dict:
+    """The record's JSON Schema, shipped inside the package."""
+    return json.loads(resources.files("crawler").joinpath("schema/article.schema.json").read_text("utf-8"))
+
+
+class ValidatePipeline:
+    """Drop (log and count) records missing url, id, title, published_at or body, or off-schema."""
+
+    def __init__(self, stats: StatsCollector):
+        self.stats = stats
+        self.validator = Draft202012Validator(load_schema())
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ValidatePipeline:
+        assert crawler.stats is not None
+        return cls(crawler.stats)
+
+    def process_item(self, item: ArticleItem) -> ArticleItem:
+        missing = [name for name in REQUIRED_FIELDS if not ItemAdapter(item).get(name)]
+        if missing:
+            return self._drop(item, f"missing_{missing[0]}", f"missing {', '.join(missing)}")
+        error = next(iter(self.validator.iter_errors(item.record())), None)
+        if error is not None:
+            where = "/".join(str(p) for p in error.absolute_path) or "record"
+            return self._drop(item, "schema", f"schema: {where}: {error.message[:200]}")
+        self.stats.inc_value("validate/ok")
+        return item
+
+    def _drop(self, item: ArticleItem, reason_key: str, reason: str) -> ArticleItem:
+        self.stats.inc_value(f"validate/dropped/{reason_key}")
+        logger.warning("Dropped record %s: %s", item.url, reason)
+        raise DropItem(f"{item.url}: {reason}")

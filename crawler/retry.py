@@ -1,0 +1,72 @@
+"""Retry with exponential backoff (and Retry-After) on top of Scrapy's RetryMiddleware.
+
+Scrapy retries at once; a government site answering 5xx, 429 or a WAF's 412/521 needs time. The
+delay is awaited before the retried request reaches the downloader, so other requests go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from email.utils import parsedate_to_datetime
+from datetime import datetime, timezone
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.http import Response
+
+
+def retry_after_seconds(value: bytes | None) -> float | None:
+    """Seconds a Retry-After header asks for (delta-seconds or HTTP date), or None."""
+    if not value:
+        return None
+    text = value.decode("latin-1").strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """RetryMiddleware whose retries wait ``base * 2**attempt`` seconds (jittered, capped)."""
+
+    def __init__(self, crawler: Crawler):
+        super().__init__(crawler.settings)
+        self.crawler = crawler
+        self.base = crawler.settings.getfloat("RETRY_BACKOFF_BASE")
+        self.cap = crawler.settings.getfloat("RETRY_BACKOFF_MAX")
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> BackoffRetryMiddleware:
+        return cls(crawler)
+
+    def _delay(self, retry: Request, response: Response | None) -> float:
+        asked = retry_after_seconds(response.headers.get("Retry-After")) if response is not None else None
+        attempt = retry.meta.get("retry_times", 1)
+        backoff = self.base * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
+        return min(self.cap, max(asked or 0.0, backoff))
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        result = super().process_response(request, response)
+        if isinstance(result, Request):
+            assert self.crawler.stats is not None
+            self.crawler.stats.inc_value(f"retry/backoff/{response.status}")
+            result.meta["retry_delay"] = self._delay(result, response)
+        return result
+
+    def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:
+        result = super().process_exception(request, exception)
+        if isinstance(result, Request):
+            result.meta["retry_delay"] = self._delay(result, None)
+        return result
+
+    async def process_request(self, request: Request) -> None:
+        delay = request.meta.pop("retry_delay", 0)
+        if delay:
+            await asyncio.sleep(delay)

@@ -1,0 +1,63 @@
+"""Scrapy settings for the 四川长安网 archive crawler: only settings that are on, each with its reason."""
+
+from pathlib import Path
+
+from crawler.items import RECORD_FIELDS
+
+BOT_NAME = "sichuanpeace"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# Where a run writes everything (records, later archives and reports); -s OUTPUT_DIR=path moves it.
+OUTPUT_DIR = str(Path(__file__).resolve().parent.parent / "output")
+
+# An honest User-Agent with a contact, as a government site may want to reach the operator.
+USER_AGENT = "sichuanpeace-archive/0.1 (+https://github.com/sichuanpeace-archive/crawler; research archive crawler)"
+
+# Politeness for a government site: obey robots.txt, one request at a time, jittered delay.
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = 2.0
+RANDOMIZE_DOWNLOAD_DELAY = True
+# AutoThrottle slows down further when the site answers slowly.
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 2.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 60
+
+# Retries with exponential backoff on 5xx, 429 and WAF answers (412, 521).
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429, 412, 521]
+RETRY_BACKOFF_BASE = 5.0
+RETRY_BACKOFF_MAX = 300.0
+DOWNLOADER_MIDDLEWARES = {
+    # Replaces Scrapy's immediate retry with one that waits between attempts.
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.retry.BackoffRetryMiddleware": 550,
+}
+
+# Pages over this size are not articles of this site (the largest seen are ~120 KB).
+DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
+
+# Clean first (it builds body/images), then validate what was built, then drop repeats.
+ITEM_PIPELINES = {
+    "crawler.pipelines.clean.CleanPipeline": 100,
+    "crawler.pipelines.validate.ValidatePipeline": 200,
+    "crawler.pipelines.dedupe.DedupePipeline": 300,
+}
+
+# One UTF-8 JSONL file per run under OUTPUT_DIR, named by the run's UTC start time; -O/-o replace it.
+FEEDS = {
+    "%(output_dir)s/sichuanpeace-%(time)s.jsonl": {"format": "jsonlines", "encoding": "utf-8"},
+}
+FEED_URI_PARAMS = "crawler.feeds.uri_params"
+FEED_EXPORT_ENCODING = "utf-8"
+FEED_EXPORT_FIELDS = list(RECORD_FIELDS)
+# No empty file when a run finds nothing.
+FEED_STORE_EMPTY = False
+
+# Nobody may steer an unattended crawl from outside.
+TELNETCONSOLE_ENABLED = False
+
