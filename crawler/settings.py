@@ -48,16 +48,19 @@ ITEM_PIPELINES = {
     "crawler.pipelines.dedupe.DedupePipeline": 300,
 }
 
-# One UTF-8 JSONL file per run under OUTPUT_DIR, named by the run's UTC start time; -O/-o replace it.
-FEEDS = {
-    "%(output_dir)s/sichuanpeace-%(time)s.jsonl": {"format": "jsonlines", "encoding": "utf-8"},
-}
+# One UTF-8 JSONL file per run under OUTPUT_DIR, named by the run's UTC start time, unless the
+# command line gives its own feed (-O/-o): the add-on only fills FEEDS when it is empty.
+ADDONS = {"crawler.feeds.DefaultFeed": 0}
 FEED_URI_PARAMS = "crawler.feeds.uri_params"
 FEED_EXPORT_ENCODING = "utf-8"
 FEED_EXPORT_FIELDS = list(RECORD_FIELDS)
 # No empty file when a run finds nothing.
 FEED_STORE_EMPTY = False
 
+# Dropped records are logged (and counted) by the pipeline that drops them; keep Scrapy's line short.
+LOG_FORMATTER = "crawler.logformatter.ArchiveLogFormatter"
+
 # Nobody may steer an unattended crawl from outside.
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 

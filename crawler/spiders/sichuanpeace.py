@@ -81,10 +81,12 @@ class SichuanpeaceSpider(scrapy.Spider):
     def _channel_wanted(self, channel: str) -> bool:
         return self.channels is None or channel in self.channels
 
-    def _list_request(self, url: str, priority: int, channel_name: str | None = None) -> scrapy.Request | None:
+    def _list_request(self, url: str, priority: int, channel_name: str | None = None,
+                      sitemap: bool = False) -> scrapy.Request | None:
         key = list_page(url)
         if key is not None:
-            if key in self.seen_list_pages or not self._channel_wanted(key[0]):
+            # Site maps are read whatever -a channels says: they lead to the channels wanted.
+            if key in self.seen_list_pages or not (sitemap or self._channel_wanted(key[0])):
                 return None
             self.seen_list_pages.add(key)
         return scrapy.Request(url, callback=self.parse_listing_page, priority=priority,
@@ -116,7 +118,7 @@ class SichuanpeaceSpider(scrapy.Spider):
             if request is not None:
                 yield request
         for url in listing.sitemaps:
-            request = self._list_request(url, PRIORITY_CHANNEL)
+            request = self._list_request(url, PRIORITY_CHANNEL, sitemap=True)
             if request is not None:
                 yield request
 

@@ -1,0 +1,60 @@
+"""Boilerplate rules: each named rule removes what it is for and counts it; content survives."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.extract.blocks import Block
+from crawler.extract.cleaning import clean_blocks
+
+CONTENT = "政法队伍教育整顿开展期间，遂宁市直面问题核心、直击病源深处。"
+
+
+@pytest.mark.parametrize(("line", "rule"), [
+    ("您的位置:首页 > 四川要闻 >", "breadcrumb"),
+    ("www.sichuanpeace.gov.cn 】 【 2021-11-03 10:00:08 】 【 来源:四川法治报", "info_line"),
+    ("2019-03-19 09:43:41 来源:四川法治报", "info_line"),
+    ("2017年06月05日 09:12  来源：四川日报", "info_line"),
+    ("编辑:廖安泰", "editor_line"),
+    ("责任编辑：王五", "editor_line"),
+    ("上一篇：某某文章", "prev_next"),
+    ("分享到： 微信 微博", "share_bar"),
+    ("【打印】【关闭】", "share_bar"),
+    ("四川长安网简介 | 版权声明 | 网站地图 | 联系我们 | 网站栏目 | 投稿须知 | 投稿:sccaw@sina.com |", "footer"),
+    ("蜀ICP备13011412号 中国共产党四川省委员会政法委员会 版权所有 未经书面授权 不得复制或建立镜像违者必究", "icp_line"),
+    ("四川长安网版权所有 未经书面授权 不得复制或建立镜像违者必究", "copyright"),
+    ("9288ddce26e586400c70a19f9c549e74.jpeg", "image_filename"),
+    ("ce9fdcb9-4e5d-4118-93cc-a7e6b0700867.png", "image_filename"),
+    ("\u3000\u3000\xa0", "empty_paragraph"),
+])
+def test_rule_removes_and_counts(line, rule):
+    cleaned = clean_blocks([Block(text=line), Block(text=CONTENT)])
+    assert cleaned.body == CONTENT
+    assert cleaned.removed[rule] == 1
+
+
+def test_text_fixes():
+    cleaned = clean_blocks([Block(text="\u3000\u3000第一句。\\r\\n第二句。\\r\\n\xa0")])
+    assert cleaned.body == "第一句。第二句。"
+    assert cleaned.removed["literal_crlf"] == 1 and cleaned.removed["indentation"] == 1
+
+
+def test_long_paragraph_mentioning_copyright_is_kept():
+    text = "法院审理认为，被告未经许可复制他人作品，" + "侵犯了原告依法享有的著作权，" * 8 + "作品版权所有人有权获得赔偿。"
+    assert clean_blocks([Block(text=text)]).body == text
+
+
+def test_caption_follows_image_and_file_name_is_never_caption():
+    blocks = [Block(src="https://h/a.jpeg", alt="a.jpeg"), Block(text="9288ddce26e586400c70a19f9c549e74.jpeg"),
+              Block(text="遂宁召开座谈会"), Block(text=CONTENT),
+              Block(src="https://h/b.png"), Block(text=CONTENT + "第二段。")]
+    cleaned = clean_blocks(blocks)
+    assert cleaned.images == [{"url": "https://h/a.jpeg", "caption": "遂宁召开座谈会"},
+                              {"url": "https://h/b.png", "caption": None}]
+    assert cleaned.body == CONTENT + "\n" + CONTENT + "第二段。"
+
+
+def test_byline_is_last_paragraph():
+    cleaned = clean_blocks([Block(text=CONTENT), Block(text="(文豪 四川法治报全媒体记者 罗孝伟)")])
+    assert cleaned.byline == "(文豪 四川法治报全媒体记者 罗孝伟)"
+    assert cleaned.body.endswith(cleaned.byline)
