@@ -10,14 +10,22 @@ from typing import Any
 from .extract.article import RawArticle
 from .extract.blocks import Block
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 # Exported keys, in this fixed order (FEED_EXPORT_FIELDS); internal fields are not exported.
 RECORD_FIELDS: tuple[str, ...] = (
     "id", "url", "site", "channel", "channel_name", "title", "published_at", "published_at_source",
     "source", "byline", "editor", "body", "images", "attachments", "fetched_at", "content_sha256",
     "extractor", "encoding", "schema_version",
+    # 1.1: incremental runs and the raw archive
+    "status", "revision", "first_seen", "warc",
 )
+STATUS_NEW, STATUS_MODIFIED, STATUS_DELETED = "new", "modified", "deleted"
+
+
+def utc_now() -> str:
+    """Now, UTC, seconds precision, ``Z`` suffix."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -29,21 +37,34 @@ class ArticleItem:
     site: str
     channel: str | None
     channel_name: str | None
-    title: str | None
-    published_at: str | None
-    published_at_source: str | None
-    source: str | None
-    editor: str | None
-    extractor: str
-    encoding: dict[str, str | None]
     fetched_at: str
+    title: str | None = None
+    published_at: str | None = None
+    published_at_source: str | None = None
+    source: str | None = None
+    editor: str | None = None
+    extractor: str | None = None
+    encoding: dict[str, str | None] | None = None
     byline: str | None = None
     body: str | None = None
     images: list[dict[str, str | None]] = field(default_factory=list)
     attachments: list[dict[str, str]] = field(default_factory=list)
     content_sha256: str | None = None
     schema_version: str = SCHEMA_VERSION
+    status: str = STATUS_NEW
+    revision: int = 1
+    first_seen: str | None = None
+    warc: dict[str, str | int] | None = None
+    # Internal, not exported: the raw body for the clean pipeline, HTTP validators for the state.
     blocks: list[Block] = field(default_factory=list, repr=False)
+    etag: str | None = field(default=None, repr=False)
+    last_modified: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def deleted(cls, url: str, article_id: str, site: str, channel: str | None) -> ArticleItem:
+        """The record of a known article that now answers 404 or 410."""
+        return cls(id=article_id, url=url, site=site, channel=channel, channel_name=None,
+                   fetched_at=utc_now(), status=STATUS_DELETED)
 
     @classmethod
     def from_raw(cls, raw: RawArticle, site: str, list_channel: str | None = None,
@@ -62,7 +83,8 @@ class ArticleItem:
             editor=raw.editor,
             extractor=raw.extractor,
             encoding={"declared": raw.encoding_declared, "used": raw.encoding_used},
-            fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            fetched_at=(now := utc_now()),
+            first_seen=now,  # a new article; the state pipeline restores it for known ones
             attachments=raw.attachments,
             blocks=raw.blocks,
         )

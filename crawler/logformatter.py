@@ -16,4 +16,6 @@ class ArchiveLogFormatter(LogFormatter):
 
     def dropped(self, item: Any, exception: BaseException, response: Response | Failure | None,
                 spider: Spider) -> LogFormatterResult:
-        return {"level": logging.INFO, "msg": "Dropped: %(exception)s", "args": {"exception": exception}}
+        level = getattr(exception, "log_level", None) or "INFO"
+        return {"level": getattr(logging, str(level).upper(), logging.INFO),
+                "msg": "Dropped: %(exception)s", "args": {"exception": exception}}

@@ -18,7 +18,7 @@ USER_AGENT = "sichuanpeace-archive/0.1 (+https://github.com/sichuanpeace-archive
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
 DOWNLOAD_DELAY = 2.0
-RANDOMIZE_DOWNLOAD_DELAY = True
+DOWNLOAD_DELAY_JITTER = 0.5
 # AutoThrottle slows down further when the site answers slowly.
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 2.0
@@ -35,23 +35,33 @@ DOWNLOADER_MIDDLEWARES = {
     # Replaces Scrapy's immediate retry with one that waits between attempts.
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.retry.BackoffRetryMiddleware": 550,
+    # Next to the downloader: archives every response as received (before decompression/redirects).
+    "crawler.warc.WarcArchiveMiddleware": 950,
 }
+
+# Raw archive: gzipped WARC 1.1 under OUTPUT_DIR/warc/, a new file past this size.
+WARC_ENABLED = True
+WARC_MAX_SIZE = 512 * 1024 * 1024
 
 # Pages over this size are not articles of this site (the largest seen are ~120 KB).
 DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
 
-# Clean first (it builds body/images), then validate what was built, then drop repeats.
+# Clean first (it builds body/images), then validate what was built, then drop repeats, and
+# last compare with the state store: only valid, unique records reach it.
 ITEM_PIPELINES = {
     "crawler.pipelines.clean.CleanPipeline": 100,
     "crawler.pipelines.validate.ValidatePipeline": 200,
     "crawler.pipelines.dedupe.DedupePipeline": 300,
+    "crawler.pipelines.state.StatePipeline": 400,
 }
 
-# One UTF-8 JSONL file per run under OUTPUT_DIR, named by the run's UTC start time, unless the
+# One UTF-8 JSONL file per run under OUTPUT_DIR, named by the run id (UTC start time), unless the
 # command line gives its own feed (-O/-o): the add-on only fills FEEDS when it is empty.
-ADDONS = {"crawler.feeds.DefaultFeed": 0}
+ADDONS = {"crawler.feeds.RunOutput": 0}
 FEED_URI_PARAMS = "crawler.feeds.uri_params"
+# Feed files appear atomically (hidden part file, fsync, rename), never torn or truncated.
+FEED_STORAGES = {"": "crawler.feeds.AtomicFileFeedStorage", "file": "crawler.feeds.AtomicFileFeedStorage"}
 FEED_EXPORT_ENCODING = "utf-8"
 FEED_EXPORT_FIELDS = list(RECORD_FIELDS)
 # No empty file when a run finds nothing.
@@ -59,6 +69,13 @@ FEED_STORE_EMPTY = False
 
 # Dropped records are logged (and counted) by the pipeline that drops them; keep Scrapy's line short.
 LOG_FORMATTER = "crawler.logformatter.ArchiveLogFormatter"
+
+# Run lock, per-run log file and exit codes for cron (crawler/commands/crawl.py).
+COMMANDS_MODULE = "crawler.commands"
+# The run's report (OUTPUT_DIR/runs/<run id>.json) and the settling of the state store.
+EXTENSIONS = {"crawler.runreport.RunReport": 900}
+# A run with more failed requests than this share of all requests is not complete.
+RUN_MAX_ERROR_RATE = 0.2
 
 # Nobody may steer an unattended crawl from outside.
 TELNETCONSOLE_ENABLED = False

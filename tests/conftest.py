@@ -42,4 +42,6 @@ def run_crawl(base_url: str, output_dir: Path, *args: str, timeout: float = 300)
     records = []
     for path in sorted(output_dir.glob("*.jsonl")):
         records += [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
-    return CrawlResult(done.returncode, done.stderr, records, output_dir)
+    logs = sorted((output_dir / "logs").glob("*.log"), key=lambda p: p.stat().st_mtime)
+    log = done.stderr + (logs[-1].read_text("utf-8") if logs else "")
+    return CrawlResult(done.returncode, log, records, output_dir)

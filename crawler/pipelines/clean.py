@@ -8,7 +8,7 @@ from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
 from ..extract.cleaning import clean_blocks
-from ..items import ArticleItem
+from ..items import STATUS_DELETED, ArticleItem
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +25,8 @@ class CleanPipeline:
         return cls(crawler.stats)
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
+        if item.status == STATUS_DELETED:
+            return item
         cleaned = clean_blocks(item.blocks)
         for rule, count in cleaned.removed.items():
             self.stats.inc_value(f"clean/{rule}", count)

@@ -12,7 +12,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
-from ..items import ArticleItem
+from ..items import STATUS_DELETED, ArticleItem
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,8 @@ class ValidatePipeline:
         return cls(crawler.stats)
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
-        missing = [name for name in REQUIRED_FIELDS if not ItemAdapter(item).get(name)]
+        required = ("url", "id") if item.status == STATUS_DELETED else REQUIRED_FIELDS
+        missing = [name for name in required if not ItemAdapter(item).get(name)]
         if missing:
             return self._drop(item, f"missing_{missing[0]}", f"missing {', '.join(missing)}")
         error = next(iter(self.validator.iter_errors(item.record())), None)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -17,10 +17,17 @@ from scrapy.http import Response, TextResponse
 from ..extract.article import parse_article
 from ..extract.listing import Listing, parse_listing
 from ..extract.page import load_page
-from ..extract.urls import article_ref, list_page
+from ..extract.urls import ArticleRef, article_ref, list_page
 from ..items import ArticleItem
+from ..state import ArticleState
+from ..stateful import state_store
+
+BEIJING = timezone(timedelta(hours=8))
 
 DEFAULT_BASE_URL = "https://www.sichuanpeace.gov.cn/"
+DEFAULT_RECHECK_DAYS = 7
+# Answers a recheck handles itself: not modified, and gone.
+RECHECK_STATUSES = [304, 404, 410]
 CHANNEL_SLUG_RE = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 
 # Request priorities: finish articles before opening more list pages, so memory stays flat.
@@ -48,6 +55,16 @@ def parse_channels(value: str | None) -> frozenset[str] | None:
     return slugs
 
 
+def parse_recheck(value: str | None) -> int | None:
+    """Days back to re-fetch known articles: a number, ``all`` (None: every one), default 7."""
+    text = (value or str(DEFAULT_RECHECK_DAYS)).strip().lower()
+    if text == "all":
+        return None
+    if not text.isdigit():
+        raise ValueError(f"recheck must be a number of days or 'all', got {value!r}")
+    return int(text)
+
+
 def parse_since(value: str | None) -> date | None:
     """The ``since`` date (YYYY-MM-DD), or None."""
     if not value:
@@ -64,22 +81,52 @@ class SichuanpeaceSpider(scrapy.Spider):
     name = "sichuanpeace"
 
     def __init__(self, base_url: str | None = None, channels: str | None = None,
-                 since: str | None = None, *args: Any, **kwargs: Any):
+                 since: str | None = None, recheck: str | None = None, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.base_url = parse_base_url(base_url)
         self.site = urlsplit(self.base_url).hostname or ""
         self.allowed_domains = [self.site.removeprefix("www.")]
         self.channels = parse_channels(channels)
         self.since = parse_since(since)
+        self.recheck_days = parse_recheck(recheck)
         self.seen_list_pages: set[tuple[str, int]] = set()
+        self.known: dict[str, ArticleState] = {}
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        self.known = {state.id: state for state in state_store(self.crawler).known(self.site)}
         yield scrapy.Request(self.base_url, callback=self.parse_listing_page, priority=PRIORITY_CHANNEL)
+        for request in self._recheck_requests():
+            yield request
+
+    def _recheck_requests(self) -> Iterator[scrapy.Request]:
+        """Conditional requests for known articles published within ``recheck`` days (or all)."""
+        horizon = None if self.recheck_days is None else (
+            datetime.now(BEIJING) - timedelta(days=self.recheck_days)).isoformat(timespec="seconds")
+        for state in self.known.values():
+            if horizon is not None and (state.published_at or "") < horizon:
+                continue
+            ref = article_ref(state.url, self.base_url)
+            if ref is None or not self._channel_wanted_for(ref, None):
+                continue
+            headers = {}
+            if state.etag:
+                headers["If-None-Match"] = state.etag
+            if state.last_modified:
+                headers["If-Modified-Since"] = state.last_modified
+            self.crawler.stats.inc_value("state/recheck_requested")
+            yield scrapy.Request(ref.url, callback=self.parse_article_page, headers=headers,
+                                 priority=PRIORITY_ARTICLE,
+                                 meta={"recheck": True, "handle_httpstatus_list": RECHECK_STATUSES})
 
     # --- routing --------------------------------------------------------------------------------
 
     def _channel_wanted(self, channel: str) -> bool:
         return self.channels is None or channel in self.channels
+
+    def _channel_wanted_for(self, ref: ArticleRef, list_channel: str | None) -> bool:
+        if self.channels is None:
+            return True
+        return (ref.channel or list_channel) in self.channels
 
     def _list_request(self, url: str, priority: int, channel_name: str | None = None,
                       sitemap: bool = False) -> scrapy.Request | None:
@@ -96,14 +143,13 @@ class SichuanpeaceSpider(scrapy.Spider):
                           list_channel_name: str | None) -> Iterator[scrapy.Request]:
         for listed in listing.articles:
             ref = article_ref(listed.url, self.base_url)
-            if ref is None:
-                continue
-            if ref.channel is not None and not self._channel_wanted(ref.channel):
-                continue
-            if ref.channel is None and self.channels is not None and list_channel not in self.channels:
+            if ref is None or not self._channel_wanted_for(ref, list_channel):
                 continue
             if self.since is not None and ref.date < self.since:
                 self.crawler.stats.inc_value("discovery/skipped_before_since")
+                continue
+            if ref.id in self.known:  # fetched by an earlier run; rechecks come from the store
+                self.crawler.stats.inc_value("discovery/skipped_known")
                 continue
             yield scrapy.Request(
                 ref.url, callback=self.parse_article_page, priority=PRIORITY_ARTICLE,
@@ -141,9 +187,30 @@ class SichuanpeaceSpider(scrapy.Spider):
             self.crawler.stats.inc_value("discovery/paging_stopped_since")
             self.logger.info("Stopped paging %s: its list reached articles older than %s", response.url, self.since)
             return
+        if here is not None and self._only_known(listing):
+            self.crawler.stats.inc_value("discovery/paging_stopped_known")
+            self.logger.info("Stopped paging %s: every article it lists is known", response.url)
+            return
         request = self._list_request(listing.next_page, PRIORITY_NEXT_PAGE, list_channel_name)
         if request is not None:
             yield request
+
+    def _only_known(self, listing: Listing) -> bool:
+        ids = [ref.id for a in listing.articles if (ref := article_ref(a.url, self.base_url))]
+        return bool(ids) and all(i in self.known for i in ids)
+
+    def _recheck_answer(self, response: Response) -> Iterator[ArticleItem]:
+        """A recheck answered 304 (unchanged) or 404/410 (deleted)."""
+        if response.status == 304:
+            self.crawler.stats.inc_value("state/not_modified")
+            return
+        ref = article_ref(response.url, self.base_url)
+        if ref is None:
+            return
+        self.logger.info("Known article is gone (%s): %s", response.status, response.url)
+        item = ArticleItem.deleted(ref.url, ref.id, self.site, ref.channel)
+        item.warc = response.meta.get("warc")
+        yield item
 
     def _reached_since(self, listing: Listing) -> bool:
         dates = [ref.date for a in listing.articles if (ref := article_ref(a.url, self.base_url))]
@@ -153,6 +220,9 @@ class SichuanpeaceSpider(scrapy.Spider):
                            list_channel_name: str | None = None) -> Iterator[ArticleItem | scrapy.Request]:
         """An article page: one item (or a logged, counted skip), plus the articles it links to."""
         stats = self.crawler.stats
+        if response.meta.get("recheck") and response.status != 200:
+            yield from self._recheck_answer(response)
+            return
         if not isinstance(response, TextResponse):
             stats.inc_value("extract/not_article/not_html")
             self.logger.warning("Not an article (not an HTML page): %s", response.url)
@@ -165,8 +235,17 @@ class SichuanpeaceSpider(scrapy.Spider):
             self.logger.warning("Not an article (%s): %s", raw.not_article_reason, response.url)
         else:
             stats.inc_value(f"extract/extractor/{raw.extractor}")
-            yield ArticleItem.from_raw(raw, self.site, list_channel, list_channel_name)
+            item = ArticleItem.from_raw(raw, self.site, list_channel, list_channel_name)
+            item.warc = response.meta.get("warc")
+            item.etag = _header(response, b"ETag")
+            item.last_modified = _header(response, b"Last-Modified")
+            yield item
         # Prev/next and related links on the article page count as discovery too.
         listing = parse_listing(page, response.url, self.site, self.base_url)
         yield from self._follow(listing, list_channel if raw.channel is None else raw.channel,
                                 list_channel_name)
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None

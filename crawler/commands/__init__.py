@@ -1,0 +1,1 @@
+"""Project commands (COMMANDS_MODULE): ``crawl`` with a run lock, a log file and real exit codes."""

@@ -1,0 +1,10 @@
+"""Exit codes of ``scrapy crawl sichuanpeace``: what cron sees. 0 only for a complete run."""
+
+COMPLETE = 0
+FAILED = 1            # anything else: a crash, a spider that could not start
+LOCKED = 3            # another run holds OUTPUT_DIR
+FETCHED_NOTHING = 4   # no page of the site could be fetched (site down, blocked, DNS)
+INTERRUPTED = 5       # shut down before the end (SIGTERM, SIGINT)
+BOUND_HIT = 6         # stopped by a time, page, item or memory bound (CLOSESPIDER_*, MEMUSAGE_*)
+ERROR_THRESHOLD = 7   # too many requests failed (RUN_MAX_ERROR_RATE)
+OUTPUT_FAILED = 8     # the records could not be stored

@@ -1,0 +1,129 @@
+"""The incremental state: an embedded SQLite store of every article seen, under OUTPUT_DIR.
+
+Marks happen after persist. A run stages what it emitted (table ``staged``, keyed by run id) while
+it goes; the staged rows are promoted into ``articles`` only once the run's JSONL file has been
+renamed into place. A run killed before that leaves staged rows whose file never appeared: the next
+run discards them and emits those articles again. A run killed between the rename and the promotion
+leaves staged rows whose file exists: the next run promotes them. Either way every article appears
+exactly once across the visible files.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    site TEXT NOT NULL,
+    id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    published_at TEXT,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    content_sha256 TEXT,
+    revision INTEGER NOT NULL,
+    etag TEXT,
+    last_modified TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (site, id)
+);
+CREATE TABLE IF NOT EXISTS staged (
+    run_id TEXT NOT NULL,
+    feed_file TEXT,
+    site TEXT NOT NULL,
+    id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    published_at TEXT,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    content_sha256 TEXT,
+    revision INTEGER NOT NULL,
+    etag TEXT,
+    last_modified TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (run_id, site, id)
+);
+"""
+COLUMNS = ("site", "id", "url", "published_at", "first_seen", "last_seen", "content_sha256",
+           "revision", "etag", "last_modified", "deleted")
+
+
+@dataclass
+class ArticleState:
+    """What the store knows of one article."""
+
+    site: str
+    id: str
+    url: str
+    published_at: str | None
+    first_seen: str
+    last_seen: str
+    content_sha256: str | None
+    revision: int
+    etag: str | None = None
+    last_modified: str | None = None
+    deleted: int = 0
+
+
+class StateStore:
+    """SQLite-backed article state with staged (run-scoped) updates."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def get(self, site: str, article_id: str) -> ArticleState | None:
+        """The committed state of an article, or None when it was never emitted."""
+        row = self.db.execute(f"SELECT {', '.join(COLUMNS)} FROM articles WHERE site=? AND id=?",
+                              (site, article_id)).fetchone()
+        return ArticleState(*row) if row else None
+
+    def known(self, site: str) -> Iterator[ArticleState]:
+        """Every committed, not deleted article of a site."""
+        rows = self.db.execute(f"SELECT {', '.join(COLUMNS)} FROM articles WHERE site=? AND deleted=0", (site,))
+        for row in rows.fetchall():
+            yield ArticleState(*row)
+
+    def stage(self, run_id: str, feed_file: str | None, state: ArticleState) -> None:
+        """Record what this run emitted (or confirmed) for an article; promoted at commit."""
+        values = tuple(getattr(state, c) for c in COLUMNS)
+        self.db.execute(
+            f"INSERT OR REPLACE INTO staged (run_id, feed_file, {', '.join(COLUMNS)}) "
+            f"VALUES (?, ?, {', '.join('?' * len(COLUMNS))})", (run_id, feed_file, *values))
+
+    def promote(self, run_id: str) -> int:
+        """Move a run's staged rows into ``articles`` in one transaction; returns how many."""
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            cursor = self.db.execute(
+                f"INSERT OR REPLACE INTO articles ({', '.join(COLUMNS)}) "
+                f"SELECT {', '.join(COLUMNS)} FROM staged WHERE run_id=?", (run_id,))
+            self.db.execute("DELETE FROM staged WHERE run_id=?", (run_id,))
+            return cursor.rowcount
+
+    def discard(self, run_id: str) -> None:
+        """Forget a run's staged rows (its output never appeared)."""
+        self.db.execute("DELETE FROM staged WHERE run_id=?", (run_id,))
+
+    def recover(self, output_dir: Path) -> dict[str, str]:
+        """Settle staged rows left by killed runs: promote when their file exists, else discard."""
+        outcome = {}
+        runs = self.db.execute("SELECT DISTINCT run_id, feed_file FROM staged").fetchall()
+        for run_id, feed_file in runs:
+            if feed_file and (output_dir / feed_file).exists():
+                self.promote(run_id)
+                outcome[run_id] = "promoted"
+            else:
+                self.discard(run_id)
+                outcome[run_id] = "discarded"
+        return outcome
