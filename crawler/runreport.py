@@ -157,7 +157,7 @@ class RunReport:
         if self.feeds_failed:
             store.discard(self.run_id)
         else:
-            store.promote(self.run_id)
+            store.promote(self.run_id, complete=exit_code == exitcodes.COMPLETE)
         store.close()
         archive = getattr(self.crawler, "warc_archive", None)
         files = list(self.feeds)

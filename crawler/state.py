@@ -46,6 +46,10 @@ CREATE TABLE IF NOT EXISTS staged (
     deleted INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (run_id, site, id)
 );
+CREATE TABLE IF NOT EXISTS settled_runs (
+    run_id TEXT PRIMARY KEY,
+    complete INTEGER NOT NULL
+);
 """
 COLUMNS = ("site", "id", "url", "published_at", "first_seen", "last_seen", "content_sha256",
            "revision", "etag", "last_modified", "deleted")
@@ -101,7 +105,7 @@ class StateStore:
             f"INSERT OR REPLACE INTO staged (run_id, feed_file, {', '.join(COLUMNS)}) "
             f"VALUES (?, ?, {', '.join('?' * len(COLUMNS))})", (run_id, feed_file, *values))
 
-    def promote(self, run_id: str) -> int:
+    def promote(self, run_id: str, complete: bool) -> int:
         """Move a run's staged rows into ``articles`` in one transaction; returns how many."""
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
@@ -109,7 +113,17 @@ class StateStore:
                 f"INSERT OR REPLACE INTO articles ({', '.join(COLUMNS)}) "
                 f"SELECT {', '.join(COLUMNS)} FROM staged WHERE run_id=?", (run_id,))
             self.db.execute("DELETE FROM staged WHERE run_id=?", (run_id,))
+            self.db.execute("INSERT OR REPLACE INTO settled_runs VALUES (?, ?)", (run_id, int(complete)))
             return cursor.rowcount
+
+    def last_run_complete(self) -> bool:
+        """Whether the last settled run went through all of its list pages.
+
+        Only then may a run stop paging at a page of known articles: after an interrupted run,
+        older list pages may still hold articles nobody fetched.
+        """
+        row = self.db.execute("SELECT complete FROM settled_runs ORDER BY run_id DESC LIMIT 1").fetchone()
+        return bool(row and row[0])
 
     def discard(self, run_id: str) -> None:
         """Forget a run's staged rows (its output never appeared)."""
@@ -121,7 +135,7 @@ class StateStore:
         runs = self.db.execute("SELECT DISTINCT run_id, feed_file FROM staged").fetchall()
         for run_id, feed_file in runs:
             if feed_file and (output_dir / feed_file).exists():
-                self.promote(run_id)
+                self.promote(run_id, complete=False)
                 outcome[run_id] = "promoted"
             else:
                 self.discard(run_id)

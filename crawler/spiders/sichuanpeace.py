@@ -91,9 +91,12 @@ class SichuanpeaceSpider(scrapy.Spider):
         self.recheck_days = parse_recheck(recheck)
         self.seen_list_pages: set[tuple[str, int]] = set()
         self.known: dict[str, ArticleState] = {}
+        self.stop_at_known_pages = False
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        self.known = {state.id: state for state in state_store(self.crawler).known(self.site)}
+        store = state_store(self.crawler)
+        self.known = {state.id: state for state in store.known(self.site)}
+        self.stop_at_known_pages = store.last_run_complete()
         yield scrapy.Request(self.base_url, callback=self.parse_listing_page, priority=PRIORITY_CHANNEL)
         for request in self._recheck_requests():
             yield request
@@ -187,7 +190,7 @@ class SichuanpeaceSpider(scrapy.Spider):
             self.crawler.stats.inc_value("discovery/paging_stopped_since")
             self.logger.info("Stopped paging %s: its list reached articles older than %s", response.url, self.since)
             return
-        if here is not None and self._only_known(listing):
+        if here is not None and self.stop_at_known_pages and self._only_known(listing):
             self.crawler.stats.inc_value("discovery/paging_stopped_known")
             self.logger.info("Stopped paging %s: every article it lists is known", response.url)
             return

@@ -1,0 +1,96 @@
+"""The raw archive: WARC 1.1 files that hold every response, and records that point into them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from crawler.extract.article import parse_article
+from crawler.extract.cleaning import clean_blocks
+from tests.conftest import run_crawl
+from tests.fixture_server import FixtureSite
+
+
+@pytest.fixture(scope="module")
+def crawl(tmp_path_factory):
+    with FixtureSite() as site:
+        result = run_crawl(site.base_url, tmp_path_factory.mktemp("warc"), "-s", "WARC_MAX_SIZE=40000")
+        assert result.returncode == 0, result.log[-2000:]
+        yield result, site.request_counts()
+
+
+def test_every_response_archived_with_its_request(crawl):
+    result, requests = crawl
+    files = sorted((result.output_dir / "warc").glob("*.warc.gz"))
+    assert len(files) > 1  # rotated by size
+    responses, request_records = [], []
+    for path in files:
+        with path.open("rb") as stream:
+            for record in ArchiveIterator(stream):
+                assert record.rec_headers.get_header("WARC-Type") != "response" or \
+                    record.rec_headers.protocol == "WARC/1.1"
+                if record.rec_type == "response":
+                    responses.append(record.rec_headers.get_header("WARC-Target-URI"))
+                elif record.rec_type == "request":
+                    request_records.append(record.rec_headers.get_header("WARC-Target-URI"))
+    paths = sorted("/" + url.split("/", 3)[3] for url in responses)
+    assert paths == sorted(p for p, n in requests.items() for _ in range(n))
+    assert sorted(responses) == sorted(request_records)
+    assert any(url.endswith("/robots.txt") for url in responses)
+
+
+def test_record_pointer_leads_to_its_response_and_reextracts_identically(crawl):
+    result, _ = crawl
+    for record in result.records:
+        pointer = record["warc"]
+        with (result.output_dir / pointer["file"]).open("rb") as stream:
+            stream.seek(pointer["offset"])
+            warc_record = next(iter(ArchiveIterator(stream)))
+            assert warc_record.rec_headers.get_header("WARC-Record-ID") == pointer["record_id"]
+            assert warc_record.rec_headers.get_header("WARC-Target-URI") == record["url"]
+            body = warc_record.content_stream().read()
+            content_type = warc_record.http_headers.get_header("Content-Type")
+        raw = parse_article(body, record["url"], content_type)
+        cleaned = clean_blocks(raw.blocks)
+        assert (raw.title, raw.published_at, raw.source, raw.editor) == (
+            record["title"], record["published_at"], record["source"], record["editor"])
+        assert cleaned.body == record["body"] and cleaned.images == record["images"]
+
+
+def test_archived_bodies_are_bytes_as_received(crawl):
+    result, _ = crawl
+    legacy = next(r for r in result.records if r["id"] == "000451520")
+    with (result.output_dir / legacy["warc"]["file"]).open("rb") as stream:
+        stream.seek(legacy["warc"]["offset"])
+        body = next(iter(ArchiveIterator(stream))).content_stream().read()
+    with pytest.raises(UnicodeDecodeError):
+        body.decode("utf-8")  # still GB2312 bytes, not re-encoded
+    assert "政法".encode("gb2312") in body
+
+
+def test_warcio_index_reads_every_file_and_cdxj_exists(crawl):
+    result, _ = crawl
+    for path in (result.output_dir / "warc").glob("*.warc.gz"):
+        done = subprocess.run([str(Path(sys.executable).with_name("warcio")), "index", str(path)],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip()
+        cdxj = path.with_name(path.name + ".cdxj").read_text("utf-8").splitlines()
+        assert cdxj and all(json.loads(line.split(" ", 2)[2])["filename"] == path.name for line in cdxj)
+
+
+def test_manifest_lists_files_with_hashes(crawl):
+    result, _ = crawl
+    manifest = json.loads(next((result.output_dir / "runs").glob("*.json")).read_text("utf-8"))
+    assert manifest["complete"] and manifest["exit_code"] == 0
+    kinds = [f["kind"] for f in manifest["files"]]
+    assert kinds.count("records") == 1 and kinds.count("warc") > 1
+    records_file = next(f for f in manifest["files"] if f["kind"] == "records")
+    assert records_file["records"] == len(result.records)
+    assert manifest["counts"]["new"] == len(result.records)
+    assert "scrapy" in manifest["versions"] and "warcio" in manifest["versions"]
