@@ -8,3 +8,4 @@ INTERRUPTED = 5       # shut down before the end (SIGTERM, SIGINT)
 BOUND_HIT = 6         # stopped by a time, page, item or memory bound (CLOSESPIDER_*, MEMUSAGE_*)
 ERROR_THRESHOLD = 7   # too many requests failed (RUN_MAX_ERROR_RATE)
 OUTPUT_FAILED = 8     # the records could not be stored
+TEMPLATE_DRIFT = 9    # complete, but extraction quality moved past a threshold (crawler/quality.py)

@@ -23,7 +23,9 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 
 from . import exitcodes
+from .accounting import STATS_ATTEMPTS, STATS_BUCKET
 from .feeds import PART_PREFIX, PART_SUFFIX, fsync_dir
+from .quality import detect_drift, summarize
 from .stateful import state_store
 
 logger = logging.getLogger(__name__)
@@ -131,9 +133,30 @@ class RunReport:
             "cleaned": prefixed("clean/"),
             "extractors": prefixed("extract/extractor/"),
             "warc_records": stats.get("warc/records", 0),
+            # WAF challenges (412, 521) and rate limits (429) met, each backed off before a retry.
+            "waf_challenges": {code: stats.get(f"retry/backoff/{code}", 0) for code in (412, 429, 521)},
+            "pager_bound": stats.get("discovery/pager_bound", 0),
         }
 
-    def _exit_code(self, counts: dict[str, Any]) -> int:
+    @staticmethod
+    def _accounting(stats: dict[str, Any]) -> dict[str, Any]:
+        buckets = {k[len(STATS_BUCKET):]: v for k, v in stats.items() if k.startswith(STATS_BUCKET)}
+        attempts = stats.get(STATS_ATTEMPTS, 0)
+        return {"attempts": attempts, "buckets": buckets, "balanced": attempts == sum(buckets.values())}
+
+    def _baseline(self) -> list[dict[str, Any]]:
+        """Quality summaries of the earlier complete runs, oldest first."""
+        summaries = []
+        for path in sorted((self.output_dir / "runs").glob("*.json")):
+            try:
+                earlier = json.loads(path.read_text("utf-8"))
+            except (OSError, ValueError):
+                continue
+            if earlier.get("complete") and earlier.get("quality", {}).get("articles"):
+                summaries.append(earlier["quality"])
+        return summaries
+
+    def _exit_code(self, counts: dict[str, Any], drift: list[str]) -> int:
         reason = self.reason or "unknown"
         if self.feeds_failed:
             return exitcodes.OUTPUT_FAILED
@@ -147,17 +170,24 @@ class RunReport:
             return exitcodes.FAILED
         if counts["failed"] > self.max_error_rate * max(counts["requests"], 1):
             return exitcodes.ERROR_THRESHOLD
+        if drift:
+            return exitcodes.TEMPLATE_DRIFT
         return exitcodes.COMPLETE
 
     def engine_stopped(self) -> None:
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
         counts = self._counts(stats)
-        exit_code = self._exit_code(counts)
+        quality = summarize(stats)
+        drift = detect_drift(quality, self._baseline())
+        for finding in drift:
+            logger.error("Template drift: %s", finding)
+        exit_code = self._exit_code(counts, drift)
+        complete = exit_code in (exitcodes.COMPLETE, exitcodes.TEMPLATE_DRIFT)
         store = state_store(self.crawler)
         if self.feeds_failed:
             store.discard(self.run_id)
         else:
-            store.promote(self.run_id, complete=exit_code == exitcodes.COMPLETE)
+            store.promote(self.run_id, complete=complete)
         store.close()
         archive = getattr(self.crawler, "warc_archive", None)
         files = list(self.feeds)
@@ -169,10 +199,14 @@ class RunReport:
             "start": self.started.isoformat(timespec="seconds"),
             "end": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "finish_reason": self.reason,
-            "complete": exit_code == exitcodes.COMPLETE,
+            # A drifting run went through everything: complete, but it exits non-zero so cron mails.
+            "complete": complete,
             "exit_code": exit_code,
             "output_dir": str(self.output_dir),
             "counts": counts,
+            "accounting": self._accounting(stats),
+            "quality": quality,
+            "drift": drift,
             "files": files,
             "versions": _versions(),
             "argv": sys.argv,
@@ -180,5 +214,5 @@ class RunReport:
         write_json_atomic(self.output_dir / "runs" / f"{self.run_id}.json", manifest)
         log = logger.info if exit_code == exitcodes.COMPLETE else logger.error
         log("Run %s %s (exit code %s, finish reason %s): %s new, %s modified, %s deleted, %s unchanged",
-            self.run_id, "complete" if exit_code == 0 else "INCOMPLETE", exit_code, self.reason,
+            self.run_id, "complete" if complete else "INCOMPLETE", exit_code, self.reason,
             counts["new"], counts["modified"], counts["deleted"], counts["unchanged"])

@@ -35,6 +35,8 @@ DOWNLOADER_MIDDLEWARES = {
     # Replaces Scrapy's immediate retry with one that waits between attempts.
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.retry.BackoffRetryMiddleware": 550,
+    # Outermost: counts each attempt once, before offsite/robots filters can drop it.
+    "crawler.accounting.AccountingMiddleware": 10,
     # Next to the downloader: archives every response as received (before decompression/redirects).
     "crawler.warc.WarcArchiveMiddleware": 950,
 }
@@ -43,9 +45,13 @@ DOWNLOADER_MIDDLEWARES = {
 WARC_ENABLED = True
 WARC_MAX_SIZE = 512 * 1024 * 1024
 
-# Pages over this size are not articles of this site (the largest seen are ~120 KB).
-DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
-DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
+# Pages over this size (also once decompressed: gzip bombs) are not articles of this site.
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+# Redirect loops and long chains end early (counted as redirect_dropped).
+REDIRECT_MAX_TIMES = 5
+# Pager traps: no channel list is followed past this page number (counted discovery/pager_bound).
+LIST_PAGES_MAX = 3000
 
 # Clean first (it builds body/images), then validate what was built, then drop repeats, and
 # last compare with the state store: only valid, unique records reach it.
@@ -73,7 +79,7 @@ LOG_FORMATTER = "crawler.logformatter.ArchiveLogFormatter"
 # Run lock, per-run log file and exit codes for cron (crawler/commands/crawl.py).
 COMMANDS_MODULE = "crawler.commands"
 # The run's report (OUTPUT_DIR/runs/<run id>.json) and the settling of the state store.
-EXTENSIONS = {"crawler.runreport.RunReport": 900}
+EXTENSIONS = {"crawler.runreport.RunReport": 900, "crawler.accounting.AccountingExtension": 800}
 # A run with more failed requests than this share of all requests is not complete.
 RUN_MAX_ERROR_RATE = 0.2
 

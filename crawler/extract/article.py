@@ -197,12 +197,16 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
     page = load_page(content, content_type)
     article = RawArticle(url=ref.url, id=ref.id, channel=ref.channel,
                          encoding_declared=page.encoding_declared, encoding_used=page.encoding_used)
+    if page.binary:
+        article.not_article_reason = f"binary file: {page.binary}"
+        return article
     if page.tree is None:
         article.not_article_reason = f"unparsable HTML: {page.parse_error}" if page.parse_error else "empty page"
         return article
     tree = page.tree
+    link_base = page.link_base(ref.url)
     body_root = tree.find("body")
-    linear_page = linearize(body_root if body_root is not None else tree, ref.url)
+    linear_page = linearize(body_root if body_root is not None else tree, link_base)
     page_blocks = linear_page.blocks
     article.title = _first_text(tree, S.TITLE_XPATHS) or _document_title(tree, page_blocks)
     title_index = _find_title_index(page_blocks, article.title)
@@ -228,7 +232,7 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
     article.editor = _editor(page_blocks)
     article.channel_name = _channel_name(page_blocks, article.title)
 
-    selected = _body_by_selector(tree, ref.url)
+    selected = _body_by_selector(tree, link_base)
     if selected is not None:
         linear, body_family = selected
         article.blocks = _trim_body(linear.blocks, article.title)

@@ -62,11 +62,12 @@ def parse_listing(content: bytes | str | HtmlPage, url: str, site_host: str, bas
     if page.tree is None:
         return listing
     tree, text = page.tree, page.text
+    link_base = page.link_base(url)
 
     numbered: dict[int, str] = {}
     seen_articles: set[str] = set()
     for anchor in tree.iter("a"):
-        href = resolve_href(anchor.get("href"), url)
+        href = resolve_href(anchor.get("href"), link_base)
         if href is None or not same_site(href, site_host) or not is_page_candidate(href):
             continue
         label = " ".join(anchor.text_content().split())

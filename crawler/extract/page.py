@@ -8,6 +8,29 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from .encoding import decode_page
+from .urls import resolve_href
+
+
+# Magic numbers of files that are not pages, whatever their Content-Type says.
+BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", "pdf"),
+    (b"PK\x03\x04", "zip/docx/xlsx"),
+    (b"\xd0\xcf\x11\xe0", "doc/xls"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"\x89PNG", "png"),
+    (b"GIF8", "gif"),
+    (b"\x1f\x8b", "gzip"),
+    (b"Rar!", "rar"),
+)
+
+
+def binary_kind(body: bytes) -> str | None:
+    """The kind of non-HTML file these bytes are, by their magic number, or None."""
+    head = body[:8]
+    for signature, kind in BINARY_SIGNATURES:
+        if head.startswith(signature):
+            return kind
+    return None
 
 
 @dataclass(frozen=True)
@@ -19,6 +42,16 @@ class HtmlPage:
     encoding_declared: str | None
     encoding_used: str
     parse_error: str | None = None
+    binary: str | None = None  # set when the bytes are a PDF, image, office file ...
+
+    def link_base(self, url: str) -> str:
+        """What relative links resolve against: the page's <base href>, else its URL."""
+        if self.tree is not None:
+            for base in self.tree.iter("base"):
+                resolved = resolve_href(base.get("href"), url)
+                if resolved:
+                    return resolved
+        return url
 
 
 def load_page(content: bytes | str | HtmlPage, content_type: str | None = None) -> HtmlPage:
@@ -26,6 +59,9 @@ def load_page(content: bytes | str | HtmlPage, content_type: str | None = None) 
     if isinstance(content, HtmlPage):
         return content
     if isinstance(content, bytes):
+        kind = binary_kind(content)
+        if kind is not None:
+            return HtmlPage("", None, None, "binary", binary=kind)
         decoded = decode_page(content, content_type)
         text, declared, used = decoded.text, decoded.declared, decoded.used
     else:

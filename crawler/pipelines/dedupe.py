@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
+from ..accounting import DUPLICATE, DropRecord
 from ..items import ArticleItem
 
 logger = logging.getLogger(__name__)
@@ -30,6 +30,6 @@ class DedupePipeline:
         if key in self.seen:
             self.stats.inc_value("dedupe/duplicate")
             logger.info("Duplicate record %s (id %s) dropped", item.url, item.id)
-            raise DropItem(f"{item.url}: duplicate of id {item.id}")
+            raise DropRecord(f"{item.url}: duplicate of id {item.id}", DUPLICATE)
         self.seen.add(key)
         return item

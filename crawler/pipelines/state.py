@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
+from ..accounting import HTTP_ERROR, UNCHANGED, DropRecord
 from ..items import STATUS_DELETED, STATUS_MODIFIED, STATUS_NEW, ArticleItem
 from ..state import ArticleState, StateStore
 from ..stateful import state_store
@@ -38,14 +38,14 @@ class StatePipeline:
         known = self.store.get(item.site, item.id)
         if item.status == STATUS_DELETED:
             if known is None or known.deleted:
-                raise DropItem(f"{item.url}: gone, and not known as a live article", log_level="DEBUG")
+                raise DropRecord(f"{item.url}: gone, and not known as a live article", HTTP_ERROR, "DEBUG")
             item.revision, item.first_seen = known.revision, known.first_seen
         elif known is None or known.deleted:
             item.status, item.revision, item.first_seen = STATUS_NEW, 1, item.fetched_at
         elif known.content_sha256 == item.content_sha256:
             self.stats.inc_value("state/unchanged")
             self._stage(item, known.first_seen, known.revision, deleted=False)
-            raise DropItem(f"{item.url}: unchanged", log_level="DEBUG")
+            raise DropRecord(f"{item.url}: unchanged", UNCHANGED, "DEBUG")
         else:
             item.status, item.revision, item.first_seen = STATUS_MODIFIED, known.revision + 1, known.first_seen
         self.stats.inc_value(f"state/{item.status}")

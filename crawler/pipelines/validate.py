@@ -9,15 +9,22 @@ from importlib import resources
 from itemadapter import ItemAdapter
 from jsonschema import Draft202012Validator
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
+from ..accounting import PARSE_FAILURE, DropRecord
+from ..extract.encoding import looks_like_mojibake
 from ..items import STATUS_DELETED, ArticleItem
 
 logger = logging.getLogger(__name__)
 
 # Fields without which a record is useless to an archive.
 REQUIRED_FIELDS = ("url", "id", "title", "published_at", "body")
+# Text that must never be garbled: a record with U+FFFD or mojibake in these is quarantined.
+TEXT_FIELDS = ("title", "body", "source", "editor", "byline", "channel_name")
+
+
+def _garbled(text: str | None) -> bool:
+    return bool(text) and ("\ufffd" in text or looks_like_mojibake(text))
 
 
 def load_schema() -> dict:
@@ -42,6 +49,10 @@ class ValidatePipeline:
         missing = [name for name in required if not ItemAdapter(item).get(name)]
         if missing:
             return self._drop(item, f"missing_{missing[0]}", f"missing {', '.join(missing)}")
+        garbled = [name for name in TEXT_FIELDS if _garbled(getattr(item, name))]
+        if garbled:
+            return self._drop(item, "encoding", f"quarantined: U+FFFD or mojibake in {', '.join(garbled)} "
+                                                f"(decoded as {item.encoding})")
         error = next(iter(self.validator.iter_errors(item.record())), None)
         if error is not None:
             where = "/".join(str(p) for p in error.absolute_path) or "record"
@@ -52,4 +63,4 @@ class ValidatePipeline:
     def _drop(self, item: ArticleItem, reason_key: str, reason: str) -> ArticleItem:
         self.stats.inc_value(f"validate/dropped/{reason_key}")
         logger.warning("Dropped record %s: %s", item.url, reason)
-        raise DropItem(f"{item.url}: {reason}")
+        raise DropRecord(f"{item.url}: {reason}", PARSE_FAILURE)

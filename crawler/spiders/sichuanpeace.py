@@ -13,12 +13,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 import scrapy
 from scrapy.http import Response, TextResponse
+from twisted.python.failure import Failure
 
+from .. import accounting
+from ..accounting import count
 from ..extract.article import parse_article
 from ..extract.listing import Listing, parse_listing
 from ..extract.page import load_page
 from ..extract.urls import ArticleRef, article_ref, list_page
 from ..items import ArticleItem
+from ..quality import record_quality
 from ..state import ArticleState
 from ..stateful import state_store
 
@@ -206,9 +210,11 @@ class SichuanpeaceSpider(scrapy.Spider):
         """A recheck answered 304 (unchanged) or 404/410 (deleted)."""
         if response.status == 304:
             self.crawler.stats.inc_value("state/not_modified")
+            count(self.crawler, accounting.UNCHANGED)
             return
         ref = article_ref(response.url, self.base_url)
         if ref is None:
+            count(self.crawler, accounting.HTTP_ERROR)
             return
         self.logger.info("Known article is gone (%s): %s", response.status, response.url)
         item = ArticleItem.deleted(ref.url, ref.id, self.site, ref.channel)
@@ -222,31 +228,41 @@ class SichuanpeaceSpider(scrapy.Spider):
     def parse_article_page(self, response: Response, list_channel: str | None = None,
                            list_channel_name: str | None = None) -> Iterator[ArticleItem | scrapy.Request]:
         """An article page: one item (or a logged, counted skip), plus the articles it links to."""
-        stats = self.crawler.stats
         if response.meta.get("recheck") and response.status != 200:
             yield from self._recheck_answer(response)
             return
-        if not isinstance(response, TextResponse):
-            stats.inc_value("extract/not_article/not_html")
-            self.logger.warning("Not an article (not an HTML page): %s", response.url)
-            return
         content_type = response.headers.get("Content-Type", b"").decode("latin-1")
-        page = load_page(response.body, content_type)
-        raw = parse_article(page, response.url, base_url=self.base_url)
+        try:  # whatever the Content-Type: load_page recognises PDFs, images and office files
+            page = load_page(response.body, content_type)
+            raw = parse_article(page, response.url, base_url=self.base_url)
+            listing = parse_listing(page, response.url, self.site, self.base_url)
+        except Exception:  # a page that breaks extraction must not cost the other pages
+            self.logger.exception("Parse failure: %s", response.url)
+            self.crawler.stats.inc_value("extract/parse_failure")
+            count(self.crawler, accounting.PARSE_FAILURE)
+            return
         if raw.not_article_reason is not None:
-            stats.inc_value(f"extract/not_article/{raw.not_article_reason.split(':')[0].replace(' ', '_')}")
+            reason_key = raw.not_article_reason.split(":")[0].replace(" ", "_")
+            self.crawler.stats.inc_value(f"extract/not_article/{reason_key}")
             self.logger.warning("Not an article (%s): %s", raw.not_article_reason, response.url)
+            count(self.crawler, accounting.NOT_ARTICLE)
         else:
-            stats.inc_value(f"extract/extractor/{raw.extractor}")
+            record_quality(self.crawler.stats, raw)
             item = ArticleItem.from_raw(raw, self.site, list_channel, list_channel_name)
             item.warc = response.meta.get("warc")
             item.etag = _header(response, b"ETag")
             item.last_modified = _header(response, b"Last-Modified")
             yield item
         # Prev/next and related links on the article page count as discovery too.
-        listing = parse_listing(page, response.url, self.site, self.base_url)
-        yield from self._follow(listing, list_channel if raw.channel is None else raw.channel,
-                                list_channel_name)
+        yield from self._follow(listing, list_channel if raw.channel is None else raw.channel, list_channel_name)
+
+    def on_error(self, failure: Failure) -> None:
+        """A request that failed (HTTP error, retries exhausted, offsite redirect ...): log, bucket."""
+        bucket = accounting.classify_failure(failure)
+        request = failure.request if hasattr(failure, "request") else None
+        url = request.url if request is not None else "?"
+        count(self.crawler, bucket)
+        self.logger.warning("Request failed (%s): %s: %s", bucket, url, failure.getErrorMessage()[:200])
 
 
 def _header(response: Response, name: bytes) -> str | None:

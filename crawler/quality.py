@@ -1,0 +1,81 @@
+"""Extraction quality per run, and template drift against earlier complete runs.
+
+The worst failure of a long-lived crawler is extraction that quietly degrades when the site's
+template changes. Each extracted article adds to ``quality/*`` stats (per extractor, and how often
+each field was found); the run report turns them into shares, compares them with the mean of the
+last complete runs, and flags drift past the thresholds below.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scrapy.statscollectors import StatsCollector
+
+from .extract.article import EXTRACTOR_FALLBACK, RawArticle
+
+# Fields whose coverage (share of articles where it was found) is watched.
+COVERAGE_FIELDS = ("title", "published_at", "source", "editor", "images")
+# Drift thresholds, absolute changes of a share (0..1) against the baseline mean.
+MAX_FALLBACK_SHARE_RISE = 0.25
+MAX_COVERAGE_DROP = 0.25
+# The mean body length may not fall below this share of the baseline's.
+MIN_BODY_CHARS_RATIO = 0.5
+# How many earlier complete runs form the baseline, and how many articles a run needs to count.
+BASELINE_RUNS = 5
+MIN_ARTICLES = 5
+
+
+def record_quality(stats: StatsCollector, raw: RawArticle) -> None:
+    """Count one extracted article into the run's quality stats."""
+    stats.inc_value("quality/articles")
+    stats.inc_value(f"quality/extractor/{raw.extractor}")
+    found = {
+        "title": bool(raw.title),
+        "published_at": raw.published_at_source == "page",
+        "source": bool(raw.source),
+        "editor": bool(raw.editor),
+        "images": any(block.is_image for block in raw.blocks),
+    }
+    for name, present in found.items():
+        if present:
+            stats.inc_value(f"quality/found/{name}")
+    stats.inc_value("quality/body_chars", sum(len(b.text) for b in raw.blocks))
+
+
+def summarize(stats: dict[str, Any]) -> dict[str, Any]:
+    """Shares per extractor and per field, and mean body length, from the run's stats."""
+    articles = stats.get("quality/articles", 0)
+    if not articles:
+        return {"articles": 0}
+    extractors = {k.split("/", 2)[2]: v for k, v in stats.items() if k.startswith("quality/extractor/")}
+    return {
+        "articles": articles,
+        "by_extractor": extractors,
+        "fallback_share": round(extractors.get(EXTRACTOR_FALLBACK, 0) / articles, 4),
+        "coverage": {name: round(stats.get(f"quality/found/{name}", 0) / articles, 4) for name in COVERAGE_FIELDS},
+        "body_chars_mean": round(stats.get("quality/body_chars", 0) / articles, 1),
+    }
+
+
+def detect_drift(current: dict[str, Any], baseline_runs: list[dict[str, Any]]) -> list[str]:
+    """What moved past a threshold against the mean of earlier runs' quality summaries."""
+    baseline = [q for q in baseline_runs if q.get("articles", 0) >= MIN_ARTICLES][-BASELINE_RUNS:]
+    if current.get("articles", 0) < MIN_ARTICLES or not baseline:
+        return []
+
+    def mean(values: list[float]) -> float:
+        return sum(values) / len(values)
+
+    findings = []
+    fallback_before = mean([q["fallback_share"] for q in baseline])
+    if current["fallback_share"] - fallback_before > MAX_FALLBACK_SHARE_RISE:
+        findings.append(f"fallback share {current['fallback_share']:.2f} (before {fallback_before:.2f})")
+    for name in COVERAGE_FIELDS:
+        before = mean([q["coverage"][name] for q in baseline])
+        if before - current["coverage"][name] > MAX_COVERAGE_DROP:
+            findings.append(f"{name} coverage {current['coverage'][name]:.2f} (before {before:.2f})")
+    body_before = mean([q["body_chars_mean"] for q in baseline])
+    if body_before and current["body_chars_mean"] < MIN_BODY_CHARS_RATIO * body_before:
+        findings.append(f"mean body length {current['body_chars_mean']:.0f} (before {body_before:.0f})")
+    return findings
