@@ -418,18 +418,23 @@ class Mirror:
         self.n, self.base = n, base.rstrip("/")
         self.counts: Counter[str] = Counter()
         self.started = time.time()
+        self.first_request = self.last_request = 0.0
 
     def respond(self, path: str, headers: dict[str, str]) -> tuple[int, str, bytes, dict[str, str]]:
         path = path.split("?", 1)[0].split("#", 1)[0]
         html = "text/html; charset=utf-8"
         if path == "/__stats":
             stats = dict(self.counts, articles_in_mirror=self.n, cpu_seconds=time.process_time(),
-                         uptime=time.time() - self.started)
+                         uptime=time.time() - self.started, first_request=self.first_request,
+                         last_request=self.last_request)
             return 200, "application/json", json.dumps(stats).encode(), {}
         if path == "/__reset":
             self.counts.clear()
+            self.first_request = self.last_request = 0.0
             return 200, "application/json", b"{}", {}
         self.counts["requests"] += 1
+        self.last_request = time.time()
+        self.first_request = self.first_request or self.last_request
         if path == "/robots.txt":
             self.counts["robots"] += 1
             return 200, "text/plain", ROBOTS, {}

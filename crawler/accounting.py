@@ -18,6 +18,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.httpobj import urlparse_cached
 from twisted.python.failure import Failure
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ def classify_failure(failure: Failure) -> str:
     error = failure.value
     if isinstance(error, HttpError):
         response: Response = error.response
+        if 300 <= response.status < 400:  # a redirect not followed (to file:, data:, ftp: ...)
+            return REDIRECT_DROPPED
         retried = response.request is not None and response.request.meta.get("retry_times", 0) > 0
         return RETRIES_EXHAUSTED if retried or response.status >= 500 or response.status == 429 else HTTP_ERROR
     message = str(error).lower()
@@ -75,6 +78,11 @@ def classify_failure(failure: Failure) -> str:
     if "maxsize" in message or "max size" in message or "larger than" in message or "warnsize" in message:
         return OVERSIZE
     return RETRIES_EXHAUSTED
+
+
+def _on_domains(request: Request, domains: list[str]) -> bool:
+    host = (urlparse_cached(request).hostname or "").lower()
+    return any(host == d or host.endswith("." + d) for d in domains)
 
 
 def is_attempt(request: Request) -> bool:
@@ -108,6 +116,7 @@ class AccountingExtension:
         crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(self.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(self.request_dropped, signal=signals.request_dropped)
+        crawler.signals.connect(self.request_scheduled, signal=signals.request_scheduled)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> AccountingExtension:
@@ -118,6 +127,14 @@ class AccountingExtension:
 
     def item_dropped(self, item: Any, response: Response, exception: BaseException, spider: Spider) -> None:
         count(self.crawler, getattr(exception, "bucket", PARSE_FAILURE))
+
+    def request_scheduled(self, request: Request, spider: Spider) -> None:
+        # Scrapy's OffsiteMiddleware drops an off-site redirect hop here, silently (no errback).
+        domains = getattr(spider, "allowed_domains", None)
+        if request.meta.get("accounted") and domains and not _on_domains(request, domains):
+            logger.warning("Request failed (%s): %s: redirected off-site to %s",
+                           OFFSITE, request.meta.get("redirect_urls", [request.url])[0], request.url)
+            count(self.crawler, OFFSITE)
 
     def request_dropped(self, request: Request, spider: Spider) -> None:
         # The scheduler's duplicate filter: only a redirect hop has been counted as an attempt.

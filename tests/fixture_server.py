@@ -12,6 +12,7 @@ import argparse
 import re
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -33,6 +34,8 @@ class FixtureSite:
 
     def __init__(self, cases: list[Case] | None = None):
         self.resources: dict[str, Resource] = {}
+        # Paths answered by code instead of a resource (faulty responses): f(handler, hit number).
+        self.behaviours: dict[str, Callable[[BaseHTTPRequestHandler, int], None]] = {}
         self.requests: list[str] = []
         self._lock = threading.Lock()
         site = self
@@ -43,10 +46,15 @@ class FixtureSite:
                 with site._lock:
                     site.requests.append(self.path)
                     resource = site.resources.get(path)
+                    behaviour = site.behaviours.get(path)
+                    hits = sum(1 for p in site.requests if urlsplit(p).path == path)
+                if behaviour is not None:
+                    behaviour(self, hits)
+                    return
                 if resource is None:
                     resource = Resource(404, {"Content-Type": "text/html; charset=utf-8"},
                                         "<html><body>404 Not Found</body></html>".encode())
-                body = site._rewrite(resource)
+                body = site.rewrite(resource)
                 self.send_response(resource.status)
                 for name, value in resource.headers.items():
                     self.send_header(name, value)
@@ -76,7 +84,7 @@ class FixtureSite:
             else:
                 self.resources[path] = resource
 
-    def _rewrite(self, resource: Resource) -> bytes:
+    def rewrite(self, resource: Resource) -> bytes:
         if "html" not in resource.headers.get("Content-Type", ""):
             return resource.body
         return REAL_HOST_RE.sub(self.base_url.rstrip("/").encode(), resource.body)

@@ -96,12 +96,15 @@ class SichuanpeaceSpider(scrapy.Spider):
         self.seen_list_pages: set[tuple[str, int]] = set()
         self.known: dict[str, ArticleState] = {}
         self.stop_at_known_pages = False
+        self.list_pages_max = 0
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        self.list_pages_max = self.crawler.settings.getint("LIST_PAGES_MAX")
         store = state_store(self.crawler)
         self.known = {state.id: state for state in store.known(self.site)}
         self.stop_at_known_pages = store.last_run_complete()
-        yield scrapy.Request(self.base_url, callback=self.parse_listing_page, priority=PRIORITY_CHANNEL)
+        yield scrapy.Request(self.base_url, callback=self.parse_listing_page, errback=self.on_error,
+                             priority=PRIORITY_CHANNEL)
         for request in self._recheck_requests():
             yield request
 
@@ -121,8 +124,8 @@ class SichuanpeaceSpider(scrapy.Spider):
             if state.last_modified:
                 headers["If-Modified-Since"] = state.last_modified
             self.crawler.stats.inc_value("state/recheck_requested")
-            yield scrapy.Request(ref.url, callback=self.parse_article_page, headers=headers,
-                                 priority=PRIORITY_ARTICLE,
+            yield scrapy.Request(ref.url, callback=self.parse_article_page, errback=self.on_error,
+                                 headers=headers, priority=PRIORITY_ARTICLE,
                                  meta={"recheck": True, "handle_httpstatus_list": RECHECK_STATUSES})
 
     # --- routing --------------------------------------------------------------------------------
@@ -138,12 +141,16 @@ class SichuanpeaceSpider(scrapy.Spider):
     def _list_request(self, url: str, priority: int, channel_name: str | None = None,
                       sitemap: bool = False) -> scrapy.Request | None:
         key = list_page(url)
+        if key is not None and key[1] > self.list_pages_max:
+            self.crawler.stats.inc_value("discovery/pager_bound")
+            self.logger.warning("Not following list page %s: past LIST_PAGES_MAX (%s)", url, self.list_pages_max)
+            return None
         if key is not None:
             # Site maps are read whatever -a channels says: they lead to the channels wanted.
             if key in self.seen_list_pages or not (sitemap or self._channel_wanted(key[0])):
                 return None
             self.seen_list_pages.add(key)
-        return scrapy.Request(url, callback=self.parse_listing_page, priority=priority,
+        return scrapy.Request(url, callback=self.parse_listing_page, errback=self.on_error, priority=priority,
                               cb_kwargs={"channel_name": channel_name})
 
     def _article_requests(self, listing: Listing, list_channel: str | None,
@@ -159,7 +166,7 @@ class SichuanpeaceSpider(scrapy.Spider):
                 self.crawler.stats.inc_value("discovery/skipped_known")
                 continue
             yield scrapy.Request(
-                ref.url, callback=self.parse_article_page, priority=PRIORITY_ARTICLE,
+                ref.url, callback=self.parse_article_page, errback=self.on_error, priority=PRIORITY_ARTICLE,
                 cb_kwargs={"list_channel": list_channel, "list_channel_name": list_channel_name},
             )
 
@@ -177,6 +184,7 @@ class SichuanpeaceSpider(scrapy.Spider):
 
     def parse_listing_page(self, response: Response, channel_name: str | None = None) -> Iterator[scrapy.Request]:
         """Home page, site maps and channel list pages: follow articles, channels and the next page."""
+        count(self.crawler, accounting.LISTING)
         if not isinstance(response, TextResponse):
             self.crawler.stats.inc_value("discovery/not_html")
             self.logger.info("Not an HTML page, links not read: %s", response.url)
@@ -259,8 +267,9 @@ class SichuanpeaceSpider(scrapy.Spider):
     def on_error(self, failure: Failure) -> None:
         """A request that failed (HTTP error, retries exhausted, offsite redirect ...): log, bucket."""
         bucket = accounting.classify_failure(failure)
-        request = failure.request if hasattr(failure, "request") else None
-        url = request.url if request is not None else "?"
+        request = getattr(failure, "request", None)
+        # After redirects, name the URL the spider asked for.
+        url = request.meta.get("redirect_urls", [request.url])[0] if request is not None else "?"
         count(self.crawler, bucket)
         self.logger.warning("Request failed (%s): %s: %s", bucket, url, failure.getErrorMessage()[:200])
 

@@ -1,0 +1,127 @@
+"""Crawl rate: ``scrapy crawl sichuanpeace`` (WARC on, WARC off) against a bare Scrapy spider.
+
+One mirror server, one run: the three crawls run one after the other against the same mirror
+(``--rounds 2`` alternates their order and keeps each one's best), politeness off, 16 concurrent
+requests. Rates are article pages fetched per second of the crawl's wall time (process start to
+exit) and of its crawl phase (first to last request, as the server saw them); the ratios to the bare
+spider are the point. The archive's cost is WARC-on minus WARC-off. The server's own CPU time during
+each crawl and a load test beforehand show that the server is not the bottleneck.
+
+``python -m bench.crawl_rate --articles 5000``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from bench.common import (PROJECT, bare_command, crawl_command, dir_size_mb, last_manifest, mirror_server, run_measured,
+                          save, scratch_dir, table)
+from bench.mirror import loadtest
+
+VARIANTS = ("bare", "ours_warc", "ours_nowarc")
+
+
+def one_crawl(variant: str, server, articles: int, work: Path) -> dict[str, Any]:
+    out = work / variant
+    out.mkdir(parents=True, exist_ok=True)
+    server.reset()
+    cpu_before = server.stats()["cpu_seconds"]
+    if variant == "bare":
+        measured = run_measured(bare_command(server.base_url, out / "urls.jsonl"), cwd=out)
+        items = sum(1 for _ in (out / "urls.jsonl").open()) if (out / "urls.jsonl").exists() else 0
+    else:
+        extra = ["-s", "WARC_ENABLED=False"] if variant == "ours_nowarc" else []
+        measured = run_measured(crawl_command(server.base_url, out, *extra), cwd=PROJECT)
+        items = sum(sum(1 for _ in p.open()) for p in out.glob("*.jsonl"))
+    stats = server.stats()
+    phase = max(1e-9, stats["last_request"] - stats["first_request"])
+    fetched = stats.get("article", 0)
+    result = {
+        "returncode": measured.returncode, "items": items, "requests": stats.get("requests", 0),
+        "article_pages": fetched, "wall_s": round(measured.wall_s, 2), "crawl_phase_s": round(phase, 2),
+        "cpu_s": round(measured.cpu_s, 2), "maxrss_mb": round(measured.maxrss_mb, 1),
+        "articles_per_s": round(fetched / measured.wall_s, 1), "articles_per_s_phase": round(fetched / phase, 1),
+        "cpu_ms_per_article": round(1000 * measured.cpu_s / max(1, fetched), 2),
+        "server_cpu_s": round(stats["cpu_seconds"] - cpu_before, 2),
+        "server_busy": round((stats["cpu_seconds"] - cpu_before) / measured.wall_s, 2),
+        "mb_served": round(stats.get("article_bytes", 0) / 1e6, 1),
+        "warc_mb": round(dir_size_mb(out / "warc"), 1),
+    }
+    if measured.returncode != 0:
+        result["stderr_tail"] = measured.stderr_tail[-1500:]
+    if variant != "bare":
+        counts = last_manifest(out).get("counts", {})
+        result["manifest_counts"] = {k: v for k, v in counts.items() if not isinstance(v, dict)}
+    return result
+
+
+def run(articles: int, rounds: int, loadtest_seconds: float) -> dict[str, Any]:
+    results: dict[str, list[dict]] = {v: [] for v in VARIANTS}
+    with mirror_server(articles) as server, scratch_dir() as work:
+        capacity = loadtest(server.base_url, articles, loadtest_seconds, 16) if loadtest_seconds else None
+        for r in range(rounds):
+            order = VARIANTS if r % 2 == 0 else tuple(reversed(VARIANTS))
+            for variant in order:
+                results[variant].append(one_crawl(variant, server, articles, work / f"r{r}"))
+    best = {v: max(runs, key=lambda x: x["articles_per_s"]) for v, runs in results.items()}
+    bare = best["bare"]
+    ratios = {
+        v: {"rate_ratio_wall": round(best[v]["articles_per_s"] / bare["articles_per_s"], 2),
+            "rate_ratio_phase": round(best[v]["articles_per_s_phase"] / bare["articles_per_s_phase"], 2),
+            "cpu_ratio": round(best[v]["cpu_ms_per_article"] / bare["cpu_ms_per_article"], 2)}
+        for v in ("ours_warc", "ours_nowarc")
+    }
+    warc, nowarc = best["ours_warc"], best["ours_nowarc"]
+    archive = {
+        "wall_s_added": round(warc["wall_s"] - nowarc["wall_s"], 2),
+        "cpu_ms_per_article_added": round(warc["cpu_ms_per_article"] - nowarc["cpu_ms_per_article"], 2),
+        "share_of_crawl_cpu": round((warc["cpu_ms_per_article"] - nowarc["cpu_ms_per_article"]) / warc["cpu_ms_per_article"], 2),
+        "warc_mb": warc["warc_mb"], "mb_served": warc["mb_served"],
+        "warc_kb_per_article": round(1000 * warc["warc_mb"] / max(1, warc["article_pages"]), 1),
+    }
+    return {"articles": articles, "rounds": rounds, "server_loadtest": capacity, "best": best, "all_runs": results,
+            "ratios_to_bare": ratios, "archive_cost": archive}
+
+
+def report(result: dict[str, Any]) -> str:
+    best = result["best"]
+    rows = [[v, b["returncode"], b["article_pages"], b["requests"], b["wall_s"], b["articles_per_s"],
+             b["articles_per_s_phase"], b["cpu_ms_per_article"], b["maxrss_mb"], b["server_busy"], b["warc_mb"]]
+            for v, b in best.items()]
+    lines = [f"Crawl rate, {result['articles']} articles, best of {result['rounds']} round(s)", "",
+             table(rows, ["crawl", "exit", "articles", "requests", "wall s", "articles/s (wall)",
+                          "articles/s (crawl phase)", "CPU ms/article", "peak RSS MB", "server busy", "WARC MB"]), ""]
+    for v, r in result["ratios_to_bare"].items():
+        lines.append(f"{v}: {r['rate_ratio_wall']}× the bare spider's rate (wall), {r['rate_ratio_phase']}× (crawl phase), "
+                     f"{r['cpu_ratio']}× its CPU per article")
+    a = result["archive_cost"]
+    lines.append(f"archive (WARC) cost: +{a['cpu_ms_per_article_added']} ms CPU per article "
+                 f"({int(100 * a['share_of_crawl_cpu'])}% of the crawl's CPU), +{a['wall_s_added']} s wall, "
+                 f"{a['warc_kb_per_article']} KB per article on disk ({a['warc_mb']} MB for {a['mb_served']} MB served)")
+    if result["server_loadtest"]:
+        lt = result["server_loadtest"]
+        lines.append(f"server capacity (load test, 16 keep-alive clients): {lt['requests_per_s']} article pages/s, "
+                     f"{lt['mb_per_s']} MB/s")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--loadtest-seconds", type=float, default=3.0)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    result = run(args.articles, args.rounds, args.loadtest_seconds)
+    path = save("crawl_rate", result, args.out)
+    print(report(result))
+    print(f"\nresult: {path}")
+    if any(b["returncode"] != 0 for b in result["best"].values()):
+        print(json.dumps({v: b.get("stderr_tail") for v, b in result["best"].items()}, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()
