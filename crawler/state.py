@@ -15,44 +15,28 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS articles (
-    site TEXT NOT NULL,
-    id TEXT NOT NULL,
-    url TEXT NOT NULL,
-    published_at TEXT,
-    first_seen TEXT NOT NULL,
-    last_seen TEXT NOT NULL,
-    content_sha256 TEXT,
-    revision INTEGER NOT NULL,
-    etag TEXT,
-    last_modified TEXT,
-    deleted INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (site, id)
-);
-CREATE TABLE IF NOT EXISTS staged (
-    run_id TEXT NOT NULL,
-    feed_file TEXT,
-    site TEXT NOT NULL,
-    id TEXT NOT NULL,
-    url TEXT NOT NULL,
-    published_at TEXT,
-    first_seen TEXT NOT NULL,
-    last_seen TEXT NOT NULL,
-    content_sha256 TEXT,
-    revision INTEGER NOT NULL,
-    etag TEXT,
-    last_modified TEXT,
-    deleted INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (run_id, site, id)
-);
-CREATE TABLE IF NOT EXISTS settled_runs (
-    run_id TEXT PRIMARY KEY,
-    complete INTEGER NOT NULL
-);
+# Per-article columns, shared by the committed table and the staged (run-scoped) one.
+COLUMN_DEFINITIONS = (
+    ("site", "TEXT NOT NULL"),
+    ("id", "TEXT NOT NULL"),
+    ("url", "TEXT NOT NULL"),
+    ("published_at", "TEXT"),
+    ("first_seen", "TEXT NOT NULL"),
+    ("last_seen", "TEXT NOT NULL"),
+    ("content_sha256", "TEXT"),
+    ("revision", "INTEGER NOT NULL"),
+    ("etag", "TEXT"),
+    ("last_modified", "TEXT"),
+    ("deleted", "INTEGER NOT NULL DEFAULT 0"),
+)
+COLUMNS = tuple(name for name, _ in COLUMN_DEFINITIONS)
+_DEFINED = ", ".join(f"{name} {kind}" for name, kind in COLUMN_DEFINITIONS)
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS articles ({_DEFINED}, PRIMARY KEY (site, id));
+CREATE TABLE IF NOT EXISTS staged (run_id TEXT NOT NULL, feed_file TEXT, {_DEFINED},
+                                   PRIMARY KEY (run_id, site, id));
+CREATE TABLE IF NOT EXISTS settled_runs (run_id TEXT PRIMARY KEY, complete INTEGER NOT NULL);
 """
-COLUMNS = ("site", "id", "url", "published_at", "first_seen", "last_seen", "content_sha256",
-           "revision", "etag", "last_modified", "deleted")
 
 
 @dataclass

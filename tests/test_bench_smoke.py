@@ -1,0 +1,95 @@
+"""Smoke test of the benchmark scripts (bench/): they run at tiny N and write their result JSON.
+
+No timing assertions: only that each script exits 0 and its result has the expected keys. Needs the
+``bench`` extra (trafilatura, gne, lxml_html_clean, pyinstrument); skipped without it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("trafilatura")
+pytest.importorskip("gne")
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def run_bench(module: str, out: Path, *args: str, timeout: float = 90) -> dict:
+    command = [sys.executable, "-m", module, *args, "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
+    done = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert "|" in done.stdout  # the Markdown table
+    return json.loads(out.read_text("utf-8"))
+
+
+def test_mirror_pages_are_articles_ours_extracts_exactly():
+    sys.path.insert(0, str(PROJECT))
+    from bench.extraction import ours
+    from bench.mirror import generate_article
+
+    for k in range(6):  # two of each template
+        page = generate_article(k, 30, "http://127.0.0.1:1")
+        assert 28 * 1024 <= len(page.html) <= 122 * 1024
+        found = ours(page.html, "http://127.0.0.1:1" + page.meta.path, "text/html; charset=utf-8", "http://127.0.0.1:1/")
+        assert (found["title"], found["date"], found["source"], found["editor"]) == (
+            page.title, page.published_at, page.source, page.editor)
+        assert found["text"].split("\n") == page.paragraphs
+
+
+def test_extraction_bench(tmp_path):
+    result = run_bench("bench.extraction", tmp_path / "extraction.json", "--articles", "8")
+    assert set(result["cpu_per_page"]) == {"ours", "ours+links", "trafilatura", "trafilatura_fast", "gne"}
+    for cost in result["cpu_per_page"].values():
+        assert {"median_ms", "p95_ms", "median_ratio_to_ours", "p95_ratio_to_ours"} <= set(cost)
+    for key in ("accuracy_fixtures", "accuracy_synthetic"):
+        for scores in result[key].values():
+            assert {"title", "time", "source", "editor", "recall", "footer_leak", "any_leak"} <= set(scores)
+    assert result["accuracy_fixtures"]["ours"]["pages"] > 0
+    assert {"nproc", "cpu", "versions"} <= set(result["machine"])
+
+
+def test_crawl_rate_bench(tmp_path):
+    result = run_bench("bench.crawl_rate", tmp_path / "crawl_rate.json", "--articles", "30",
+                       "--loadtest-seconds", "0.5")
+    assert set(result["best"]) == {"bare", "ours_warc", "ours_nowarc"}
+    for run in result["best"].values():
+        assert run["returncode"] == 0
+        assert run["article_pages"] == 30
+        assert {"articles_per_s", "cpu_ms_per_article", "maxrss_mb", "server_busy"} <= set(run)
+    assert result["best"]["bare"]["items"] == 30 and result["best"]["ours_warc"]["items"] == 30
+    assert {"ours_warc", "ours_nowarc"} == set(result["ratios_to_bare"])
+    assert result["best"]["ours_warc"]["warc_mb"] > 0 and result["best"]["ours_nowarc"]["warc_mb"] == 0
+    assert "requests_per_s" in result["server_loadtest"]
+
+
+def test_rerun_bench(tmp_path):
+    result = run_bench("bench.rerun", tmp_path / "rerun.json", "--articles", "30")
+    full, rerun = result["runs"]["full"], result["runs"]["rerun"]
+    assert full["returncode"] == 0 and rerun["returncode"] == 0
+    assert full["article_pages_fetched"] == 30
+    assert {"requests", "article_pages_fetched", "wall_s"} <= set(rerun)
+    assert "rerun_wall_fraction" in result
+
+
+def test_memory_bench(tmp_path):
+    result = run_bench("bench.memory", tmp_path / "memory.json", "--articles", "20", "40")
+    assert [r["articles"] for r in result["runs"]] == [20, 40]
+    assert all(r["returncode"] == 0 and r["maxrss_mb"] > 0 for r in result["runs"])
+    assert "20->40" in result["growth"]
+
+
+def test_profile_extract(tmp_path):
+    pytest.importorskip("pyinstrument")
+    out = tmp_path / "profile.txt"
+    done = subprocess.run([sys.executable, "-m", "bench.profile_extract", "--articles", "5", "--repeat", "1",
+                           "--out", str(out)], cwd=PROJECT, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(PROJECT)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "parse_article" in out.read_text("utf-8")
