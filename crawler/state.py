@@ -76,10 +76,18 @@ class StateStore:
                               (site, article_id)).fetchone()
         return ArticleState(*row) if row else None
 
-    def known(self, site: str) -> Iterator[ArticleState]:
-        """Every committed, not deleted article of a site."""
-        rows = self.db.execute(f"SELECT {', '.join(COLUMNS)} FROM articles WHERE site=? AND deleted=0", (site,))
-        for row in rows.fetchall():
+    def known_ids(self, site: str) -> set[str]:
+        """Ids of every committed, not deleted article of a site."""
+        return {row[0] for row in self.db.execute("SELECT id FROM articles WHERE site=? AND deleted=0", (site,))}
+
+    def recheck_candidates(self, site: str, published_since: str | None) -> Iterator[ArticleState]:
+        """Live articles published at or after ``published_since`` (None: all of them)."""
+        query = f"SELECT {', '.join(COLUMNS)} FROM articles WHERE site=? AND deleted=0"
+        params: tuple[str, ...] = (site,)
+        if published_since is not None:
+            query += " AND published_at >= ?"
+            params += (published_since,)
+        for row in self.db.execute(query, params):
             yield ArticleState(*row)
 
     def stage(self, run_id: str, feed_file: str | None, state: ArticleState) -> None:

@@ -23,7 +23,7 @@ from ..extract.page import load_page
 from ..extract.urls import ArticleRef, article_ref, list_page
 from ..items import ArticleItem
 from ..quality import record_quality
-from ..state import ArticleState
+from ..state import StateStore
 from ..stateful import state_store
 
 BEIJING = timezone(timedelta(hours=8))
@@ -94,27 +94,25 @@ class SichuanpeaceSpider(scrapy.Spider):
         self.since = parse_since(since)
         self.recheck_days = parse_recheck(recheck)
         self.seen_list_pages: set[tuple[str, int]] = set()
-        self.known: dict[str, ArticleState] = {}
+        self.known: set[str] = set()  # ids of articles earlier runs emitted
         self.stop_at_known_pages = False
         self.list_pages_max = 0
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self.list_pages_max = self.crawler.settings.getint("LIST_PAGES_MAX")
         store = state_store(self.crawler)
-        self.known = {state.id: state for state in store.known(self.site)}
+        self.known = store.known_ids(self.site)
         self.stop_at_known_pages = store.last_run_complete()
         yield scrapy.Request(self.base_url, callback=self.parse_listing_page, errback=self.on_error,
                              priority=PRIORITY_CHANNEL)
-        for request in self._recheck_requests():
+        for request in self._recheck_requests(store):
             yield request
 
-    def _recheck_requests(self) -> Iterator[scrapy.Request]:
+    def _recheck_requests(self, store: StateStore) -> Iterator[scrapy.Request]:
         """Conditional requests for known articles published within ``recheck`` days (or all)."""
         horizon = None if self.recheck_days is None else (
             datetime.now(BEIJING) - timedelta(days=self.recheck_days)).isoformat(timespec="seconds")
-        for state in self.known.values():
-            if horizon is not None and (state.published_at or "") < horizon:
-                continue
+        for state in store.recheck_candidates(self.site, horizon):
             ref = article_ref(state.url, self.base_url)
             if ref is None or not self._channel_wanted_for(ref, None):
                 continue
