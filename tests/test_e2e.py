@@ -123,3 +123,17 @@ def test_bad_arguments_fail(tmp_path, argument):
     result = run_crawl("http://127.0.0.1:9/", tmp_path, "-a", argument, timeout=120)
     assert result.returncode != 0
     assert "must be" in result.log
+
+
+def test_site_argument_names_a_sister_site(tmp_path):
+    """``-a site=`` crawls a sister site (here through its mirror); records say that site."""
+    with FixtureSite() as site:
+        result = run_crawl(site.base_url, tmp_path, "-a", "site=chengdu", "-a", "channels=gcsy")
+    assert result.returncode == 0, result.log[-2000:]
+    assert {r["site"] for r in result.records} == {"www.chengdupeace.gov.cn"}
+    assert {r["id"] for r in result.records} == {"1792665", "1801234"}
+
+
+def test_unknown_site_is_refused(tmp_path):
+    result = run_crawl("http://127.0.0.1:9/", tmp_path, "-a", "site=atlantis", timeout=120)
+    assert result.returncode != 0 and "site must be a registered host" in result.log

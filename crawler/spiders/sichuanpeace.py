@@ -22,6 +22,7 @@ from ..extract.listing import Listing, parse_listing
 from ..extract.page import load_page
 from ..extract.urls import ArticleRef, article_ref, list_page
 from ..items import ArticleItem
+from ..sites import find_site
 from ..quality import record_quality
 from ..state import StateStore
 from ..stateful import state_store
@@ -80,16 +81,21 @@ def parse_since(value: str | None) -> date | None:
 
 
 class SichuanpeaceSpider(scrapy.Spider):
-    """Crawl 四川长安网 (or a mirror given by ``-a base_url=``) and yield one item per article."""
+    """Crawl 四川长安网, a sister site (``-a site=``) or a mirror (``-a base_url=``); one item per article."""
 
     name = "sichuanpeace"
 
     def __init__(self, base_url: str | None = None, channels: str | None = None,
-                 since: str | None = None, recheck: str | None = None, *args: Any, **kwargs: Any):
+                 since: str | None = None, recheck: str | None = None, site: str | None = None,
+                 *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.base_url = parse_base_url(base_url)
-        self.site = urlsplit(self.base_url).hostname or ""
-        self.allowed_domains = [self.site.removeprefix("www.")]
+        registered = find_site(site) if site else None
+        self.base_url = parse_base_url(base_url or (f"https://{registered.host}/" if registered else None))
+        # Where links are followed: the host actually crawled (the site, or its mirror).
+        self.crawl_host = urlsplit(self.base_url).hostname or ""
+        # What records and the state say: the registered site, else the crawled host.
+        self.site = registered.host if registered else self.crawl_host
+        self.allowed_domains = [self.crawl_host.removeprefix("www.")]
         self.channels = parse_channels(channels)
         self.since = parse_since(since)
         self.recheck_days = parse_recheck(recheck)
@@ -187,7 +193,7 @@ class SichuanpeaceSpider(scrapy.Spider):
             self.crawler.stats.inc_value("discovery/not_html")
             self.logger.info("Not an HTML page, links not read: %s", response.url)
             return
-        listing = parse_listing(response.body, response.url, self.site, self.base_url,
+        listing = parse_listing(response.body, response.url, self.crawl_host, self.base_url,
                                 response.headers.get("Content-Type", b"").decode("latin-1"))
         here = list_page(response.url)
         list_channel = here[0] if here else None
@@ -241,7 +247,7 @@ class SichuanpeaceSpider(scrapy.Spider):
         try:  # whatever the Content-Type: load_page recognises PDFs, images and office files
             page = load_page(response.body, content_type)
             raw = parse_article(page, response.url, base_url=self.base_url)
-            listing = parse_listing(page, response.url, self.site, self.base_url)
+            listing = parse_listing(page, response.url, self.crawl_host, self.base_url)
         except Exception:  # a page that breaks extraction must not cost the other pages
             self.logger.exception("Parse failure: %s", response.url)
             self.crawler.stats.inc_value("extract/parse_failure")
