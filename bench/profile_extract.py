@@ -40,8 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     own: dict[str, float] = {}
 
     def walk(frame, parent_key: str) -> None:
-        if frame.is_synthetic:  # "[self]" leaves: the parent's own time
-            own[parent_key] = own.get(parent_key, 0.0) + frame.time
+        if frame.is_synthetic:  # "[self]" leaves: already in the parent's total_self_time
             return
         key = f"{frame.function} ({Path(frame.file_path or '?').name}:{frame.line_no})"
         own[key] = own.get(key, 0.0) + frame.total_self_time

@@ -160,7 +160,7 @@ class RunReport:
         reason = self.reason or "unknown"
         if self.feeds_failed:
             return exitcodes.OUTPUT_FAILED
-        if counts["pages_ok"] <= 0:
+        if counts["pages_ok"] <= 0 and not self._fleet_worker():
             return exitcodes.FETCHED_NOTHING
         if reason == "shutdown":
             return exitcodes.INTERRUPTED
@@ -173,6 +173,10 @@ class RunReport:
         if drift:
             return exitcodes.TEMPLATE_DRIFT
         return exitcodes.COMPLETE
+
+    def _fleet_worker(self) -> bool:
+        """A fleet worker may rightly find nothing to do: the others took it all."""
+        return bool(self.crawler.settings.get("REDIS_URL")) and getattr(self.crawler.spider, "fleet_role", "") == "worker"
 
     def engine_stopped(self) -> None:
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
@@ -187,7 +191,7 @@ class RunReport:
         if self.feeds_failed:
             store.discard(self.run_id)
         else:
-            store.promote(self.run_id, complete=complete)
+            store.promote(self.run_id, getattr(self.crawler.spider, "site", ""), complete=complete)
         store.close()
         archive = getattr(self.crawler, "warc_archive", None)
         files = list(self.feeds)

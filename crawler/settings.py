@@ -64,7 +64,7 @@ ITEM_PIPELINES = {
 
 # One UTF-8 JSONL file per run under OUTPUT_DIR, named by the run id (UTC start time), unless the
 # command line gives its own feed (-O/-o): the add-on only fills FEEDS when it is empty.
-ADDONS = {"crawler.feeds.RunOutput": 0}
+ADDONS = {"crawler.feeds.RunOutput": 0, "crawler.fleet.Fleet": 10}
 FEED_URI_PARAMS = "crawler.feeds.uri_params"
 # Feed files appear atomically (hidden part file, fsync, rename), never torn or truncated.
 FEED_STORAGES = {"": "crawler.feeds.AtomicFileFeedStorage", "file": "crawler.feeds.AtomicFileFeedStorage"}
@@ -82,6 +82,11 @@ COMMANDS_MODULE = "crawler.commands"
 EXTENSIONS = {"crawler.runreport.RunReport": 900, "crawler.accounting.AccountingExtension": 800}
 # A run with more failed requests than this share of all requests is not complete.
 RUN_MAX_ERROR_RATE = 0.2
+
+# Fleet mode (only with -s REDIS_URL=redis://...): combined request rate per host across all
+# workers, and how long an idle worker waits for the fleet to hand it more work.
+FLEET_MAX_RATE = 1
+FLEET_IDLE_SECONDS = 15
 
 # Nobody may steer an unattended crawl from outside.
 TELNETCONSOLE_ENABLED = False

@@ -35,7 +35,8 @@ SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS articles ({_DEFINED}, PRIMARY KEY (site, id));
 CREATE TABLE IF NOT EXISTS staged (run_id TEXT NOT NULL, feed_file TEXT, {_DEFINED},
                                    PRIMARY KEY (run_id, site, id));
-CREATE TABLE IF NOT EXISTS settled_runs (run_id TEXT PRIMARY KEY, complete INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS settled_runs (run_id TEXT NOT NULL, site TEXT NOT NULL, complete INTEGER NOT NULL,
+                                         PRIMARY KEY (run_id, site));
 """
 
 
@@ -97,7 +98,7 @@ class StateStore:
             f"INSERT OR REPLACE INTO staged (run_id, feed_file, {', '.join(COLUMNS)}) "
             f"VALUES (?, ?, {', '.join('?' * len(COLUMNS))})", (run_id, feed_file, *values))
 
-    def promote(self, run_id: str, complete: bool) -> int:
+    def promote(self, run_id: str, site: str, complete: bool) -> int:
         """Move a run's staged rows into ``articles`` in one transaction; returns how many."""
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
@@ -105,16 +106,17 @@ class StateStore:
                 f"INSERT OR REPLACE INTO articles ({', '.join(COLUMNS)}) "
                 f"SELECT {', '.join(COLUMNS)} FROM staged WHERE run_id=?", (run_id,))
             self.db.execute("DELETE FROM staged WHERE run_id=?", (run_id,))
-            self.db.execute("INSERT OR REPLACE INTO settled_runs VALUES (?, ?)", (run_id, int(complete)))
+            self.db.execute("INSERT OR REPLACE INTO settled_runs VALUES (?, ?, ?)", (run_id, site, int(complete)))
             return cursor.rowcount
 
-    def last_run_complete(self) -> bool:
-        """Whether the last settled run went through all of its list pages.
+    def last_run_complete(self, site: str) -> bool:
+        """Whether the site's last settled run went through all of its list pages.
 
         Only then may a run stop paging at a page of known articles: after an interrupted run,
         older list pages may still hold articles nobody fetched.
         """
-        row = self.db.execute("SELECT complete FROM settled_runs ORDER BY run_id DESC LIMIT 1").fetchone()
+        row = self.db.execute("SELECT complete FROM settled_runs WHERE site=? ORDER BY run_id DESC LIMIT 1",
+                              (site,)).fetchone()
         return bool(row and row[0])
 
     def discard(self, run_id: str) -> None:
@@ -124,10 +126,10 @@ class StateStore:
     def recover(self, output_dir: Path) -> dict[str, str]:
         """Settle staged rows left by killed runs: promote when their file exists, else discard."""
         outcome = {}
-        runs = self.db.execute("SELECT DISTINCT run_id, feed_file FROM staged").fetchall()
-        for run_id, feed_file in runs:
+        runs = self.db.execute("SELECT DISTINCT run_id, feed_file, site FROM staged").fetchall()
+        for run_id, feed_file, site in runs:
             if feed_file and (output_dir / feed_file).exists():
-                self.promote(run_id, complete=False)
+                self.promote(run_id, site, complete=False)
                 outcome[run_id] = "promoted"
             else:
                 self.discard(run_id)

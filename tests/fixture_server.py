@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ class FixtureSite:
         # Paths answered by code instead of a resource (faulty responses): f(handler, hit number).
         self.behaviours: dict[str, Callable[[BaseHTTPRequestHandler, int], None]] = {}
         self.requests: list[str] = []
+        self.request_times: list[float] = []
         self._lock = threading.Lock()
         site = self
 
@@ -45,6 +47,7 @@ class FixtureSite:
                 path = urlsplit(self.path).path
                 with site._lock:
                     site.requests.append(self.path)
+                    site.request_times.append(time.time())
                     resource = site.resources.get(path)
                     behaviour = site.behaviours.get(path)
                     hits = sum(1 for p in site.requests if urlsplit(p).path == path)

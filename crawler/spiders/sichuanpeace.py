@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import scrapy
+from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
@@ -21,6 +22,7 @@ from ..extract.article import parse_article
 from ..extract.listing import Listing, parse_listing
 from ..extract.page import load_page
 from ..extract.urls import ArticleRef, article_ref, list_page
+from ..fleet import ROLE_SEED, ROLE_WORKER, fleet_name, start_round
 from ..items import ArticleItem
 from ..sites import find_site
 from ..quality import record_quality
@@ -70,6 +72,14 @@ def parse_recheck(value: str | None) -> int | None:
     return int(text)
 
 
+def parse_fleet_role(value: str | None) -> str:
+    """``seed`` (start a round) or ``worker`` (the default): only used with REDIS_URL."""
+    role = (value or ROLE_WORKER).strip().lower()
+    if role not in (ROLE_SEED, ROLE_WORKER):
+        raise ValueError(f"fleet must be 'seed' or 'worker', got {value!r}")
+    return role
+
+
 def parse_since(value: str | None) -> date | None:
     """The ``since`` date (YYYY-MM-DD), or None."""
     if not value:
@@ -87,7 +97,7 @@ class SichuanpeaceSpider(scrapy.Spider):
 
     def __init__(self, base_url: str | None = None, channels: str | None = None,
                  since: str | None = None, recheck: str | None = None, site: str | None = None,
-                 *args: Any, **kwargs: Any):
+                 fleet: str | None = None, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         registered = find_site(site) if site else None
         self.base_url = parse_base_url(base_url or (f"https://{registered.host}/" if registered else None))
@@ -96,6 +106,7 @@ class SichuanpeaceSpider(scrapy.Spider):
         # What records and the state say: the registered site, else the crawled host.
         self.site = registered.host if registered else self.crawl_host
         self.allowed_domains = [self.crawl_host.removeprefix("www.")]
+        self.fleet_role = parse_fleet_role(fleet)
         self.channels = parse_channels(channels)
         self.since = parse_since(since)
         self.recheck_days = parse_recheck(recheck)
@@ -104,11 +115,24 @@ class SichuanpeaceSpider(scrapy.Spider):
         self.stop_at_known_pages = False
         self.list_pages_max = 0
 
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SichuanpeaceSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        if crawler.settings.get("REDIS_URL"):
+            spider.name = fleet_name(cls.name, spider.site)  # the site's own shared queue
+        return spider
+
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self.list_pages_max = self.crawler.settings.getint("LIST_PAGES_MAX")
         store = state_store(self.crawler)
         self.known = store.known_ids(self.site)
-        self.stop_at_known_pages = store.last_run_complete()
+        redis_url = self.crawler.settings.get("REDIS_URL")
+        # A fleet pages every list to its end: a killed worker's lost requests may sit on any page.
+        self.stop_at_known_pages = not redis_url and store.last_run_complete(self.site)
+        if redis_url and self.fleet_role == ROLE_WORKER:
+            return  # a worker takes its requests from the fleet's queue
+        if redis_url:
+            start_round(redis_url, self.name)
         yield scrapy.Request(self.base_url, callback=self.parse_listing_page, errback=self.on_error,
                              priority=PRIORITY_CHANNEL)
         for request in self._recheck_requests(store):
