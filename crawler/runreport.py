@@ -23,7 +23,7 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 
 from . import exitcodes
-from .accounting import STATS_ATTEMPTS, STATS_BUCKET
+from .accounting import HTTP_ERROR, OVERSIZE, PARSE_FAILURE, RETRIES_EXHAUSTED, STATS_ATTEMPTS, STATS_BUCKET
 from .feeds import PART_PREFIX, PART_SUFFIX, fsync_dir
 from .quality import detect_drift, summarize
 from .stateful import state_store
@@ -31,6 +31,7 @@ from .stateful import state_store
 logger = logging.getLogger(__name__)
 
 BOUND_REASONS = ("closespider_", "memusage_")
+FAILURE_BUCKETS = (RETRIES_EXHAUSTED, HTTP_ERROR, OVERSIZE, PARSE_FAILURE)
 PACKAGES = ("scrapy", "twisted", "lxml", "w3lib", "warcio", "cdxj-indexer", "sichuanpeace-crawler")
 
 
@@ -114,9 +115,10 @@ class RunReport:
         def prefixed(prefix: str) -> dict[str, int]:
             return {k[len(prefix):]: v for k, v in stats.items() if k.startswith(prefix)}
         robots_ok = stats.get("robotstxt/response_status_count/200", 0)
-        # Requests given up after retries, HTTP errors, callbacks that raised, invalid records.
-        failed = (stats.get("retry/max_reached", 0) + stats.get("httperror/response_ignored_count", 0)
-                  + sum(prefixed("spider_exceptions/").values()) + sum(prefixed("validate/dropped/").values()))
+        # Attempts that failed: given up after retries, HTTP errors, too large, broke extraction or
+        # gave an invalid record; plus callbacks that raised anyway.
+        failed = (sum(stats.get(STATS_BUCKET + bucket, 0) for bucket in FAILURE_BUCKETS)
+                  + sum(prefixed("spider_exceptions/").values()))
         return {
             "requests": stats.get("downloader/request_count", 0),
             "pages_fetched": stats.get("response_received_count", 0),

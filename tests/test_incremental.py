@@ -191,3 +191,21 @@ def test_site_down_fails_without_touching_files(tmp_path):
     assert target.read_text("utf-8") == '{"id": "yesterday"}\n'
     assert not list((tmp_path / "out").glob("*.jsonl"))
     assert manifests(tmp_path / "out")[-1]["complete"] is False
+
+
+def test_bound_hit_exits_with_its_code(tmp_path):
+    with FixtureSite() as site:
+        result = run_crawl(site.base_url, tmp_path, "-s", "CLOSESPIDER_PAGECOUNT=5")
+    assert result.returncode == exitcodes.BOUND_HIT
+    manifest = manifests(tmp_path)[-1]
+    assert manifest["complete"] is False and manifest["finish_reason"].startswith("closespider_")
+
+
+def test_error_threshold_exits_with_its_code(tmp_path):
+    with FixtureSite() as site:
+        for case in load_cases("article")[:8]:
+            site.put(case.meta["path"], None)  # now 404
+        result = run_crawl(site.base_url, tmp_path, "-s", "RUN_MAX_ERROR_RATE=0.1")
+    assert result.returncode == exitcodes.ERROR_THRESHOLD
+    manifest = manifests(tmp_path)[-1]
+    assert manifest["complete"] is False and manifest["counts"]["failed"] >= 8
