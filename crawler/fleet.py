@@ -58,7 +58,8 @@ class Fleet:
         # Take one request at a time from the shared queue: a worker that pulled 16 ahead would
         # hoard work the others could do (and lose it all if killed).
         settings.set("CONCURRENT_REQUESTS", 1, priority="addon")
-        settings.set_in_component_priority_dict("DOWNLOADER_MIDDLEWARES", FleetRateLimitMiddleware, 20)
+        # After the backoff (550): a retry that waited still takes a fresh token.
+        settings.set_in_component_priority_dict("DOWNLOADER_MIDDLEWARES", FleetRateLimitMiddleware, 560)
         settings.set_in_component_priority_dict("EXTENSIONS", FleetIdle, 500)
 
 

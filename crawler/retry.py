@@ -15,6 +15,10 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Response
+from scrapy.utils.httpobj import urlparse_cached
+
+# Answers that mean "the host is overloaded or limiting us": the whole host slows down.
+SLOW_DOWN_STATUSES = frozenset({429, 503, 412, 521})
 
 
 def retry_after_seconds(value: bytes | None) -> float | None:
@@ -41,6 +45,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
         self.crawler = crawler
         self.base = crawler.settings.getfloat("RETRY_BACKOFF_BASE")
         self.cap = crawler.settings.getfloat("RETRY_BACKOFF_MAX")
+        self.retry_after_max = crawler.settings.getfloat("RETRY_AFTER_MAX")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> BackoffRetryMiddleware:
@@ -48,16 +53,27 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
     def _delay(self, retry: Request, response: Response | None) -> float:
         asked = retry_after_seconds(response.headers.get("Retry-After")) if response is not None else None
+        if asked is not None:  # the server said how long: wait that long, within RETRY_AFTER_MAX
+            return min(asked, self.retry_after_max)
         attempt = retry.meta.get("retry_times", 1)
-        backoff = self.base * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
-        return min(self.cap, max(asked or 0.0, backoff))
+        return min(self.cap, self.base * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
+
+    def _slow_down_host(self, request: Request, delay: float) -> None:
+        """A struggling or rate-limiting host: every request to it waits, not only the retry."""
+        downloader = self.crawler.engine.downloader if self.crawler.engine else None
+        key = request.meta.get("download_slot") or urlparse_cached(request).hostname
+        slot = downloader.slots.get(key) if downloader is not None else None
+        if slot is not None:
+            slot.delay = min(max(slot.delay, delay / 2), self.cap)
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
         result = super().process_response(request, response)
         if isinstance(result, Request):
             assert self.crawler.stats is not None
             self.crawler.stats.inc_value(f"retry/backoff/{response.status}")
-            result.meta["retry_delay"] = self._delay(result, response)
+            result.meta["retry_delay"] = delay = self._delay(result, response)
+            if response.status in SLOW_DOWN_STATUSES:
+                self._slow_down_host(request, delay)
         return result
 
     def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:

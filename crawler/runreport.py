@@ -176,6 +176,14 @@ class RunReport:
             return exitcodes.TEMPLATE_DRIFT
         return exitcodes.COMPLETE
 
+    def _paged_everything(self, complete: bool, counts: dict[str, Any], stats: dict[str, Any]) -> bool:
+        """Whether the next run may stop paging at known pages: this run read every list to its
+        end (no -a since/channels limit, no pager bound) and lost no request."""
+        spider = self.crawler.spider
+        limited = getattr(spider, "since", None) is not None or getattr(spider, "channels", None) is not None
+        return (complete and not limited and counts["failed"] == 0 and not counts["pager_bound"]
+                and not stats.get("discovery/paging_stopped_since"))
+
     def _fleet_worker(self) -> bool:
         """A fleet worker may rightly find nothing to do: the others took it all."""
         return bool(self.crawler.settings.get("REDIS_URL")) and getattr(self.crawler.spider, "fleet_role", "") == "worker"
@@ -193,7 +201,7 @@ class RunReport:
         if self.feeds_failed:
             store.discard(self.run_id)
         else:
-            store.promote(self.run_id, getattr(self.crawler.spider, "site", ""), complete=complete)
+            store.promote(self.run_id, getattr(self.crawler.spider, "site", ""), complete=self._paged_everything(complete, counts, stats))
         store.close()
         archive = getattr(self.crawler, "warc_archive", None)
         files = list(self.feeds)

@@ -31,6 +31,8 @@ RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429, 412, 521]
 RETRY_BACKOFF_BASE = 5.0
 RETRY_BACKOFF_MAX = 300.0
+# A Retry-After is honoured up to this many seconds.
+RETRY_AFTER_MAX = 900.0
 DOWNLOADER_MIDDLEWARES = {
     # Replaces Scrapy's immediate retry with one that waits between attempts.
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,

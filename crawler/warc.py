@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 from http import HTTPStatus
 from pathlib import Path
 from typing import IO
@@ -90,6 +91,7 @@ class WarcArchiveMiddleware:
         if self.file is None:
             return
         self.file.flush()
+        os.fsync(self.file.fileno())
         self.file.close()
         final = self.directory / self.name
         (self.directory / f".{self.name}.open").replace(final)
@@ -117,9 +119,11 @@ class WarcArchiveMiddleware:
                                                 http_headers=response_headers)
         parts = urlsplit(request.url)
         path = parts.path + (f"?{parts.query}" if parts.query else "") or "/"
-        request_headers = StatusAndHeaders(f"{request.method} {path} {protocol}",
-                                           _header_pairs(request.headers), protocol=protocol,
-                                           is_http_request=True)
+        headers = _header_pairs(request.headers)
+        if not any(name.lower() == "host" for name, _ in headers):  # added below the middlewares
+            headers.insert(0, ("Host", parts.netloc))
+        request_headers = StatusAndHeaders(f"{request.method} {path} {protocol}", headers,
+                                           protocol=protocol, is_http_request=True)
         request_record = self.writer.create_warc_record(url, "request", http_headers=request_headers)
         request_record.rec_headers.add_header("WARC-Concurrent-To", record.rec_headers.get_header("WARC-Record-ID"))
         offset = self.file.tell()

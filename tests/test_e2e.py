@@ -98,11 +98,11 @@ def test_channels_argument_limits_the_crawl(tmp_path):
 
 def test_since_stops_paging(tmp_path):
     with FixtureSite() as site:
-        result = run_crawl(site.base_url, tmp_path, "-a", "since=2021-10-01", "-a", "channels=scyw")
+        result = run_crawl(site.base_url, tmp_path, "-a", "since=2021-12-01", "-a", "channels=scyw")
         requests = site.request_counts()
     assert result.returncode == 0
-    assert result.records and all(r["published_at"] >= "2021-10-01" for r in result.records)
-    # /scyw/index_1.html lists a 2021-09-16 article: the list reached `since`, so no page 3.
+    assert result.records and all(r["published_at"] >= "2021-12-01" for r in result.records)
+    # /scyw/index_1.html lists only articles older than `since`: the list reached it, so no page 3.
     assert requests["/scyw/index_1.html"] == 1
     assert "/scyw/index_2.html" not in requests
     assert "/scyw/20210916/2519803.html" not in requests

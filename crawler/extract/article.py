@@ -22,6 +22,8 @@ from .page import HtmlPage, load_page
 from .urls import ArticleRef, article_ref
 
 EXTRACTOR_FALLBACK = "fallback"
+# How many first lines of a body container may be title, info line or controls.
+TRIM_HEAD_BLOCKS = 4
 
 # BODY_SELECTORS compiled once: CSS -> XPath.
 _BODY_XPATHS = tuple((etree.XPath(HTMLTranslator().css_to_xpath(css)), family) for css, family in S.BODY_SELECTORS)
@@ -61,7 +63,7 @@ def _first_text(tree: lxml_html.HtmlElement, xpaths: tuple[str, ...]) -> str | N
     for xpath in xpaths:
         for found in tree.xpath(xpath):
             text = _clean_inline(found if isinstance(found, str) else found.text_content())
-            if 2 <= len(text) <= 200:
+            if 2 <= len(text) <= 200 and not S.SITE_NAME_RE.match(text):
                 return text
     return None
 
@@ -120,7 +122,7 @@ def _find_end_index(blocks: list[Block], start: int) -> int:
     seen_content = False
     for index in range(start, len(blocks)):
         text = _clean_inline(blocks[index].text)
-        if S.END_MARKERS_RE.search(text):
+        if len(text) <= S.END_MARKER_MAX_CHARS and S.END_MARKERS_RE.search(text):
             if seen_content:
                 return index
         elif len(text) >= S.MIN_CONTENT_CHARS or blocks[index].is_image:
@@ -175,16 +177,18 @@ def _body_by_selector(tree: lxml_html.HtmlElement, url: str) -> tuple[Linearized
     return None
 
 
-def _trim_body(blocks: list[Block], title: str | None) -> list[Block]:
-    """Drop what a container may hold around the body: title and info line above, end markers below."""
+def _trim_body(blocks: list[Block], title: str | None, info_text: str | None) -> list[Block]:
+    """Drop what a container may hold around the body: title and info line above, end markers below.
+
+    Only the page's own info line (found outside, by its text) or title, among the container's
+    first lines, is cut: a body paragraph that quotes a date and time is content.
+    """
     start = 0
-    info = _find_info_index(blocks, 0)
-    if info is not None and info < len(blocks) // 2 + 1:
-        start = info + 1
-    else:
-        title_index = _find_title_index(blocks, title)
-        if title_index is not None and title_index < 5:
-            start = title_index + 1
+    head = [_clean_inline(b.text) for b in blocks[:TRIM_HEAD_BLOCKS]]
+    if info_text is not None and info_text in head:
+        start = head.index(info_text) + 1
+    elif title is not None and title in head:
+        start = head.index(title) + 1
     return blocks[start:_find_end_index(blocks, start)]
 
 
@@ -235,7 +239,7 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
     selected = _body_by_selector(tree, link_base)
     if selected is not None:
         linear, body_family = selected
-        article.blocks = _trim_body(linear.blocks, article.title)
+        article.blocks = _trim_body(linear.blocks, article.title, info_text)
         article.attachments = linear.attachments
         article.family = _family(info_text, body_family)
         article.extractor = article.family

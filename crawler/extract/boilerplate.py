@@ -13,6 +13,9 @@ from .selectors import DATETIME_RE, EDITOR_RE
 
 # The date-time shape without its named groups, so it can appear twice in one pattern.
 _DATETIME = re.sub(r"\?P<\w+>", "", DATETIME_RE.pattern)
+# Pieces of an info line: the site host, and labelled fields such as 来源:四川法治报 (no sentence punctuation).
+_HOST = r"(?:www\.)?[\w.-]+\.(?:gov\.)?cn"
+_INFO_FIELD = r"(?:来\s*源|作\s*者|点击(?:数|量)?|浏览(?:次数)?|阅读)\s*[:：]\s*[^\s】【，。,；;]*[】【\s]*"
 
 
 @dataclass(frozen=True)
@@ -47,25 +50,28 @@ LINE_RULES: tuple[LineRule, ...] = (
     LineRule("empty_paragraph", re.compile(r"^$")),
     # 您的位置:首页 > 四川要闻 >
     LineRule("breadcrumb", re.compile(r"^(?:您的位置|当前位置|所在位置)\s*[:：]?"), 160),
-    # The info line: a date-time next to 来源 or the template's 】【 brackets.
+    # The info line, whole: [host 】【] [发布时间：] date-time [】【 来源:xxx] [作者/点击 ...], nothing else.
+    # Anchored at both ends, so a sentence that mentions a date, a source or 【以案说法】 stays.
     LineRule("info_line", re.compile(
-        rf"(?:{_DATETIME}).*(?:来\s*源\s*[:：]|】|【)|(?:来\s*源\s*[:：]|】|【|发布(?:时间|日期)|时间\s*[:：]).*(?:{_DATETIME})"), 100),
-    # An info line with 来源 but no time (some pages only show the source).
-    LineRule("info_line", re.compile(r"^【?\s*(?:www\.\S+\s*】\s*【\s*)?来\s*源\s*[:：]"), 60),
+        rf"^(?:{_HOST}[】【\s]*)?[】【\s]*(?:(?:发布)?(?:时间|日期)\s*[:：]\s*)?(?:{_DATETIME})"
+        rf"(?:[】【\s]*(?:{_INFO_FIELD}){{1,3}})?[】【\s]*$"), 100),
+    # An info line with 来源 but no time (some pages only show the source), also whole.
+    LineRule("info_line", re.compile(rf"^[】【\s]*(?:{_HOST}[】【\s]*)?(?:{_INFO_FIELD}){{1,3}}[】【\s]*$"), 60),
     # 编辑:廖安泰 / 责任编辑：王五
     LineRule("editor_line", EDITOR_RE, 40),
     # 上一篇 / 下一篇 navigation between articles.
     LineRule("prev_next", re.compile(r"^\s*[【\[]?\s*(?:上一篇|下一篇|上一条|下一条)"), 200),
     # Share, print, close and font-size bars.
     LineRule("share_bar", re.compile(
-        r"分享到|打印本页|关闭窗口|收藏本页|字号\s*[:：]?\s*[【\[]?\s*[大中小]|^[【\[]?\s*(?:打印|关闭|返回顶部|返回)\s*[】\]]?"
+        r"^\s*分享到\s*[:：]|打印本页|关闭窗口|收藏本页|字号\s*[:：]?\s*[【\[]?\s*[大中小]|^[【\[]?\s*(?:打印|关闭|返回顶部|返回)\s*[】\]]?"
         r"(?:\s*[【\[]?\s*(?:打印|关闭|返回顶部|返回)\s*[】\]]?)*$"), 80),
     # Footer link row: 四川长安网简介 | 版权声明 | 网站地图 | ... | 投稿:sccaw@sina.com |
     LineRule("footer", re.compile(r"四川长安网简介|版权声明\s*[|｜]|网站地图\s*[|｜]|投稿\s*[:：]\s*\S+@\S+|联系我们\s*[|｜]"), 200),
     # 蜀ICP备13011412号-1 and other provinces' licence lines.
-    LineRule("icp_line", re.compile(r"[\u4e00-\u9fff]ICP[备证]\s*\d+|ICP\s*备案|公网安备"), 200),
-    # 版权所有 未经书面授权 不得复制或建立镜像违者必究, Copyright ©.
-    LineRule("copyright", re.compile(r"版权所有|不得复制或建立镜像|Copyright|©|\(c\)\s*\d{4}", re.I), 120),
+    LineRule("icp_line", re.compile(r"[\u4e00-\u9fff]ICP[备证]\s*\d+|公网安备\s*\d+"), 200),
+    # 版权所有 未经书面授权 不得复制或建立镜像违者必究, Copyright ©: a short line, no sentence before it.
+    LineRule("copyright", re.compile(
+        r"^[^。，,；;！？]{0,40}(?:版权所有|不得复制或建立镜像|Copyright\s*©?|All rights reserved)[^。！？]{0,50}$", re.I), 90),
     # An image file name shown as text (alt/title residue): 9288dd....jpeg, UUID.png.
     LineRule("image_filename", re.compile(r"^[\w\-.]{6,80}\.(?:jpe?g|png|gif|bmp|webp|tiff?)$", re.I), 90),
 )

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from .blocks import Block
 from .boilerplate import IMAGE_FILENAME_RE, LINE_RULES, TEXT_FIXES
-from .selectors import BYLINE_RE, CAPTION_MAX_CHARS, SENTENCE_END
+from .selectors import BYLINE_RE, CAPTION_MAX_CHARS, HEADING_RE, SENTENCE_END
 
 
 @dataclass
@@ -44,7 +44,7 @@ def boilerplate_rule(text: str) -> str | None:
 
 def _is_caption(text: str) -> bool:
     return (len(text) <= CAPTION_MAX_CHARS and not text.endswith(SENTENCE_END)
-            and not BYLINE_RE.match(text))
+            and not BYLINE_RE.match(text) and not HEADING_RE.match(text))
 
 
 def clean_blocks(blocks: list[Block]) -> CleanedBody:

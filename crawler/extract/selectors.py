@@ -12,8 +12,9 @@ import re
 # --- Body containers (CSS), most specific first -----------------------------------------------
 BODY_SELECTORS: tuple[tuple[str, str], ...] = (
     # (css, page family it identifies)
-    ("td.black14 > div", "legacy"),   # legacy CMS (seen in public code for this site)
-    ("td.black14", "legacy"),         # legacy CMS, body directly in the cell
+    # Legacy CMS: the body is td.black14 > div (seen in public code for this site); the cell is
+    # taken whole, since the CMS may split the body into several sibling <div>s.
+    ("td.black14", "legacy"),
     ("div.TRS_Editor", "current"),    # TRS WCM editor output, used by many provincial gov sites
     ("#zoom", "current"),             # TRS/gov templates with font-size buttons (字号 大 中 小)
     ("div.article-content", "current"),
@@ -61,8 +62,11 @@ BYLINE_RE = re.compile(r"^[（(][^()（）]{2,120}[)）]$")
 
 # --- Where the article ends: the first of these lines after the body --------------------------
 END_MARKERS_RE = re.compile(
-    r"^(?:(?:责任)?编辑\s*[:：]|上一篇|下一篇|【?\s*(?:打印|关闭)|分享到|四川长安网简介|蜀ICP备|版权所有)"
+    r"^(?:(?:责任)?编辑\s*[:：]|上一篇|下一篇|【?\s*(?:打印|关闭)(?:本页|窗口)?\s*】?$|分享到|四川长安网简介|蜀ICP备|"
+    r"[^。，]{0,20}版权所有)"
 )
+# An end marker is a short line: a body paragraph that starts with 关闭 or 打印 is not one.
+END_MARKER_MAX_CHARS = 40
 
 # A block this long (or an image) is article content, not a bar of controls.
 MIN_CONTENT_CHARS = 12
@@ -72,6 +76,10 @@ SOFT_404_RE = re.compile(r"页面不存在|页面已删除|找不到(?:该|此)?
 
 # --- Captions ---------------------------------------------------------------------------------
 CAPTION_MAX_CHARS = 80
+# Sub-heading shapes (一、 / （二） / 第三章): right after an image they are headings, not captions.
+HEADING_RE = re.compile(r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[)）]|第[一二三四五六七八九十百\d]+[章节条部分])")
+# A site name in a heading (the logo's <h1>) is never an article title.
+SITE_NAME_RE = re.compile(r"^[\u4e00-\u9fff]{2,10}长安网$")
 SENTENCE_END = ("。", "！", "？", "…", "；")
 
 # Block-level tags: a new line of text starts at each.

@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from w3lib.url import safe_url_string
 
 # /<channel>/<YYYYMMDD>/<id>.html; the legacy CMS used the folder name "system" instead.
-ARTICLE_PATH_RE = re.compile(r"^/(?P<channel>[a-z][a-z0-9_]{0,30})/(?P<date>\d{8})/(?P<id>\d{5,12})\.s?html?$")
+ARTICLE_PATH_RE = re.compile(r"^/(?P<channel>[a-z][a-z0-9_]{0,30})/(?P<date>\d{8})/(?P<id>\d{5,12})\.(?P<ext>s?html?)$")
 LEGACY_CHANNEL = "system"
 
 # A channel folder, optionally with its (paginated) index page.
@@ -111,7 +111,8 @@ def article_ref(url: str, base_url: str) -> ArticleRef | None:
     except ValueError:
         return None
     channel = match["channel"]
-    path = f"/{channel}/{match['date']}/{match['id']}.html"
+    # The extension is kept: a sister site serving .shtml would answer 404 for .html.
+    path = f"/{channel}/{match['date']}/{match['id']}.{match['ext']}"
     return ArticleRef(
         url=_canonical(base_url, path),
         channel=None if channel == LEGACY_CHANNEL else channel,

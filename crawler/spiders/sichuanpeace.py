@@ -258,8 +258,10 @@ class SichuanpeaceSpider(scrapy.Spider):
         yield item
 
     def _reached_since(self, listing: Listing) -> bool:
+        # Most of the page older than `since`: one pinned (置顶) old article does not stop paging.
         dates = [ref.date for a in listing.articles if (ref := article_ref(a.url, self.base_url))]
-        return bool(dates) and min(dates) < self.since  # type: ignore[operator]
+        older = sum(1 for d in dates if d < self.since)  # type: ignore[operator]
+        return bool(dates) and older * 2 > len(dates)
 
     def parse_article_page(self, response: Response, list_channel: str | None = None,
                            list_channel_name: str | None = None) -> Iterator[ArticleItem | scrapy.Request]:
