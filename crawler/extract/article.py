@@ -17,7 +17,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from . import selectors as S
-from .blocks import Block, Linearized, linearize
+from .blocks import Block, Linearized, clean_inline, linearize
 from .page import HtmlPage, load_page
 from .urls import ArticleRef, article_ref
 
@@ -55,14 +55,10 @@ class NotAnArticleURL(ValueError):
     """The URL does not have an article's shape."""
 
 
-def _clean_inline(text: str) -> str:
-    return " ".join(text.replace("\u3000", " ").replace("\xa0", " ").split())
-
-
 def _first_text(tree: lxml_html.HtmlElement, xpaths: tuple[str, ...]) -> str | None:
     for xpath in xpaths:
         for found in tree.xpath(xpath):
-            text = _clean_inline(found if isinstance(found, str) else found.text_content())
+            text = clean_inline(found if isinstance(found, str) else found.text_content())
             if 2 <= len(text) <= 200 and not S.SITE_NAME_RE.match(text):
                 return text
     return None
@@ -73,8 +69,8 @@ def _document_title(tree: lxml_html.HtmlElement, blocks: list[Block]) -> str | N
     found = tree.find(".//title")
     if found is None:
         return None
-    doc_title = _clean_inline(found.text_content())
-    lines = {_clean_inline(b.text) for b in blocks[:200] if not b.is_image}
+    doc_title = clean_inline(found.text_content())
+    lines = {b.line for b in blocks[:200] if not b.is_image}
     prefixes = [line for line in lines if 4 <= len(line) <= 200 and doc_title.startswith(line)]
     if prefixes:
         return max(prefixes, key=len)
@@ -112,7 +108,7 @@ def _find_title_index(blocks: list[Block], title: str | None) -> int | None:
     if not title:
         return None
     for index, block in enumerate(blocks):
-        if _clean_inline(block.text) == title:
+        if block.line == title:
             return index
     return None
 
@@ -121,7 +117,7 @@ def _find_end_index(blocks: list[Block], start: int) -> int:
     """Index of the first end marker after some content (share/print bars may precede the body)."""
     seen_content = False
     for index in range(start, len(blocks)):
-        text = _clean_inline(blocks[index].text)
+        text = blocks[index].line
         if len(text) <= S.END_MARKER_MAX_CHARS and S.END_MARKERS_RE.search(text):
             if seen_content:
                 return index
@@ -132,7 +128,7 @@ def _find_end_index(blocks: list[Block], start: int) -> int:
 
 def _channel_name(blocks: list[Block], title: str | None) -> str | None:
     for block in blocks[:80]:
-        match = S.BREADCRUMB_RE.search(_clean_inline(block.text))
+        match = S.BREADCRUMB_RE.search(block.line)
         if not match:
             continue
         crumbs = [c for c in S.BREADCRUMB_SPLIT_RE.split(match["trail"]) if c not in S.BREADCRUMB_SKIP]
@@ -145,7 +141,9 @@ def _channel_name(blocks: list[Block], title: str | None) -> str | None:
 def _editor(blocks: list[Block]) -> str | None:
     found = None
     for block in blocks:
-        text = _clean_inline(block.text)
+        if len(block.text) > 80:  # long lines are paragraphs: skip before normalizing them
+            continue
+        text = block.line
         if len(text) <= 40:
             match = S.EDITOR_RE.match(text)
             if match:
@@ -161,14 +159,21 @@ def _family(info_text: str | None, body_family: str | None) -> str:
     return "current"
 
 
-def _body_by_selector(tree: lxml_html.HtmlElement, url: str) -> tuple[Linearized, str] | None:
-    """The first body container candidate holding real text, linearized, with its family."""
-    for xpath, family in _BODY_XPATHS:
-        elements = xpath(tree)
+def _body_candidates(tree: lxml_html.HtmlElement) -> list[tuple[list[lxml_html.HtmlElement], str]]:
+    """Elements each body selector matches, in selector order, with the family it identifies."""
+    return [(xpath(tree), family) for xpath, family in _BODY_XPATHS]
+
+
+def _body_by_selector(candidates: list[tuple[list[lxml_html.HtmlElement], str]],
+                      page: Linearized) -> tuple[Linearized, str] | None:
+    """The first body container candidate holding real text, as the page walk saw it, with its family."""
+    for elements, family in candidates:
         best: Linearized | None = None
         best_chars = 0
         for element in elements:
-            linear = linearize(element, url)
+            linear = page.part(element)
+            if linear is None:
+                continue
             chars = sum(len(b.text.strip()) for b in linear.blocks)
             if chars > best_chars:
                 best, best_chars = linear, chars
@@ -184,7 +189,7 @@ def _trim_body(blocks: list[Block], title: str | None, info_text: str | None) ->
     first lines, is cut: a body paragraph that quotes a date and time is content.
     """
     start = 0
-    head = [_clean_inline(b.text) for b in blocks[:TRIM_HEAD_BLOCKS]]
+    head = [b.line for b in blocks[:TRIM_HEAD_BLOCKS]]
     if info_text is not None and info_text in head:
         start = head.index(info_text) + 1
     elif title is not None and title in head:
@@ -210,14 +215,16 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
     tree = page.tree
     link_base = page.link_base(ref.url)
     body_root = tree.find("body")
-    linear_page = linearize(body_root if body_root is not None else tree, link_base)
+    candidates = _body_candidates(tree)
+    marks = frozenset(element for elements, _ in candidates for element in elements)
+    linear_page = linearize(body_root if body_root is not None else tree, link_base, marks)
     page_blocks = linear_page.blocks
     article.title = _first_text(tree, S.TITLE_XPATHS) or _document_title(tree, page_blocks)
     title_index = _find_title_index(page_blocks, article.title)
     info_index = _find_info_index(page_blocks, title_index or 0)
     if info_index is None and title_index is not None:
         info_index = _find_info_index(page_blocks, 0)
-    info_text = _clean_inline(page_blocks[info_index].text) if info_index is not None else None
+    info_text = clean_inline(page_blocks[info_index].text) if info_index is not None else None
 
     time_match = S.DATETIME_RE.search(info_text) if info_text else None
     article.published_at = _iso_beijing(time_match) if time_match else None
@@ -229,14 +236,14 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
 
     source_scope = [info_text] if info_text else [b.text for b in page_blocks[:60] if len(b.text) <= 80]
     for text in source_scope:
-        source_match = S.SOURCE_RE.search(_clean_inline(text))
+        source_match = S.SOURCE_RE.search(clean_inline(text))
         if source_match:
             article.source = source_match["source"]
             break
     article.editor = _editor(page_blocks)
     article.channel_name = _channel_name(page_blocks, article.title)
 
-    selected = _body_by_selector(tree, link_base)
+    selected = _body_by_selector(candidates, linear_page)
     if selected is not None:
         linear, body_family = selected
         article.blocks = _trim_body(linear.blocks, article.title, info_text)

@@ -8,6 +8,7 @@ every template, known or not.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from lxml import html as lxml_html
 
@@ -29,13 +30,35 @@ class Block:
     def is_image(self) -> bool:
         return self.src is not None
 
+    @cached_property
+    def line(self) -> str:
+        """The text with all whitespace (U+3000, NBSP) folded to single spaces: what anchors match."""
+        return clean_inline(self.text)
+
+
+def clean_inline(text: str) -> str:
+    """Fold every run of whitespace, U+3000 and NBSP included, into one space; trim the ends."""
+    return " ".join(text.split())
+
 
 @dataclass
 class Linearized:
-    """Blocks of a subtree plus the attachment links found in it."""
+    """Blocks of a subtree plus the attachment links found in it.
+
+    ``ranges`` maps each marked element to the (blocks, attachments) slices it produced, so one
+    walk of the page also yields the blocks of every candidate body container.
+    """
 
     blocks: list[Block] = field(default_factory=list)
     attachments: list[dict[str, str]] = field(default_factory=list)
+    ranges: dict[lxml_html.HtmlElement, tuple[slice, slice]] = field(default_factory=dict)
+
+    def part(self, element: lxml_html.HtmlElement) -> Linearized | None:
+        """The blocks and attachments a marked element produced, or None if it was not walked."""
+        found = self.ranges.get(element)
+        if found is None:
+            return None
+        return Linearized(self.blocks[found[0]], self.attachments[found[1]])
 
 
 def _image_src(element: lxml_html.HtmlElement) -> str | None:
@@ -46,8 +69,12 @@ def _image_src(element: lxml_html.HtmlElement) -> str | None:
     return None
 
 
-def linearize(root: lxml_html.HtmlElement, page_url: str) -> Linearized:
-    """Blocks of ``root`` in document order; images resolved against ``page_url``."""
+def linearize(root: lxml_html.HtmlElement, page_url: str,
+              marks: frozenset[lxml_html.HtmlElement] = frozenset()) -> Linearized:
+    """Blocks of ``root`` in document order; images resolved against ``page_url``.
+
+    For each element of ``marks`` the slices of blocks and attachments it produced are recorded.
+    """
     out = Linearized()
     buffer: list[str] = []
     seen_attachments: set[str] = set()
@@ -75,11 +102,14 @@ def linearize(root: lxml_html.HtmlElement, page_url: str) -> Linearized:
                 alt = (element.get("alt") or element.get("title") or "").strip() or None
                 out.blocks.append(Block(src=src, alt=alt))
         else:
-            is_block = tag in BLOCK_TAGS
+            marked = element in marks
+            is_block = marked or tag in BLOCK_TAGS
             if is_block:
                 flush()
-            if tag == "a":
-                url = resolve_href(element.get("href"), page_url)
+            start = (len(out.blocks), len(out.attachments))
+            href = element.get("href") if tag == "a" else None
+            if href and is_attachment(href.strip().split("?", 1)[0].split("#", 1)[0]):
+                url = resolve_href(href, page_url)
                 url = onto_page_site(url, page_url) if url else None
                 if url and is_attachment(url) and url not in seen_attachments:
                     seen_attachments.add(url)
@@ -91,6 +121,8 @@ def linearize(root: lxml_html.HtmlElement, page_url: str) -> Linearized:
                 walk(child)
             if is_block:
                 flush()
+            if marked:
+                out.ranges[element] = (slice(start[0], len(out.blocks)), slice(start[1], len(out.attachments)))
         if element.tail:
             buffer.append(element.tail)
 

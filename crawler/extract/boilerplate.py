@@ -29,20 +29,29 @@ class LineRule:
 
 @dataclass(frozen=True)
 class TextFix:
-    """Replace ``pattern`` by ``replacement`` inside every text block."""
+    """Replace ``pattern`` by ``replacement`` inside a text block (or strip ``strip`` from its ends).
+
+    ``trigger``: a quick search that must hit for the fix to apply (most blocks need no fix);
+    None to always apply.
+    """
 
     name: str
-    pattern: re.Pattern[str]
-    replacement: str
+    pattern: re.Pattern[str] | None
+    replacement: str = ""
+    trigger: re.Pattern[str] | None = None
+    strip: str | None = None
 
+
+INDENTATION_CHARS = " \t\r\n\u3000\xa0\u2002\u2003\ufeff"
 
 TEXT_FIXES: tuple[TextFix, ...] = (
     # 2019 pages carry the four characters \ r \ n literally inside paragraphs.
-    TextFix("literal_crlf", re.compile(r"(?:\\r|\\n|\\t)+"), ""),
+    TextFix("literal_crlf", re.compile(r"(?:\\r|\\n|\\t)+"), "", trigger=re.compile(r"\\")),
     # U+3000 / NBSP / spaces used as first-line indentation or trailing padding.
-    TextFix("indentation", re.compile(r"^[\s\u3000\xa0\u2002\u2003\ufeff]+|[\s\u3000\xa0\u2002\u2003\ufeff]+$"), ""),
+    TextFix("indentation", None, strip=INDENTATION_CHARS),
     # NBSP and other odd spaces inside a line become one plain space.
-    TextFix("odd_space", re.compile(r"[\xa0\u2002\u2003\u200b\t]+| {2,}"), " "),
+    TextFix("odd_space", re.compile(r"[\xa0\u2002\u2003\u200b\t]+| {2,}"), " ",
+            trigger=re.compile(r"[\xa0\u2002\u2003\u200b\t]| {2}")),
 )
 
 LINE_RULES: tuple[LineRule, ...] = (
