@@ -63,9 +63,20 @@ def meta_charset(body: bytes) -> str | None:
     return match.group(1).decode("ascii") if match else None
 
 
+# Any character mojibake is made of: most Chinese text has none, and is cleared by one quick scan.
+_MOJIBAKE_CHARS_RE = re.compile(f"[\u0080-\u00ff{_CP1252_C1}]")
+
+
 def looks_like_mojibake(text: str) -> bool:
     """True for text with runs of Latin-1 characters where Chinese should be."""
-    return len(MOJIBAKE_RE.findall(text)) >= MOJIBAKE_MIN_HITS
+    if not _MOJIBAKE_CHARS_RE.search(text):
+        return False
+    hits = 0
+    for _ in MOJIBAKE_RE.finditer(text):
+        hits += 1
+        if hits >= MOJIBAKE_MIN_HITS:
+            return True
+    return False
 
 
 def _strict_decode(body: bytes, encoding: str) -> str | None:
