@@ -133,7 +133,6 @@ class RunReport:
                         **{f"invalid/{k}": v for k, v in prefixed("validate/dropped/").items()},
                         "duplicate": stats.get("dedupe/duplicate", 0)},
             "cleaned": prefixed("clean/"),
-            "extractors": prefixed("extract/extractor/"),
             "warc_records": stats.get("warc/records", 0),
             # WAF challenges (412, 521) and rate limits (429) met, each backed off before a retry.
             "waf_challenges": {code: stats.get(f"retry/backoff/{code}", 0) for code in (412, 429, 521)},

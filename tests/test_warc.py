@@ -93,4 +93,6 @@ def test_manifest_lists_files_with_hashes(crawl):
     records_file = next(f for f in manifest["files"] if f["kind"] == "records")
     assert records_file["records"] == len(result.records)
     assert manifest["counts"]["new"] == len(result.records)
+    assert sum(manifest["quality"]["by_extractor"].values()) == len(result.records)
+    assert manifest["accounting"]["balanced"]
     assert "scrapy" in manifest["versions"] and "warcio" in manifest["versions"]

@@ -44,8 +44,7 @@ class RawArticle:
     channel_name: str | None = None
     blocks: list[Block] = field(default_factory=list)
     attachments: list[dict[str, str]] = field(default_factory=list)
-    extractor: str = EXTRACTOR_FALLBACK
-    family: str = "current"
+    extractor: str = EXTRACTOR_FALLBACK  # the page family whose body container matched, or fallback
     encoding_declared: str | None = None
     encoding_used: str = "utf-8"
     not_article_reason: str | None = None  # set when the page is not an article (soft 404 ...)
@@ -224,7 +223,7 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
     info_index = _find_info_index(page_blocks, title_index or 0)
     if info_index is None and title_index is not None:
         info_index = _find_info_index(page_blocks, 0)
-    info_text = clean_inline(page_blocks[info_index].text) if info_index is not None else None
+    info_text = page_blocks[info_index].line if info_index is not None else None
 
     time_match = S.DATETIME_RE.search(info_text) if info_text else None
     article.published_at = _iso_beijing(time_match) if time_match else None
@@ -248,15 +247,13 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
         linear, body_family = selected
         article.blocks = _trim_body(linear.blocks, article.title, info_text)
         article.attachments = linear.attachments
-        article.family = _family(info_text, body_family)
-        article.extractor = article.family
+        article.extractor = _family(info_text, body_family)
     if not any(b.text.strip() for b in article.blocks):
         # Generic fallback: what lies between the info line (or title) and the first end marker.
         start = (info_index + 1) if info_index is not None else ((title_index + 1) if title_index is not None else 0)
         end = _find_end_index(page_blocks, start)
         article.blocks = page_blocks[start:end]
         article.attachments = _attachments_in(linear_page.attachments, article.blocks)
-        article.family = _family(info_text, None)
         article.extractor = EXTRACTOR_FALLBACK
 
     if info_text is None and _looks_like_soft_404(tree, page_blocks):

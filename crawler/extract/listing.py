@@ -98,7 +98,8 @@ def parse_listing(content: bytes | str | HtmlPage, url: str, site_host: str, bas
         if listing.next_page is None:
             later = sorted(p for p in numbered if p > here[1])
             listing.next_page = numbered[later[0]] if later else None
-    crumb = BREADCRUMB_RE.search(" ".join(tree.text_content().split()))
-    if crumb:
-        listing.channel_name = crumb["name"]
+    if here:  # only a list page names its channel (an article page's breadcrumb is read by parse_article)
+        crumb = BREADCRUMB_RE.search(" ".join(tree.text_content().split()))
+        if crumb:
+            listing.channel_name = crumb["name"]
     return listing
