@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from .page import HtmlPage, load_page
-from .urls import article_ref, is_page_candidate, list_page, page_url, resolve_href, same_site
+from .urls import ArticleRef, article_ref, is_page_candidate, list_page, page_url, resolve_href, same_site
 
 # TRS-style pager script: createPageHTML(total_pages, current_page, "index", "html").
 PAGER_SCRIPT_RE = re.compile(r"createPageHTML\s*\(\s*['\"]?(?P<total>\d+)['\"]?\s*,\s*['\"]?(?P<current>\d+)['\"]?")
@@ -26,8 +26,14 @@ BREADCRUMB_RE = re.compile(r"(?:您的位置|当前位置|所在位置)\s*[:：]
 
 @dataclass
 class ListedArticle:
-    url: str
+    """An article link: what its canonical URL says (id, channel, date), and the link text."""
+
+    ref: ArticleRef
     title: str
+
+    @property
+    def url(self) -> str:
+        return self.ref.url
 
 
 @dataclass
@@ -75,7 +81,7 @@ def parse_listing(content: bytes | str | HtmlPage, url: str, site_host: str, bas
         if ref is not None:
             if ref.url not in seen_articles:
                 seen_articles.add(ref.url)
-                listing.articles.append(ListedArticle(url=ref.url, title=label or anchor.get("title", "")))
+                listing.articles.append(ListedArticle(ref=ref, title=label or anchor.get("title", "")))
             continue
         if label in SITEMAP_TEXTS:
             listing.sitemaps.append(href)

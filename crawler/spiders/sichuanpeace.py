@@ -184,8 +184,8 @@ class SichuanpeaceSpider(scrapy.Spider):
     def _article_requests(self, listing: Listing, list_channel: str | None,
                           list_channel_name: str | None) -> Iterator[scrapy.Request]:
         for listed in listing.articles:
-            ref = article_ref(listed.url, self.base_url)
-            if ref is None or not self._channel_wanted_for(ref, list_channel):
+            ref = listed.ref
+            if not self._channel_wanted_for(ref, list_channel):
                 continue
             if self.since is not None and ref.date < self.since:
                 self.crawler.stats.inc_value("discovery/skipped_before_since")
@@ -239,7 +239,7 @@ class SichuanpeaceSpider(scrapy.Spider):
             yield request
 
     def _only_known(self, listing: Listing) -> bool:
-        ids = [ref.id for a in listing.articles if (ref := article_ref(a.url, self.base_url))]
+        ids = [a.ref.id for a in listing.articles]
         return bool(ids) and all(i in self.known for i in ids)
 
     def _recheck_answer(self, response: Response) -> Iterator[ArticleItem]:
@@ -259,7 +259,7 @@ class SichuanpeaceSpider(scrapy.Spider):
 
     def _reached_since(self, listing: Listing) -> bool:
         # Most of the page older than `since`: one pinned (置顶) old article does not stop paging.
-        dates = [ref.date for a in listing.articles if (ref := article_ref(a.url, self.base_url))]
+        dates = [a.ref.date for a in listing.articles]
         older = sum(1 for d in dates if d < self.since)  # type: ignore[operator]
         return bool(dates) and older * 2 > len(dates)
 
