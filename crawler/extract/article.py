@@ -14,11 +14,10 @@ from datetime import datetime
 
 from cssselect import HTMLTranslator
 from lxml import etree
-from lxml import html as lxml_html
 
 from . import selectors as S
 from .blocks import Block, Linearized, clean_inline, linearize
-from .page import HtmlPage, load_page
+from .page import HtmlPage, element_text, load_page
 from .urls import ArticleRef, article_ref
 
 EXTRACTOR_FALLBACK = "fallback"
@@ -54,21 +53,21 @@ class NotAnArticleURL(ValueError):
     """The URL does not have an article's shape."""
 
 
-def _first_text(tree: lxml_html.HtmlElement, xpaths: tuple[str, ...]) -> str | None:
+def _first_text(tree: etree._Element, xpaths: tuple[str, ...]) -> str | None:
     for xpath in xpaths:
         for found in tree.xpath(xpath):
-            text = clean_inline(found if isinstance(found, str) else found.text_content())
+            text = clean_inline(found if isinstance(found, str) else element_text(found))
             if 2 <= len(text) <= 200 and not S.SITE_NAME_RE.match(text):
                 return text
     return None
 
 
-def _document_title(tree: lxml_html.HtmlElement, blocks: list[Block]) -> str | None:
+def _document_title(tree: etree._Element, blocks: list[Block]) -> str | None:
     """Title from <title>: the longest page line it starts with ("标题_频道_四川长安网"), else suffix-stripped."""
     found = tree.find(".//title")
     if found is None:
         return None
-    doc_title = clean_inline(found.text_content())
+    doc_title = clean_inline(element_text(found))
     lines = {b.line for b in blocks[:200] if not b.is_image}
     prefixes = [line for line in lines if 4 <= len(line) <= 200 and doc_title.startswith(line)]
     if prefixes:
@@ -158,12 +157,12 @@ def _family(info_text: str | None, body_family: str | None) -> str:
     return "current"
 
 
-def _body_candidates(tree: lxml_html.HtmlElement) -> list[tuple[list[lxml_html.HtmlElement], str]]:
+def _body_candidates(tree: etree._Element) -> list[tuple[list[etree._Element], str]]:
     """Elements each body selector matches, in selector order, with the family it identifies."""
     return [(xpath(tree), family) for xpath, family in _BODY_XPATHS]
 
 
-def _body_by_selector(candidates: list[tuple[list[lxml_html.HtmlElement], str]],
+def _body_by_selector(candidates: list[tuple[list[etree._Element], str]],
                       page: Linearized) -> tuple[Linearized, str] | None:
     """The first body container candidate holding real text, as the page walk saw it, with its family."""
     for elements, family in candidates:
@@ -269,9 +268,9 @@ def _attachments_in(found: list[dict[str, str]], blocks: list[Block]) -> list[di
     return [a for a in found if a["name"] in body_text or a["url"].rsplit("/", 1)[-1] in body_text]
 
 
-def _looks_like_soft_404(tree: lxml_html.HtmlElement, blocks: list[Block]) -> bool:
+def _looks_like_soft_404(tree: etree._Element, blocks: list[Block]) -> bool:
     title = tree.find(".//title")
-    title_text = title.text_content() if title is not None else ""
+    title_text = element_text(title) if title is not None else ""
     if S.SOFT_404_RE.search(title_text) or title_text.strip().startswith("404"):
         return True
     return any(S.SOFT_404_RE.search(b.text) for b in blocks if len(b.text) <= 80)

@@ -8,32 +8,35 @@ every template, known or not.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 
-from lxml import html as lxml_html
+from lxml import etree
 
+from .page import element_text
 from .selectors import BLOCK_TAGS, SKIP_TAGS
 from .urls import is_attachment, onto_page_site, resolve_href
 
 _INLINE_WHITESPACE = " \t\r\n"
 
 
-@dataclass
+@dataclass(slots=True)
 class Block:
-    """One line of the page: text, or an image (``src`` set)."""
+    """One line of the page: text, or an image (``src`` set).
+
+    ``line`` is the text with all whitespace (U+3000, NBSP) folded to single spaces: what anchors
+    match. It is computed once, here: every anchor search reads it.
+    """
 
     text: str = ""
     src: str | None = None
     alt: str | None = None
+    line: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.line = " ".join(self.text.split())
 
     @property
     def is_image(self) -> bool:
         return self.src is not None
-
-    @cached_property
-    def line(self) -> str:
-        """The text with all whitespace (U+3000, NBSP) folded to single spaces: what anchors match."""
-        return clean_inline(self.text)
 
 
 def clean_inline(text: str) -> str:
@@ -51,9 +54,9 @@ class Linearized:
 
     blocks: list[Block] = field(default_factory=list)
     attachments: list[dict[str, str]] = field(default_factory=list)
-    ranges: dict[lxml_html.HtmlElement, tuple[slice, slice]] = field(default_factory=dict)
+    ranges: dict[etree._Element, tuple[slice, slice]] = field(default_factory=dict)
 
-    def part(self, element: lxml_html.HtmlElement) -> Linearized | None:
+    def part(self, element: etree._Element) -> Linearized | None:
         """The blocks and attachments a marked element produced, or None if it was not walked."""
         found = self.ranges.get(element)
         if found is None:
@@ -61,7 +64,7 @@ class Linearized:
         return Linearized(self.blocks[found[0]], self.attachments[found[1]])
 
 
-def _image_src(element: lxml_html.HtmlElement) -> str | None:
+def _image_src(element: etree._Element) -> str | None:
     for attribute in ("src", "data-src", "data-original", "original"):
         value = element.get(attribute)
         if value and value.strip() and not value.strip().startswith("data:"):
@@ -69,63 +72,87 @@ def _image_src(element: lxml_html.HtmlElement) -> str | None:
     return None
 
 
-def linearize(root: lxml_html.HtmlElement, page_url: str,
-              marks: frozenset[lxml_html.HtmlElement] = frozenset()) -> Linearized:
-    """Blocks of ``root`` in document order; images resolved against ``page_url``.
+class _Walker:
+    """One depth-first pass over a tree, cutting its text into blocks (the hot loop of extraction).
 
-    For each element of ``marks`` the slices of blocks and attachments it produced are recorded.
+    Text and tails go into a buffer; a block tag, <br> or <img> flushes the buffer into a block.
     """
-    out = Linearized()
-    buffer: list[str] = []
-    seen_attachments: set[str] = set()
 
-    def flush() -> None:
+    def __init__(self, page_url: str, marks: frozenset[etree._Element]):
+        self.page_url = page_url
+        self.marks = marks
+        self.out = Linearized()
+        self.buffer: list[str] = []
+        self.seen_attachments: set[str] = set()
+
+    def flush(self) -> None:
+        buffer = self.buffer
+        if not buffer:
+            return
         text = "".join(buffer)
         buffer.clear()
         # Keep NBSP/U+3000-only lines: the cleaner removes and counts them as empty paragraphs.
         if text.strip(_INLINE_WHITESPACE):
-            out.blocks.append(Block(text=" ".join(text.split("\n")).strip(_INLINE_WHITESPACE)))
+            self.out.blocks.append(Block(text.replace("\n", " ").strip(_INLINE_WHITESPACE)))
 
-    def walk(element: lxml_html.HtmlElement) -> None:
-        tag = element.tag.lower() if isinstance(element.tag, str) else None
-        if tag is None or tag in SKIP_TAGS:  # comments, processing instructions, scripts
+    def image(self, element: etree._Element) -> None:
+        self.flush()
+        src = resolve_href(_image_src(element), self.page_url)
+        if src:
+            src = onto_page_site(src, self.page_url)
+            alt = (element.get("alt") or element.get("title") or "").strip() or None
+            self.out.blocks.append(Block(src=src, alt=alt))
+
+    def attachment(self, element: etree._Element, href: str) -> None:
+        url = resolve_href(href, self.page_url)
+        url = onto_page_site(url, self.page_url) if url else None
+        if url and is_attachment(url) and url not in self.seen_attachments:
+            self.seen_attachments.add(url)
+            name = " ".join(element_text(element).split()) or url.rsplit("/", 1)[-1]
+            self.out.attachments.append({"url": url, "name": name})
+
+    def walk(self, element: etree._Element) -> None:
+        buffer = self.buffer
+        tag = element.tag
+        if tag.__class__ is not str or tag in SKIP_TAGS:  # entities, scripts, styles ...
             if element.tail:
                 buffer.append(element.tail)
             return
         if tag == "br":
-            flush()
+            self.flush()
         elif tag == "img":
-            flush()
-            src = resolve_href(_image_src(element), page_url)
-            if src:
-                src = onto_page_site(src, page_url)
-                alt = (element.get("alt") or element.get("title") or "").strip() or None
-                out.blocks.append(Block(src=src, alt=alt))
+            self.image(element)
         else:
-            marked = element in marks
+            marked = element in self.marks
             is_block = marked or tag in BLOCK_TAGS
             if is_block:
-                flush()
-            start = (len(out.blocks), len(out.attachments))
-            href = element.get("href") if tag == "a" else None
-            if href and is_attachment(href.strip().split("?", 1)[0].split("#", 1)[0]):
-                url = resolve_href(href, page_url)
-                url = onto_page_site(url, page_url) if url else None
-                if url and is_attachment(url) and url not in seen_attachments:
-                    seen_attachments.add(url)
-                    name = " ".join(element.text_content().split()) or url.rsplit("/", 1)[-1]
-                    out.attachments.append({"url": url, "name": name})
+                self.flush()
+            if marked:
+                start = (len(self.out.blocks), len(self.out.attachments))
+            if tag == "a":
+                href = element.get("href")
+                if href and is_attachment(href.strip().split("?", 1)[0].split("#", 1)[0]):
+                    self.attachment(element, href)
             if element.text:
                 buffer.append(element.text)
             for child in element:
-                walk(child)
+                self.walk(child)
             if is_block:
-                flush()
+                self.flush()
             if marked:
-                out.ranges[element] = (slice(start[0], len(out.blocks)), slice(start[1], len(out.attachments)))
+                self.out.ranges[element] = (slice(start[0], len(self.out.blocks)),
+                                            slice(start[1], len(self.out.attachments)))
         if element.tail:
             buffer.append(element.tail)
 
-    walk(root)
-    flush()
-    return out
+
+def linearize(root: etree._Element, page_url: str,
+              marks: frozenset[etree._Element] = frozenset()) -> Linearized:
+    """Blocks of ``root`` in document order; images resolved against ``page_url``.
+
+    For each element of ``marks`` the slices of blocks and attachments it produced are recorded.
+    """
+    walker = _Walker(page_url, marks)
+    walker.walk(root)
+    walker.flush()
+    return walker.out

@@ -31,27 +31,34 @@ class LineRule:
 class TextFix:
     """Replace ``pattern`` by ``replacement`` inside a text block (or strip ``strip`` from its ends).
 
-    ``trigger``: a quick search that must hit for the fix to apply (most blocks need no fix);
-    None to always apply.
+    ``triggers``: cheap tests, a substring or a pattern to search, one of which must hit for the fix
+    to apply (most blocks need no fix, and a regex alternation scans slowly); empty to always apply.
     """
 
     name: str
     pattern: re.Pattern[str] | None
     replacement: str = ""
-    trigger: re.Pattern[str] | None = None
+    triggers: tuple[str | re.Pattern[str], ...] = ()
     strip: str | None = None
+
+    def applies(self, text: str) -> bool:
+        """Whether the fix may change ``text``: one of its triggers is in it (or it has none)."""
+        for trigger in self.triggers:
+            if (trigger in text) if isinstance(trigger, str) else trigger.search(text):
+                return True
+        return not self.triggers
 
 
 INDENTATION_CHARS = " \t\r\n\u3000\xa0\u2002\u2003\ufeff"
 
 TEXT_FIXES: tuple[TextFix, ...] = (
     # 2019 pages carry the four characters \ r \ n literally inside paragraphs.
-    TextFix("literal_crlf", re.compile(r"(?:\\r|\\n|\\t)+"), "", trigger=re.compile(r"\\")),
+    TextFix("literal_crlf", re.compile(r"(?:\\r|\\n|\\t)+"), "", triggers=("\\",)),
     # U+3000 / NBSP / spaces used as first-line indentation or trailing padding.
     TextFix("indentation", None, strip=INDENTATION_CHARS),
     # NBSP and other odd spaces inside a line become one plain space.
     TextFix("odd_space", re.compile(r"[\xa0\u2002\u2003\u200b\t]+| {2,}"), " ",
-            trigger=re.compile(r"[\xa0\u2002\u2003\u200b\t]| {2}")),
+            triggers=(re.compile(r"[\xa0\u2002\u2003\u200b\t]"), "  ")),
 )
 
 LINE_RULES: tuple[LineRule, ...] = (
@@ -76,8 +83,11 @@ LINE_RULES: tuple[LineRule, ...] = (
         r"(?:\s*[【\[]?\s*(?:打印|关闭|返回顶部|返回)\s*[】\]]?)*$"), 80),
     # Footer link row: 四川长安网简介 | 版权声明 | 网站地图 | ... | 投稿:sccaw@sina.com |
     LineRule("footer", re.compile(r"四川长安网简介|版权声明\s*[|｜]|网站地图\s*[|｜]|投稿\s*[:：]\s*\S+@\S+|联系我们\s*[|｜]"), 200),
-    # 蜀ICP备13011412号-1 and other provinces' licence lines.
-    LineRule("icp_line", re.compile(r"[\u4e00-\u9fff]ICP[备证]\s*\d+|公网安备\s*\d+"), 200),
+    # 蜀ICP备13011412号-1 and other provinces' licence lines. The pattern starts with the literal,
+    # which the regex engine finds fast, and only then looks back for the province character.
+    LineRule("icp_line", re.compile(r"ICP(?<=[\u4e00-\u9fff]ICP)[备证]\s*\d+"), 200),
+    # 川公网安备 51010402000000号, the police registration shown beside the ICP licence.
+    LineRule("icp_line", re.compile(r"公网安备\s*\d+"), 200),
     # 版权所有 未经书面授权 不得复制或建立镜像违者必究, Copyright ©: a short line, no sentence before it.
     LineRule("copyright", re.compile(
         r"^[^。，,；;！？]{0,40}(?:版权所有|不得复制或建立镜像|Copyright\s*©?|All rights reserved)[^。！？]{0,50}$", re.I), 90),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .page import HtmlPage, load_page
+from .page import HtmlPage, element_text, load_page
 from .urls import ArticleRef, article_ref, is_page_candidate, list_page, page_url, resolve_href, same_site
 
 # TRS-style pager script: createPageHTML(total_pages, current_page, "index", "html").
@@ -76,7 +76,7 @@ def parse_listing(content: bytes | str | HtmlPage, url: str, site_host: str, bas
         href = resolve_href(anchor.get("href"), link_base)
         if href is None or not same_site(href, site_host) or not is_page_candidate(href):
             continue
-        label = " ".join(anchor.text_content().split())
+        label = " ".join(element_text(anchor).split())
         ref = article_ref(href, base_url)
         if ref is not None:
             if ref.url not in seen_articles:
@@ -105,7 +105,7 @@ def parse_listing(content: bytes | str | HtmlPage, url: str, site_host: str, bas
             later = sorted(p for p in numbered if p > here[1])
             listing.next_page = numbered[later[0]] if later else None
     if here:  # only a list page names its channel (an article page's breadcrumb is read by parse_article)
-        crumb = BREADCRUMB_RE.search(" ".join(tree.text_content().split()))
+        crumb = BREADCRUMB_RE.search(" ".join(element_text(tree).split()))
         if crumb:
             listing.channel_name = crumb["name"]
     return listing
