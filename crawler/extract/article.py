@@ -9,6 +9,7 @@ body as the blocks between the info line (or the title) and the first end marker
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,6 +24,8 @@ from .urls import ArticleRef, article_ref
 EXTRACTOR_FALLBACK = "fallback"
 # How many first lines of a body container may be title, info line or controls.
 TRIM_HEAD_BLOCKS = 4
+# A body container holding fewer characters of text than this is empty (a wrapper, a placeholder).
+MIN_BODY_CHARS = 20
 
 # BODY_SELECTORS compiled once: CSS -> XPath.
 _BODY_XPATHS = tuple((etree.XPath(HTMLTranslator().css_to_xpath(css)), family) for css, family in S.BODY_SELECTORS)
@@ -97,9 +100,15 @@ def _is_info_line(text: str) -> bool:
 
 def _find_info_index(blocks: list[Block], start: int) -> int | None:
     """Index of the info line: a short block with a date-time, preferring one with 来源."""
-    candidates = [i for i in range(start, len(blocks)) if _is_info_line(blocks[i].text)]
-    with_source = [i for i in candidates if S.SOURCE_RE.search(blocks[i].text)]
-    return (with_source or candidates or [None])[0]
+    first = None
+    for index in range(start, len(blocks)):
+        text = blocks[index].text
+        if _is_info_line(text):
+            if S.SOURCE_RE.search(text):
+                return index
+            if first is None:
+                first = index
+    return first
 
 
 def _find_title_index(blocks: list[Block], title: str | None) -> int | None:
@@ -158,24 +167,47 @@ def _family(info_text: str | None, body_family: str | None) -> str:
 
 
 def _body_candidates(tree: etree._Element) -> list[tuple[list[etree._Element], str]]:
-    """Elements each body selector matches, in selector order, with the family it identifies."""
-    return [(xpath(tree), family) for xpath, family in _BODY_XPATHS]
+    """Elements each body selector matches, in selector order, with the family it identifies.
+
+    Selectors are tried until one matches an element holding text: the later ones (each a whole
+    tree search) are only needed when that text turns out to be scripts or markup, and
+    ``_body_by_selector`` then evaluates them itself.
+    """
+    found = []
+    for xpath, family in _BODY_XPATHS:
+        elements = xpath(tree)
+        found.append((elements, family))
+        if any(len(element_text(element).strip()) >= MIN_BODY_CHARS for element in elements):
+            break
+    return found
 
 
-def _body_by_selector(candidates: list[tuple[list[etree._Element], str]],
-                      page: Linearized) -> tuple[Linearized, str] | None:
+def _best_container(elements: list[etree._Element], linearized: Callable[[etree._Element], Linearized | None]
+                    ) -> tuple[Linearized | None, int]:
+    """The element holding the most block text, as linearized, and that many characters."""
+    best: Linearized | None = None
+    best_chars = 0
+    for element in elements:
+        linear = linearized(element)
+        if linear is None:
+            continue
+        chars = sum(len(b.text.strip()) for b in linear.blocks)
+        if chars > best_chars:
+            best, best_chars = linear, chars
+    return best, best_chars
+
+
+def _body_by_selector(tree: etree._Element, candidates: list[tuple[list[etree._Element], str]],
+                      page: Linearized, link_base: str) -> tuple[Linearized, str] | None:
     """The first body container candidate holding real text, as the page walk saw it, with its family."""
     for elements, family in candidates:
-        best: Linearized | None = None
-        best_chars = 0
-        for element in elements:
-            linear = page.part(element)
-            if linear is None:
-                continue
-            chars = sum(len(b.text.strip()) for b in linear.blocks)
-            if chars > best_chars:
-                best, best_chars = linear, chars
-        if best is not None and best_chars >= 20:
+        best, best_chars = _best_container(elements, page.part)
+        if best is not None and best_chars >= MIN_BODY_CHARS:
+            return best, family
+    # Rare: the container that stopped the selector search holds no block text (only scripts ...).
+    for xpath, family in _BODY_XPATHS[len(candidates):]:
+        best, best_chars = _best_container(xpath(tree), lambda e: linearize(e, link_base))
+        if best is not None and best_chars >= MIN_BODY_CHARS:
             return best, family
     return None
 
@@ -241,7 +273,7 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
     article.editor = _editor(page_blocks)
     article.channel_name = _channel_name(page_blocks, article.title)
 
-    selected = _body_by_selector(candidates, linear_page)
+    selected = _body_by_selector(tree, candidates, linear_page, link_base)
     if selected is not None:
         linear, body_family = selected
         article.blocks = _trim_body(linear.blocks, article.title, info_text)

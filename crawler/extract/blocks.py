@@ -18,7 +18,7 @@ from .urls import is_attachment, onto_page_site, resolve_href
 _INLINE_WHITESPACE = " \t\r\n"
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Block:
     """One line of the page: text, or an image (``src`` set).
 
@@ -26,13 +26,14 @@ class Block:
     match. It is computed once, here: every anchor search reads it.
     """
 
-    text: str = ""
-    src: str | None = None
-    alt: str | None = None
-    line: str = field(init=False, repr=False, compare=False)
+    text: str
+    src: str | None
+    alt: str | None
+    line: str = field(repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        self.line = " ".join(self.text.split())
+    def __init__(self, text: str = "", src: str | None = None, alt: str | None = None):
+        self.text, self.src, self.alt = text, src, alt
+        self.line = " ".join(text.split())
 
     @property
     def is_image(self) -> bool:
@@ -72,87 +73,80 @@ def _image_src(element: etree._Element) -> str | None:
     return None
 
 
-class _Walker:
-    """One depth-first pass over a tree, cutting its text into blocks (the hot loop of extraction).
+def linearize(root: etree._Element, page_url: str,
+              marks: frozenset[etree._Element] = frozenset()) -> Linearized:
+    """Blocks of ``root`` in document order; images resolved against ``page_url``.
 
-    Text and tails go into a buffer; a block tag, <br> or <img> flushes the buffer into a block.
+    One depth-first pass, the hot loop of extraction (hence closures over locals): text and tails
+    go into a buffer, and a block tag, <br> or <img> flushes the buffer into a block. For each
+    element of ``marks`` the slices of blocks and attachments it produced are recorded.
     """
+    out = Linearized()
+    blocks, attachments, ranges = out.blocks, out.attachments, out.ranges
+    buffer: list[str] = []
+    seen_attachments: set[str] = set()
 
-    def __init__(self, page_url: str, marks: frozenset[etree._Element]):
-        self.page_url = page_url
-        self.marks = marks
-        self.out = Linearized()
-        self.buffer: list[str] = []
-        self.seen_attachments: set[str] = set()
-
-    def flush(self) -> None:
-        buffer = self.buffer
+    def flush() -> None:
         if not buffer:
             return
         text = "".join(buffer)
         buffer.clear()
         # Keep NBSP/U+3000-only lines: the cleaner removes and counts them as empty paragraphs.
         if text.strip(_INLINE_WHITESPACE):
-            self.out.blocks.append(Block(text.replace("\n", " ").strip(_INLINE_WHITESPACE)))
+            blocks.append(Block(text.replace("\n", " ").strip(_INLINE_WHITESPACE)))
 
-    def image(self, element: etree._Element) -> None:
-        self.flush()
-        src = resolve_href(_image_src(element), self.page_url)
+    def image(element: etree._Element) -> None:
+        flush()
+        src = resolve_href(_image_src(element), page_url)
         if src:
-            src = onto_page_site(src, self.page_url)
+            src = onto_page_site(src, page_url)
             alt = (element.get("alt") or element.get("title") or "").strip() or None
-            self.out.blocks.append(Block(src=src, alt=alt))
+            blocks.append(Block(src=src, alt=alt))
 
-    def attachment(self, element: etree._Element, href: str) -> None:
-        url = resolve_href(href, self.page_url)
-        url = onto_page_site(url, self.page_url) if url else None
-        if url and is_attachment(url) and url not in self.seen_attachments:
-            self.seen_attachments.add(url)
+    def attachment(element: etree._Element, href: str) -> None:
+        url = resolve_href(href, page_url)
+        url = onto_page_site(url, page_url) if url else None
+        if url and is_attachment(url) and url not in seen_attachments:
+            seen_attachments.add(url)
             name = " ".join(element_text(element).split()) or url.rsplit("/", 1)[-1]
-            self.out.attachments.append({"url": url, "name": name})
+            attachments.append({"url": url, "name": name})
 
-    def walk(self, element: etree._Element) -> None:
-        buffer = self.buffer
+    def walk(element: etree._Element) -> None:
         tag = element.tag
         if tag.__class__ is not str or tag in SKIP_TAGS:  # entities, scripts, styles ...
-            if element.tail:
-                buffer.append(element.tail)
+            tail = element.tail
+            if tail and (buffer or tail.strip(_INLINE_WHITESPACE)):
+                buffer.append(tail)
             return
         if tag == "br":
-            self.flush()
+            flush()
         elif tag == "img":
-            self.image(element)
+            image(element)
         else:
-            marked = element in self.marks
+            marked = element in marks
             is_block = marked or tag in BLOCK_TAGS
             if is_block:
-                self.flush()
+                flush()
             if marked:
-                start = (len(self.out.blocks), len(self.out.attachments))
+                start = (len(blocks), len(attachments))
             if tag == "a":
                 href = element.get("href")
                 if href and is_attachment(href.strip().split("?", 1)[0].split("#", 1)[0]):
-                    self.attachment(element, href)
-            if element.text:
-                buffer.append(element.text)
+                    attachment(element, href)
+            text = element.text
+            # Whitespace between blocks (the source's indentation) would only be stripped again.
+            if text and (buffer or text.strip(_INLINE_WHITESPACE)):
+                buffer.append(text)
             for child in element:
-                self.walk(child)
+                walk(child)
             if is_block:
-                self.flush()
+                flush()
             if marked:
-                self.out.ranges[element] = (slice(start[0], len(self.out.blocks)),
-                                            slice(start[1], len(self.out.attachments)))
-        if element.tail:
-            buffer.append(element.tail)
+                ranges[element] = (slice(start[0], len(blocks)), slice(start[1], len(attachments)))
+        tail = element.tail
+        if tail and (buffer or tail.strip(_INLINE_WHITESPACE)):
+            buffer.append(tail)
 
-
-def linearize(root: etree._Element, page_url: str,
-              marks: frozenset[etree._Element] = frozenset()) -> Linearized:
-    """Blocks of ``root`` in document order; images resolved against ``page_url``.
-
-    For each element of ``marks`` the slices of blocks and attachments it produced are recorded.
-    """
-    walker = _Walker(page_url, marks)
-    walker.walk(root)
-    walker.flush()
-    return walker.out
+    walk(root)
+    flush()
+    return out

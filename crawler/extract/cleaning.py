@@ -6,6 +6,7 @@ Pure functions, no Scrapy; the clean pipeline calls ``clean_blocks`` and turns `
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -27,7 +28,7 @@ class CleanedBody:
 def clean_text(text: str, removed: Counter[str]) -> str:
     """Apply the text fixes to one block, counting each fix that changed something."""
     for fix in TEXT_FIXES:
-        if not fix.applies(text):
+        if fix.triggers and not fix.applies(text):
             continue  # cheap test first: most blocks need no regex at all
         fixed = fix.pattern.sub(fix.replacement, text) if fix.strip is None else text.strip(fix.strip)
         if fixed != text:
@@ -36,11 +37,19 @@ def clean_text(text: str, removed: Counter[str]) -> str:
     return text.strip()
 
 
+# The line rules that apply to a text of at most each length (in their order), looked up with
+# bisect: a block is only searched by the rules whose max_chars it fits.
+_MAX_CHARS = sorted({rule.max_chars for rule in LINE_RULES})
+_RULES_UP_TO = [tuple(rule for rule in LINE_RULES if rule.max_chars >= limit) for limit in _MAX_CHARS]
+
+
 def boilerplate_rule(text: str) -> str | None:
     """Name of the first line rule that drops this (already fixed) text, or None."""
-    for rule in LINE_RULES:
-        if len(text) <= rule.max_chars and rule.pattern.search(text):
-            return rule.name
+    at = bisect_left(_MAX_CHARS, len(text))
+    if at < len(_RULES_UP_TO):
+        for rule in _RULES_UP_TO[at]:
+            if rule.pattern.search(text):
+                return rule.name
     return None
 
 

@@ -40,6 +40,9 @@ class DecodedPage:
     text: str
     declared: str | None
     used: str
+    # The bytes that decode to ``text`` exactly (BOM removed), or None when the text had to be
+    # truncated or repaired: a parser may then read these bytes itself, in ``used``.
+    exact: bytes | None = None
 
 
 def normalize_label(label: str | None) -> str | None:
@@ -79,22 +82,23 @@ def looks_like_mojibake(text: str) -> bool:
     return False
 
 
-def _strict_decode(body: bytes, encoding: str) -> str | None:
+def _strict_decode(body: bytes, encoding: str) -> tuple[str, bool] | None:
+    """The text, and whether it is the whole body (False: a cut-off last character was dropped)."""
     try:
-        return body.decode(encoding)
+        return body.decode(encoding), True
     except LookupError:
         return None
     except UnicodeDecodeError as error:
         if error.start < len(body) - TRUNCATION_TOLERANCE:
             return None
         try:  # a character cut off by a truncated body: drop its first bytes
-            return body[: error.start].decode(encoding)
+            return body[: error.start].decode(encoding), False
         except UnicodeDecodeError:
             return None
 
 
 def _is_valid_utf8(body: bytes) -> bool:
-    return any(b >= 0x80 for b in body[:65536]) and _strict_decode(body, "utf-8") is not None
+    return not body[:65536].isascii() and _strict_decode(body, "utf-8") is not None
 
 
 def decode_page(body: bytes, content_type: str | None = None) -> DecodedPage:
@@ -112,12 +116,13 @@ def decode_page(body: bytes, content_type: str | None = None) -> DecodedPage:
     if not bom_label and candidates[0] == "gb18030" and _is_valid_utf8(body):
         candidates.insert(0, "utf-8")  # GB18030 would decode UTF-8 bytes without error, wrongly
     for label in candidates:
-        text = _strict_decode(body, label)
-        if text is None:
+        decoded = _strict_decode(body, label)
+        if decoded is None:
             continue
+        text, whole = decoded
         if label in SINGLE_BYTE_LABELS and looks_like_mojibake(text):
             continue
-        return DecodedPage(text=text, declared=declared, used=label)
+        return DecodedPage(text=text, declared=declared, used=label, exact=body if whole else None)
     # Nothing fits: decode with replacement; the validator keeps such text out of the records.
     return DecodedPage(text=body.decode(candidates[0], errors="replace"), declared=declared, used=candidates[0])
 

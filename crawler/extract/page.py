@@ -36,6 +36,8 @@ def binary_kind(body: bytes) -> str | None:
 # runs once per element proxy, a measured 5-8 % of extraction, and nothing here needs its methods.
 # Comments and processing instructions are dropped while parsing (TRS templates are full of them).
 HTML_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True)
+# The same, reading UTF-8 bytes directly: 15 % faster than handing libxml2 a Python str.
+UTF8_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, encoding="utf-8")
 
 _STRING = etree.XPath("string()")
 
@@ -76,12 +78,15 @@ def load_page(content: bytes | str | HtmlPage, content_type: str | None = None) 
             return HtmlPage("", None, None, "binary", binary=kind)
         decoded = decode_page(content, content_type)
         text, declared, used = decoded.text, decoded.declared, decoded.used
+        # Bytes that are exactly the text, in UTF-8, are parsed as they are (no re-encoding).
+        source: str | bytes = decoded.exact if used == "utf-8" and decoded.exact is not None else text
     else:
         text, declared, used = content, None, "unicode"
+        source = text
     if not text.strip():
         return HtmlPage(text, None, declared, used)
     try:
-        tree = etree.fromstring(text, HTML_PARSER)
+        tree = etree.fromstring(source, UTF8_PARSER if isinstance(source, bytes) else HTML_PARSER)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError) as error:
         return HtmlPage(text, None, declared, used, parse_error=str(error))
     if tree is None:

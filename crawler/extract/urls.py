@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -65,8 +66,29 @@ def resolve_href(href: str | None, page_url: str) -> str | None:
     scheme = href.split(":", 1)[0].lower() if ":" in href.split("/", 1)[0] else ""
     if scheme and scheme not in HTTP_SCHEMES:
         return None  # javascript:, mailto:, tel:, data:, ftp:, file: ...
+    if href.startswith(_ORIGIN_ONLY_PREFIXES):
+        # Absolute, scheme-relative and root-relative hrefs resolve against the page's origin only,
+        # so the same link on every page of the site (navigation, logo, channels) is resolved once.
+        return _resolve(href, _origin(page_url))
+    return _resolve(href, page_url)
+
+
+# Hrefs whose resolution depends only on the scheme and authority of the page they are on.
+_ORIGIN_ONLY_PREFIXES = ("http://", "https://", "//", "/")
+# Resolutions kept: enough for the links shared by a site's pages; bounded, so memory stays flat.
+RESOLVE_CACHE_SIZE = 4096
+
+
+@lru_cache(maxsize=256)
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/"
+
+
+@lru_cache(maxsize=RESOLVE_CACHE_SIZE)
+def _resolve(href: str, base: str) -> str | None:
     try:
-        absolute = urljoin(page_url, href)
+        absolute = urljoin(base, href)
         parts = urlsplit(safe_url_string(absolute))
     except ValueError:
         return None
