@@ -29,6 +29,7 @@ MIN_BODY_CHARS = 20
 
 # BODY_SELECTORS compiled once: CSS -> XPath.
 _BODY_XPATHS = tuple((etree.XPath(HTMLTranslator().css_to_xpath(css)), family) for css, family in S.BODY_SELECTORS)
+_TITLE_XPATHS = tuple(etree.XPath(xpath) for xpath in S.TITLE_XPATHS)
 
 
 @dataclass
@@ -56,9 +57,9 @@ class NotAnArticleURL(ValueError):
     """The URL does not have an article's shape."""
 
 
-def _first_text(tree: etree._Element, xpaths: tuple[str, ...]) -> str | None:
+def _first_text(tree: etree._Element, xpaths: tuple[etree.XPath, ...]) -> str | None:
     for xpath in xpaths:
-        for found in tree.xpath(xpath):
+        for found in xpath(tree):
             text = clean_inline(found if isinstance(found, str) else element_text(found))
             if 2 <= len(text) <= 200 and not S.SITE_NAME_RE.match(text):
                 return text
@@ -249,7 +250,7 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
     marks = frozenset(element for elements, _ in candidates for element in elements)
     linear_page = linearize(body_root if body_root is not None else tree, link_base, marks)
     page_blocks = linear_page.blocks
-    article.title = _first_text(tree, S.TITLE_XPATHS) or _document_title(tree, page_blocks)
+    article.title = _first_text(tree, _TITLE_XPATHS) or _document_title(tree, page_blocks)
     title_index = _find_title_index(page_blocks, article.title)
     info_index = _find_info_index(page_blocks, title_index or 0)
     if info_index is None and title_index is not None:

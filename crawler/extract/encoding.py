@@ -66,8 +66,9 @@ def meta_charset(body: bytes) -> str | None:
     return match.group(1).decode("ascii") if match else None
 
 
-# Any character mojibake is made of: most Chinese text has none, and is cleared by one quick scan.
-_MOJIBAKE_CHARS_RE = re.compile(f"[\u0080-\u00ff{_CP1252_C1}]")
+# Every MOJIBAKE_RE match holds one of these (both its branches need a Latin-1 letter or sign):
+# Chinese text has none (its “” — … are not among them), and is cleared by one quick scan.
+_MOJIBAKE_CHARS_RE = re.compile(f"[{_LATIN1_LETTER}\u00a1-\u00b6]")
 
 
 def looks_like_mojibake(text: str) -> bool:

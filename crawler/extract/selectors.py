@@ -26,10 +26,12 @@ BODY_SELECTORS: tuple[tuple[str, str], ...] = (
 
 # --- Title candidates (XPath returning strings), most specific first --------------------------
 TITLE_XPATHS: tuple[str, ...] = (
-    "//meta[@name='ArticleTitle']/@content",           # TRS article meta
+    # Each is a whole-tree search (~50 µs), so each is written to be cheap: an absolute path into
+    # <head>, and the class tests behind [@class] (which only elements with a class attribute pass).
+    "/html/head/meta[@name='ArticleTitle']/@content",  # TRS article meta
     "//h1[contains(@class,'title')]",                  # h1.title
-    "//*[contains(@class,'xl_tit')]",                  # gov CMS detail title
-    "//*[contains(@class,'article-title')]",
+    "//*[@class][contains(@class,'xl_tit')]",          # gov CMS detail title
+    "//*[@class][contains(@class,'article-title')]",
     "//div[@class='title']",                           # 2019 template
     "//h1",                                            # any single h1
 )

@@ -6,8 +6,8 @@ import json
 import logging
 from importlib import resources
 
+import fastjsonschema
 from itemadapter import ItemAdapter
-from jsonschema import Draft202012Validator
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
@@ -37,7 +37,9 @@ class ValidatePipeline:
 
     def __init__(self, stats: StatsCollector):
         self.stats = stats
-        self.validator = Draft202012Validator(load_schema())
+        # Compiled to Python code once: ~50x cheaper per record than an interpreting validator
+        # (the tests check the output against jsonschema's reference implementation too).
+        self.validator = fastjsonschema.compile(load_schema())
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ValidatePipeline:
@@ -53,9 +55,10 @@ class ValidatePipeline:
         if garbled:
             return self._drop(item, "encoding", f"quarantined: U+FFFD or mojibake in {', '.join(garbled)} "
                                                 f"(decoded as {item.encoding})")
-        error = next(iter(self.validator.iter_errors(item.record())), None)
-        if error is not None:
-            where = "/".join(str(p) for p in error.absolute_path) or "record"
+        try:
+            self.validator(item.record())
+        except fastjsonschema.JsonSchemaValueException as error:
+            where = "/".join(str(p) for p in error.path[1:]) or "record"
             return self._drop(item, "schema", f"schema: {where}: {error.message[:200]}")
         self.stats.inc_value("validate/ok")
         return item
