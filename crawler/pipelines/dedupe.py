@@ -18,7 +18,8 @@ class DedupePipeline:
 
     def __init__(self, stats: StatsCollector):
         self.stats = stats
-        self.seen: set[tuple[str, str]] = set()
+        # Ids per site (a fleet worker may see more than one): no (site, id) tuple per record.
+        self.seen: dict[str, set[str]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DedupePipeline:
@@ -26,10 +27,10 @@ class DedupePipeline:
         return cls(crawler.stats)
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
-        key = (item.site, item.id)
-        if key in self.seen:
+        seen = self.seen.setdefault(item.site, set())
+        if item.id in seen:
             self.stats.inc_value("dedupe/duplicate")
             logger.info("Duplicate record %s (id %s) dropped", item.url, item.id)
             raise DropRecord(f"{item.url}: duplicate of id {item.id}", DUPLICATE)
-        self.seen.add(key)
+        seen.add(item.id)
         return item
