@@ -46,6 +46,8 @@ DOWNLOADER_MIDDLEWARES = {
 # Raw archive: gzipped WARC 1.1 under OUTPUT_DIR/warc/, a new file past this size.
 WARC_ENABLED = True
 WARC_MAX_SIZE = 512 * 1024 * 1024
+# gzip's default, not warcio's 9: 11% less CPU per record, 0.4% bigger (level 4: -27%, +3.9%; bench/warc_cost.py).
+WARC_GZIP_LEVEL = 6
 
 # Pages over this size (also once decompressed: gzip bombs) are not articles of this site.
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024

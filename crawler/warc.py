@@ -5,24 +5,36 @@ before decompression, before redirects are followed, robots.txt included. Files 
 (WARC_MAX_SIZE), are written hidden (``.<name>.open``) and renamed when closed, and get a CDXJ
 index beside them. The response record's position is put in ``request.meta["warc"]`` so the
 record that came from it can point at its source.
+
+All file work (building records, digests, gzip, writes, rotation, indexes) happens on one writer
+thread, in the order responses arrive: zlib and hashlib release the GIL, so it runs beside the
+reactor on another core. Each record is its own gzip member, at WARC_GZIP_LEVEL. Index lines are
+made as records are written, by cdxj-indexer's own per-record code, and sorted into ``.cdxj`` when
+the file closes, so closing never re-reads the file.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import os
+import zlib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
 
-from cdxj_indexer import CDXJIndexer
+from cdxj_indexer.main import CDXJIndexer, SortingWriter
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Headers, Response
 from scrapy.utils.python import to_unicode
+from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -51,19 +63,105 @@ def _reason(status: int) -> str:
         return "Unknown"
 
 
+def _http_headers(request: Request, response: Response) -> tuple[StatusAndHeaders, StatusAndHeaders]:
+    """The response's and the request's status line and headers, as sent and received."""
+    protocol = response.protocol or "HTTP/1.1"
+    response_headers = StatusAndHeaders(f"{response.status} {_reason(response.status)}",
+                                        _header_pairs(response.headers), protocol=protocol)
+    parts = urlsplit(request.url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "") or "/"
+    headers = _header_pairs(request.headers)
+    if not any(name.lower() == "host" for name, _ in headers):  # added below the middlewares
+        headers.insert(0, ("Host", parts.netloc))
+    request_headers = StatusAndHeaders(f"{request.method} {path} {protocol}", headers,
+                                       protocol=protocol, is_http_request=True)
+    return response_headers, request_headers
+
+
+class RecordGzip:
+    """What warcio's GzippingWrapper does (a gzip member per record), at ``level`` and in one call.
+
+    warcio fixes level 9 and compresses each 16 KB piece as it comes; here the pieces are joined and
+    compressed when warcio flushes the record: one GIL release per record instead of one per piece,
+    each of which the writer thread would have to win back from the busy reactor thread.
+    """
+
+    def __init__(self, out: IO[bytes], level: int):
+        self.out = out
+        self.level = level
+        self.parts: list[bytes] = []
+        self.length = 0
+
+    def write(self, data: bytes) -> None:
+        self.parts.append(data)
+
+    def flush(self) -> None:
+        member = zlib.compress(b"".join(self.parts), self.level, wbits=zlib.MAX_WBITS + 16)
+        self.out.write(member)
+        self.out.flush()
+        self.length = len(member)
+
+
+class LeveledWARCWriter(WARCWriter):
+    """warcio's writer, each record its own gzip member at ``level``, bodies hashed in one piece."""
+
+    def __init__(self, out: IO[bytes], level: int, warc_version: str):
+        super().__init__(out, gzip=False, warc_version=warc_version)
+        self.level = level
+
+    def write_record(self, record: ArcWarcRecord, params: object = None) -> int:
+        """Write the record; return the length of its gzip member."""
+        member = RecordGzip(self.out, self.level)
+        self._write_warc_record(member, record)
+        return member.length
+
+    @staticmethod
+    def _iter_stream(stream: IO[bytes]) -> Iterator[bytes]:
+        """The whole payload at once (warcio: 16 KB pieces): it is in memory, and each piece is a GIL handoff."""
+        data = stream.read()
+        if data:
+            yield data
+
+
+@dataclass
+class RecordPosition:
+    """Where a record was written: what CDXJIndexer asks its ArchiveIterator for."""
+
+    offset: int
+    length: int
+
+    def get_record_offset(self) -> int:
+        return self.offset
+
+    def get_record_length(self) -> int:
+        return self.length
+
+
+class IndexLines(list[str]):
+    """The open file's CDXJ lines, unsorted: the indexer writes them here (``out.write``)."""
+
+    write = list.append
+
+
 class WarcArchiveMiddleware:
     """Write request + response records for every response; annotate the request with the location."""
 
-    def __init__(self, crawler: Crawler, directory: Path, prefix: str, max_size: int):
+    def __init__(self, crawler: Crawler, directory: Path, prefix: str, max_size: int, gzip_level: int):
         self.crawler = crawler
         self.directory = directory
         self.prefix = prefix
         self.max_size = max_size
+        self.gzip_level = gzip_level
+        # The attributes below belong to the writer thread, once the crawl has started.
         self.serial = 0
         self.file: IO[bytes] | None = None
         self.name = ""
-        self.writer: WARCWriter | None = None
+        self.writer: LeveledWARCWriter | None = None
+        self.indexer = CDXJIndexer(output=None, inputs=[])
+        self.index_lines = IndexLines()
         self.closed_files: list[Path] = []
+        # One worker: records are written in the order responses arrive, never interleaved.
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warc-writer")
         crawler.signals.connect(self.close, signal=signals.spider_closed)
 
     @classmethod
@@ -73,7 +171,10 @@ class WarcArchiveMiddleware:
             raise NotConfigured
         directory = Path(settings.get("OUTPUT_DIR")) / "warc"
         prefix = f"{crawler.spidercls.name}-{settings.get('RUN_ID')}"
-        middleware = cls(crawler, directory, prefix, settings.getint("WARC_MAX_SIZE"))
+        gzip_level = settings.getint("WARC_GZIP_LEVEL", 6)
+        if not 0 <= gzip_level <= 9:  # else every write would fail, one response at a time
+            raise ValueError(f"WARC_GZIP_LEVEL must be 0-9, not {gzip_level}")
+        middleware = cls(crawler, directory, prefix, settings.getint("WARC_MAX_SIZE"), gzip_level)
         crawler.warc_archive = middleware  # the run report lists its files
         return middleware
 
@@ -83,9 +184,19 @@ class WarcArchiveMiddleware:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.name = f"{self.prefix}-{self.serial:05d}.warc.gz"
         self.file = (self.directory / f".{self.name}.open").open("wb")
-        self.writer = WARCWriter(self.file, gzip=True, warc_version="1.1")
+        self.writer = LeveledWARCWriter(self.file, self.gzip_level, warc_version="1.1")
+        self.indexer.curr_filename = self.name  # what the indexer's process_one would set
+        self.index_lines = IndexLines()
         info = {"software": "sichuanpeace-archive crawler (Scrapy, warcio)", "format": "WARC File Format 1.1"}
-        self.writer.write_record(self.writer.create_warcinfo_record(self.name, info))
+        self._write(self.writer.create_warcinfo_record(self.name, info), 0)
+
+    def _write(self, record: ArcWarcRecord, offset: int) -> int:
+        """Append a record (the file being at ``offset``) and index it; return where the next one goes."""
+        assert self.writer is not None
+        length = self.writer.write_record(record)
+        if self.indexer.filter_record(record):  # what the indexer keeps: response records
+            self.indexer.process_index_entry(RecordPosition(offset, length), record, self.name, self.index_lines)
+        return offset + length
 
     def _close_current(self) -> None:
         if self.file is None:
@@ -96,45 +207,50 @@ class WarcArchiveMiddleware:
         final = self.directory / self.name
         (self.directory / f".{self.name}.open").replace(final)
         fsync_dir(self.directory)
-        self._index(final)
+        self._write_index(final)
         self.closed_files.append(final)
         self.file = self.writer = None
 
-    @staticmethod
-    def _index(path: Path) -> None:
-        """Write ``<file>.cdxj`` beside a closed WARC file."""
-        index = path.with_name(path.name + ".cdxj")
-        with index.open("w", encoding="utf-8") as out:
-            CDXJIndexer(output=out, inputs=[str(path)], sort=True).process_all()
+    def _write_index(self, path: Path) -> None:
+        """Write ``<file>.cdxj`` beside a closed WARC file: its lines sorted as CDXJIndexer sorts them."""
+        with path.with_name(path.name + ".cdxj").open("w", encoding="utf-8") as out:
+            lines = SortingWriter(out)
+            for line in self.index_lines:
+                lines.write(line)
+            lines.flush()
 
-    def process_response(self, request: Request, response: Response) -> Response:
-        if self.file is None or self.file.tell() >= self.max_size:
-            self._open_next()
-        assert self.writer is not None and self.file is not None
-        url = response.url
-        protocol = response.protocol or "HTTP/1.1"
-        response_headers = StatusAndHeaders(f"{response.status} {_reason(response.status)}",
-                                            _header_pairs(response.headers), protocol=protocol)
-        record = self.writer.create_warc_record(url, "response", payload=io.BytesIO(response.body),
-                                                http_headers=response_headers)
-        parts = urlsplit(request.url)
-        path = parts.path + (f"?{parts.query}" if parts.query else "") or "/"
-        headers = _header_pairs(request.headers)
-        if not any(name.lower() == "host" for name, _ in headers):  # added below the middlewares
-            headers.insert(0, ("Host", parts.netloc))
-        request_headers = StatusAndHeaders(f"{request.method} {path} {protocol}", headers,
-                                           protocol=protocol, is_http_request=True)
-        request_record = self.writer.create_warc_record(url, "request", http_headers=request_headers)
-        request_record.rec_headers.add_header("WARC-Concurrent-To", record.rec_headers.get_header("WARC-Record-ID"))
-        offset = self.file.tell()
-        self.writer.write_record(record)
-        self.writer.write_record(request_record)
+    def _write_exchange(self, url: str, body: bytes, response_headers: StatusAndHeaders,
+                        request_headers: StatusAndHeaders) -> dict[str, str | int]:
+        """On the writer thread: the response and request records; where the response went."""
+        try:
+            if self.file is None or self.file.tell() >= self.max_size:
+                self._open_next()
+            assert self.writer is not None and self.file is not None
+            # With its length given, warcio hashes the body in place instead of copying it twice.
+            record = self.writer.create_warc_record(url, "response", payload=io.BytesIO(body), length=len(body),
+                                                    http_headers=response_headers)
+            request_record = self.writer.create_warc_record(url, "request", http_headers=request_headers)
+            record_id = record.rec_headers.get_header("WARC-Record-ID")
+            request_record.rec_headers.add_header("WARC-Concurrent-To", record_id)
+            offset = self.file.tell()  # asked, not counted: after a failed write, where the file really is
+            self._write(request_record, self._write(record, offset))
+        except Exception:
+            logger.exception("WARC write failed for %s into %s", url, self.directory / f".{self.name}.open")
+            raise
+        return {"file": f"warc/{self.name}", "record_id": record_id, "offset": offset}
+
+    async def process_response(self, request: Request, response: Response) -> Response:
+        # Headers are read here, on the reactor thread; the records are made on the writer thread.
+        response_headers, request_headers = _http_headers(request, response)
+        written = self.executor.submit(self._write_exchange, response.url, response.body, response_headers,
+                                       request_headers)
+        request.meta["warc"] = await asyncio.wrap_future(written)
         self.crawler.stats.inc_value("warc/records")
-        request.meta["warc"] = {"file": f"warc/{self.name}",
-                                "record_id": record.rec_headers.get_header("WARC-Record-ID"),
-                                "offset": offset}
         return response
 
     def close(self) -> None:
-        self._close_current()
-
+        """Let the writer thread finish what it was given, then close the open file."""
+        try:
+            self.executor.submit(self._close_current).result()
+        finally:
+            self.executor.shutdown()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cdxj_indexer import CDXJIndexer
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.extract.article import parse_article
@@ -82,6 +84,18 @@ def test_warcio_index_reads_every_file_and_cdxj_exists(crawl):
         assert done.stdout.strip()
         cdxj = path.with_name(path.name + ".cdxj").read_text("utf-8").splitlines()
         assert cdxj and all(json.loads(line.split(" ", 2)[2])["filename"] == path.name for line in cdxj)
+
+
+def test_cdxj_written_as_records_go_equals_indexing_the_closed_file(crawl):
+    result, _ = crawl
+    files = sorted((result.output_dir / "warc").glob("*.warc.gz"))
+    assert len(files) > 1 and not list((result.output_dir / "warc").glob(".*.open"))
+    for path in files:
+        expected = io.StringIO()
+        CDXJIndexer(output=expected, inputs=[str(path)], sort=True).process_all()
+        written = path.with_name(path.name + ".cdxj").read_text("utf-8")
+        assert written.splitlines() == expected.getvalue().splitlines()  # a failure shows the lines
+        assert written == expected.getvalue()
 
 
 def test_manifest_lists_files_with_hashes(crawl):
