@@ -137,10 +137,9 @@ class RecordPosition:
         return self.length
 
 
-class IndexLines(list[str]):
-    """The open file's CDXJ lines, unsorted: the indexer writes them here (``out.write``)."""
-
-    write = list.append
+# Index lines sorted in memory at a time when a closed file's .cdxj is written (more go through
+# temporary files, merged): memory stays flat however many records a WARC file holds.
+INDEX_SORT_BUFFER = 4 * 1024 * 1024
 
 
 class WarcArchiveMiddleware:
@@ -158,7 +157,7 @@ class WarcArchiveMiddleware:
         self.name = ""
         self.writer: LeveledWARCWriter | None = None
         self.indexer = CDXJIndexer(output=None, inputs=[])
-        self.index_lines = IndexLines()
+        self.index_lines: IO[str] | None = None
         self.closed_files: list[Path] = []
         # One worker: records are written in the order responses arrive, never interleaved.
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warc-writer")
@@ -186,7 +185,8 @@ class WarcArchiveMiddleware:
         self.file = (self.directory / f".{self.name}.open").open("wb")
         self.writer = LeveledWARCWriter(self.file, self.gzip_level, warc_version="1.1")
         self.indexer.curr_filename = self.name  # what the indexer's process_one would set
-        self.index_lines = IndexLines()
+        # The open file's index lines, unsorted, as its records are written (sorted when it closes).
+        self.index_lines = (self.directory / f".{self.name}.cdxj.open").open("w", encoding="utf-8")
         info = {"software": "sichuanpeace-archive crawler (Scrapy, warcio)", "format": "WARC File Format 1.1"}
         self._write(self.writer.create_warcinfo_record(self.name, info), 0)
 
@@ -213,11 +213,16 @@ class WarcArchiveMiddleware:
 
     def _write_index(self, path: Path) -> None:
         """Write ``<file>.cdxj`` beside a closed WARC file: its lines sorted as CDXJIndexer sorts them."""
-        with path.with_name(path.name + ".cdxj").open("w", encoding="utf-8") as out:
-            lines = SortingWriter(out)
-            for line in self.index_lines:
-                lines.write(line)
-            lines.flush()
+        assert self.index_lines is not None
+        self.index_lines.close()
+        unsorted = Path(self.index_lines.name)
+        with unsorted.open(encoding="utf-8") as lines, path.with_name(path.name + ".cdxj").open("w", encoding="utf-8") as out:
+            sorting = SortingWriter(out, max_sort_buff_size=INDEX_SORT_BUFFER)
+            for line in lines:
+                sorting.write(line)
+            sorting.flush()
+        unsorted.unlink()
+        self.index_lines = None
 
     def _write_exchange(self, url: str, body: bytes, response_headers: StatusAndHeaders,
                         request_headers: StatusAndHeaders) -> dict[str, str | int]:
