@@ -64,9 +64,6 @@ class Measured:
     sys_s: float
     maxrss_mb: float
     stderr_tail: str = ""
-    # Peak of the summed RSS of the process and its descendants (worker processes), sampled
-    # every 0.25 s from /proc; ru_maxrss only ever gives the largest single process.
-    tree_rss_mb: float = 0.0
     extra: dict = field(default_factory=dict)
 
     @property
@@ -81,13 +78,10 @@ def run_measured(command: list[str], cwd: Path, timeout: float = 3600, env: dict
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err,
                                env={**os.environ, "PYTHONPATH": str(PROJECT), **(env or {})})
     deadline = start + timeout
-    tree_peak, next_sample = 0.0, start
     while True:
         pid, status, usage = os.wait4(process.pid, os.WNOHANG)
         if pid:
             break
-        if time.perf_counter() >= next_sample:
-            tree_peak, next_sample = max(tree_peak, tree_rss_mb(process.pid)), time.perf_counter() + 0.25
         if time.perf_counter() > deadline:
             process.kill()
             pid, status, usage = os.wait4(process.pid, 0)
@@ -97,23 +91,7 @@ def run_measured(command: list[str], cwd: Path, timeout: float = 3600, env: dict
     process.returncode = os.waitstatus_to_exitcode(status)
     err.seek(0)
     tail = err.read()[-4000:].decode("utf-8", "replace")
-    return Measured(process.returncode, wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss / 1024, tail,
-                    tree_rss_mb=round(max(tree_peak, usage.ru_maxrss / 1024), 1))
-
-
-def tree_rss_mb(pid: int) -> float:
-    """Summed RSS (MB) of a process and all its descendants, from /proc; 0 if it is gone."""
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            total += int(status.split("VmRSS:", 1)[1].split()[0]) if "VmRSS:" in status else 0
-            for task in Path(f"/proc/{current}/task").iterdir():
-                todo += [int(child) for child in (task / "children").read_text().split()]
-        except (OSError, ValueError, IndexError):
-            continue
-    return total / 1024
+    return Measured(process.returncode, wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss / 1024, tail)
 
 
 def crawl_command(base_url: str, output_dir: Path, *extra: str) -> list[str]:

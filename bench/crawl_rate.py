@@ -1,7 +1,6 @@
-"""Crawl rate: ``scrapy crawl sichuanpeace`` (WARC on, WARC off, extraction in a worker process)
-against a bare Scrapy spider.
+"""Crawl rate: ``scrapy crawl sichuanpeace`` (WARC on, WARC off) against a bare Scrapy spider.
 
-One mirror server, one run: the four crawls run one after the other against the same mirror
+One mirror server, one run: the three crawls run one after the other against the same mirror
 (``--rounds 2`` alternates their order and keeps each one's best), politeness off, 16 concurrent
 requests. Rates are article pages fetched per second of the crawl's wall time (process start to
 exit) and of its crawl phase (first to last request, as the server saw them); the ratios to the bare
@@ -22,13 +21,7 @@ from bench.common import (PROJECT, bare_command, crawl_command, dir_size_mb, las
                           save, scratch_dir, table)
 from bench.mirror import loadtest
 
-# ours_pool: WARC on, and extraction in one worker process (EXTRACT_PROCESSES=1, crawler/offload.py).
-VARIANTS = ("bare", "ours_warc", "ours_nowarc", "ours_pool")
-EXTRA_SETTINGS = {
-    "ours_warc": [],
-    "ours_nowarc": ["-s", "WARC_ENABLED=False"],
-    "ours_pool": ["-s", "EXTRACT_PROCESSES=1"],
-}
+VARIANTS = ("bare", "ours_warc", "ours_nowarc")
 
 
 def one_crawl(variant: str, server, articles: int, work: Path) -> dict[str, Any]:
@@ -40,7 +33,8 @@ def one_crawl(variant: str, server, articles: int, work: Path) -> dict[str, Any]
         measured = run_measured(bare_command(server.base_url, out / "urls.jsonl"), cwd=out)
         items = sum(1 for _ in (out / "urls.jsonl").open()) if (out / "urls.jsonl").exists() else 0
     else:
-        measured = run_measured(crawl_command(server.base_url, out, *EXTRA_SETTINGS[variant]), cwd=PROJECT)
+        extra = ["-s", "WARC_ENABLED=False"] if variant == "ours_nowarc" else []
+        measured = run_measured(crawl_command(server.base_url, out, *extra), cwd=PROJECT)
         items = sum(sum(1 for _ in p.open()) for p in out.glob("*.jsonl"))
     stats = server.stats()
     phase = max(1e-9, stats["last_request"] - stats["first_request"])
@@ -49,7 +43,6 @@ def one_crawl(variant: str, server, articles: int, work: Path) -> dict[str, Any]
         "returncode": measured.returncode, "items": items, "requests": stats.get("requests", 0),
         "article_pages": fetched, "wall_s": round(measured.wall_s, 2), "crawl_phase_s": round(phase, 2),
         "cpu_s": round(measured.cpu_s, 2), "maxrss_mb": round(measured.maxrss_mb, 1),
-        "tree_rss_mb": measured.tree_rss_mb,
         "articles_per_s": round(fetched / measured.wall_s, 1), "articles_per_s_phase": round(fetched / phase, 1),
         "cpu_ms_per_article": round(1000 * measured.cpu_s / max(1, fetched), 2),
         "server_cpu_s": round(stats["cpu_seconds"] - cpu_before, 2),
@@ -79,7 +72,7 @@ def run(articles: int, rounds: int, loadtest_seconds: float) -> dict[str, Any]:
         v: {"rate_ratio_wall": round(best[v]["articles_per_s"] / bare["articles_per_s"], 2),
             "rate_ratio_phase": round(best[v]["articles_per_s_phase"] / bare["articles_per_s_phase"], 2),
             "cpu_ratio": round(best[v]["cpu_ms_per_article"] / bare["cpu_ms_per_article"], 2)}
-        for v in VARIANTS[1:]
+        for v in ("ours_warc", "ours_nowarc")
     }
     warc, nowarc = best["ours_warc"], best["ours_nowarc"]
     archive = {
@@ -96,12 +89,11 @@ def run(articles: int, rounds: int, loadtest_seconds: float) -> dict[str, Any]:
 def report(result: dict[str, Any]) -> str:
     best = result["best"]
     rows = [[v, b["returncode"], b["article_pages"], b["requests"], b["wall_s"], b["articles_per_s"],
-             b["articles_per_s_phase"], b["cpu_ms_per_article"], b["maxrss_mb"], b["tree_rss_mb"], b["server_busy"],
-             b["warc_mb"]] for v, b in best.items()]
+             b["articles_per_s_phase"], b["cpu_ms_per_article"], b["maxrss_mb"], b["server_busy"], b["warc_mb"]]
+            for v, b in best.items()]
     lines = [f"Crawl rate, {result['articles']} articles, best of {result['rounds']} round(s)", "",
              table(rows, ["crawl", "exit", "articles", "requests", "wall s", "articles/s (wall)",
-                          "articles/s (crawl phase)", "CPU ms/article", "peak RSS MB", "peak RSS MB, with workers",
-                          "server busy", "WARC MB"]), ""]
+                          "articles/s (crawl phase)", "CPU ms/article", "peak RSS MB", "server busy", "WARC MB"]), ""]
     for v, r in result["ratios_to_bare"].items():
         lines.append(f"{v}: {r['rate_ratio_wall']}× the bare spider's rate (wall), {r['rate_ratio_phase']}× (crawl phase), "
                      f"{r['cpu_ratio']}× its CPU per article")

@@ -57,11 +57,6 @@ REDIRECT_MAX_TIMES = 5
 # Pager traps: no channel list is followed past this page number (counted discovery/pager_bound).
 LIST_PAGES_MAX = 3000
 
-# Worker processes that extract article pages while the crawl process downloads, archives and
-# writes (crawler/offload.py); 0 extracts in the crawl process. Worth it only on a fast mirror with a
-# spare core: a polite crawl of the live site waits on the site (BENCHMARKS.md, crawl rate).
-EXTRACT_PROCESSES = 0
-
 # Clean first (it builds body/images), then validate what was built, then drop repeats, and
 # last compare with the state store: only valid, unique records reach it.
 ITEM_PIPELINES = {

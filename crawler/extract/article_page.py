@@ -1,7 +1,6 @@
 """Everything the crawler reads from one article page, in one call: the article and its links.
 
-A single module-level function of plain values (bytes and strings in, picklable dataclasses out),
-so it can run in the crawl process or in a worker process alike (``crawler.offload``).
+Plain values in (the response's bytes and strings), dataclasses out: the spider only routes.
 """
 
 from __future__ import annotations

@@ -23,7 +23,6 @@ from ..extract.listing import Listing, parse_listing
 from ..extract.urls import ArticleRef, article_ref, list_page
 from ..fleet import ROLE_SEED, ROLE_WORKER, fleet_name, start_round
 from ..items import ArticleItem
-from ..offload import Extraction
 from ..sites import find_site
 from ..quality import record_quality
 from ..state import StateStore
@@ -118,7 +117,6 @@ class SichuanpeaceSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SichuanpeaceSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.extraction = Extraction.from_crawler(crawler)
         if crawler.settings.get("REDIS_URL"):
             spider.name = fleet_name(cls.name, spider.site)  # the site's own shared queue
         return spider
@@ -264,17 +262,15 @@ class SichuanpeaceSpider(scrapy.Spider):
         older = sum(1 for d in dates if d < self.since)  # type: ignore[operator]
         return bool(dates) and older * 2 > len(dates)
 
-    async def parse_article_page(self, response: Response, list_channel: str | None = None,
-                                 list_channel_name: str | None = None) -> AsyncIterator[ArticleItem | scrapy.Request]:
+    def parse_article_page(self, response: Response, list_channel: str | None = None,
+                           list_channel_name: str | None = None) -> Iterator[ArticleItem | scrapy.Request]:
         """An article page: one item (or a logged, counted skip), plus the articles it links to."""
         if response.meta.get("recheck") and response.status != 200:
-            for item in self._recheck_answer(response):
-                yield item
+            yield from self._recheck_answer(response)
             return
         content_type = response.headers.get("Content-Type", b"").decode("latin-1")
         try:  # whatever the Content-Type: load_page recognises PDFs, images and office files
-            read = await self.extraction.run(read_article_page, response.body, response.url, content_type,
-                                             self.base_url, self.crawl_host)
+            read = read_article_page(response.body, response.url, content_type, self.base_url, self.crawl_host)
         except Exception:  # a page that breaks extraction must not cost the other pages
             self.logger.exception("Parse failure: %s", response.url)
             self.crawler.stats.inc_value("extract/parse_failure")
@@ -294,9 +290,7 @@ class SichuanpeaceSpider(scrapy.Spider):
             item.last_modified = _header(response, b"Last-Modified")
             yield item
         # Prev/next and related links on the article page count as discovery too.
-        for request in self._follow(read.links, list_channel if raw.channel is None else raw.channel,
-                                    list_channel_name):
-            yield request
+        yield from self._follow(read.links, list_channel if raw.channel is None else raw.channel, list_channel_name)
 
     def on_error(self, failure: Failure) -> None:
         """A request that failed (HTTP error, retries exhausted, offsite redirect ...): log, bucket."""
