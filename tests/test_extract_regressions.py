@@ -75,3 +75,14 @@ def test_masked_id_numbers_are_not_mojibake():
 
 def test_shtml_articles_keep_their_extension():
     assert article_ref("https://www.chengdupeace.gov.cn/qxdt/20240101/3000001.shtml", URL).url.endswith(".shtml")
+
+
+def test_first_body_container_holding_only_script_text_gives_way_to_the_next_selector():
+    # The selector search stops at the first container with text; here that text is a script's,
+    # so the body must still come from the next selector that matches (div.TRS_Editor).
+    paragraphs = ["全省政法机关深入推进平安四川建设。", "会议强调，要把防范化解风险摆在突出位置。"]
+    html = page("<table><tr><td class='black14'><script>var share = 'weixin weibo qq zone copy link';</script>"
+                "</td></tr></table><div class='TRS_Editor'>" + "".join(f"<p>{p}</p>" for p in paragraphs) + "</div>")
+    raw = parse_article(html, URL)
+    assert raw.extractor == "current"
+    assert clean_blocks(raw.blocks).body.split("\n") == paragraphs
