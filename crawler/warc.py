@@ -216,7 +216,8 @@ class WarcArchiveMiddleware:
         assert self.index_lines is not None
         self.index_lines.close()
         unsorted = Path(self.index_lines.name)
-        with unsorted.open(encoding="utf-8") as lines, path.with_name(path.name + ".cdxj").open("w", encoding="utf-8") as out:
+        index = path.with_name(path.name + ".cdxj")
+        with unsorted.open(encoding="utf-8") as lines, index.open("w", encoding="utf-8") as out:
             sorting = SortingWriter(out, max_sort_buff_size=INDEX_SORT_BUFFER)
             for line in lines:
                 sorting.write(line)
