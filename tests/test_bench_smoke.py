@@ -94,3 +94,12 @@ def test_profile_extract(tmp_path):
                           env={**os.environ, "PYTHONPATH": str(PROJECT)})
     assert done.returncode == 0, done.stderr[-2000:]
     assert "parse_article" in out.read_text("utf-8")
+
+
+def test_warc_cost_bench(tmp_path):
+    result = run_bench("bench.warc_cost", tmp_path / "warc_cost.json", "--responses", "20", "--levels", "6",
+                       "--rounds", "1")
+    assert {"old (level 9, sync)", "new level 6"} <= set(result["variants"])
+    for variant in result["variants"].values():
+        assert variant["cdxj_matches_indexer"] and variant["records_identical"]
+        assert {"reactor_ms_per_response_busy", "total_cpu_ms_per_response_busy", "warc_mb"} <= set(variant)
