@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import subprocess
@@ -110,3 +111,35 @@ def test_manifest_lists_files_with_hashes(crawl):
     assert sum(manifest["quality"]["by_extractor"].values()) == len(result.records)
     assert manifest["accounting"]["balanced"]
     assert "scrapy" in manifest["versions"] and "warcio" in manifest["versions"]
+
+
+def _members_by_index(warc_dir: Path) -> list[bytes]:
+    """Each indexed record's bytes, cut out of its file by the CDXJ offset and length."""
+    members = []
+    for index in warc_dir.glob("*.warc.gz.cdxj"):
+        data = index.with_name(index.name.removesuffix(".cdxj")).read_bytes()
+        for line in index.read_text("utf-8").splitlines():
+            entry = json.loads(line.split(" ", 2)[2])
+            members.append(data[int(entry["offset"]):int(entry["offset"]) + int(entry["length"])])
+    return members
+
+
+def test_gzip_level_is_a_setting_and_every_record_stays_its_own_gzip_member(crawl, tmp_path):
+    result, _ = crawl
+    with FixtureSite() as site:
+        stored = run_crawl(site.base_url, tmp_path / "level0", "-s", "WARC_GZIP_LEVEL=0")
+    assert stored.returncode == 0, stored.log[-2000:]
+    size = {name: sum(p.stat().st_size for p in (out / "warc").glob("*.warc.gz"))
+            for name, out in (("default", result.output_dir), ("level0", stored.output_dir))}
+    assert size["level0"] > 1.5 * size["default"]  # level 0 stores, the default (6) compresses
+    for out in (result.output_dir, stored.output_dir):
+        members = _members_by_index(out / "warc")
+        assert members and all(gzip.decompress(m).startswith(b"WARC/1.1\r\n") for m in members)
+
+
+def test_a_bad_gzip_level_stops_the_run_at_once(tmp_path):
+    with FixtureSite() as site:
+        bad = run_crawl(site.base_url, tmp_path / "bad", "-s", "WARC_GZIP_LEVEL=12")
+        assert not site.request_counts()  # nothing fetched
+    assert bad.returncode == 1
+    assert "WARC_GZIP_LEVEL must be 0-9" in bad.log
