@@ -28,7 +28,7 @@ class CleanedBody:
 def clean_text(text: str, removed: Counter[str]) -> str:
     """Apply the text fixes to one block, counting each fix that changed something."""
     for fix in TEXT_FIXES:
-        if fix.triggers and not fix.applies(text):
+        if not fix.applies(text):
             continue  # cheap test first: most blocks need no regex at all
         fixed = fix.pattern.sub(fix.replacement, text) if fix.strip is None else text.strip(fix.strip)
         if fixed != text:
