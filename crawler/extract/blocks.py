@@ -33,7 +33,7 @@ class Block:
 
     def __init__(self, text: str = "", src: str | None = None, alt: str | None = None):
         self.text, self.src, self.alt = text, src, alt
-        self.line = " ".join(text.split())
+        self.line = clean_inline(text)
 
     @property
     def is_image(self) -> bool:
@@ -108,7 +108,7 @@ def linearize(root: etree._Element, page_url: str,
         url = onto_page_site(url, page_url) if url else None
         if url and is_attachment(url) and url not in seen_attachments:
             seen_attachments.add(url)
-            name = " ".join(element_text(element).split()) or url.rsplit("/", 1)[-1]
+            name = clean_inline(element_text(element)) or url.rsplit("/", 1)[-1]
             attachments.append({"url": url, "name": name})
 
     def walk(element: etree._Element) -> None:
