@@ -147,6 +147,11 @@ def linearize(root: etree._Element, page_url: str,
         if tail and (buffer or tail.strip(_INLINE_WHITESPACE)):
             buffer.append(tail)
 
-    walk(root)
+    try:
+        walk(root)
+    finally:
+        # ``walk`` refers to itself through its closure: without this the page's tree and blocks
+        # would live on in a reference cycle until the garbage collector's next pass.
+        del walk
     flush()
     return out
