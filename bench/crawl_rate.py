@@ -1,11 +1,13 @@
 """Crawl rate: ``scrapy crawl sichuanpeace`` (WARC on, WARC off) against a bare Scrapy spider.
 
-One mirror server, one run: the three crawls run one after the other against the same mirror
+One mirror server, one run: the crawls run one after the other against the same mirror
 (``--rounds 2`` alternates their order and keeps each one's best), politeness off, 16 concurrent
 requests. Rates are article pages fetched per second of the crawl's wall time (process start to
 exit) and of its crawl phase (first to last request, as the server saw them); the ratios to the bare
-spider are the point. The archive's cost is WARC-on minus WARC-off. The server's own CPU time during
-each crawl and a load test beforehand show that the server is not the bottleneck.
+spider are the point. The archive's cost is WARC-on minus WARC-off. Two more crawls measure the
+garbage collector's tuning (crawler/gc_tuning.py): ours with CPython's default collector, and the
+bare spider with our tuning (a reference: the tuning is not ours alone to gain from). The server's
+own CPU time during each crawl and a load test beforehand show that the server is not the bottleneck.
 
 ``python -m bench.crawl_rate --articles 5000``
 """
@@ -21,7 +23,16 @@ from bench.common import (PROJECT, bare_command, crawl_command, dir_size_mb, las
                           save, scratch_dir, table)
 from bench.mirror import loadtest
 
-VARIANTS = ("bare", "ours_warc", "ours_nowarc")
+VARIANTS = ("bare", "ours_warc", "ours_nowarc", "ours_warc_gc_default", "bare_gc_tuned")
+# What each variant adds to its command line. ``ours_warc_gc_default`` leaves CPython's collector
+# as it is; ``bare_gc_tuned`` is the bare spider with our GC tuning (crawler/gc_tuning.py), a
+# reference that shows how much of our rate that generic tuning makes.
+EXTRA_ARGS = {
+    "ours_nowarc": ["-s", "WARC_ENABLED=False"],
+    "ours_warc_gc_default": ["-s", "GC_TUNING_ENABLED=False"],
+    "bare_gc_tuned": ["-s", "EXTENSIONS={\"crawler.gc_tuning.GcTuning\": 0}", "-s", "GC_TUNING_ENABLED=True",
+                      "-s", "GC_GEN0_THRESHOLD=10000"],
+}
 
 
 def one_crawl(variant: str, server, articles: int, work: Path) -> dict[str, Any]:
@@ -29,11 +40,11 @@ def one_crawl(variant: str, server, articles: int, work: Path) -> dict[str, Any]
     out.mkdir(parents=True, exist_ok=True)
     server.reset()
     cpu_before = server.stats()["cpu_seconds"]
-    if variant == "bare":
-        measured = run_measured(bare_command(server.base_url, out / "urls.jsonl"), cwd=out)
+    extra = EXTRA_ARGS.get(variant, [])
+    if variant.startswith("bare"):
+        measured = run_measured(bare_command(server.base_url, out / "urls.jsonl", *extra), cwd=out)
         items = sum(1 for _ in (out / "urls.jsonl").open()) if (out / "urls.jsonl").exists() else 0
     else:
-        extra = ["-s", "WARC_ENABLED=False"] if variant == "ours_nowarc" else []
         measured = run_measured(crawl_command(server.base_url, out, *extra), cwd=PROJECT)
         items = sum(sum(1 for _ in p.open()) for p in out.glob("*.jsonl"))
     stats = server.stats()
@@ -52,7 +63,7 @@ def one_crawl(variant: str, server, articles: int, work: Path) -> dict[str, Any]
     }
     if measured.returncode != 0:
         result["stderr_tail"] = measured.stderr_tail[-1500:]
-    if variant != "bare":
+    if not variant.startswith("bare"):
         counts = last_manifest(out).get("counts", {})
         result["manifest_counts"] = {k: v for k, v in counts.items() if not isinstance(v, dict)}
     return result
@@ -72,7 +83,7 @@ def run(articles: int, rounds: int, loadtest_seconds: float) -> dict[str, Any]:
         v: {"rate_ratio_wall": round(best[v]["articles_per_s"] / bare["articles_per_s"], 2),
             "rate_ratio_phase": round(best[v]["articles_per_s_phase"] / bare["articles_per_s_phase"], 2),
             "cpu_ratio": round(best[v]["cpu_ms_per_article"] / bare["cpu_ms_per_article"], 2)}
-        for v in ("ours_warc", "ours_nowarc")
+        for v in VARIANTS if v != "bare"
     }
     warc, nowarc = best["ours_warc"], best["ours_nowarc"]
     archive = {

@@ -83,9 +83,16 @@ LOG_FORMATTER = "crawler.logformatter.ArchiveLogFormatter"
 # Run lock, per-run log file and exit codes for cron (crawler/commands/crawl.py).
 COMMANDS_MODULE = "crawler.commands"
 # The run's report (OUTPUT_DIR/runs/<run id>.json) and the settling of the state store.
-EXTENSIONS = {"crawler.runreport.RunReport": 900, "crawler.accounting.AccountingExtension": 800}
+EXTENSIONS = {"crawler.runreport.RunReport": 900, "crawler.accounting.AccountingExtension": 800,
+              "crawler.gc_tuning.GcTuning": 0}
 # A run with more failed requests than this share of all requests is not complete.
 RUN_MAX_ERROR_RATE = 0.2
+
+# The garbage collector's passes found nothing to free yet cost a tenth of the crawl's CPU: the
+# startup heap is frozen and the young generation collected every 10,000 allocations, not 700
+# (crawler/gc_tuning.py; bench/results/crawl_rate.json measures it).
+GC_TUNING_ENABLED = True
+GC_GEN0_THRESHOLD = 10_000
 
 # Fleet mode (only with -s REDIS_URL=redis://...): combined request rate per host across all
 # workers, and how long an idle worker waits for the fleet to hand it more work.
