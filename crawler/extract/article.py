@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from cssselect import HTMLTranslator
 from lxml import etree
 
 from . import selectors as S
 from .blocks import Block, Linearized, clean_inline, linearize
+from .containers import ContainerSelectors
 from .page import HtmlPage, element_text, load_page
 from .urls import ArticleRef, article_ref
 
@@ -27,8 +27,8 @@ TRIM_HEAD_BLOCKS = 4
 # A body container holding fewer characters of text than this is empty (a wrapper, a placeholder).
 MIN_BODY_CHARS = 20
 
-# BODY_SELECTORS compiled once: CSS -> XPath.
-_BODY_XPATHS = tuple((etree.XPath(HTMLTranslator().css_to_xpath(css)), family) for css, family in S.BODY_SELECTORS)
+# BODY_SELECTORS compiled once, into one search for all of them.
+_BODY_SELECTORS = ContainerSelectors(S.BODY_SELECTORS)
 _TITLE_XPATHS = tuple(etree.XPath(xpath) for xpath in S.TITLE_XPATHS)
 
 
@@ -167,20 +167,28 @@ def _family(info_text: str | None, body_family: str | None) -> str:
     return "current"
 
 
-def _body_candidates(tree: etree._Element) -> list[tuple[list[etree._Element], str]]:
-    """Elements each body selector matches, in selector order, with the family it identifies.
+def _holds_text(element: etree._Element, min_chars: int = MIN_BODY_CHARS) -> bool:
+    """Whether the element's text, stripped, has ``min_chars`` characters (read no further than that)."""
+    text = ""
+    for piece in element.itertext():
+        text += piece
+        if len(text.strip()) >= min_chars:
+            return True
+    return False
 
-    Selectors are tried until one matches an element holding text: the later ones (each a whole
-    tree search) are only needed when that text turns out to be scripts or markup, and
-    ``_body_by_selector`` then evaluates them itself.
+
+def _body_marks(candidates: list[tuple[list[etree._Element], str]]) -> frozenset[etree._Element]:
+    """The candidates the page walk records: each selector's, up to the first that matches text.
+
+    The later ones are only needed when that text turns out to be scripts or markup, and
+    ``_body_by_selector`` then linearizes them itself.
     """
-    found = []
-    for xpath, family in _BODY_XPATHS:
-        elements = xpath(tree)
-        found.append((elements, family))
-        if any(len(element_text(element).strip()) >= MIN_BODY_CHARS for element in elements):
+    marked: list[etree._Element] = []
+    for elements, _ in candidates:
+        marked += elements
+        if any(_holds_text(element) for element in elements):
             break
-    return found
+    return frozenset(marked)
 
 
 def _best_container(elements: list[etree._Element], linearized: Callable[[etree._Element], Linearized | None]
@@ -198,16 +206,15 @@ def _best_container(elements: list[etree._Element], linearized: Callable[[etree.
     return best, best_chars
 
 
-def _body_by_selector(tree: etree._Element, candidates: list[tuple[list[etree._Element], str]],
-                      page: Linearized, link_base: str) -> tuple[Linearized, str] | None:
-    """The first body container candidate holding real text, as the page walk saw it, with its family."""
+def _body_by_selector(candidates: list[tuple[list[etree._Element], str]], page: Linearized,
+                      link_base: str) -> tuple[Linearized, str] | None:
+    """The first body container candidate holding real text, as the page walk saw it, with its family.
+
+    Rarely, the container that stopped the marking holds no block text (only scripts ...): the
+    candidates after it, which the walk did not record, are linearized here.
+    """
     for elements, family in candidates:
-        best, best_chars = _best_container(elements, page.part)
-        if best is not None and best_chars >= MIN_BODY_CHARS:
-            return best, family
-    # Rare: the container that stopped the selector search holds no block text (only scripts ...).
-    for xpath, family in _BODY_XPATHS[len(candidates):]:
-        best, best_chars = _best_container(xpath(tree), lambda e: linearize(e, link_base))
+        best, best_chars = _best_container(elements, lambda e: page.part(e) or linearize(e, link_base))
         if best is not None and best_chars >= MIN_BODY_CHARS:
             return best, family
     return None
@@ -246,9 +253,8 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
     tree = page.tree
     link_base = page.link_base(ref.url)
     body_root = tree.find("body")
-    candidates = _body_candidates(tree)
-    marks = frozenset(element for elements, _ in candidates for element in elements)
-    linear_page = linearize(body_root if body_root is not None else tree, link_base, marks)
+    candidates = _BODY_SELECTORS.find(tree)
+    linear_page = linearize(body_root if body_root is not None else tree, link_base, _body_marks(candidates))
     page_blocks = linear_page.blocks
     article.title = _first_text(tree, _TITLE_XPATHS) or _document_title(tree, page_blocks)
     title_index = _find_title_index(page_blocks, article.title)
@@ -274,7 +280,7 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
     article.editor = _editor(page_blocks)
     article.channel_name = _channel_name(page_blocks, article.title)
 
-    selected = _body_by_selector(tree, candidates, linear_page, link_base)
+    selected = _body_by_selector(candidates, linear_page, link_base)
     if selected is not None:
         linear, body_family = selected
         article.blocks = _trim_body(linear.blocks, article.title, info_text)

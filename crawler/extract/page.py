@@ -35,6 +35,7 @@ def binary_kind(body: bytes) -> str | None:
 # libxml2's HTML parser with lxml's plain element classes: lxml.html's Python-level class lookup
 # runs once per element proxy, a measured 5-8 % of extraction, and nothing here needs its methods.
 # Comments and processing instructions are dropped while parsing (TRS templates are full of them).
+# The id table stays on (collect_ids): tagless #id containers are looked up in it (containers.py).
 HTML_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True)
 # The same, reading UTF-8 bytes directly: 15 % faster than handing libxml2 a Python str.
 UTF8_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, encoding="utf-8")
