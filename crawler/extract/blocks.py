@@ -87,16 +87,16 @@ def linearize(root: etree._Element, page_url: str,
     seen_attachments: set[str] = set()
 
     def flush() -> None:
-        if not buffer:
-            return
-        text = "".join(buffer)
+        """The buffer, if it holds text, becomes a block (callers test ``buffer`` first: most calls find it empty)."""
+        text = "".join(buffer).strip(_INLINE_WHITESPACE)
         buffer.clear()
         # Keep NBSP/U+3000-only lines: the cleaner removes and counts them as empty paragraphs.
-        if text.strip(_INLINE_WHITESPACE):
-            blocks.append(Block(text.replace("\n", " ").strip(_INLINE_WHITESPACE)))
+        if text:
+            blocks.append(Block(text.replace("\n", " ")))
 
     def image(element: etree._Element) -> None:
-        flush()
+        if buffer:
+            flush()
         src = resolve_href(_image_src(element), page_url)
         if src:
             src = onto_page_site(src, page_url)
@@ -119,13 +119,14 @@ def linearize(root: etree._Element, page_url: str,
                 buffer.append(tail)
             return
         if tag == "br":
-            flush()
+            if buffer:
+                flush()
         elif tag == "img":
             image(element)
         else:
             marked = element in marks
             is_block = marked or tag in BLOCK_TAGS
-            if is_block:
+            if is_block and buffer:
                 flush()
             if marked:
                 start = (len(blocks), len(attachments))
@@ -137,9 +138,10 @@ def linearize(root: etree._Element, page_url: str,
             # Whitespace between blocks (the source's indentation) would only be stripped again.
             if text and (buffer or text.strip(_INLINE_WHITESPACE)):
                 buffer.append(text)
-            for child in element:
-                walk(child)
-            if is_block:
+            if len(element):  # a leaf (most <p>) needs no child iterator
+                for child in element:
+                    walk(child)
+            if is_block and buffer:
                 flush()
             if marked:
                 ranges[element] = (slice(start[0], len(blocks)), slice(start[1], len(attachments)))
@@ -153,5 +155,6 @@ def linearize(root: etree._Element, page_url: str,
         # ``walk`` refers to itself through its closure: without this the page's tree and blocks
         # would live on in a reference cycle until the garbage collector's next pass.
         del walk
-    flush()
+    if buffer:
+        flush()
     return out
