@@ -140,7 +140,7 @@ def linearize(root: etree._Element, page_url: str,
                 buffer.append(text)
             if len(element):  # a leaf (most <p>) needs no child iterator
                 for child in element:
-                    walk(child)
+                    walk(child)  # noqa: F821 (a linter misreads the ``del walk`` below)
             if is_block and buffer:
                 flush()
             if marked:
