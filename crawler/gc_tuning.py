@@ -3,8 +3,8 @@
 CPython's cyclic collector runs a young-generation pass every 700 net container allocations, and a
 full pass over every tracked object (Scrapy, Twisted, lxml and their modules: ~130,000 objects)
 every few thousand of those. A crawl allocates constantly and, since no page leaves a reference
-cycle behind (``tests/test_gc_tuning.py`` checks that), those passes find almost nothing: they cost
-a tenth of the crawl's CPU (bench/results/gc_tuning.json). So, once the engine has started:
+cycle behind (``tests/test_gc_tuning.py`` checks that), those passes find almost nothing, yet they
+took a tenth of a benchmark crawl's time (BENCHMARKS.md). So, once the engine has started:
 
 * ``gc.freeze()`` moves everything alive into the permanent generation, which no pass visits;
 * the young generation's threshold is raised from 700 to ``GC_GEN0_THRESHOLD``.
