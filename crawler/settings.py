@@ -88,7 +88,7 @@ EXTENSIONS = {"crawler.runreport.RunReport": 900, "crawler.accounting.Accounting
 # A run with more failed requests than this share of all requests is not complete.
 RUN_MAX_ERROR_RATE = 0.2
 
-# The garbage collector's passes found nothing to free yet cost a tenth of the crawl's CPU: the
+# The garbage collector's passes found nothing to free yet took a tenth of a crawl's time: the
 # startup heap is frozen and the young generation collected every 10,000 allocations, not 700
 # (crawler/gc_tuning.py; bench/results/crawl_rate.json measures it).
 GC_TUNING_ENABLED = True

@@ -66,3 +66,21 @@ def test_a_tagless_class_is_found_on_any_tag():
 def test_anything_but_a_simple_selector_is_refused(css):
     with pytest.raises(ValueError, match="simple selector"):
         SimpleSelector.parse(css)
+
+
+def test_holds_text_counts_as_the_stripped_whole_text_would():
+    # The marking reads a container's text piece by piece and stops early; it must answer what
+    # len(string(.).strip()) >= n answers, whatever the spaces between and around the pieces.
+    import random
+
+    from crawler.extract.article import _holds_text
+    from crawler.extract.page import element_text
+
+    pieces = [" ", "\u3000", "ab", "  x ", "\n\t", "长文本", "", "\xa0\xa0", "y"]
+    chooser = random.Random(5)
+    for _ in range(2000):
+        parts = [chooser.choice(pieces) for _ in range(chooser.randint(0, 12))]
+        html = "<div>" + "".join(f"<span>{p}</span>{p}" for p in parts) + "</div>"
+        element = load_page(html.encode("utf-8"), "text/html; charset=utf-8").tree.find(".//div")
+        for needed in (1, 3, 5, 20):
+            assert _holds_text(element, needed) == (len(element_text(element).strip()) >= needed), (parts, needed)

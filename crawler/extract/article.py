@@ -168,11 +168,22 @@ def _family(info_text: str | None, body_family: str | None) -> str:
 
 
 def _holds_text(element: etree._Element, min_chars: int = MIN_BODY_CHARS) -> bool:
-    """Whether the element's text, stripped, has ``min_chars`` characters (read no further than that)."""
-    text = ""
+    """Whether the element's text, stripped at both ends, has ``min_chars`` characters.
+
+    Counted piece by piece, and read no further than that: a container's first paragraph answers.
+    """
+    count = 0  # characters from the first non-space one to the last so far
+    trailing = 0  # spaces after the last non-space character
     for piece in element.itertext():
-        text += piece
-        if len(text.strip()) >= min_chars:
+        core = piece.strip()
+        if not core:
+            trailing += len(piece) if count else 0
+            continue
+        if count:
+            count += trailing + len(piece) - len(piece.lstrip())
+        count += len(core)
+        trailing = len(piece) - len(piece.rstrip())
+        if count >= min_chars:
             return True
     return False
 

@@ -1,10 +1,11 @@
 """The body container selectors (``selectors.BODY_SELECTORS``), all matched in one pass over the tree.
 
 Each selector is a simple CSS selector: a tag, ``.class`` or ``#id``, or a tag with one of them.
-Evaluated one by one, as XPath, each costs a walk of the whole tree in libxml2 (~20 µs on a 75 KB
-page, in the crawl), and a page of an unknown template needs every one of them. Here lxml's C
+Evaluated one by one, as XPath, each costs a walk of the whole tree in libxml2 (~20 µs on a freshly
+parsed 75 KB page), and a page of an unknown template needs every one of them. Here lxml's C
 iterator yields only the elements of the selectors' tags, once, and each is sorted to the
-selectors it matches by its class tokens and id: ~25 µs for all of them (bench/results/extraction.json).
+selectors it matches by its class tokens and id: ~45 µs for all of them, against ~150 µs
+(BENCHMARKS.md, extraction).
 
 A tagless ``#id`` is looked up in libxml2's id table: it finds the first element with that id, as a
 browser's getElementById does (an id is unique in valid HTML). A tagless ``.class`` needs a walk
