@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from cssselect import HTMLTranslator
 from lxml import etree
 
 from crawler.extract import selectors as S
+from crawler.extract.article import _holds_text
 from crawler.extract.containers import ContainerSelectors, SimpleSelector
-from crawler.extract.page import load_page
+from crawler.extract.page import element_text, load_page
 
 from .fixture_cases import load_cases
 
@@ -71,11 +74,6 @@ def test_anything_but_a_simple_selector_is_refused(css):
 def test_holds_text_counts_as_the_stripped_whole_text_would():
     # The marking reads a container's text piece by piece and stops early; it must answer what
     # len(string(.).strip()) >= n answers, whatever the spaces between and around the pieces.
-    import random
-
-    from crawler.extract.article import _holds_text
-    from crawler.extract.page import element_text
-
     pieces = [" ", "\u3000", "ab", "  x ", "\n\t", "长文本", "", "\xa0\xa0", "y"]
     chooser = random.Random(5)
     for _ in range(2000):
