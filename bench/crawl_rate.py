@@ -22,6 +22,7 @@ from typing import Any
 from bench.common import (PROJECT, bare_command, crawl_command, dir_size_mb, last_manifest, mirror_server, run_measured,
                           save, scratch_dir, table)
 from bench.mirror import loadtest
+from crawler.settings import GC_GEN0_THRESHOLD
 
 VARIANTS = ("bare", "ours_warc", "ours_nowarc", "ours_warc_gc_default", "bare_gc_tuned")
 # What each variant adds to its command line. ``ours_warc_gc_default`` leaves CPython's collector
@@ -31,7 +32,7 @@ EXTRA_ARGS = {
     "ours_nowarc": ["-s", "WARC_ENABLED=False"],
     "ours_warc_gc_default": ["-s", "GC_TUNING_ENABLED=False"],
     "bare_gc_tuned": ["-s", "EXTENSIONS={\"crawler.gc_tuning.GcTuning\": 0}", "-s", "GC_TUNING_ENABLED=True",
-                      "-s", "GC_GEN0_THRESHOLD=10000"],
+                      "-s", f"GC_GEN0_THRESHOLD={GC_GEN0_THRESHOLD}"],
 }
 
 
