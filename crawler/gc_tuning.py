@@ -25,13 +25,20 @@ logger = logging.getLogger(__name__)
 
 
 class GcTuning:
-    """Freeze the startup heap and raise the young generation's threshold while the engine runs."""
+    """Freeze the startup heap and raise the young generation's threshold while the engine runs.
+
+    The collector is the process's: with several crawlers in one process, the first engine to
+    start tunes it and the last one to stop restores it.
+    """
+
+    running = 0  # engines started and not stopped, in this process
+    saved: tuple[int, int, int] | None = None  # the thresholds before the first one started
 
     def __init__(self, gen0_threshold: int):
         if gen0_threshold < 1:
             raise ValueError(f"GC_GEN0_THRESHOLD must be at least 1, not {gen0_threshold}")
         self.gen0_threshold = gen0_threshold
-        self.saved: tuple[int, int, int] | None = None
+        self.started = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> GcTuning:
@@ -43,15 +50,23 @@ class GcTuning:
         return extension
 
     def engine_started(self) -> None:
+        self.started = True
+        GcTuning.running += 1
+        if GcTuning.running == 1:
+            GcTuning.saved = gc.get_threshold()
         gc.collect()
         gc.freeze()
-        self.saved = gc.get_threshold()
-        gc.set_threshold(self.gen0_threshold, *self.saved[1:])
+        assert GcTuning.saved is not None
+        gc.set_threshold(self.gen0_threshold, *GcTuning.saved[1:])
         logger.debug("Garbage collector: %d objects frozen, thresholds %s",
                      gc.get_freeze_count(), gc.get_threshold())
 
     def engine_stopped(self) -> None:
-        if self.saved is not None:
-            gc.set_threshold(*self.saved)
-            self.saved = None
-        gc.unfreeze()
+        if not self.started:
+            return
+        self.started = False
+        GcTuning.running -= 1
+        if GcTuning.running == 0 and GcTuning.saved is not None:
+            gc.set_threshold(*GcTuning.saved)
+            GcTuning.saved = None
+            gc.unfreeze()

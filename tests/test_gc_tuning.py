@@ -54,6 +54,22 @@ def test_engine_start_freezes_the_heap_and_raises_the_threshold_until_the_engine
     assert gc.get_freeze_count() == 0
 
 
+def test_with_two_crawlers_the_last_to_stop_restores_the_collector():
+    before = gc.get_threshold()
+    first, second = GcTuning(gen0_threshold=5_000), GcTuning(gen0_threshold=6_000)
+    try:
+        first.engine_started()
+        second.engine_started()
+        first.engine_stopped()
+        assert gc.get_threshold()[0] == 6_000  # the second crawler still runs tuned
+        assert gc.get_freeze_count() > 0
+    finally:
+        second.engine_stopped()
+        first.engine_stopped()  # a second stop changes nothing
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
+
+
 def test_setting_off_leaves_the_collector_alone():
     crawler = get_crawler(settings_dict={"GC_TUNING_ENABLED": False})
     with pytest.raises(NotConfigured):
