@@ -43,7 +43,7 @@ class GcTuning:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> GcTuning:
         if not crawler.settings.getbool("GC_TUNING_ENABLED"):
-            raise NotConfigured("GC_TUNING_ENABLED is off")
+            raise NotConfigured  # no message: Scrapy would log one as a warning, into cron's mail
         extension = cls(crawler.settings.getint("GC_GEN0_THRESHOLD"))
         crawler.signals.connect(extension.engine_started, signal=signals.engine_started)
         crawler.signals.connect(extension.engine_stopped, signal=signals.engine_stopped)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import re
 from collections import Counter
 
 import pytest
@@ -13,7 +14,9 @@ from crawler.extract.article_page import read_article_page
 from crawler.extract.cleaning import clean_blocks
 from crawler.gc_tuning import GcTuning
 
+from .conftest import run_crawl
 from .fixture_cases import REAL_BASE, load_cases
+from .fixture_server import FixtureSite
 
 
 @pytest.fixture
@@ -79,3 +82,18 @@ def test_setting_off_leaves_the_collector_alone():
 def test_a_threshold_below_one_is_refused():
     with pytest.raises(ValueError, match="GC_GEN0_THRESHOLD"):
         GcTuning(gen0_threshold=0)
+
+
+def test_a_real_crawl_runs_tuned_by_default_and_the_setting_turns_it_off(tmp_path):
+    with FixtureSite() as site:
+        tuned = run_crawl(site.base_url, tmp_path / "tuned", "-s", "LOG_LEVEL=DEBUG")
+        plain = run_crawl(site.base_url, tmp_path / "plain", "-s", "LOG_LEVEL=DEBUG", "-s", "GC_TUNING_ENABLED=False")
+    assert tuned.returncode == 0 == plain.returncode, (tuned.log[-2000:], plain.log[-2000:])
+    assert re.search(r"Garbage collector: \d+ objects frozen, thresholds \(10000, ", tuned.log)
+    # Off says nothing (not even Scrapy's "Disabled ..." warning, which would reach cron's mail).
+    assert "Garbage collector:" not in plain.log and "crawler.gc_tuning.GcTuning" not in plain.log
+
+    # The collector's schedule changes nothing in what a crawl finds.
+    def content(records: list[dict]) -> list[tuple]:
+        return sorted((r["id"], r["title"], r["body"], r["content_sha256"]) for r in records)
+    assert tuned.records and content(tuned.records) == content(plain.records)
