@@ -1,10 +1,11 @@
 """Crawl rate: ``scrapy crawl sichuanpeace`` (WARC on, WARC off) against a bare Scrapy spider.
 
 One mirror server, one run: the crawls run one after the other against the same mirror
-(``--rounds 2`` alternates their order and keeps each one's best), politeness off, 16 concurrent
-requests. Rates are article pages fetched per second of the crawl's wall time (process start to
-exit) and of its crawl phase (first to last request, as the server saw them); the ratios to the bare
-spider are the point. The archive's cost is WARC-on minus WARC-off. Two more crawls measure the
+(``--rounds N`` alternates their order, keeps each one's best, and pairs each round's runs with
+the bare spider's run of the same round), politeness off, 16 concurrent requests. Rates are
+article pages fetched per second of the crawl's wall time (process start to exit) and of its
+crawl phase (first to last request, as the server saw them); the ratios to the bare spider are
+the point. The archive's cost is WARC-on minus WARC-off. Two more crawls measure the
 garbage collector's tuning (crawler/gc_tuning.py): ours with CPython's default collector, and the
 bare spider with our tuning (a reference: the tuning is not ours alone to gain from). The server's
 own CPU time during each crawl and a load test beforehand show that the server is not the bottleneck.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +88,14 @@ def run(articles: int, rounds: int, loadtest_seconds: float) -> dict[str, Any]:
             "cpu_ratio": round(best[v]["cpu_ms_per_article"] / bare["cpu_ms_per_article"], 2)}
         for v in VARIANTS if v != "bare"
     }
+    # Each round's ratio to the bare spider of the same round: the machine's speed drifts between
+    # rounds (up to 20 % here), so paired ratios spread less than ratios of each one's best run.
+    # Listed lowest first.
+    for v in ratios:
+        paired = sorted(run["articles_per_s"] / base["articles_per_s"] for run, base in zip(results[v], results["bare"]))
+        ratios[v]["paired_per_round"] = [round(x, 2) for x in paired]
+        ratios[v]["paired_median"] = round(statistics.median(paired), 2)
+        ratios[v]["paired_min"] = round(paired[0], 2)
     warc, nowarc = best["ours_warc"], best["ours_nowarc"]
     archive = {
         "wall_s_added": round(warc["wall_s"] - nowarc["wall_s"], 2),
@@ -108,7 +118,8 @@ def report(result: dict[str, Any]) -> str:
                           "articles/s (crawl phase)", "CPU ms/article", "peak RSS MB", "server busy", "WARC MB"]), ""]
     for v, r in result["ratios_to_bare"].items():
         lines.append(f"{v}: {r['rate_ratio_wall']}× the bare spider's rate (wall), {r['rate_ratio_phase']}× (crawl phase), "
-                     f"{r['cpu_ratio']}× its CPU per article")
+                     f"{r['cpu_ratio']}× its CPU per article; paired with the same round's bare run: median "
+                     f"{r['paired_median']}×, lowest {r['paired_min']}× (all: {r['paired_per_round']})")
     a = result["archive_cost"]
     lines.append(f"archive (WARC) cost: +{a['cpu_ms_per_article_added']} ms CPU per article "
                  f"({int(100 * a['share_of_crawl_cpu'])}% of the crawl's CPU), +{a['wall_s_added']} s wall, "

@@ -57,7 +57,7 @@ def test_extraction_bench(tmp_path):
 
 
 def test_crawl_rate_bench(tmp_path):
-    result = run_bench("bench.crawl_rate", tmp_path / "crawl_rate.json", "--articles", "30",
+    result = run_bench("bench.crawl_rate", tmp_path / "crawl_rate.json", "--articles", "30", "--rounds", "2",
                        "--loadtest-seconds", "0.5")
     variants = {"bare", "ours_warc", "ours_nowarc", "ours_warc_gc_default", "bare_gc_tuned"}
     assert set(result["best"]) == variants
@@ -68,6 +68,9 @@ def test_crawl_rate_bench(tmp_path):
     for variant in variants:
         assert result["best"][variant]["items"] == 30, variant
     assert variants - {"bare"} == set(result["ratios_to_bare"])
+    for ratios in result["ratios_to_bare"].values():  # one ratio per round, each against that round's bare run
+        assert len(ratios["paired_per_round"]) == 2
+        assert ratios["paired_min"] <= ratios["paired_median"] <= max(ratios["paired_per_round"])
     assert result["best"]["ours_warc"]["warc_mb"] > 0 and result["best"]["ours_nowarc"]["warc_mb"] == 0
     assert "requests_per_s" in result["server_loadtest"]
 
