@@ -23,9 +23,3 @@ class RecentKeys:
         if len(self._keys) > self.size:
             self._keys.popitem(last=False)
         return True
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._keys
-
-    def __len__(self) -> int:
-        return len(self._keys)

@@ -68,9 +68,13 @@ def test_crawl_rate_bench(tmp_path):
     for variant in variants:
         assert result["best"][variant]["items"] == 30, variant
     assert variants - {"bare"} == set(result["ratios_to_bare"])
-    for ratios in result["ratios_to_bare"].values():  # one ratio per round, each against that round's bare run
-        assert len(ratios["paired_per_round"]) == 2
-        assert ratios["paired_min"] <= ratios["paired_median"] <= max(ratios["paired_per_round"])
+    runs = result["all_runs"]
+    for variant, ratios in result["ratios_to_bare"].items():  # each round against that round's bare run
+        expected = [run["articles_per_s"] / bare["articles_per_s"] for run, bare in zip(runs[variant], runs["bare"])]
+        assert len(expected) == 2
+        assert ratios["paired_per_round"] == [round(x, 2) for x in expected]
+        assert ratios["paired_min"] == round(min(expected), 2)
+        assert ratios["paired_median"] == round(sum(expected) / 2, 2)
     assert result["best"]["ours_warc"]["warc_mb"] > 0 and result["best"]["ours_nowarc"]["warc_mb"] == 0
     assert "requests_per_s" in result["server_loadtest"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -79,6 +80,13 @@ def test_soft_404_logged_and_counted(full_crawl):
     result, _ = full_crawl
     assert "Not an article (soft 404)" in result.log
     assert "'extract/not_article/soft_404': 1" in result.log
+
+
+def test_repeated_article_links_are_not_requested_again(full_crawl):
+    result, _ = full_crawl  # 上一篇/下一篇 of articles already requested never reach the duplicate filter
+    skipped = re.search(r"'discovery/skipped_recent': (\d+)", result.log)
+    assert skipped and int(skipped[1]) > 0
+    assert "'dupefilter/filtered'" not in result.log
 
 
 def test_cleaner_counts_in_stats(full_crawl):

@@ -16,10 +16,10 @@ BASE = "http://127.0.0.1:8000/"
 def test_recent_keys_remember_the_last_ones_added():
     recent = RecentKeys(3)
     assert [recent.add(k) for k in "abca"] == [True, True, True, False]
-    assert recent.add("d") and len(recent) == 3
-    assert "a" not in recent  # the oldest went first
-    assert [k in recent for k in "bcd"] == [True, True, True]
-    assert recent.add("a")
+    assert recent.add("d")  # a fourth key: the oldest, "a", is forgotten
+    assert [recent.add(k) for k in "bcd"] == [False, False, False]
+    assert recent.add("a")  # forgotten, so new again (and now "b" is the one forgotten)
+    assert recent.add("b")
 
 
 def test_recent_keys_need_room_for_one():
