@@ -38,9 +38,10 @@ class MirrorServer:
 
 
 @contextmanager
-def mirror_server(articles: int) -> Iterator[MirrorServer]:
+def mirror_server(articles: int, broken_footer_links: int = 0) -> Iterator[MirrorServer]:
     """``python -m bench.mirror serve`` in a subprocess (its own core: not sharing our GIL)."""
-    process = subprocess.Popen([sys.executable, "-m", "bench.mirror", "serve", "--articles", str(articles)],
+    process = subprocess.Popen([sys.executable, "-m", "bench.mirror", "serve", "--articles", str(articles),
+                                "--broken-footer-links", str(broken_footer_links)],
                                cwd=PROJECT, stdout=subprocess.PIPE, text=True,
                                env={**os.environ, "PYTHONPATH": str(PROJECT)})
     try:
@@ -106,8 +107,10 @@ def bare_command(base_url: str, output_file: Path, *extra: str) -> list[str]:
 
 
 def last_manifest(output_dir: Path) -> dict:
-    manifests = sorted((output_dir / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime)
-    return json.loads(manifests[-1].read_text("utf-8")) if manifests else {}
+    """The last run's final manifest (manifests are ordered by their seq, README)."""
+    finals = [m for m in (json.loads(p.read_text("utf-8")) for p in (output_dir / "runs").glob("*.json"))
+              if m.get("final")]
+    return max(finals, key=lambda m: m["seq"]) if finals else {}
 
 
 def dir_size_mb(path: Path) -> float:

@@ -233,9 +233,17 @@ def _nav(base: str, on: str | None) -> str:
     )
 
 
+# Footer links to pages the mirror does not have (404), as a site with a dead 网站地图 page has:
+# ``serve --broken-footer-links N`` (bench/rerun.py measures what they cost a rerun).
+BROKEN_FOOTER = {"count": 0}
+BROKEN_SLUGS = ("zxzx", "lxwm", "tgxz", "bqsm", "wzjj", "yqlj", "xxgk", "hdjl")
+
+
 def _footer(base: str) -> str:
+    broken = "".join(f" | <a href=\"{base}/{slug}/index.html\">{slug}</a>"
+                     for slug in BROKEN_SLUGS[:BROKEN_FOOTER["count"]])
     return (
-        "<div class=\"footer\">\n<p><a href=\"javascript:void(0)\">四川长安网简介</a> | <a href=\"javascript:void(0)\">"
+        f"<div class=\"footer\">\n<p>{broken}<a href=\"javascript:void(0)\">四川长安网简介</a> | <a href=\"javascript:void(0)\">"
         f"版权声明</a> | <a href=\"{base}/wzdt/index.html\">网站地图</a> | <a href=\"javascript:void(0)\">联系我们</a> | "
         f"<a href=\"{base}/wzlm/index.html\">网站栏目</a> | <a href=\"javascript:void(0)\">投稿须知</a> | "
         "投稿:<a href=\"mailto:sccaw@sina.com\">sccaw@sina.com</a> |</p>\n"
@@ -564,6 +572,7 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", help="serve the mirror; prints its base URL")
     s.add_argument("--articles", type=int, default=10_000)
+    s.add_argument("--broken-footer-links", type=int, default=0, help=f"at most {len(BROKEN_SLUGS)}")
     s.add_argument("--port", type=int, default=0)
     lt = sub.add_parser("loadtest", help="start a mirror and measure its capacity")
     lt.add_argument("--articles", type=int, default=10_000)
@@ -573,6 +582,7 @@ def main(argv: list[str] | None = None) -> None:
     sz.add_argument("--articles", type=int, default=1000)
     args = parser.parse_args(argv)
     if args.command == "serve":
+        BROKEN_FOOTER["count"] = args.broken_footer_links
         try:
             asyncio.run(serve(args.articles, args.port))
         except KeyboardInterrupt:

@@ -54,7 +54,9 @@ from bench.extraction import ours
 from bench.mirror import generate_article
 
 sys.path.insert(0, str(PROJECT))
+import crawler.run.files  # noqa: E402
 import crawler.warc  # noqa: E402
+from crawler.run.lock import acquire  # noqa: E402
 from crawler import settings as project_settings  # noqa: E402
 
 BASE = "http://127.0.0.1:8000"
@@ -92,7 +94,10 @@ class NoThread:
 
     def __init__(self, middleware: crawler.warc.WarcArchiveMiddleware):
         self.middleware = middleware
-        self.closed_files = middleware.closed_files
+
+    @property
+    def closed_files(self) -> list[Path]:
+        return self.middleware.sealed
 
     async def process_response(self, request: Request, response: HtmlResponse) -> HtmlResponse:
         response_headers, request_headers = crawler.warc._http_headers(request, response)
@@ -113,6 +118,7 @@ def baseline_module(rev: str) -> ModuleType:
     assert spec is not None
     module = importlib.util.module_from_spec(spec)
     module.__package__ = "crawler"
+    sys.modules.setdefault("crawler.feeds", crawler.run.files)  # where it found fsync_dir then
     exec(compile(source, f"{rev}:crawler/warc.py", "exec"), module.__dict__)  # noqa: S102 (our own file)
     return module
 
@@ -143,6 +149,7 @@ def make(kind: str, module: ModuleType | None, output: Path, level: int, max_siz
     settings = {"WARC_ENABLED": True, "WARC_MAX_SIZE": max_size or project_settings.WARC_MAX_SIZE,
                 "WARC_GZIP_LEVEL": level, "OUTPUT_DIR": str(output), "RUN_ID": "bench"}
     assert module is not None
+    acquire(output, "bench")  # the archive writes only under the OUTPUT_DIR lock, as in a crawl
     middleware = module.WarcArchiveMiddleware.from_crawler(get_crawler(Archiving, settings))
     return NoThread(middleware) if kind == "nothread" else middleware
 
@@ -171,10 +178,12 @@ def run(kind: str, module: ModuleType | None, pairs: list, inflight: int, level:
     loop = asyncio.new_event_loop()
     start_wall, start_cpu, start_thread = time.perf_counter(), time.process_time(), time.thread_time()
     loop.run_until_complete(drive(middleware, pairs, inflight, busy))
+    # Ours seals for the run's commit, then stops its thread; the baseline closed on close().
+    sealed = loop.run_until_complete(middleware.seal())[0] if hasattr(middleware, "seal") else []
     middleware.close()
     end_wall, end_cpu, end_thread = time.perf_counter(), time.process_time(), time.thread_time()
     loop.close()
-    files = sorted(middleware.closed_files)
+    files = sorted(sealed or middleware.closed_files)
     return {"thread_s": end_thread - start_thread, "cpu_s": end_cpu - start_cpu, "wall_s": end_wall - start_wall,
             "bytes": sum(path.stat().st_size for path in files), "files": files,
             "pointers": [request.meta.get("warc") for request, _ in pairs]}

@@ -3,23 +3,43 @@
 An attempt is a request the spider made, counted once when it first reaches the downloader
 (retries and redirects continue the same attempt; robots.txt is the middleware's, not the
 spider's). Its bucket is set where its fate is known: the item pipelines' outcome for an article
-that yielded a record, the spider for pages that yield none, the errback for failures, and the
-scheduler when a redirect lands on a URL already crawled. Stats: ``accounting/attempts`` and
-``accounting/bucket/<bucket>``; the run's manifest shows both and whether they balance.
+that yielded a record, the spider for pages that yield none, the errback for failures, the
+scheduler when a redirect lands on a URL already crawled, and the ``spider_error`` signal when a
+callback raised. Stats: ``accounting/attempts`` and ``accounting/bucket/<bucket>``; the run's
+manifest shows both and whether they balance.
+
+A run's health (:func:`run_health`) comes from those stats only: failed attempts are the attempts
+in :data:`FAILURE_BUCKETS`, each counted once, and the error rate is failed over attempted.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
+from scrapy import exceptions as scrapy_exceptions
 from scrapy.exceptions import DropItem, IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet import defer
+from twisted.internet import error as tx_error
 from twisted.python.failure import Failure
+from twisted.web.client import ResponseFailed
+
+from .downloadermiddlewares.truncation import TruncatedBody
+
+try:  # what Twisted puts in a ResponseFailed when a body ends before its Content-Length
+    from twisted.web.http import _DataLoss
+except ImportError:  # pragma: no cover (a private name of Twisted)
+    _DataLoss = None  # type: ignore[assignment,misc]
+try:  # what HttpCompressionMiddleware chains to its IgnoreRequest when a body inflates past DOWNLOAD_MAXSIZE
+    from scrapy.utils._compression import _DecompressionMaxSizeExceeded
+except ImportError:  # pragma: no cover (a private name of Scrapy; the message check below remains)
+    _DecompressionMaxSizeExceeded = None  # type: ignore[assignment,misc]
 
 logger = logging.getLogger(__name__)
 
@@ -28,22 +48,90 @@ RECORD = "record"                      # a record was written (new, modified, de
 UNCHANGED = "unchanged"                # known content (same hash, or 304 Not Modified)
 LISTING = "listing"                    # home, site map or list page, read for links
 NOT_ARTICLE = "soft_404"               # article URL whose page is not an article (soft 404, empty, binary)
-HTTP_ERROR = "http_error"              # 4xx, or a 5xx not retried
+HTTP_ERROR = "http_error"              # 4xx (an article URL's 404/410 too), or a 5xx not retried
+BROKEN_LINK = "broken_link"            # a linked page that is not an article (list, site map) answered 404/410
 RETRIES_EXHAUSTED = "retries_exhausted"  # 5xx/429/412/521, timeouts, dropped connections, after all retries
+TRUNCATED = "truncated"                # body shorter than its Content-Length, or a gzip/deflate stream cut short
 OFFSITE = "offsite"                    # redirected to another host or a non-HTTP scheme
 OVERSIZE = "oversize"                  # larger than DOWNLOAD_MAXSIZE (also once decompressed)
 REDIRECT_DROPPED = "redirect_dropped"  # redirect loop or chain longer than REDIRECT_MAX_TIMES
 ROBOTS = "robots"                      # forbidden by robots.txt
-PARSE_FAILURE = "parse_failure"        # the page broke extraction, or its record was invalid
+PARSE_FAILURE = "parse_failure"        # the page broke extraction or a callback raised, or its record was invalid
 DUPLICATE = "duplicate"                # same article as another URL of this run
+
+# The buckets whose attempts failed: the only source of a run's failure count and error rate.
+# Not failures: a broken link (the linking page's fault: the site's, not the run's), a page forbidden
+# by robots.txt, off-site or dropped redirects, duplicates, soft 404s.
+FAILURE_BUCKETS: tuple[str, ...] = (RETRIES_EXHAUSTED, HTTP_ERROR, OVERSIZE, PARSE_FAILURE, TRUNCATED)
+# Failures that may pass (the site was down, the connection cut): the article is asked for again
+# by the next run from the state's pending list.
+TRANSIENT_BUCKETS = frozenset({RETRIES_EXHAUSTED, TRUNCATED})
 
 STATS_ATTEMPTS = "accounting/attempts"
 STATS_BUCKET = "accounting/bucket/"
+# Article URLs that answered 404/410 (in the http_error bucket); list pages that had links; list
+# pages the run needed and could not read (failed, or raised half-way; a broken link is not one).
+STATS_ARTICLE_MISSING = "accounting/article_missing"
+STATS_LISTS_WITH_LINKS = "discovery/list_pages_with_links"
+STATS_LIST_PAGES_FAILED = "discovery/list_pages_failed"
+# How many broken links / missing articles the run keeps listed (crawler.accounting); the rest are counted.
+LIST_MAX = 1000
+GONE_STATUSES = (404, 410)
+
+# Request meta: the page that linked the request (set by the spider, else taken from the Referer
+# header when the attempt starts), the bucket an attempt was put in, and whether a callback raised.
+META_LINKED_FROM = "linked_from"
+META_BUCKET = "accounting_bucket"
+META_ESCAPED = "accounting_escaped"
 
 
-def count(crawler: Crawler, bucket: str) -> None:
-    """Put one attempt in ``bucket``."""
+
+def _scrapy_types(*names: str) -> tuple[type[BaseException], ...]:
+    """Scrapy's download-handler exceptions of these names (newer Scrapy: older ones raise Twisted's)."""
+    return tuple(getattr(scrapy_exceptions, name) for name in names if hasattr(scrapy_exceptions, name))
+
+
+# A body that ended before its Content-Length (DOWNLOAD_FAIL_ON_DATALOSS), after all retries.
+DATA_LOSS_ERRORS = (TruncatedBody, *_scrapy_types("ResponseDataLossError"))
+# The download handler cancelled the download: it does so when the body passes DOWNLOAD_MAXSIZE
+# (older Scrapy versions let Twisted's CancelledError through).
+CANCELLED_ERRORS = (*_scrapy_types("DownloadCancelledError"), defer.CancelledError)
+UNSUPPORTED_SCHEME_ERRORS = _scrapy_types("UnsupportedURLSchemeError")
+# Transport failures that retries did not cure: Scrapy's types, and Twisted's (which older Scrapy
+# versions let through, and which handlers that do not wrap them still raise).
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    *_scrapy_types("DownloadTimeoutError", "DownloadConnectionRefusedError", "CannotResolveHostError",
+                   "DownloadFailedError"),
+    tx_error.TimeoutError, tx_error.DNSLookupError, tx_error.ConnectError, tx_error.ConnectionLost,
+    tx_error.ConnectionDone, ResponseFailed,
+)
+
+
+def _meta_of(where: Response | Request | Failure | None) -> dict[str, Any] | None:
+    """The meta of the attempt a response, request or (errback) failure belongs to."""
+    if isinstance(where, Request):
+        return where.meta
+    if isinstance(where, Failure):
+        request = getattr(where, "request", None)
+        return request.meta if isinstance(request, Request) else None
+    if isinstance(where, Response) and isinstance(where.request, Request):
+        return where.request.meta
+    return None
+
+
+def count(crawler: Crawler, bucket: str, where: Response | Request | None = None) -> None:
+    """Put one attempt in ``bucket``.
+
+    Given the attempt's response (or request), the bucket is noted on it, so that a callback raising
+    afterwards moves the attempt to ``parse_failure`` instead of counting it twice; once a callback
+    raised, the attempt is settled and later buckets for it are not counted.
+    """
     assert crawler.stats is not None
+    meta = _meta_of(where)
+    if meta is not None:
+        if meta.get(META_ESCAPED):
+            return
+        meta[META_BUCKET] = bucket
     crawler.stats.inc_value(STATS_BUCKET + bucket)
 
 
@@ -55,29 +143,127 @@ class DropRecord(DropItem):
         self.bucket = bucket
 
 
-def classify_failure(failure: Failure) -> str:
-    """The bucket of a request that failed in the downloader or on its response status."""
+def linked_from(request: Request | None) -> str | None:
+    """The page that linked ``request``: what the spider noted, else its Referer header."""
+    if request is None:
+        return None
+    noted = request.meta.get(META_LINKED_FROM)
+    if noted:
+        return str(noted)
+    referer = request.headers.get(b"Referer")
+    return referer.decode("latin-1") if referer else None
+
+
+def _lost_data(error: BaseException) -> bool:
+    """A ResponseFailed (raised by a handler that does not wrap it) for a body cut short."""
+    reasons = getattr(error, "reasons", None) if isinstance(error, ResponseFailed) else None
+    return _DataLoss is not None and any(isinstance(r, Failure) and r.check(_DataLoss) for r in reasons or ())
+
+
+def _ignored_by(error: IgnoreRequest) -> str:
+    """The bucket of a plain IgnoreRequest, raised by one of Scrapy's downloader middlewares."""
+    cause = error.__cause__
+    if _DecompressionMaxSizeExceeded is not None and isinstance(cause, _DecompressionMaxSizeExceeded):
+        return OVERSIZE
+    # Last resort: Scrapy's robots.txt, redirect and offsite middlewares all raise a bare
+    # IgnoreRequest (no subclass, no cause), so only their messages tell them apart:
+    # "Forbidden by robots.txt", "max redirections reached", "Filtered offsite request to ...".
+    message = str(error).lower()
+    if "offsite" in message:
+        return OFFSITE
+    if "robots.txt" in message:
+        return ROBOTS
+    if "redirect" in message:
+        return REDIRECT_DROPPED
+    if "max size" in message or "maxsize" in message or "download_maxsize" in message:
+        return OVERSIZE
+    return OFFSITE  # any other middleware's deliberate drop: out of the crawl's scope
+
+
+def classify_failure(failure: Failure, article: bool = True) -> str:
+    """The bucket of a request that failed in the downloader or on its response status.
+
+    ``article``: whether the URL is an article's. A 404/410 on any other page that a page linked is
+    a broken link, not a failure; on an article, or on the start page, it is an ``http_error``.
+    """
     error = failure.value
     if isinstance(error, HttpError):
         response: Response = error.response
         if 300 <= response.status < 400:  # a redirect not followed (to file:, data:, ftp: ...)
             return REDIRECT_DROPPED
+        if response.status in GONE_STATUSES:
+            request = getattr(failure, "request", None) or response.request
+            return HTTP_ERROR if article or linked_from(request) is None else BROKEN_LINK
         retried = response.request is not None and response.request.meta.get("retry_times", 0) > 0
         return RETRIES_EXHAUSTED if retried or response.status >= 500 or response.status == 429 else HTTP_ERROR
-    message = str(error).lower()
-    if isinstance(error, IgnoreRequest):
-        if "robots.txt" in message:
-            return ROBOTS
-        if "redirect" in message:
-            return REDIRECT_DROPPED
-        if "offsite" in message or "scheme" in message:
-            return OFFSITE
-        if "max size" in message or "maxsize" in message or "larger than" in message:
-            return OVERSIZE
-        return OFFSITE
-    if "maxsize" in message or "max size" in message or "larger than" in message or "warnsize" in message:
+    if isinstance(error, DATA_LOSS_ERRORS) or _lost_data(error):
+        return TRUNCATED
+    if isinstance(error, CANCELLED_ERRORS):
         return OVERSIZE
+    if isinstance(error, UNSUPPORTED_SCHEME_ERRORS):
+        return OFFSITE
+    if isinstance(error, TRANSIENT_ERRORS):
+        return RETRIES_EXHAUSTED
+    if isinstance(error, IgnoreRequest):
+        return _ignored_by(error)
+    # An exception of no known type (a third-party handler's): a failure all the same.
     return RETRIES_EXHAUSTED
+
+
+def record_failure(crawler: Crawler, failure: Failure, article: bool = True) -> str:
+    """For a spider's errback: bucket a failed request once, list it if it is a broken link or a
+    missing article (``crawler.accounting``), log it; returns the bucket."""
+    bucket = classify_failure(failure, article)
+    request = getattr(failure, "request", None)
+    # After redirects, name the URL the spider asked for.
+    url = request.meta.get("redirect_urls", [request.url])[0] if request is not None else "?"
+    linking = linked_from(request)
+    count(crawler, bucket, request)
+    error = failure.value
+    status = error.response.status if isinstance(error, HttpError) else None
+    ledger: AccountingExtension | None = getattr(crawler, "accounting", None)
+    if bucket == BROKEN_LINK:
+        if ledger is not None:
+            ledger.broken_link(url, status, linking)
+        logger.info("Broken link (%s): %s answered %s, linked from %s", bucket, url, status, linking)
+        return bucket
+    if status in GONE_STATUSES and article:
+        assert crawler.stats is not None
+        crawler.stats.inc_value(STATS_ARTICLE_MISSING)
+        if ledger is not None:
+            ledger.missing_article(url, status, linking)
+    logger.warning("Request failed (%s): %s: %s%s", bucket, url, failure.getErrorMessage()[:200],
+                   f" (linked from {linking})" if linking else "")
+    return bucket
+
+
+def run_health(stats: Mapping[str, Any]) -> dict[str, Any]:
+    """The run's failure accounting from its stats, for the run report (pure).
+
+    ``attempted``: URLs attempted (retries are not attempts); ``failed``: attempts in
+    :data:`FAILURE_BUCKETS`, each once; ``error_rate``: failed / attempted (0.0 when nothing was
+    attempted); ``broken_links``: linked non-article pages that answered 404/410 (not failures);
+    ``article_missing``: article URLs that answered 404/410 (failures, in ``http_error``);
+    ``lists_with_links``: list pages (home, site maps, channel lists) that had at least one article,
+    channel or site-map link: 0 means the run discovered nothing (a WAF challenge page, an empty home);
+    ``list_pages_failed``: list pages that failed or raised half-way (broken links are not counted).
+    """
+    buckets = {key[len(STATS_BUCKET):]: int(value) for key, value in stats.items()
+               if key.startswith(STATS_BUCKET) and value}
+    attempted = int(stats.get(STATS_ATTEMPTS, 0) or 0)
+    failed_by_bucket = {bucket: buckets[bucket] for bucket in FAILURE_BUCKETS if buckets.get(bucket)}
+    failed = sum(failed_by_bucket.values())
+    return {
+        "attempted": attempted,
+        "failed": failed,
+        "error_rate": failed / attempted if attempted else 0.0,
+        "failed_by_bucket": failed_by_bucket,
+        "broken_links": buckets.get(BROKEN_LINK, 0),
+        "article_missing": int(stats.get(STATS_ARTICLE_MISSING, 0) or 0),
+        "lists_with_links": int(stats.get(STATS_LISTS_WITH_LINKS, 0) or 0),
+        "list_pages_failed": int(stats.get(STATS_LIST_PAGES_FAILED, 0) or 0),
+        "balanced": attempted == sum(buckets.values()),
+    }
 
 
 def _on_domains(request: Request, domains: list[str]) -> bool:
@@ -104,29 +290,75 @@ class AccountingMiddleware:
     def process_request(self, request: Request) -> None:
         if is_attempt(request) and not request.meta.get("accounted"):
             request.meta["accounted"] = True
+            if not request.meta.get(META_LINKED_FROM):
+                # Kept in meta: redirect hops get the previous hop as their Referer.
+                referer = linked_from(request)
+                if referer:
+                    request.meta[META_LINKED_FROM] = referer
             assert self.crawler.stats is not None
             self.crawler.stats.inc_value(STATS_ATTEMPTS)
 
 
 class AccountingExtension:
-    """Buckets the attempts whose fate is decided by the pipelines or the scheduler."""
+    """Buckets the attempts whose fate is decided by the pipelines, the scheduler or a raising
+    callback; keeps the run's broken links and missing articles (``crawler.accounting``)."""
 
-    def __init__(self, crawler: Crawler):
+    def __init__(self, crawler: Crawler, list_max: int = LIST_MAX):
         self.crawler = crawler
+        self.list_max = list_max
+        # {"url", "status", "linked_from"}: the first ``list_max`` of each; the rest only counted.
+        self.broken_links: list[dict[str, Any]] = []
+        self.missing_articles: list[dict[str, Any]] = []
+        self.broken_links_omitted = 0
+        self.missing_articles_omitted = 0
         crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(self.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(self.request_dropped, signal=signals.request_dropped)
         crawler.signals.connect(self.request_scheduled, signal=signals.request_scheduled)
+        crawler.signals.connect(self.spider_error, signal=signals.spider_error)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> AccountingExtension:
-        return cls(crawler)
+        extension = cls(crawler, crawler.settings.getint("ACCOUNTING_LIST_MAX", LIST_MAX))
+        crawler.accounting = extension  # type: ignore[attr-defined]  # for the run report
+        return extension
+
+    def broken_link(self, url: str, status: int | None, linked_from: str | None) -> None:
+        if len(self.broken_links) < self.list_max:
+            self.broken_links.append({"url": url, "status": status, "linked_from": linked_from})
+        else:
+            self.broken_links_omitted += 1
+
+    def missing_article(self, url: str, status: int | None, linked_from: str | None) -> None:
+        if len(self.missing_articles) < self.list_max:
+            self.missing_articles.append({"url": url, "status": status, "linked_from": linked_from})
+        else:
+            self.missing_articles_omitted += 1
 
     def item_scraped(self, item: Any, response: Response, spider: Spider) -> None:
-        count(self.crawler, RECORD)
+        count(self.crawler, RECORD, response)
 
     def item_dropped(self, item: Any, response: Response, exception: BaseException, spider: Spider) -> None:
-        count(self.crawler, getattr(exception, "bucket", PARSE_FAILURE))
+        count(self.crawler, getattr(exception, "bucket", PARSE_FAILURE), response)
+
+    def spider_error(self, failure: Failure, response: Response | Failure, spider: Spider) -> None:
+        """A callback (or errback) raised: its attempt is one parse failure, whatever else it was
+        counted as before (a listing read half-way, a record whose links then broke)."""
+        meta = _meta_of(response)
+        if meta is None:
+            count(self.crawler, PARSE_FAILURE)
+            return
+        if meta.get(META_ESCAPED):
+            return
+        meta[META_ESCAPED] = True
+        before = meta.get(META_BUCKET)
+        if before in FAILURE_BUCKETS:
+            return  # already one failure
+        assert self.crawler.stats is not None
+        if before is not None:
+            self.crawler.stats.inc_value(STATS_BUCKET + before, -1)
+        meta[META_BUCKET] = PARSE_FAILURE
+        self.crawler.stats.inc_value(STATS_BUCKET + PARSE_FAILURE)
 
     def request_scheduled(self, request: Request, spider: Spider) -> None:
         # Scrapy's OffsiteMiddleware drops an off-site redirect hop here, silently (no errback).
@@ -134,10 +366,10 @@ class AccountingExtension:
         if request.meta.get("accounted") and domains and not _on_domains(request, domains):
             logger.warning("Request failed (%s): %s: redirected off-site to %s",
                            OFFSITE, request.meta.get("redirect_urls", [request.url])[0], request.url)
-            count(self.crawler, OFFSITE)
+            count(self.crawler, OFFSITE, request)
 
     def request_dropped(self, request: Request, spider: Spider) -> None:
         # The scheduler's duplicate filter: only a redirect hop has been counted as an attempt.
         if request.meta.get("accounted"):
             logger.info("Redirect to an already crawled URL: %s", request.url)
-            count(self.crawler, DUPLICATE)
+            count(self.crawler, DUPLICATE, request)

@@ -9,3 +9,4 @@ BOUND_HIT = 6         # stopped by a time, page, item or memory bound (CLOSESPID
 ERROR_THRESHOLD = 7   # too many requests failed (RUN_MAX_ERROR_RATE)
 OUTPUT_FAILED = 8     # the records could not be stored
 TEMPLATE_DRIFT = 9    # complete, but extraction quality moved past a threshold (crawler/quality.py)
+NO_LINKS = 10         # the site answered, but no list page held a link (a WAF challenge page, an empty home page)

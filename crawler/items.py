@@ -9,6 +9,7 @@ from typing import Any
 
 from .extract.article import RawArticle
 from .extract.blocks import Block
+from .state import ArticleState
 
 SCHEMA_VERSION = "1.1"
 
@@ -59,6 +60,8 @@ class ArticleItem:
     blocks: list[Block] = field(default_factory=list, repr=False)
     etag: str | None = field(default=None, repr=False)
     last_modified: str | None = field(default=None, repr=False)
+    # What the state pipeline decided the store will know once the record's slice is committed.
+    state_row: ArticleState | None = field(default=None, repr=False)
 
     @classmethod
     def deleted(cls, url: str, article_id: str, site: str, channel: str | None) -> ArticleItem:

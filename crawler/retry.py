@@ -37,6 +37,11 @@ def retry_after_seconds(value: bytes | None) -> float | None:
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
+def backoff_seconds(attempt: int, base: float, cap: float) -> float:
+    """How long retry number ``attempt`` (1, 2, ...) waits: ``base * 2**(attempt - 1)``, jittered, capped."""
+    return min(cap, base * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
+
+
 class BackoffRetryMiddleware(RetryMiddleware):
     """RetryMiddleware whose retries wait ``base * 2**attempt`` seconds (jittered, capped)."""
 
@@ -55,8 +60,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
         asked = retry_after_seconds(response.headers.get("Retry-After")) if response is not None else None
         if asked is not None:  # the server said how long: wait that long, within RETRY_AFTER_MAX
             return min(asked, self.retry_after_max)
-        attempt = retry.meta.get("retry_times", 1)
-        return min(self.cap, self.base * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
+        return backoff_seconds(retry.meta.get("retry_times", 1), self.base, self.cap)
 
     def _slow_down_host(self, request: Request, delay: float) -> None:
         """A struggling or rate-limiting host: every request to it waits, not only the retry."""

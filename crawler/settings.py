@@ -12,7 +12,7 @@ NEWSPIDER_MODULE = "crawler.spiders"
 OUTPUT_DIR = str(Path(__file__).resolve().parent.parent / "output")
 
 # An honest User-Agent with a contact, as a government site may want to reach the operator.
-USER_AGENT = "sichuanpeace-archive/0.1 (+https://github.com/sichuanpeace-archive/crawler; research archive crawler)"
+USER_AGENT = "sichuanpeace-archive/0.2 (+https://github.com/sichuanpeace-archive/crawler; research archive crawler)"
 
 # Politeness for a government site: obey robots.txt, one request at a time, jittered delay.
 ROBOTSTXT_OBEY = True
@@ -39,6 +39,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.retry.BackoffRetryMiddleware": 550,
     # Outermost: counts each attempt once, before offsite/robots filters can drop it.
     "crawler.accounting.AccountingMiddleware": 10,
+    "crawler.downloadermiddlewares.truncation.TruncationMiddleware": 595,  # sees bodies before inflating (590)
     # Next to the downloader: archives every response as received (before decompression/redirects).
     "crawler.warc.WarcArchiveMiddleware": 950,
 }
@@ -68,10 +69,10 @@ ITEM_PIPELINES = {
 
 # One UTF-8 JSONL file per run under OUTPUT_DIR, named by the run id (UTC start time), unless the
 # command line gives its own feed (-O/-o): the add-on only fills FEEDS when it is empty.
-ADDONS = {"crawler.feeds.RunOutput": 0, "crawler.fleet.Fleet": 10}
-FEED_URI_PARAMS = "crawler.feeds.uri_params"
+ADDONS = {"crawler.run.feeds.RunOutput": 0, "crawler.fleet.Fleet": 10}
+FEED_URI_PARAMS = "crawler.run.feeds.uri_params"
 # Feed files appear atomically (hidden part file, fsync, rename), never torn or truncated.
-FEED_STORAGES = {"": "crawler.feeds.AtomicFileFeedStorage", "file": "crawler.feeds.AtomicFileFeedStorage"}
+FEED_STORAGES = {"": "crawler.run.feeds.AtomicFileFeedStorage", "file": "crawler.run.feeds.AtomicFileFeedStorage"}
 FEED_EXPORT_ENCODING = "utf-8"
 FEED_EXPORT_FIELDS = list(RECORD_FIELDS)
 # No empty file when a run finds nothing.
@@ -80,11 +81,18 @@ FEED_STORE_EMPTY = False
 # Dropped records are logged (and counted) by the pipeline that drops them; keep Scrapy's line short.
 LOG_FORMATTER = "crawler.logformatter.ArchiveLogFormatter"
 
-# Run lock, per-run log file and exit codes for cron (crawler/commands/crawl.py).
+# Checks, run lock, per-run log file, recovery and exit codes for cron (crawler/commands/crawl.py).
 COMMANDS_MODULE = "crawler.commands"
-# The run's report (OUTPUT_DIR/runs/<run id>.json) and the settling of the state store.
-EXTENSIONS = {"crawler.runreport.RunReport": 900, "crawler.accounting.AccountingExtension": 800,
-              "crawler.gc_tuning.GcTuning": 0}
+# The feed exporter that commits the run in slices, each with its manifest (crawler/run/commit.py),
+# in place of Scrapy's; outside ``scrapy crawl`` it is Scrapy's own.
+EXTENSIONS = {"scrapy.extensions.feedexport.FeedExporter": None, "crawler.run.commit.RunCommitter": 0,
+              "crawler.accounting.AccountingExtension": 800, "crawler.gc_tuning.GcTuning": 0}
+# A long run commits a slice (records file, WARC files, manifest) every this many records or
+# seconds, whichever comes first: a run killed after hours keeps all but its last slice.
+CHECKPOINT_RECORDS = 1000
+CHECKPOINT_SECONDS = 600
+# Tests only: SIGKILL the process at a named point of the commit (crawler/run/points.py).
+FAULT_KILL_AT = ""
 # A run with more failed requests than this share of all requests is not complete.
 RUN_MAX_ERROR_RATE = 0.2
 
@@ -104,6 +112,10 @@ FLEET_IDLE_SECONDS = 15
 # cache and re-read the callback's source with inspect and ast (0.6-1.6 ms each). The spider's
 # callbacks are checked once, by Scrapy's own check, in tests/test_spider_callbacks.py instead.
 WARN_ON_GENERATOR_RETURN_VALUE = False
+
+# ``scrapy check sichuanpeace -a base_url=...``: sample pages named by path on the crawled site, and
+# records checked after the clean and validate pipelines (crawler/contracts.py).
+SPIDER_CONTRACTS = {"crawler.contracts.PathContract": 1, "crawler.contracts.RecordContract": 3}
 
 # Nobody may steer an unattended crawl from outside.
 TELNETCONSOLE_ENABLED = False

@@ -2,8 +2,10 @@
 
 A downloader middleware placed next to the downloader, so it sees each response as received:
 before decompression, before redirects are followed, robots.txt included. Files rotate by size
-(WARC_MAX_SIZE), are written hidden (``.<name>.open``) and renamed when closed, and get a CDXJ
-index beside them. The response record's position is put in ``request.meta["warc"]`` so the
+(WARC_MAX_SIZE) and at each commit of the run (``seal``), are written hidden (``.<name>.open``) and
+renamed when closed, and get a CDXJ index beside them. A failed write leaves the archive broken:
+no later seal succeeds, so no slice that might point into a torn file is committed. Only a
+``scrapy crawl`` holding the OUTPUT_DIR lock archives; other commands write nothing. The response record's position is put in ``request.meta["warc"]`` so the
 record that came from it can point at its source.
 
 All file work (building records, digests, gzip, writes, rotation, indexes) happens on one writer
@@ -38,7 +40,8 @@ from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from .feeds import fsync_dir
+from .run.files import fsync_dir
+from .run.lock import holds
 
 logger = logging.getLogger(__name__)
 
@@ -158,23 +161,23 @@ class WarcArchiveMiddleware:
         self.writer: LeveledWARCWriter | None = None
         self.indexer = CDXJIndexer(output=None, inputs=[])
         self.index_lines: IO[str] | None = None
-        self.closed_files: list[Path] = []
+        # Closed files not yet listed in a manifest (the commit takes them), and the first failure.
+        self.sealed: list[Path] = []
+        self.error: BaseException | None = None
         # One worker: records are written in the order responses arrive, never interleaved.
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warc-writer")
-        crawler.signals.connect(self.close, signal=signals.spider_closed)
+        crawler.signals.connect(self.close, signal=signals.engine_stopped)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcArchiveMiddleware:
         settings = crawler.settings
-        if not settings.getbool("WARC_ENABLED"):
+        if not settings.getbool("WARC_ENABLED") or not holds(settings.get("OUTPUT_DIR")):
             raise NotConfigured
         directory = Path(settings.get("OUTPUT_DIR")) / "warc"
         prefix = f"{crawler.spidercls.name}-{settings.get('RUN_ID')}"
-        gzip_level = settings.getint("WARC_GZIP_LEVEL", 6)
-        if not 0 <= gzip_level <= 9:  # else every write would fail, one response at a time
-            raise ValueError(f"WARC_GZIP_LEVEL must be 0-9, not {gzip_level}")
+        gzip_level = settings.getint("WARC_GZIP_LEVEL", 6)  # 0-9: checked with the run's settings
         middleware = cls(crawler, directory, prefix, settings.getint("WARC_MAX_SIZE"), gzip_level)
-        crawler.warc_archive = middleware  # the run report lists its files
+        crawler.warc_archive = middleware  # the commit seals it and lists its files
         return middleware
 
     def _open_next(self) -> None:
@@ -208,7 +211,7 @@ class WarcArchiveMiddleware:
         (self.directory / f".{self.name}.open").replace(final)
         fsync_dir(self.directory)
         self._write_index(final)
-        self.closed_files.append(final)
+        self.sealed.append(final)
         self.file = self.writer = None
 
     def _write_index(self, path: Path) -> None:
@@ -228,6 +231,8 @@ class WarcArchiveMiddleware:
     def _write_exchange(self, url: str, body: bytes, response_headers: StatusAndHeaders,
                         request_headers: StatusAndHeaders) -> dict[str, str | int]:
         """On the writer thread: the response and request records; where the response went."""
+        if self.error is not None:
+            raise OSError(f"the WARC archive is broken since an earlier write failed: {self.error}")
         try:
             if self.file is None or self.file.tell() >= self.max_size:
                 self._open_next()
@@ -240,8 +245,9 @@ class WarcArchiveMiddleware:
             request_record.rec_headers.add_header("WARC-Concurrent-To", record_id)
             offset = self.file.tell()  # asked, not counted: after a failed write, where the file really is
             self._write(request_record, self._write(record, offset))
-        except Exception:
+        except Exception as error:
             logger.exception("WARC write failed for %s into %s", url, self.directory / f".{self.name}.open")
+            self.error = error
             raise
         return {"file": f"warc/{self.name}", "record_id": record_id, "offset": offset}
 
@@ -254,9 +260,24 @@ class WarcArchiveMiddleware:
         self.crawler.stats.inc_value("warc/records")
         return response
 
-    def close(self) -> None:
-        """Let the writer thread finish what it was given, then close the open file."""
+    def _seal(self) -> list[Path]:
+        """On the writer thread: close the open file (unless broken); hand over the closed ones."""
+        if self.error is None:
+            self._close_current()
+        sealed, self.sealed = self.sealed, []
+        return sealed
+
+    async def seal(self, final: bool = False) -> tuple[list[Path], BaseException | None]:
+        """Close what was written so far (every response before this call), for a commit: the
+        files closed since the last seal, and the archive's failure if it has one."""
         try:
-            self.executor.submit(self._close_current).result()
-        finally:
-            self.executor.shutdown()
+            sealed = await asyncio.wrap_future(self.executor.submit(self._seal))
+        except Exception as error:  # fsync, rename or index failed: nothing of it may be listed
+            logger.exception("Sealing the WARC file failed")
+            self.error = self.error or error
+            sealed = []
+        return sealed, self.error
+
+    def close(self) -> None:
+        """At the very end: stop the writer thread (the final commit sealed what it wrote)."""
+        self.executor.shutdown()

@@ -156,7 +156,7 @@ def bad_cases(oversize_limit: int) -> list[BadCase]:
                 behaviour=_sleep_then(4, _ok("超时的文章"))),
         BadCase("slow server, within the timeout", "/bad/20261120/3200027.html", expect_title="慢速的文章",
                 behaviour=_sleep_then(0.5, _ok("慢速的文章"))),
-        BadCase("connection dropped mid-body", "/bad/20261120/3200028.html", expect_bucket="retries_exhausted",
+        BadCase("connection dropped mid-body", "/bad/20261120/3200028.html", expect_bucket="truncated",
                 behaviour=_drop_mid_body),
         # --- redirects and soft 404s ----------------------------------------------------------
         BadCase("redirect loop", "/bad/20261120/3200070.html", expect_bucket="duplicate",

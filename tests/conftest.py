@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import consumer
 from tests.fixture_server import FixtureSite
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -39,9 +40,7 @@ def run_crawl(base_url: str, output_dir: Path, *args: str, timeout: float = 300)
     ]
     env = {**os.environ, "PYTHONPATH": str(PROJECT)}
     done = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=timeout)
-    records = []
-    for path in sorted(output_dir.glob("*.jsonl")):
-        records += [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    records = consumer.records(output_dir) if (output_dir / "runs").is_dir() else []
     logs = sorted((output_dir / "logs").glob("*.log"), key=lambda p: p.stat().st_mtime)
     log = done.stderr + (logs[-1].read_text("utf-8") if logs else "")
     return CrawlResult(done.returncode, log, records, output_dir)

@@ -77,7 +77,8 @@ def test_failures_land_in_their_bucket(bad_crawl):
     for bucket, count in expected.items():
         assert accounting["buckets"].get(bucket, 0) == count, (bucket, accounting["buckets"])
     for case in cases:
-        if case.expect_bucket in ("http_error", "retries_exhausted", "oversize", "offsite", "redirect_dropped"):
+        if case.expect_bucket in ("http_error", "retries_exhausted", "truncated", "oversize", "offsite",
+                                  "redirect_dropped"):
             assert f"({case.expect_bucket}): {base.rstrip('/')}{case.path}" in result.log, case.name
 
 

@@ -142,4 +142,5 @@ def test_a_bad_gzip_level_stops_the_run_at_once(tmp_path):
         bad = run_crawl(site.base_url, tmp_path / "bad", "-s", "WARC_GZIP_LEVEL=12")
         assert not site.request_counts()  # nothing fetched
     assert bad.returncode == 1
-    assert "WARC_GZIP_LEVEL must be 0-9" in bad.log
+    assert "WARC_GZIP_LEVEL must be between 0 and 9" in bad.log
+    assert not (tmp_path / "bad").exists()  # checked before anything is written

@@ -1,59 +1,70 @@
-"""``scrapy crawl`` for unattended runs: one run per OUTPUT_DIR, a log file per run, exit codes.
+"""``scrapy crawl`` for unattended runs: the only command that writes OUTPUT_DIR.
 
-Plain ``scrapy crawl`` exits 0 on nearly every runtime failure; this one exits with the code the
-run's manifest gives (see ``crawler.exitcodes``), and refuses to start while another run holds the
-OUTPUT_DIR lock.
+Settings and spider arguments are checked before anything is written (exit 1), then the run takes
+the OUTPUT_DIR lock (exit 3 when another run holds it), opens its log file, settles what earlier
+runs left (``crawler.run.recovery``) and crawls; the commit (``crawler.run.commit``) writes the
+manifests. The exit code is the final manifest's (``crawler.exitcodes``). A second SIGTERM/SIGINT
+does not abandon the commit: the run still ends with its manifest and exit code 5.
 """
 
 from __future__ import annotations
 
 import argparse
-import fcntl
-import json
 import logging
-import os
 import sys
 from pathlib import Path
-from typing import IO
+from typing import Any
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+from scrapy.exceptions import UsageError
+from scrapy.spiderloader import get_spider_loader
 
 from .. import exitcodes
-from ..feeds import new_run_id
+from ..run import lock, recovery
+from ..run.ids import new_run_id
+from ..run.settings_check import setting_errors
+from ..state import StateError
 
-LOCK_FILE = ".lock"
+logger = logging.getLogger(__name__)
+
+
+def _refuse(message: str, code: int = exitcodes.FAILED) -> None:
+    print(f"sichuanpeace: {message}", file=sys.stderr)
+    sys.exit(code)
 
 
 class Command(ScrapyCrawlCommand):
-    """Scrapy's crawl, plus the run lock, the per-run log file and exit codes from the manifest."""
-
-    lock: IO[str] | None = None
+    """Scrapy's crawl, plus checks, the run lock, the per-run log file, recovery and exit codes."""
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
         assert self.settings is not None
+        errors = setting_errors(self.settings)
+        if args:
+            errors += self._argument_errors(args[0], opts.spargs)
+        if errors:
+            _refuse("not starting: " + "; ".join(errors))
         if not self.settings.get("RUN_ID"):
             self.settings.set("RUN_ID", new_run_id(), priority="cmdline")
         output_dir = Path(self.settings.get("OUTPUT_DIR"))
-        output_dir.mkdir(parents=True, exist_ok=True)
-        self.lock = (output_dir / LOCK_FILE).open("a+")
         try:
-            fcntl.flock(self.lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self.lock.seek(0)
-            holder = self.lock.read().strip() or "another run"
-            print(f"sichuanpeace: {output_dir} is locked by {holder}; not starting (exit code {exitcodes.LOCKED})",
-                  file=sys.stderr)
-            sys.exit(exitcodes.LOCKED)
-        self.lock.seek(0)
-        self.lock.truncate()
-        self.lock.write(f"run {self.settings.get('RUN_ID')} (pid {os.getpid()})\n")
-        self.lock.flush()
+            lock.acquire(output_dir, self.settings.get("RUN_ID"))
+        except lock.Locked as locked:
+            _refuse(f"{locked}; not starting (exit code {exitcodes.LOCKED})", exitcodes.LOCKED)
         if not self.settings.get("LOG_FILE"):
             log_file = output_dir / "logs" / f"{self.settings.get('RUN_ID')}.log"
             log_file.parent.mkdir(parents=True, exist_ok=True)
             self.settings.set("LOG_FILE", str(log_file), priority="cmdline")
             self._warnings_to_stderr()
+
+    def _argument_errors(self, name: str, arguments: dict[str, Any]) -> list[str]:
+        assert self.settings is not None
+        try:
+            spidercls = get_spider_loader(self.settings).load(name)
+        except KeyError:
+            return []  # Scrapy says so itself
+        check = getattr(spidercls, "argument_errors", None)
+        return check(arguments) if check else []
 
     @staticmethod
     def _warnings_to_stderr() -> None:
@@ -64,12 +75,30 @@ class Command(ScrapyCrawlCommand):
         logging.getLogger().addHandler(handler)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        super().run(args, opts)
-        if self.exitcode:
-            return
-        assert self.settings is not None
-        manifest = Path(self.settings.get("OUTPUT_DIR")) / "runs" / f"{self.settings.get('RUN_ID')}.json"
+        if len(args) != 1:
+            raise UsageError("give one spider: scrapy crawl sichuanpeace")
+        assert self.settings is not None and self.crawler_process is not None
         try:
-            self.exitcode = json.loads(manifest.read_text("utf-8"))["exit_code"]
-        except (OSError, ValueError, KeyError):
+            recovery.prepare(self.settings)
+        except StateError as error:
+            logger.error("Not starting: %s", error)
+            _refuse(f"not starting: {error}")
+        crawler = self.crawler_process.create_crawler(args[0])
+        self.crawler_process._signal_kill = self._signal_again  # type: ignore[method-assign]
+        self.crawler_process.crawl(crawler, **opts.spargs)
+        self.crawler_process.start()
+        committer = getattr(crawler, "run_committer", None)
+        if self.crawler_process.bootstrap_failed:
             self.exitcode = exitcodes.FAILED
+        elif committer is None or committer.exit_code is None:
+            self.exitcode = exitcodes.FAILED
+        else:
+            self.exitcode = committer.exit_code
+
+    @staticmethod
+    def _signal_again(signum: int, _: Any) -> None:
+        """A second SIGTERM/SIGINT: the graceful stop goes on to its manifest (SIGKILL abandons it;
+        the next run recovers)."""
+        from twisted.internet import reactor
+        reactor.callFromThread(logger.warning, "Signal %s again: still shutting down, committing what was done "
+                               "(send SIGKILL to abandon; the next run recovers)", signum)

@@ -1,38 +1,33 @@
 """State pipeline: new / modified / unchanged against the state store; unchanged emits nothing.
 
-It only stages: the store's ``articles`` table changes when the run's output is in place (see
-``crawler.state``), so a killed run loses nothing.
+It decides, it does not write: each item carries the row the store will hold once the record's
+slice is committed (``item.state_row``); the run's commit (``crawler.run.commit``) stages and
+promotes it. Outside ``scrapy crawl`` the store is read-only, so ``scrapy parse`` shows the status
+a crawl would give.
 """
 
 from __future__ import annotations
-
-import logging
 
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
 from ..accounting import HTTP_ERROR, UNCHANGED, DropRecord
 from ..items import STATUS_DELETED, STATUS_MODIFIED, STATUS_NEW, ArticleItem
-from ..state import ArticleState, StateStore
-from ..stateful import state_store
-
-logger = logging.getLogger(__name__)
+from ..state import ArticleState
+from ..state.stores import StateStore, state_store
 
 
 class StatePipeline:
     """Set status, revision and first_seen; drop (and count) records whose content is unchanged."""
 
-    def __init__(self, store: StateStore, stats: StatsCollector, run_id: str, feed_file: str | None):
+    def __init__(self, store: StateStore, stats: StatsCollector):
         self.store = store
         self.stats = stats
-        self.run_id = run_id
-        self.feed_file = feed_file
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StatePipeline:
         assert crawler.stats is not None
-        return cls(state_store(crawler), crawler.stats, crawler.settings.get("RUN_ID"),
-                   crawler.settings.get("RUN_FEED_FILE"))
+        return cls(state_store(crawler), crawler.stats)
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
         known = self.store.get(item.site, item.id)
@@ -44,16 +39,18 @@ class StatePipeline:
             item.status, item.revision, item.first_seen = STATUS_NEW, 1, item.fetched_at
         elif known.content_sha256 == item.content_sha256:
             self.stats.inc_value("state/unchanged")
-            self._stage(item, known.first_seen, known.revision, deleted=False)
+            item.state_row = self._row(item, known.first_seen, known.revision, deleted=False)
             raise DropRecord(f"{item.url}: unchanged", UNCHANGED, "DEBUG")
         else:
             item.status, item.revision, item.first_seen = STATUS_MODIFIED, known.revision + 1, known.first_seen
         self.stats.inc_value(f"state/{item.status}")
-        self._stage(item, item.first_seen or item.fetched_at, item.revision, deleted=item.status == STATUS_DELETED)
+        item.state_row = self._row(item, item.first_seen or item.fetched_at, item.revision,
+                                   deleted=item.status == STATUS_DELETED)
         return item
 
-    def _stage(self, item: ArticleItem, first_seen: str, revision: int, deleted: bool) -> None:
-        self.store.stage(self.run_id, self.feed_file, ArticleState(
+    @staticmethod
+    def _row(item: ArticleItem, first_seen: str, revision: int, deleted: bool) -> ArticleState:
+        return ArticleState(
             site=item.site, id=item.id, url=item.url, published_at=item.published_at,
             first_seen=first_seen, last_seen=item.fetched_at, content_sha256=item.content_sha256,
-            revision=revision, etag=item.etag, last_modified=item.last_modified, deleted=int(deleted)))
+            revision=revision, etag=item.etag, last_modified=item.last_modified, deleted=int(deleted))

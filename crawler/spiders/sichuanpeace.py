@@ -5,11 +5,10 @@ Page understanding lives in ``crawler.extract``; cleaning, validation and dedupe
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator, Iterator
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import AsyncIterator, Iterator, Mapping
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import scrapy
 from scrapy.crawler import Crawler
@@ -21,21 +20,21 @@ from ..accounting import count
 from ..extract.article_page import read_article_page
 from ..extract.listing import Listing, parse_listing
 from ..extract.urls import ArticleRef, article_ref, list_page
-from ..fleet import ROLE_SEED, ROLE_WORKER, fleet_name, start_round
+from ..fleet import ROLE_WORKER, fleet_name, start_round
 from ..items import ArticleItem
-from ..sites import find_site
 from ..quality import record_quality
 from ..recent import RecentKeys
-from ..state import StateStore
-from ..stateful import state_store
+from ..run.manifests import may_stop_early
+from ..state.stores import StateStore, state_store
+from .arguments import (  # noqa: F401 (the parsers stay importable from here)
+    CHANNEL_SLUG_RE, DEFAULT_BASE_URL, DEFAULT_RECHECK_DAYS, SpiderArguments, parse_base_url, parse_channels,
+    parse_fleet_role, parse_recheck, parse_since,
+)
 
 BEIJING = timezone(timedelta(hours=8))
 
-DEFAULT_BASE_URL = "https://www.sichuanpeace.gov.cn/"
-DEFAULT_RECHECK_DAYS = 7
 # Answers a recheck handles itself: not modified, and gone.
 RECHECK_STATUSES = [304, 404, 410]
-CHANNEL_SLUG_RE = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 
 # Request priorities: finish articles before opening more list pages, so memory stays flat.
 PRIORITY_ARTICLE = 20
@@ -49,73 +48,34 @@ PRIORITY_CHANNEL = 5
 RECENT_ARTICLE_REQUESTS = 10_000
 
 
-def parse_base_url(value: str | None) -> str:
-    """The crawl's root URL (scheme, host, port), or ValueError for anything but http(s)."""
-    parts = urlsplit((value or DEFAULT_BASE_URL).strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"base_url must be an http(s) URL with a host, got {value!r}")
-    return urlunsplit((parts.scheme, parts.netloc, "/", "", ""))
-
-
-def parse_channels(value: str | None) -> frozenset[str] | None:
-    """Channel slugs from ``scyw,szdt``, or None for all channels."""
-    if not value:
-        return None
-    slugs = frozenset(s.strip().lower() for s in value.split(",") if s.strip())
-    bad = sorted(s for s in slugs if not CHANNEL_SLUG_RE.match(s))
-    if bad or not slugs:
-        raise ValueError(f"channels must be comma-separated channel folders like scyw,szdt, got {value!r}")
-    return slugs
-
-
-def parse_recheck(value: str | None) -> int | None:
-    """Days back to re-fetch known articles: a number, ``all`` (None: every one), default 7."""
-    text = (value or str(DEFAULT_RECHECK_DAYS)).strip().lower()
-    if text == "all":
-        return None
-    if not text.isdigit():
-        raise ValueError(f"recheck must be a number of days or 'all', got {value!r}")
-    return int(text)
-
-
-def parse_fleet_role(value: str | None) -> str:
-    """``seed`` (start a round) or ``worker`` (the default): only used with REDIS_URL."""
-    role = (value or ROLE_WORKER).strip().lower()
-    if role not in (ROLE_SEED, ROLE_WORKER):
-        raise ValueError(f"fleet must be 'seed' or 'worker', got {value!r}")
-    return role
-
-
-def parse_since(value: str | None) -> date | None:
-    """The ``since`` date (YYYY-MM-DD), or None."""
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise ValueError(f"since must be a date like 2024-01-31, got {value!r}") from None
-
-
 class SichuanpeaceSpider(scrapy.Spider):
     """Crawl 四川长安网, a sister site (``-a site=``) or a mirror (``-a base_url=``); one item per article."""
 
     name = "sichuanpeace"
 
-    def __init__(self, base_url: str | None = None, channels: str | None = None,
-                 since: str | None = None, recheck: str | None = None, site: str | None = None,
-                 fleet: str | None = None, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        registered = find_site(site) if site else None
-        self.base_url = parse_base_url(base_url or (f"https://{registered.host}/" if registered else None))
+    @classmethod
+    def argument_errors(cls, arguments: Mapping[str, Any]) -> list[str]:
+        """Every problem with these spider arguments ([]: none), for commands that refuse them before
+        writing anything; ``__init__`` raises ValueError with the first."""
+        return SpiderArguments.errors(arguments)
+
+    def __init__(self, **kwargs: Any):
+        # Every argument is checked (crawler/spiders/arguments.py) before anything else happens: an
+        # unknown name or an empty value is a ValueError naming it. Names starting with "_" are a
+        # job runner's (scrapyd's _job) and become attributes, as Scrapy's Spider does with any.
+        arguments = SpiderArguments.parse(kwargs)
+        super().__init__(**arguments.runner)
+        self.arguments = arguments
+        self.base_url = arguments.base_url
         # Where links are followed: the host actually crawled (the site, or its mirror).
-        self.crawl_host = urlsplit(self.base_url).hostname or ""
+        self.crawl_host = arguments.crawl_host
         # What records and the state say: the registered site, else the crawled host.
-        self.site = registered.host if registered else self.crawl_host
+        self.site = arguments.site
         self.allowed_domains = [self.crawl_host.removeprefix("www.")]
-        self.fleet_role = parse_fleet_role(fleet)
-        self.channels = parse_channels(channels)
-        self.since = parse_since(since)
-        self.recheck_days = parse_recheck(recheck)
+        self.fleet_role = arguments.fleet_role
+        self.channels = arguments.channels
+        self.since = arguments.since
+        self.recheck_days = arguments.recheck_days
         self.seen_list_pages: set[tuple[str, int]] = set()
         self.known: set[str] = set()  # ids of articles earlier runs emitted
         self.recent_requests = RecentKeys(RECENT_ARTICLE_REQUESTS)
@@ -125,6 +85,7 @@ class SichuanpeaceSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SichuanpeaceSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.list_pages_max = crawler.settings.getint("LIST_PAGES_MAX")
         if crawler.settings.get("REDIS_URL"):
             spider.name = fleet_name(cls.name, spider.site)  # the site's own shared queue
         return spider
@@ -135,15 +96,31 @@ class SichuanpeaceSpider(scrapy.Spider):
         self.known = store.known_ids(self.site)
         redis_url = self.crawler.settings.get("REDIS_URL")
         # A fleet pages every list to its end: a killed worker's lost requests may sit on any page.
-        self.stop_at_known_pages = not redis_url and store.last_run_complete(self.site)
+        self.stop_at_known_pages = not redis_url and may_stop_early(
+            Path(self.crawler.settings.get("OUTPUT_DIR")), self.site)
         if redis_url and self.fleet_role == ROLE_WORKER:
             return  # a worker takes its requests from the fleet's queue
         if redis_url:
             start_round(redis_url, self.name)
         yield scrapy.Request(self.base_url, callback=self.parse_listing_page, errback=self.on_error,
                              priority=PRIORITY_CHANNEL)
+        for request in self._pending_requests(store):
+            yield request
         for request in self._recheck_requests(store):
             yield request
+
+    def _pending_requests(self, store: StateStore) -> Iterator[scrapy.Request]:
+        """Articles that failed in earlier runs, asked for directly: an early stop at known list
+        pages may never reach the page that lists them again."""
+        for url, channel in store.pending(self.site):
+            ref = article_ref(url, self.base_url)
+            if ref is None or ref.id in self.known or not self._channel_wanted_for(ref, channel):
+                continue
+            self.recent_requests.add(ref.url)
+            self.crawler.stats.inc_value("state/pending_requested")
+            # Past the duplicate filter: a resumed JOBDIR remembers the failed request as seen.
+            yield scrapy.Request(ref.url, callback=self.parse_article_page, errback=self.on_error,
+                                 priority=PRIORITY_ARTICLE, cb_kwargs={"list_channel": channel}, dont_filter=True)
 
     def _recheck_requests(self, store: StateStore) -> Iterator[scrapy.Request]:
         """Conditional requests for known articles published within ``recheck`` days (or all)."""
@@ -220,9 +197,40 @@ class SichuanpeaceSpider(scrapy.Spider):
             if request is not None:
                 yield request
 
+    def parse(self, response: Response, **kwargs: Any) -> Iterator[ArticleItem | scrapy.Request]:
+        """Any page of the site by its URL (``scrapy parse``, ``scrapy check``): an article-shaped URL
+        goes to ``parse_article_page``, anything else (home, list pages, site maps) to ``parse_listing_page``.
+
+        @path /szdt/20240110/2868001.html
+        @returns items 1 1
+        @returns requests 2
+        @record id url title published_at body channel
+        """
+        if article_ref(response.url, self.base_url) is not None:
+            yield from self.parse_article_page(response, **kwargs)
+        else:
+            yield from self.parse_listing_page(response, **kwargs)
+
     def parse_listing_page(self, response: Response, channel_name: str | None = None) -> Iterator[scrapy.Request]:
-        """Home page, site maps and channel list pages: follow articles, channels and the next page."""
-        count(self.crawler, accounting.LISTING)
+        """Home page, site maps and channel list pages: follow articles, channels and the next page.
+
+        @path /scyw/
+        @returns items 0 0
+        @returns requests 3
+        """
+        try:
+            for request in self._read_listing(response, channel_name):
+                # The page that linked it: a 404 on a list page is this page's broken link.
+                request.meta.setdefault(accounting.META_LINKED_FROM, response.url)
+                yield request
+        except Exception:
+            # Not read to its end: a list page missed, and one parse failure (the spider_error signal).
+            self.crawler.stats.inc_value(accounting.STATS_LIST_PAGES_FAILED)
+            raise
+        # Bucketed once read to its end.
+        count(self.crawler, accounting.LISTING, response)
+
+    def _read_listing(self, response: Response, channel_name: str | None) -> Iterator[scrapy.Request]:
         if not isinstance(response, TextResponse):
             self.crawler.stats.inc_value("discovery/not_html")
             self.logger.info("Not an HTML page, links not read: %s", response.url)
@@ -233,6 +241,9 @@ class SichuanpeaceSpider(scrapy.Spider):
         list_channel = here[0] if here else None
         list_channel_name = listing.channel_name or channel_name
         self.crawler.stats.inc_value("discovery/list_pages")
+        if listing.articles or listing.channels or listing.sitemaps:
+            # A run that read no list page with links (a WAF challenge, an empty home) discovered nothing.
+            self.crawler.stats.inc_value(accounting.STATS_LISTS_WITH_LINKS)
         yield from self._follow(listing, list_channel, list_channel_name)
         if listing.next_page is None:
             return
@@ -256,11 +267,11 @@ class SichuanpeaceSpider(scrapy.Spider):
         """A recheck answered 304 (unchanged) or 404/410 (deleted)."""
         if response.status == 304:
             self.crawler.stats.inc_value("state/not_modified")
-            count(self.crawler, accounting.UNCHANGED)
+            count(self.crawler, accounting.UNCHANGED, response)
             return
         ref = article_ref(response.url, self.base_url)
         if ref is None:
-            count(self.crawler, accounting.HTTP_ERROR)
+            count(self.crawler, accounting.HTTP_ERROR, response)
             return
         self.logger.info("Known article is gone (%s): %s", response.status, response.url)
         item = ArticleItem.deleted(ref.url, ref.id, self.site, ref.channel)
@@ -275,7 +286,14 @@ class SichuanpeaceSpider(scrapy.Spider):
 
     def parse_article_page(self, response: Response, list_channel: str | None = None,
                            list_channel_name: str | None = None) -> Iterator[ArticleItem | scrapy.Request]:
-        """An article page: one item (or a logged, counted skip), plus the articles it links to."""
+        """An article page: one item (or a logged, counted skip), plus the articles it links to.
+
+        @path /scyw/20211103/2541288.html
+        @returns items 1 1
+        @returns requests 2
+        @scrapes id url site channel title published_at
+        @record id url title published_at body byline images
+        """
         if response.meta.get("recheck") and response.status != 200:
             yield from self._recheck_answer(response)
             return
@@ -285,14 +303,14 @@ class SichuanpeaceSpider(scrapy.Spider):
         except Exception:  # a page that breaks extraction must not cost the other pages
             self.logger.exception("Parse failure: %s", response.url)
             self.crawler.stats.inc_value("extract/parse_failure")
-            count(self.crawler, accounting.PARSE_FAILURE)
+            count(self.crawler, accounting.PARSE_FAILURE, response)
             return
         raw = read.article
         if raw.not_article_reason is not None:
             reason_key = raw.not_article_reason.split(":")[0].replace(" ", "_")
             self.crawler.stats.inc_value(f"extract/not_article/{reason_key}")
             self.logger.warning("Not an article (%s): %s", raw.not_article_reason, response.url)
-            count(self.crawler, accounting.NOT_ARTICLE)
+            count(self.crawler, accounting.NOT_ARTICLE, response)
         else:
             record_quality(self.crawler.stats, raw)
             item = ArticleItem.from_raw(raw, self.site, list_channel, list_channel_name)
@@ -304,13 +322,20 @@ class SichuanpeaceSpider(scrapy.Spider):
         yield from self._follow(read.links, list_channel if raw.channel is None else raw.channel, list_channel_name)
 
     def on_error(self, failure: Failure) -> None:
-        """A request that failed (HTTP error, retries exhausted, offsite redirect ...): log, bucket."""
-        bucket = accounting.classify_failure(failure)
+        """A request that failed (HTTP error, retries exhausted, offsite redirect ...): bucket, list, log."""
         request = getattr(failure, "request", None)
-        # After redirects, name the URL the spider asked for.
-        url = request.meta.get("redirect_urls", [request.url])[0] if request is not None else "?"
-        count(self.crawler, bucket)
-        self.logger.warning("Request failed (%s): %s: %s", bucket, url, failure.getErrorMessage()[:200])
+        # After redirects, judge the URL the spider asked for: a missing article is a failure, a
+        # missing list or site-map page a broken link.
+        url = request.meta.get("redirect_urls", [request.url])[0] if request is not None else ""
+        article = article_ref(url, self.base_url) is not None
+        bucket = accounting.record_failure(self.crawler, failure, article=article)
+        if not article and bucket in accounting.FAILURE_BUCKETS:
+            self.crawler.stats.inc_value(accounting.STATS_LIST_PAGES_FAILED)
+        ref = article_ref(url, self.base_url)
+        if ref is not None and bucket in accounting.TRANSIENT_BUCKETS and request is not None:
+            # Asked for again by the next run, whether or not its list page is read again.
+            state_store(self.crawler).add_pending(self.site, ref.id, ref.url,
+                                                  request.cb_kwargs.get("list_channel") or ref.channel)
 
 
 def _header(response: Response, name: bytes) -> str | None:

@@ -1,0 +1,1 @@
+"""The project's downloader middlewares (accounting and retries live in their own modules)."""

@@ -1,0 +1,348 @@
+"""Checkpoints and commits: Scrapy's feed exporter, cutting the run into slices and committing each.
+
+A slice ends every CHECKPOINT_RECORDS records or CHECKPOINT_SECONDS (whichever first), and when the
+run ends. At the cut, new records go to the next batch of each feed at once (Scrapy's batches:
+``%(batch_id)d`` in the feed URI); the cut slice then commits, one slice after another:
+
+1. ``warc_sealed``: the WARC files written so far are closed, fsynced, renamed and indexed;
+2. ``records_stored``: each feed's batch file fsynced and renamed (or uploaded), refused if any of
+   its writes failed;
+3. ``manifest_written``: ``runs/<seq>-<run id>.json``, atomically: the commit point;
+4. ``state_promoted``: the slice's staged rows enter the state store.
+
+A slice that fails a step before 3 is not committed: its staged rows are discarded (its articles
+are emitted again by a later run), and the run stops with exit code 8. A feed URI without a batch
+parameter (``-O file``, ``-o file``, ``stdout:``) cannot be cut: the run is then one slice. Only
+``scrapy crawl`` holding the OUTPUT_DIR lock commits; other commands get Scrapy's exporter as is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.extensions.feedexport import FeedExporter, FeedSlot, apply_uri_params
+from scrapy.utils.defer import ensure_awaitable
+
+from .. import exitcodes
+from ..accounting import UNCHANGED
+from ..quality import BASELINE_RUNS, detect_drift, summarize
+from ..state.stores import state_store
+from . import jobdir, manifests, points, verdict
+from .feeds import TrackedStorage
+from .files import sha256_of
+from .lock import holds
+
+logger = logging.getLogger(__name__)
+
+BATCH_PARAM_RE = re.compile(r"%\(batch_time\)s|%\(batch_id\)")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class Slice:
+    number: int
+    slots: list[FeedSlot]
+    started: str = field(default_factory=_now)
+    started_at: float = field(default_factory=time.monotonic)
+    emitted: int = 0
+    error: str | None = None
+
+
+class RunCommitter(FeedExporter):
+    """The feed exporter of ``scrapy crawl``: slices, commits, and the run's final manifest."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> FeedExporter:  # type: ignore[override]
+        if not holds(crawler.settings.get("OUTPUT_DIR")):
+            return FeedExporter.from_crawler(crawler)  # shell, parse, check, Python code: write nothing of ours
+        committer = super().from_crawler(crawler)
+        crawler.signals.connect(committer.item_dropped, signals.item_dropped)
+        crawler.run_committer = committer
+        return committer
+
+    def __init__(self, crawler: Crawler):
+        super().__init__(crawler)
+        settings = crawler.settings
+        self.output_dir = Path(settings.get("OUTPUT_DIR"))
+        self.run_id: str = settings.get("RUN_ID")
+        self.started = _now()
+        self.seq = manifests.last_seq(self.output_dir)  # under the lock: nobody else adds one
+        self.faults = points.FaultInjection(settings.get("FAULT_KILL_AT"))
+        self.max_error_rate = settings.getfloat("RUN_MAX_ERROR_RATE")
+        # Scrapy's own batch size, when a feed sets one, is a checkpoint too; the cut is ours.
+        sizes = [settings.getint("CHECKPOINT_RECORDS")] + [o["batch_item_count"] for o in self.feeds.values()
+                                                           if o["batch_item_count"]]
+        self.checkpoint_records = min(s for s in sizes if s > 0)
+        self.checkpoint_seconds = settings.getfloat("CHECKPOINT_SECONDS")
+        for options in self.feeds.values():
+            options["batch_item_count"] = 0
+        self.sliceable = all(BATCH_PARAM_RE.search(uri) for uri in self.feeds)
+        self.current: Slice | None = None
+        self.committing: asyncio.Future | None = None
+        self.ticker: asyncio.Task | None = None
+        self.failure: str | None = None
+        self.unclaimed_warcs: list[tuple[Path, str]] = []  # sealed, with their SHA-256, not yet listed
+        self.exit_code: int | None = None
+        self.reason: str | None = None
+
+    # --- Scrapy's exporter, with the slice around it ----------------------------------------------
+
+    def _start_new_batch(self, batch_id: int, uri: str, feed_options: dict[str, Any], spider: Spider,
+                         uri_template: str) -> FeedSlot:
+        slot = super()._start_new_batch(batch_id, uri, feed_options, spider, uri_template)
+        slot.storage = TrackedStorage(slot.storage, uri)
+        return slot
+
+    def open_spider(self, spider: Spider) -> None:
+        self.spider = spider
+        super().open_spider(spider)
+        self._open_slice(1, self.slots)
+        if not self.sliceable:
+            logger.info("Feed URIs without %%(batch_id)d: the run commits once, at its end")
+        elif self.checkpoint_seconds > 0:
+            self.ticker = asyncio.ensure_future(self._tick())
+
+    def _open_slice(self, number: int, slots: list[FeedSlot]) -> None:
+        self.current = Slice(number, slots)
+        files = [str(s.storage.local_path) for s in slots if s.storage.local_path is not None]
+        state_store(self.crawler).open_slice(self.run_id, number, files)
+
+    def item_scraped(self, item: Any, spider: Spider) -> None:
+        assert self.current is not None
+        try:
+            super().item_scraped(item, spider)
+        except Exception as error:  # a full disk, a broken pipe: the slice cannot be committed
+            logger.error("Could not write record %s to the feed: %s", getattr(item, "url", item), error)
+            self._fail_slice(f"writing a record failed: {error}", error)
+        row = getattr(item, "state_row", None)
+        if row is not None:
+            state_store(self.crawler).stage(self.run_id, self.current.number, row)
+        self.current.emitted += 1
+        if self.sliceable and self.current.emitted >= self.checkpoint_records:
+            self._cut(spider)
+
+    def item_dropped(self, item: Any, exception: BaseException) -> None:
+        """An unchanged article still refreshes its validators and last_seen, with the slice."""
+        row = getattr(item, "state_row", None)
+        if row is not None and getattr(exception, "bucket", None) == UNCHANGED and self.current is not None:
+            state_store(self.crawler).stage(self.run_id, self.current.number, row)
+
+    def _fail_slice(self, message: str, error: BaseException) -> None:
+        assert self.current is not None
+        self.current.error = self.current.error or message
+        for slot in self.current.slots:
+            slot.storage.mark_failed(error)
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(min(1.0, self.checkpoint_seconds))
+            current = self.current
+            if current is not None and current.emitted and time.monotonic() - current.started_at >= self.checkpoint_seconds:
+                self._cut(self.spider)
+
+    def _cut(self, spider: Spider) -> None:
+        """End the current slice: the next records go to new batches; the cut slice commits."""
+        assert self.current is not None
+        cut = self.current
+        self.slots = [
+            self._start_new_batch(
+                batch_id=slot.batch_id + 1,
+                uri=apply_uri_params(slot.uri_template, self._get_uri_params(
+                    spider, self.feeds[slot.uri_template]["uri_params"], slot)),
+                feed_options=self.feeds[slot.uri_template], spider=spider, uri_template=slot.uri_template)
+            for slot in cut.slots]
+        self._open_slice(cut.number + 1, self.slots)
+        self.faults.reach(points.SLICE_CUT)
+        self._chain(self._commit(cut, final=False))
+
+    def _chain(self, commit: Any) -> asyncio.Future:
+        """Commit slices one after another, in slice order."""
+        previous = self.committing
+
+        async def after_previous() -> None:
+            if previous is not None:
+                await previous
+            await commit
+
+        self.committing = asyncio.ensure_future(after_previous())
+        return self.committing
+
+    async def close_spider(self, spider: Spider, reason: str = "finished") -> None:  # type: ignore[override]
+        self.reason = reason
+        if self.ticker is not None:
+            self.ticker.cancel()
+        assert self.current is not None
+        await self._chain(self._commit(self.current, final=True))
+        await self.crawler.signals.send_catch_log_async(signals.feed_exporter_closed)
+
+    # --- the commit of one slice -----------------------------------------------------------------
+
+    async def _commit(self, cut: Slice, final: bool) -> None:
+        store = state_store(self.crawler)
+        archive = getattr(self.crawler, "warc_archive", None)
+        if archive is not None:
+            sealed, warc_error = await archive.seal(final=final)
+            for path in sealed:  # read back off the reactor thread
+                self.unclaimed_warcs.append((path, await asyncio.to_thread(sha256_of, path)))
+            if warc_error and not cut.error:
+                cut.error = f"writing the WARC archive failed: {warc_error}"
+        self.faults.reach(points.WARC_SEALED)
+        if final and not cut.error and self.reason != "finished":
+            replaced = [s.storage.uri for s in cut.slots if s.itemcount and s.storage.replaces]
+            if replaced:  # -O: yesterday's complete file is not replaced by an interrupted run's
+                cut.error = f"not replacing {', '.join(replaced)} after an interrupted run"
+        entries = await self._store(cut) if cut.error is None else []
+        if cut.error is not None:
+            for slot in cut.slots:
+                slot.storage.discard()
+        self.faults.reach(points.RECORDS_STORED)
+        if cut.error is not None:
+            self._slice_failed(cut)
+            if not final:
+                return
+        manifest = self._manifest(cut, entries, final)
+        try:
+            manifests.write(self.output_dir, manifest)
+        except OSError as error:
+            logger.error("Could not write the manifest of slice %s: %s", cut.number, error)
+            self.seq -= 1
+            self._slice_failed(cut, f"writing its manifest failed: {error}")
+            if final:
+                self.exit_code = exitcodes.OUTPUT_FAILED
+            return
+        self.unclaimed_warcs = []
+        self.faults.reach(points.MANIFEST_WRITTEN)
+        if cut.error is None:
+            store.promote(self.run_id, cut.number, manifest["seq"])
+        self.faults.reach(points.STATE_PROMOTED)
+        if final:
+            self.exit_code = manifest["exit_code"]
+            jobdir.end(self.crawler.settings.get("JOBDIR"), self.run_id, self.reason)
+            self._log_verdict(manifest)
+        else:
+            logger.info("Committed slice %s of run %s: %s records (manifest seq %s)", cut.number, self.run_id,
+                        cut.emitted, manifest["seq"])
+
+    async def _store(self, cut: Slice) -> list[dict[str, Any]]:
+        """Store each feed's batch; on a failure, mark the slice (what was stored stays, unlisted)."""
+        entries = []
+        for slot in cut.slots:
+            if not slot.itemcount:
+                continue
+            slot.finish_exporting()
+            try:
+                await ensure_awaitable(slot.storage.store(self._get_file(slot)))
+            except Exception as error:
+                logger.error("Could not store %s (%s records): %s", slot.uri, slot.itemcount, error)
+                self.crawler.stats.inc_value(f"feedexport/failed_count/{type(slot.storage.inner).__name__}")
+                cut.error = cut.error or f"storing {slot.uri} failed: {error}"
+                continue
+            self.crawler.stats.inc_value(f"feedexport/success_count/{type(slot.storage.inner).__name__}")
+            await self.crawler.signals.send_catch_log_async(signals.feed_slot_closed, slot=slot)
+            entry = slot.storage.entry(slot.itemcount)
+            path = slot.storage.local_path
+            entry["file"] = self._relative(path) if path is not None else None
+            entries.append(entry)
+        if cut.error is None and sum(s.itemcount for s in cut.slots) < cut.emitted * len(cut.slots):
+            cut.error = "fewer records written than emitted"
+        return entries
+
+    def _slice_failed(self, cut: Slice, error: str | None = None) -> None:
+        cut.error = cut.error or error
+        self.failure = self.failure or cut.error
+        state_store(self.crawler).discard(self.run_id, cut.number)
+        logger.error("Slice %s of run %s NOT committed (%s): its %s records will be emitted again by the next run",
+                     cut.number, self.run_id, cut.error, cut.emitted)
+        if self.crawler.engine is not None and self.crawler.engine.running and self.reason is None:
+            asyncio.ensure_future(self.crawler.engine.close_spider_async(reason="output_failed"))
+
+    def _relative(self, path: Path) -> str:
+        try:
+            return str(path.resolve().relative_to(self.output_dir.resolve()))
+        except ValueError:
+            return str(path.resolve())
+
+    def _manifest(self, cut: Slice, entries: list[dict[str, Any]], final: bool) -> dict[str, Any]:
+        self.seq += 1
+        spider = self.crawler.spider
+        files = entries + [{"kind": "warc", "file": self._relative(p), "bytes": p.stat().st_size,
+                            "sha256": digest} for p, digest in self.unclaimed_warcs]
+        manifest: dict[str, Any] = {
+            "manifest_version": manifests.MANIFEST_VERSION,
+            "seq": self.seq,
+            "run_id": self.run_id,
+            "slice": cut.number,
+            "final": final,
+            "site": getattr(spider, "site", None),
+            "spider": self.crawler.spidercls.name,
+            "start": cut.started,
+            "end": _now(),
+            "records": cut.emitted if cut.error is None else 0,
+            "files": files,
+        }
+        if final:
+            manifest.update(self._verdict(cut))
+        return manifest
+
+    def _verdict(self, cut: Slice) -> dict[str, Any]:
+        stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
+        spider = self.crawler.spider
+        run_counts = verdict.counts(stats)
+        quality = summarize(stats)
+        scope = {"channels": sorted(spider.channels) if getattr(spider, "channels", None) else None,
+                 "since": str(spider.since) if getattr(spider, "since", None) else None}
+        # Quality is compared with earlier complete runs over the same channels (newest first).
+        baseline = [m["quality"] for m in manifests.final_manifests(self.output_dir, getattr(spider, "site", None))
+                    if m.get("complete") and m.get("quality", {}).get("articles")
+                    and (m.get("scope") or {}).get("channels") == scope["channels"]][:BASELINE_RUNS][::-1]
+        drift = detect_drift(quality, baseline)
+        for finding in drift:
+            logger.error("Template drift: %s", finding)
+        fleet_worker = bool(self.crawler.settings.get("REDIS_URL")) and getattr(spider, "fleet_role", "") == "worker"
+        judged = verdict.judge(self.reason, run_counts, drift, self.failure is not None, self.max_error_rate,
+                               limited_by_since=getattr(spider, "since", None) is not None
+                               or bool(stats.get("discovery/paging_stopped_since")),
+                               may_find_nothing=fleet_worker)
+        accounts = getattr(self.crawler, "accounting", None)
+        return {
+            "run_start": self.started,
+            "finish_reason": self.reason,
+            "complete": judged.complete,
+            "paged_to_end": judged.paged_to_end,
+            "exit_code": judged.exit_code,
+            "error": self.failure,
+            "output_dir": str(self.output_dir),
+            "scope": scope,
+            "counts": run_counts,
+            "accounting": verdict.accounting(stats),
+            "broken_links": list(getattr(accounts, "broken_links", [])),
+            "missing_articles": list(getattr(accounts, "missing_articles", [])),
+            "broken_links_omitted": getattr(accounts, "broken_links_omitted", 0),
+            "missing_articles_omitted": getattr(accounts, "missing_articles_omitted", 0),
+            "quality": quality,
+            "drift": drift,
+            "versions": verdict.versions(),
+            "argv": sys.argv,
+        }
+
+    def _log_verdict(self, manifest: dict[str, Any]) -> None:
+        counts = manifest["counts"]
+        log = logger.info if manifest["exit_code"] == exitcodes.COMPLETE else logger.error
+        log("Run %s %s (exit code %s, finish reason %s): %s new, %s modified, %s deleted, %s unchanged; "
+            "%s of %s attempts failed, %s broken links", self.run_id,
+            "complete" if manifest["complete"] else "INCOMPLETE", manifest["exit_code"], self.reason,
+            counts["new"], counts["modified"], counts["deleted"], counts["unchanged"], counts["failed"],
+            counts["attempted"], counts["broken_links"])

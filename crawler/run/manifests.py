@@ -1,0 +1,128 @@
+"""Manifests: ``runs/<seq>-<run id>.json``, each one a commit.
+
+The consumer's rule (README): read the manifests in order of ``seq``, and in each the byte range
+(``offset``, ``bytes``) of every ``files`` entry of ``kind`` ``records``. Each record a run emits is
+in exactly one manifest. ``seq`` only grows within an OUTPUT_DIR: the next one is the highest
+present plus one, read under the run lock, so a clock set back changes nothing.
+
+A run commits in slices; each slice writes one manifest. The run's last one has ``final: true``
+and the run's verdict (``complete``, ``exit_code``, counts). A run that died is given its final
+manifest by the next run (``recovered: true``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .files import write_json_atomic
+
+logger = logging.getLogger(__name__)
+
+RUNS_DIR = "runs"
+# 2: seq, slices, byte ranges (0.1.0 wrote runs/<run id>.json, one per run, read when complete).
+MANIFEST_VERSION = 2
+NAME_RE = re.compile(r"^(\d{8,})-(.+)\.json$")
+
+
+def manifest_path(output_dir: Path, seq: int, run_id: str) -> Path:
+    return output_dir / RUNS_DIR / f"{seq:08d}-{run_id}.json"
+
+
+@dataclass(frozen=True)
+class ManifestRef:
+    seq: int
+    run_id: str
+    path: Path
+
+    def read(self) -> dict[str, Any]:
+        return json.loads(self.path.read_text("utf-8"))
+
+
+def committed(output_dir: Path) -> list[ManifestRef]:
+    """Every manifest of OUTPUT_DIR, in ``seq`` order (from the names; they are written so)."""
+    refs = []
+    folder = output_dir / RUNS_DIR
+    for path in folder.glob("*.json") if folder.is_dir() else ():
+        match = NAME_RE.match(path.name)
+        if match:
+            refs.append(ManifestRef(int(match.group(1)), match.group(2), path))
+    return sorted(refs, key=lambda ref: ref.seq)
+
+
+def legacy(output_dir: Path) -> list[Path]:
+    """Manifests of 0.1.0 (``runs/<run id>.json``, no seq), in run-id order: read before all others."""
+    folder = output_dir / RUNS_DIR
+    return sorted(p for p in folder.glob("*.json") if not NAME_RE.match(p.name)) if folder.is_dir() else []
+
+
+def last_seq(output_dir: Path) -> int:
+    refs = committed(output_dir)
+    return refs[-1].seq if refs else 0
+
+
+def write(output_dir: Path, manifest: dict[str, Any]) -> Path:
+    """Write a manifest atomically under its seq: the commit point of a slice."""
+    path = manifest_path(output_dir, manifest["seq"], manifest["run_id"])
+    if path.exists():  # a seq is used once; the caller read the highest under the lock
+        raise FileExistsError(f"manifest {path} already exists")
+    write_json_atomic(path, manifest)
+    return path
+
+
+def slices_of(output_dir: Path, run_id: str) -> list[dict[str, Any]]:
+    return [ref.read() for ref in committed(output_dir) if ref.run_id == run_id]
+
+
+def final_manifests(output_dir: Path, site: str | None = None) -> Iterator[dict[str, Any]]:
+    """Final manifests (one per run), newest ``seq`` first, of ``site`` when given."""
+    for ref in reversed(committed(output_dir)):
+        try:
+            manifest = ref.read()
+        except (OSError, ValueError) as error:
+            logger.warning("Unreadable manifest %s: %s", ref.path, error)
+            continue
+        if manifest.get("final") and (site is None or manifest.get("site") == site):
+            yield manifest
+
+
+def may_stop_early(output_dir: Path, site: str) -> bool:
+    """Whether list paging may stop at a page of known articles: the site's last run (by seq)
+    read every list it needed to its end, so no older list page hides an article never fetched."""
+    last = next(final_manifests(output_dir, site), None)
+    return bool(last and last.get("paged_to_end"))
+
+
+class UnreadableRecords(Exception):
+    """A manifest lists records this machine cannot read back (a remote feed, a missing file)."""
+
+
+def records_path(output_dir: Path, entry: dict[str, Any]) -> Path:
+    """The local file a ``records`` entry names (relative to OUTPUT_DIR, or absolute)."""
+    if not entry.get("file"):
+        raise UnreadableRecords(f"records at {entry.get('uri')} are not a local file")
+    path = Path(entry["file"])
+    return path if path.is_absolute() else output_dir / path
+
+
+def read_records(output_dir: Path, manifest: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The records a manifest commits, in order: each ``records`` entry's byte range, read as the
+    README tells a consumer to (a legacy manifest's whole files)."""
+    for entry in manifest.get("files", []):
+        if entry.get("kind") != "records":
+            continue
+        path = records_path(output_dir, entry)
+        try:
+            with path.open("rb") as handle:
+                handle.seek(entry.get("offset", 0))
+                data = handle.read(entry["bytes"]) if "bytes" in entry else handle.read()
+        except OSError as error:
+            raise UnreadableRecords(f"{path}: {error}") from error
+        for line in data.decode("utf-8").splitlines():
+            if line.strip():
+                yield json.loads(line)

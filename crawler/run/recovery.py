@@ -1,0 +1,210 @@
+"""Before a crawl, under the lock: check the state against the manifests and settle what killed
+runs left. The manifests are the source of truth; the state store is their index.
+
+- A slice with its manifest but not promoted (killed between the two): promoted now.
+- A slice whose records files were renamed but got no manifest (killed between the two): it gets
+  its manifest now (``recovered: true``), then is promoted.
+- A slice with anything less: its staged rows are discarded (its articles come again) and its
+  hidden part files removed.
+- A run that died without its final manifest gets one (``recovered``, not complete), so the next
+  run does not stop paging early; it lists the run's sealed WARC files no manifest listed yet.
+- A missing, damaged or foreign SQLite state is rebuilt from the manifests, with a warning; a
+  state of a newer schema is refused (exit 1).
+
+Clean-up touches only names the crawler gives (``.<name>.part``/``.open`` of a run id, in
+OUTPUT_DIR, its ``warc/`` and ``runs/``), of runs other than this one: every other run is dead
+while this process holds the lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from scrapy.settings import BaseSettings
+
+from ..state import StateError
+from ..state.sqlite import SqliteStateStore
+from ..state.stores import STATE_FILE, StateStore, open_store
+from . import jobdir, manifests
+from .files import OPEN_SUFFIX, PART_PREFIX, PART_SUFFIX, part_path, sha256_of
+from .ids import RUN_ID_RE
+
+logger = logging.getLogger(__name__)
+
+WARC_DIR = "warc"
+
+
+class StateTooNew(StateError):
+    pass
+
+
+def prepare(settings: BaseSettings) -> None:
+    """Settle OUTPUT_DIR for the run ``RUN_ID``; raise StateError when the crawl must not start."""
+    output_dir = Path(settings.get("OUTPUT_DIR"))
+    run_id = settings.get("RUN_ID")
+    jobdir.start(settings.get("JOBDIR"), run_id)
+    store = _open_checked(settings, output_dir, run_id)
+    try:
+        _remove_dead_parts(output_dir, run_id, store)
+        for dead_run, slice_no, files in store.open_slices():
+            _settle_slice(output_dir, store, dead_run, slice_no, files)
+        _finish_dead_runs(output_dir, run_id)
+        if store.last_seq is not None:
+            _catch_up(output_dir, store)
+    finally:
+        store.close()
+
+
+def _open_checked(settings: BaseSettings, output_dir: Path, run_id: str) -> StateStore:
+    path = output_dir / STATE_FILE
+    existed = path.exists()
+    try:
+        store = open_store(settings, readonly=False)
+        store.check()
+    except StateError as error:
+        if "newer than" in str(error):
+            raise StateTooNew(str(error)) from None
+        logger.warning("State store unusable (%s): moved aside, rebuilding it from the manifests", error)
+        _move_aside(path, f"damaged-{run_id}")
+        return _rebuild(output_dir, path)
+    if settings.get("REDIS_URL"):
+        return store
+    assert isinstance(store, SqliteStateStore)
+    newest = manifests.last_seq(output_dir)
+    if not existed and (newest or manifests.legacy(output_dir)):
+        logger.warning("No state store in %s: rebuilding it from the manifests", output_dir)
+        store.close()
+        return _rebuild(output_dir, path)
+    if store.last_seq > newest:
+        logger.warning("State store %s knows manifest %s, but the newest in %s is %s (a copy from another "
+                       "folder, or manifests removed): moved aside, rebuilding it from the manifests",
+                       path, store.last_seq, output_dir, newest)
+        store.close()
+        _move_aside(path, f"foreign-{run_id}")
+        return _rebuild(output_dir, path)
+    return store
+
+
+def _move_aside(path: Path, tag: str) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        source = path.with_name(path.name + suffix)
+        if source.exists():
+            source.replace(path.with_name(f"{path.name}.{tag}{suffix}"))
+
+
+def _rebuild(output_dir: Path, path: Path) -> SqliteStateStore:
+    """A new store from the manifests, in order (0.1.0's complete manifests first)."""
+    fresh = path.with_name(f".{path.name}.rebuild")
+    for suffix in ("", "-wal", "-shm"):
+        fresh.with_name(fresh.name + suffix).unlink(missing_ok=True)
+    store = SqliteStateStore(fresh)
+    try:
+        for legacy in manifests.legacy(output_dir):
+            manifest = manifests.ManifestRef(0, "", legacy).read()
+            if manifest.get("complete"):
+                store.apply_records(manifests.read_records(output_dir, manifest), 0)
+        for ref in manifests.committed(output_dir):
+            store.apply_records(manifests.read_records(output_dir, ref.read()), ref.seq)
+    except manifests.UnreadableRecords as error:
+        store.close()
+        raise StateError(f"cannot rebuild the state from the manifests: {error}") from None
+    store.close()
+    for suffix in ("-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    os.replace(fresh, path)
+    return SqliteStateStore(path)
+
+
+def _catch_up(output_dir: Path, store: StateStore) -> None:
+    """Manifests newer than the store's last promoted one, whose staged rows are gone: replay them."""
+    for ref in manifests.committed(output_dir):
+        if ref.seq > store.last_seq:
+            logger.warning("Manifest %s was committed but not in the state store: folding its records in", ref.path)
+            try:
+                store.apply_records(manifests.read_records(output_dir, ref.read()), ref.seq)
+            except manifests.UnreadableRecords as error:
+                raise StateError(f"cannot bring the state up to manifest {ref.path}: {error}") from None
+
+
+def _remove_dead_parts(output_dir: Path, run_id: str, store: StateStore) -> None:
+    folders = [output_dir, output_dir / WARC_DIR, output_dir / manifests.RUNS_DIR]
+    dead = [p for folder in folders if folder.is_dir() for p in folder.iterdir()
+            if p.name.startswith(PART_PREFIX) and p.name.endswith((PART_SUFFIX, OPEN_SUFFIX)) and p.is_file()
+            and (match := RUN_ID_RE.search(p.name)) is not None and match.group(0) != run_id]
+    # Feeds named on the command line (-o, -O) carry no run id: the state named their slices' files.
+    dead += [part_path(Path(f)) for _, _, files in store.open_slices() for f in files]
+    for path in dead:
+        if path.is_file():
+            logger.warning("Removed a partial file of a dead run: %s", path)
+            path.unlink()
+
+
+def _settle_slice(output_dir: Path, store: StateStore, run_id: str, slice_no: int, files: list[str]) -> None:
+    existing = manifests.slices_of(output_dir, run_id)
+    done = next((m for m in existing if m.get("slice") == slice_no), None)
+    if done is not None:
+        store.promote(run_id, slice_no, done["seq"])
+        logger.warning("Run %s slice %s: committed, state now promoted", run_id, slice_no)
+        return
+    paths = [Path(f) for f in files]
+    whole = bool(paths) and all(p.is_file() and run_id in p.name for p in paths)
+    if whole and store.staged_count(run_id, slice_no):
+        seq = manifests.last_seq(output_dir) + 1
+        entries = [_records_entry(output_dir, p) for p in paths]
+        manifests.write(output_dir, {
+            "manifest_version": manifests.MANIFEST_VERSION, "seq": seq, "run_id": run_id, "slice": slice_no,
+            "final": False, "recovered": True, "records": entries[0]["records"],
+            "files": entries + _unlisted_warcs(output_dir, run_id)})
+        store.promote(run_id, slice_no, seq)
+        logger.warning("Run %s slice %s: records file in place without a manifest; manifest written (seq %s)",
+                       run_id, slice_no, seq)
+        return
+    store.discard(run_id, slice_no)
+    for path in paths:
+        part_path(path).unlink(missing_ok=True)
+    logger.warning("Run %s slice %s: never committed; its articles will be emitted again", run_id, slice_no)
+
+
+def _records_entry(output_dir: Path, path: Path) -> dict[str, Any]:
+    data = path.read_bytes()
+    try:
+        name = str(path.resolve().relative_to(output_dir.resolve()))
+    except ValueError:
+        name = str(path.resolve())
+    return {"kind": "records", "uri": str(path.resolve()), "file": name, "offset": 0, "bytes": len(data),
+            "records": data.count(b"\n"), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def _unlisted_warcs(output_dir: Path, run_id: str) -> list[dict[str, Any]]:
+    listed = {entry.get("file") for m in manifests.slices_of(output_dir, run_id) for entry in m.get("files", [])}
+    folder = output_dir / WARC_DIR
+    found = sorted(folder.glob(f"*-{run_id}-*.warc.gz")) if folder.is_dir() else []
+    return [{"kind": "warc", "file": f"{WARC_DIR}/{p.name}", "bytes": p.stat().st_size, "sha256": sha256_of(p)}
+            for p in found if f"{WARC_DIR}/{p.name}" not in listed]
+
+
+def _finish_dead_runs(output_dir: Path, run_id: str) -> None:
+    """Give each dead run with a commit (or an archive file) but no final manifest its final one."""
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for ref in manifests.committed(output_dir):
+        runs.setdefault(ref.run_id, []).append(ref.read())
+    folder = output_dir / WARC_DIR
+    for path in folder.glob("*.warc.gz") if folder.is_dir() else ():
+        match = RUN_ID_RE.search(path.name)
+        if match and match.group(0) != run_id:
+            runs.setdefault(match.group(0), [])
+    for dead, slices in runs.items():
+        if dead == run_id or any(m.get("final") for m in slices):
+            continue
+        seq = manifests.last_seq(output_dir) + 1
+        site = next((m.get("site") for m in slices if m.get("site")), None)
+        manifests.write(output_dir, {
+            "manifest_version": manifests.MANIFEST_VERSION, "seq": seq, "run_id": dead,
+            "slice": max((m.get("slice", 0) for m in slices), default=0) + 1, "final": True, "recovered": True,
+            "site": site, "records": 0, "files": _unlisted_warcs(output_dir, dead),
+            "finish_reason": "killed", "complete": False, "paged_to_end": False, "exit_code": None})
+        logger.warning("Run %s died before its end: final manifest written (seq %s), not complete", dead, seq)

@@ -1,0 +1,58 @@
+"""Settings a run depends on, checked before anything is written: each wrong value is a clear
+error (``scrapy crawl`` exits 1), never a silent default."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from scrapy.settings import BaseSettings
+
+from .points import FaultInjection
+
+
+def _number(kind: Callable[[Any], Any], low: float, high: float | None = None) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        try:
+            number = kind(value)
+        except (TypeError, ValueError):
+            return f"must be a number, got {value!r}"
+        if number < low or (high is not None and number > high):
+            return f"must be between {low} and {high}, got {value!r}" if high is not None else \
+                f"must be at least {low}, got {value!r}"
+        return None
+    return check
+
+
+def _not_empty(value: Any) -> str | None:
+    return None if value is not None and str(value).strip() else "must not be empty"
+
+
+def _fault(value: Any) -> str | None:
+    try:
+        FaultInjection(value or None)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+# Each setting with its rule; -s NAME=value reaches here as text.
+RULES: dict[str, Callable[[Any], str | None]] = {
+    "OUTPUT_DIR": _not_empty,
+    "CHECKPOINT_RECORDS": _number(int, 1),
+    "CHECKPOINT_SECONDS": _number(float, 0),
+    "RUN_MAX_ERROR_RATE": _number(float, 0, 1),
+    "LIST_PAGES_MAX": _number(int, 1),
+    "WARC_MAX_SIZE": _number(int, 1),
+    "WARC_GZIP_LEVEL": _number(int, 0, 9),
+    "FAULT_KILL_AT": _fault,
+}
+
+
+def setting_errors(settings: BaseSettings) -> list[str]:
+    errors = []
+    for name, rule in RULES.items():
+        problem = rule(settings.get(name))
+        if problem:
+            errors.append(f"{name} {problem}")
+    return errors

@@ -1,0 +1,103 @@
+"""A run's verdict, from its stats: counts, ``complete`` (coverage), ``paged_to_end`` and the exit
+code. Pure functions of what the run measured; the commit writes them into the final manifest."""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from .. import exitcodes
+from ..accounting import STATS_ATTEMPTS, STATS_BUCKET, run_health
+
+BOUND_REASONS = ("closespider_", "memusage_")
+PACKAGES = ("scrapy", "twisted", "lxml", "w3lib", "warcio", "cdxj-indexer", "sichuanpeace-crawler")
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for package in PACKAGES:
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
+def counts(stats: dict[str, Any]) -> dict[str, Any]:
+    def prefixed(prefix: str) -> dict[str, int]:
+        return {k[len(prefix):]: v for k, v in stats.items() if k.startswith(prefix)}
+    robots_ok = stats.get("robotstxt/response_status_count/200", 0)
+    health = run_health(stats)
+    return {
+        "requests": stats.get("downloader/request_count", 0),
+        "pages_fetched": stats.get("response_received_count", 0),
+        "pages_ok": stats.get("downloader/response_status_count/200", 0) - robots_ok,
+        "attempted": health["attempted"],
+        "failed": health["failed"],
+        "error_rate": round(health["error_rate"], 4),
+        "broken_links": health["broken_links"],
+        "articles_missing": health["article_missing"],
+        "lists_with_links": health["lists_with_links"],
+        "new": stats.get("state/new", 0),
+        "modified": stats.get("state/modified", 0),
+        "unchanged": stats.get("state/unchanged", 0) + stats.get("state/not_modified", 0),
+        "deleted": stats.get("state/deleted", 0),
+        "skipped_known": stats.get("discovery/skipped_known", 0),
+        "pending_retried": stats.get("state/pending_requested", 0),
+        "dropped": {**{f"not_article/{k}": v for k, v in prefixed("extract/not_article/").items()},
+                    **{f"invalid/{k}": v for k, v in prefixed("validate/dropped/").items()},
+                    "duplicate": stats.get("dedupe/duplicate", 0)},
+        "cleaned": prefixed("clean/"),
+        "warc_records": stats.get("warc/records", 0),
+        # WAF challenges (412, 521) and rate limits (429) met, each backed off before a retry.
+        "waf_challenges": {code: stats.get(f"retry/backoff/{code}", 0) for code in (412, 429, 521)},
+        "pager_bound": stats.get("discovery/pager_bound", 0),
+        "list_pages_failed": stats.get("discovery/list_pages_failed", 0),
+    }
+
+
+def accounting(stats: dict[str, Any]) -> dict[str, Any]:
+    buckets = {k[len(STATS_BUCKET):]: v for k, v in stats.items() if k.startswith(STATS_BUCKET)}
+    attempts = stats.get(STATS_ATTEMPTS, 0)
+    return {"attempts": attempts, "buckets": buckets, "balanced": attempts == sum(buckets.values())}
+
+
+@dataclass
+class Verdict:
+    exit_code: int
+    complete: bool      # every list page the run's scope needed was read
+    paged_to_end: bool  # and no list was cut short: the next run may stop paging at known pages
+
+
+def judge(reason: str | None, counts: dict[str, Any], drift: list[str], output_failed: bool,
+          max_error_rate: float, limited_by_since: bool, may_find_nothing: bool) -> Verdict:
+    """The exit code (``crawler.exitcodes``) and coverage of a run that ended for ``reason``.
+
+    ``complete`` is coverage only: the run finished and read every list page it needed (failed
+    articles wait in the state's pending list for the next run, so they do not break coverage).
+    """
+    reason = reason or "unknown"
+    finished = reason == "finished"
+    found_links = counts["lists_with_links"] > 0 or may_find_nothing
+    complete = finished and not output_failed and counts["list_pages_failed"] == 0 and found_links
+    if output_failed:
+        code = exitcodes.OUTPUT_FAILED
+    elif counts["pages_ok"] <= 0 and not may_find_nothing:
+        code = exitcodes.FETCHED_NOTHING
+    elif reason == "shutdown":
+        code = exitcodes.INTERRUPTED
+    elif reason.startswith(BOUND_REASONS):
+        code = exitcodes.BOUND_HIT
+    elif not finished:
+        code = exitcodes.FAILED
+    elif not found_links:
+        code = exitcodes.NO_LINKS
+    elif counts["list_pages_failed"] or counts["failed"] > max_error_rate * max(counts["attempted"], 1):
+        code = exitcodes.ERROR_THRESHOLD
+    elif drift:
+        code = exitcodes.TEMPLATE_DRIFT
+    else:
+        code = exitcodes.COMPLETE
+    return Verdict(code, complete, complete and not limited_by_since and not counts["pager_bound"])

@@ -1,0 +1,107 @@
+"""The fleet's state store: Redis, shared by crawler machines (``-s REDIS_URL=...``).
+
+Same contract as the SQLite store (``crawler.state.sqlite``): rows staged per (run, slice),
+promoted in one MULTI/EXEC transaction once the slice's manifest is written. Each open slice
+records its owner (machine and OUTPUT_DIR), so a process settles only the slices its own killed
+predecessors left behind. Manifests stay per OUTPUT_DIR, so there is no ``last_seq`` to check.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+
+import redis
+
+from . import ArticleState
+
+KEY_PREFIX = "sichuanpeace:state"
+
+
+class RedisStateStore:
+    """Article state in Redis hashes: committed per site, staged per slice."""
+
+    last_seq = None  # manifests live per OUTPUT_DIR, the state is the fleet's
+
+    def __init__(self, url: str, output_dir: Path, readonly: bool = False, prefix: str = KEY_PREFIX):
+        self.redis = redis.Redis.from_url(url, decode_responses=True)
+        self.prefix = prefix
+        self.readonly = readonly
+        self.owner = f"{socket.gethostname()}:{output_dir.resolve()}"
+
+    def _articles(self, site: str) -> str:
+        return f"{self.prefix}:articles:{site}"
+
+    def _staged(self, run_id: str, slice_no: int) -> str:
+        return f"{self.prefix}:staged:{run_id}:{slice_no}"
+
+    @property
+    def _slices(self) -> str:
+        return f"{self.prefix}:slices"
+
+    def close(self) -> None:
+        self.redis.close()
+
+    def check(self) -> None:
+        self.redis.ping()
+
+    def get(self, site: str, article_id: str) -> ArticleState | None:
+        value = self.redis.hget(self._articles(site), article_id)
+        return ArticleState(**json.loads(value)) if value else None
+
+    def known_ids(self, site: str) -> set[str]:
+        return {key for key, value in self.redis.hscan_iter(self._articles(site)) if not json.loads(value)["deleted"]}
+
+    def recheck_candidates(self, site: str, published_since: str | None) -> Iterator[ArticleState]:
+        for _, value in self.redis.hscan_iter(self._articles(site)):
+            state = ArticleState(**json.loads(value))
+            if not state.deleted and (published_since is None or (state.published_at or "") >= published_since):
+                yield state
+
+    def pending(self, site: str) -> list[tuple[str, str | None]]:
+        return [tuple(json.loads(v)) for v in self.redis.hvals(f"{self.prefix}:pending:{site}")]
+
+    def add_pending(self, site: str, article_id: str, url: str, channel: str | None) -> None:
+        if not self.readonly:
+            self.redis.hset(f"{self.prefix}:pending:{site}", article_id, json.dumps([url, channel]))
+
+    def open_slice(self, run_id: str, slice_no: int, files: list[str]) -> None:
+        if not self.readonly:
+            self.redis.hset(self._slices, f"{run_id}:{slice_no}", json.dumps({"owner": self.owner, "files": files}))
+
+    def stage(self, run_id: str, slice_no: int, state: ArticleState) -> None:
+        if not self.readonly:
+            self.redis.hset(self._staged(run_id, slice_no), f"{state.site}\x1f{state.id}", json.dumps(asdict(state)))
+
+    def open_slices(self) -> list[tuple[str, int, list[str]]]:
+        """This OUTPUT_DIR's slices neither promoted nor discarded (others' may still be running)."""
+        found = []
+        for key, value in self.redis.hgetall(self._slices).items():
+            info = json.loads(value)
+            if info["owner"] == self.owner:
+                run_id, _, slice_no = key.rpartition(":")
+                found.append((run_id, int(slice_no), info["files"]))
+        return sorted(found)
+
+    def staged_count(self, run_id: str, slice_no: int) -> int:
+        return self.redis.hlen(self._staged(run_id, slice_no))
+
+    def promote(self, run_id: str, slice_no: int, seq: int) -> int:
+        staged = [ArticleState(**json.loads(v)) for v in self.redis.hgetall(self._staged(run_id, slice_no)).values()]
+        with self.redis.pipeline(transaction=True) as pipe:
+            for state in staged:
+                pipe.hset(self._articles(state.site), state.id, json.dumps(asdict(state)))
+                pipe.hdel(f"{self.prefix}:pending:{state.site}", state.id)
+            pipe.delete(self._staged(run_id, slice_no))
+            pipe.hdel(self._slices, f"{run_id}:{slice_no}")
+            pipe.execute()
+        return len(staged)
+
+    def discard(self, run_id: str, slice_no: int) -> None:
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self._staged(run_id, slice_no))
+            pipe.hdel(self._slices, f"{run_id}:{slice_no}")
+            pipe.execute()

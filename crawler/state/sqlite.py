@@ -1,0 +1,214 @@
+"""The one-machine state store: SQLite under OUTPUT_DIR (``state.sqlite3``).
+
+Rows are staged per (run, slice) while a run goes and promoted into ``articles`` in one transaction
+once the slice's manifest is written; ``meta.last_seq`` is the last manifest promoted, which is how
+recovery finds a slice committed but not promoted. Failed article URLs wait in ``pending`` for the
+next run, so an early stop at known list pages never strands them.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from . import ArticleState, StateError
+
+# 1: 0.1.0 (articles, staged per run, settled_runs); 2: meta, slices, pending.
+SCHEMA_VERSION = 2
+COLUMN_DEFINITIONS = (
+    ("site", "TEXT NOT NULL"),
+    ("id", "TEXT NOT NULL"),
+    ("url", "TEXT NOT NULL"),
+    ("published_at", "TEXT"),
+    ("first_seen", "TEXT NOT NULL"),
+    ("last_seen", "TEXT NOT NULL"),
+    ("content_sha256", "TEXT"),
+    ("revision", "INTEGER NOT NULL"),
+    ("etag", "TEXT"),
+    ("last_modified", "TEXT"),
+    ("deleted", "INTEGER NOT NULL DEFAULT 0"),
+)
+COLUMNS = tuple(name for name, _ in COLUMN_DEFINITIONS)
+_COLS = ", ".join(COLUMNS)
+_DEFINED = ", ".join(f"{name} {kind}" for name, kind in COLUMN_DEFINITIONS)
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles ({_DEFINED}, PRIMARY KEY (site, id));
+CREATE TABLE IF NOT EXISTS slices (run_id TEXT NOT NULL, slice INTEGER NOT NULL, files TEXT NOT NULL,
+                                   PRIMARY KEY (run_id, slice));
+CREATE TABLE IF NOT EXISTS staged (run_id TEXT NOT NULL, slice INTEGER NOT NULL, {_DEFINED},
+                                   PRIMARY KEY (run_id, slice, site, id));
+CREATE TABLE IF NOT EXISTS pending (site TEXT NOT NULL, id TEXT NOT NULL, url TEXT NOT NULL,
+                                    channel TEXT, PRIMARY KEY (site, id));
+"""
+
+
+class SqliteStateStore:
+    """SQLite-backed article state with rows staged per slice."""
+
+    def __init__(self, path: Path, readonly: bool = False):
+        self.path = path
+        self.readonly = readonly
+        if readonly:
+            self.db = self._read_copy(path)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = not path.exists()
+        try:
+            self.db = sqlite3.connect(path, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            version = self._version(fresh)
+        except sqlite3.DatabaseError as error:
+            raise StateError(f"{path} is not a readable SQLite database ({error})") from error
+        if version > SCHEMA_VERSION:
+            self.db.close()
+            raise StateError(f"{path} has state schema {version}, newer than this crawler's {SCHEMA_VERSION}: "
+                             "run the newer crawler, or move the file away to rebuild it from the manifests")
+        if version < SCHEMA_VERSION:
+            self._migrate(version)
+        self.db.executescript(SCHEMA)
+        self._set("schema_version", str(SCHEMA_VERSION))
+
+    @staticmethod
+    def _read_copy(path: Path) -> sqlite3.Connection:
+        """An in-memory copy of the store, read without creating or changing any file (SQLite's
+        read-only mode would still create the -wal and -shm files); empty when there is none.
+        A crawl writing at the same time may make the copy stale or fail: it is then empty."""
+        copy = sqlite3.connect(":memory:", isolation_level=None)
+        if path.exists():
+            try:
+                source = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+                source.backup(copy)
+                source.close()
+            except sqlite3.DatabaseError:
+                copy.close()
+                copy = sqlite3.connect(":memory:", isolation_level=None)
+        copy.executescript(SCHEMA)
+        return copy
+
+    def _version(self, fresh: bool) -> int:
+        tables = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "meta" in tables:
+            row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            return int(row[0]) if row else SCHEMA_VERSION
+        return 1 if "articles" in tables else SCHEMA_VERSION
+
+    def _migrate(self, version: int) -> None:
+        """0.1.0's store: keep ``articles``; its staged rows (killed 0.1.0 runs) are re-emitted."""
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("DROP TABLE IF EXISTS staged")
+            self.db.execute("DROP TABLE IF EXISTS settled_runs")
+
+    def _set(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def close(self) -> None:
+        self.db.close()
+
+    def check(self) -> None:
+        """Raise StateError when the file is damaged (SQLite's own integrity check)."""
+        try:
+            result = self.db.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.DatabaseError as error:
+            raise StateError(f"{self.path} is damaged ({error})") from error
+        if result != "ok":
+            raise StateError(f"{self.path} is damaged ({result})")
+
+    # --- what earlier runs committed ------------------------------------------------------------
+
+    @property
+    def last_seq(self) -> int:
+        row = self.db.execute("SELECT value FROM meta WHERE key='last_seq'").fetchone()
+        return int(row[0]) if row else 0
+
+    def get(self, site: str, article_id: str) -> ArticleState | None:
+        row = self.db.execute(f"SELECT {_COLS} FROM articles WHERE site=? AND id=?", (site, article_id)).fetchone()
+        return ArticleState(*row) if row else None
+
+    def known_ids(self, site: str) -> set[str]:
+        """Ids of every committed, not deleted article of a site."""
+        return {row[0] for row in self.db.execute("SELECT id FROM articles WHERE site=? AND deleted=0", (site,))}
+
+    def recheck_candidates(self, site: str, published_since: str | None) -> Iterator[ArticleState]:
+        """Live articles published at or after ``published_since`` (None: all of them)."""
+        query = f"SELECT {_COLS} FROM articles WHERE site=? AND deleted=0"
+        params: tuple[str, ...] = (site,)
+        if published_since is not None:
+            query += " AND published_at >= ?"
+            params += (published_since,)
+        for row in self.db.execute(query, params):
+            yield ArticleState(*row)
+
+    def pending(self, site: str) -> list[tuple[str, str | None]]:
+        """Article URLs that failed in earlier runs and were not committed since: (url, channel)."""
+        return list(self.db.execute("SELECT url, channel FROM pending WHERE site=?", (site,)))
+
+    # --- a run's writes -------------------------------------------------------------------------
+
+    def add_pending(self, site: str, article_id: str, url: str, channel: str | None) -> None:
+        if not self.readonly:
+            self.db.execute("INSERT OR REPLACE INTO pending VALUES (?, ?, ?, ?)", (site, article_id, url, channel))
+
+    def open_slice(self, run_id: str, slice_no: int, files: list[str]) -> None:
+        """Name a slice's local files before any of its rows are staged (recovery needs them)."""
+        if not self.readonly:
+            self.db.execute("INSERT OR REPLACE INTO slices VALUES (?, ?, ?)", (run_id, slice_no, json.dumps(files)))
+
+    def stage(self, run_id: str, slice_no: int, state: ArticleState) -> None:
+        """What a slice emitted (or confirmed unchanged) for an article; promoted with the slice."""
+        if self.readonly:
+            return
+        values = tuple(getattr(state, c) for c in COLUMNS)
+        self.db.execute(f"INSERT OR REPLACE INTO staged (run_id, slice, {_COLS}) "
+                        f"VALUES (?, ?, {', '.join('?' * len(COLUMNS))})", (run_id, slice_no, *values))
+
+    def open_slices(self) -> list[tuple[str, int, list[str]]]:
+        """Slices staged or opened but neither promoted nor discarded: (run id, slice, files)."""
+        found = {(r, s): json.loads(f) for r, s, f in self.db.execute("SELECT run_id, slice, files FROM slices")}
+        for run_id, slice_no in self.db.execute("SELECT DISTINCT run_id, slice FROM staged"):
+            found.setdefault((run_id, slice_no), [])
+        return [(r, s, files) for (r, s), files in sorted(found.items())]
+
+    def promote(self, run_id: str, slice_no: int, seq: int) -> int:
+        """Move a committed slice's rows into ``articles`` in one transaction; returns how many."""
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            cursor = self.db.execute(f"INSERT OR REPLACE INTO articles ({_COLS}) "
+                                     f"SELECT {_COLS} FROM staged WHERE run_id=? AND slice=?", (run_id, slice_no))
+            self.db.execute("DELETE FROM pending WHERE (site, id) IN "
+                            "(SELECT site, id FROM staged WHERE run_id=? AND slice=?)", (run_id, slice_no))
+            self._forget(run_id, slice_no)
+            self._set("last_seq", str(max(seq, self.last_seq)))
+            return cursor.rowcount
+
+    def staged_count(self, run_id: str, slice_no: int) -> int:
+        return self.db.execute("SELECT count(*) FROM staged WHERE run_id=? AND slice=?", (run_id, slice_no)).fetchone()[0]
+
+    def discard(self, run_id: str, slice_no: int) -> None:
+        """Forget a slice that was never committed: its articles are emitted again."""
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self._forget(run_id, slice_no)
+
+    def _forget(self, run_id: str, slice_no: int) -> None:
+        self.db.execute("DELETE FROM staged WHERE run_id=? AND slice=?", (run_id, slice_no))
+        self.db.execute("DELETE FROM slices WHERE run_id=? AND slice=?", (run_id, slice_no))
+
+    def apply_records(self, records: Iterable[dict], seq: int) -> int:
+        """Fold committed records (a manifest's, in order) into ``articles``: rebuilding from manifests."""
+        applied = 0
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            for record in records:
+                known = self.get(record["site"], record["id"])
+                state = ArticleState.from_record(record, first_seen=known.first_seen if known else None)
+                self.db.execute(f"INSERT OR REPLACE INTO articles ({_COLS}) VALUES ({', '.join('?' * len(COLUMNS))})",
+                                tuple(getattr(state, c) for c in COLUMNS))
+                self.db.execute("DELETE FROM pending WHERE site=? AND id=?", (state.site, state.id))
+                applied += 1
+            self._set("last_seq", str(max(seq, self.last_seq)))
+        return applied

@@ -1,0 +1,171 @@
+"""Spider arguments: checked as a whole when the spider is built, before it fetches or writes anything.
+
+The subprocess tests run the real ``scrapy crawl`` / ``parse`` / ``check`` against the fixture site.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crawler.spiders.arguments import KNOWN_ARGUMENTS, MAX_RECHECK_DAYS, SpiderArguments
+from crawler.spiders.sichuanpeace import SichuanpeaceSpider
+from tests.conftest import PROJECT
+from tests.fixture_server import FixtureSite
+
+FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "RETRY_BACKOFF_BASE=0.05",
+        "-s", "LOG_LEVEL=INFO"]
+# Nothing answers on port 9: a run that got past the arguments would fail to fetch (exit 4), not 1.
+NOWHERE = "http://127.0.0.1:9/"
+
+
+def scrapy(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """The real ``scrapy`` command of this project in a subprocess."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
+    return subprocess.run([sys.executable, "-m", "scrapy", *args], cwd=PROJECT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def files_under(directory: Path) -> list[str]:
+    return sorted(str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file())
+
+
+# --- the checks themselves (no subprocess) ---------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(KNOWN_ARGUMENTS))
+@pytest.mark.parametrize("value", ["", "   "])
+def test_an_empty_value_is_an_error_naming_the_argument(name, value):
+    with pytest.raises(ValueError, match=rf"^{name} must not be empty"):
+        SpiderArguments.parse({name: value})
+
+
+def test_not_given_means_the_defaults():
+    arguments = SpiderArguments.parse({})
+    assert arguments.base_url == "https://www.sichuanpeace.gov.cn/"
+    assert (arguments.channels, arguments.since, arguments.recheck_days, arguments.fleet_role) == (None, None, 7, "worker")
+
+
+def test_an_unknown_name_is_rejected_with_the_known_ones():
+    with pytest.raises(ValueError) as error:
+        SpiderArguments.parse({"chanels": "scyw", "base_url": "http://127.0.0.1:8000/"})
+    message = str(error.value)
+    assert "unknown spider argument chanels (did you mean channels?)" in message
+    assert all(name in message for name in KNOWN_ARGUMENTS)
+
+
+@pytest.mark.parametrize("name", ["name", "start_urls", "allowed_domains", "custom_settings", "job"])
+def test_spider_attributes_are_not_arguments(name):
+    # Scrapy's Spider would set any keyword as an attribute: -a name=x would rename the spider.
+    with pytest.raises(ValueError, match=f"unknown spider argument {name}"):
+        SichuanpeaceSpider(**{name: "x"})
+
+
+def test_a_job_runners_own_argument_is_kept():
+    # scrapyd adds -a _job=<id> to every job; Scrapy itself passes no argument of its own.
+    spider = SichuanpeaceSpider(_job="6487ec79", base_url="http://127.0.0.1:8000/")
+    assert spider._job == "6487ec79"
+    assert spider.base_url == "http://127.0.0.1:8000/"
+
+
+@pytest.mark.parametrize("value, days", [("0", 0), ("7", 7), (f" {MAX_RECHECK_DAYS} ", MAX_RECHECK_DAYS), ("ALL", None)])
+def test_recheck_within_the_bound(value, days):
+    assert SpiderArguments.parse({"recheck": value}).recheck_days == days
+
+
+@pytest.mark.parametrize("value", [str(MAX_RECHECK_DAYS + 1), "1000000000", "99999999999999999999"])
+def test_recheck_past_the_bound_is_an_error(value):
+    with pytest.raises(ValueError, match=r"recheck must be at most 36500 days \(say recheck=all"):
+        SpiderArguments.parse({"recheck": value})
+
+
+@pytest.mark.parametrize("value", ["-1", "7d", "٣", "1e3"])
+def test_recheck_only_takes_ascii_digits_or_all(value):
+    with pytest.raises(ValueError, match="recheck must be a number of days or 'all'"):
+        SpiderArguments.parse({"recheck": value})
+
+
+def test_site_and_base_url_together_crawl_the_mirror_for_the_site():
+    arguments = SpiderArguments.parse({"site": "chengdu", "base_url": "http://127.0.0.1:8000/x/"})
+    assert (arguments.base_url, arguments.crawl_host, arguments.site) == (
+        "http://127.0.0.1:8000/", "127.0.0.1", "www.chengdupeace.gov.cn")
+    assert SpiderArguments.parse({"site": "chengdu"}).base_url == "https://www.chengdupeace.gov.cn/"
+
+
+def test_every_problem_is_reported_at_once():
+    errors = SichuanpeaceSpider.argument_errors({"chanels": "scyw", "since": "", "recheck": "1000000000",
+                                                 "base_url": "http://127.0.0.1:8000/"})
+    assert [e.split(" ", 3)[:3] for e in errors] == [
+        ["unknown", "spider", "argument"], ["recheck", "must", "be"], ["since", "must", "not"]]
+
+
+def test_good_arguments_have_no_errors():
+    assert SichuanpeaceSpider.argument_errors(
+        {"base_url": "http://127.0.0.1:8000/", "site": "chengdu", "channels": "scyw,szdt", "since": "2024-01-01",
+         "recheck": "all", "fleet": "seed", "_job": "6487ec79"}) == []
+
+
+# --- the real commands ----------------------------------------------------------------------------
+
+BAD_ARGUMENTS = [
+    ("channels=", "channels must not be empty"),
+    ("base_url=", "base_url must not be empty"),
+    ("since=", "since must not be empty"),
+    ("recheck=", "recheck must not be empty"),
+    ("site=", "site must not be empty"),
+    ("fleet=", "fleet must not be empty"),
+    ("chanels=scyw", "unknown spider argument chanels (did you mean channels?)"),
+    ("recheck=1000000000", "recheck must be at most 36500 days"),
+    ("base_url=ftp://example.org/", "base_url must be an http(s) URL"),
+    ("channels=SC YW", "channels must be comma-separated"),
+    ("since=2021-13-01", "since must be a date"),
+    ("fleet=leader", "fleet must be 'seed' or 'worker'"),
+    ("site=atlantis", "site must be a registered host"),
+]
+
+
+@pytest.mark.parametrize("argument, message", BAD_ARGUMENTS)
+def test_crawl_with_a_bad_argument_exits_1_and_writes_nothing(tmp_path, argument, message):
+    out = tmp_path / "out"
+    done = scrapy("crawl", "sichuanpeace", "-a", f"base_url={NOWHERE}", "-a", argument,
+                  "-s", f"OUTPUT_DIR={out}", *FAST)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert message in done.stderr
+    # Only what the crawl command makes before the spider exists: its lock and its log file.
+    assert all(name == ".lock" or name.startswith("logs/") for name in files_under(out)), files_under(out)
+
+
+def test_crawl_names_every_bad_argument(tmp_path):
+    done = scrapy("crawl", "sichuanpeace", "-a", f"base_url={NOWHERE}", "-a", "chanels=scyw", "-a", "since=",
+                  "-s", f"OUTPUT_DIR={tmp_path / 'out'}", *FAST)
+    assert done.returncode == 1
+    assert "unknown spider argument chanels" in done.stderr and "since must not be empty" in done.stderr
+
+
+@pytest.mark.parametrize("command", ["parse", "check"])
+def test_parse_and_check_reject_an_unknown_argument_too(tmp_path, command):
+    target = ["--spider=sichuanpeace", f"{NOWHERE}scyw/"] if command == "parse" else ["sichuanpeace"]
+    done = scrapy(command, *target, "-a", f"base_url={NOWHERE}", "-a", "chanels=scyw",
+                  "-s", f"OUTPUT_DIR={tmp_path}", *FAST)
+    assert done.returncode == 1
+    assert "unknown spider argument chanels" in done.stderr
+
+
+def test_recheck_at_the_bound_and_a_runners_argument_crawl(tmp_path):
+    """recheck=36500 re-fetches every known article (no overflow); scrapyd's _job is accepted."""
+    out = tmp_path / "out"
+    with FixtureSite() as site:
+        first = scrapy("crawl", "sichuanpeace", "-a", f"base_url={site.base_url}", "-a", "channels=gcsy",
+                       "-s", f"OUTPUT_DIR={out}", *FAST)
+        assert first.returncode == 0, first.stderr[-3000:]
+        before = site.request_counts()
+        again = scrapy("crawl", "sichuanpeace", "-a", f"base_url={site.base_url}", "-a", "channels=gcsy",
+                       "-a", f"recheck={MAX_RECHECK_DAYS}", "-a", "_job=6487ec79", "-s", f"OUTPUT_DIR={out}", *FAST)
+        after = site.request_counts()
+    assert again.returncode == 0, again.stderr[-3000:]
+    # Both gcsy articles (2019) are older than the default 7 days: only a long recheck fetches them again.
+    for path in ("/gcsy/20190319/1792665.html", "/gcsy/20190402/1801234.html"):
+        assert after[path] == before[path] + 1, (path, before[path], after[path])

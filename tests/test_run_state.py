@@ -1,0 +1,141 @@
+"""The run's life around its commits: a full disk, the state store checked against the manifests,
+settings checked before anything is written, and commands other than ``crawl`` writing nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from crawler import exitcodes
+from tests import consumer
+from tests.conftest import PROJECT, run_crawl
+from tests.fixture_cases import load_cases
+from tests.fixture_server import FixtureSite
+
+ARTICLE_IDS = sorted(case.expected["id"] for case in load_cases("article"))
+FULL_DISK = json.dumps({"": "tests.faulty_storage.FullForAWhileStorage",
+                        "file": "tests.faulty_storage.FullForAWhileStorage"})
+
+
+def test_disk_full_for_a_while_loses_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("FULL_DISK_WRITES", "7-8")
+    with FixtureSite() as site:
+        full = run_crawl(site.base_url, tmp_path, "-s", "CHECKPOINT_RECORDS=5", "-s", f"FEED_STORAGES={FULL_DISK}")
+        assert full.returncode == exitcodes.OUTPUT_FAILED, full.log[-2000:]
+        assert "NOT committed" in full.log
+        committed = [r["id"] for r in consumer.records(tmp_path)]
+        assert len(committed) == len(set(committed)) < len(ARTICLE_IDS)
+        monkeypatch.delenv("FULL_DISK_WRITES")
+        rerun = run_crawl(site.base_url, tmp_path)
+    assert rerun.returncode == 0, rerun.log[-2000:]
+    assert sorted(r["id"] for r in consumer.records(tmp_path)) == ARTICLE_IDS
+    assert not [p for p in tmp_path.rglob(".*") if p.name.endswith((".part", ".open"))]
+
+
+def _first_run(site: FixtureSite, out: Path) -> None:
+    assert run_crawl(site.base_url, out).returncode == 0
+
+
+def test_damaged_state_is_rebuilt_from_the_manifests(tmp_path):
+    with FixtureSite() as site:
+        _first_run(site, tmp_path)
+        (tmp_path / "state.sqlite3").write_bytes(b"not a database" * 100)
+        for extra in ("state.sqlite3-wal", "state.sqlite3-shm"):
+            (tmp_path / extra).unlink(missing_ok=True)
+        rerun = run_crawl(site.base_url, tmp_path, "-a", "recheck=0")
+    assert rerun.returncode == 0, rerun.log[-2000:]
+    assert "rebuilding it from the manifests" in rerun.log
+    assert consumer.final(tmp_path)["counts"]["new"] == 0
+    assert sorted(r["id"] for r in consumer.records(tmp_path)) == ARTICLE_IDS
+    assert list(tmp_path.glob("state.sqlite3.damaged-*"))
+
+
+def test_missing_state_is_rebuilt(tmp_path):
+    with FixtureSite() as site:
+        _first_run(site, tmp_path)
+        for name in ("state.sqlite3", "state.sqlite3-wal", "state.sqlite3-shm"):
+            (tmp_path / name).unlink(missing_ok=True)
+        site.requests.clear()
+        rerun = run_crawl(site.base_url, tmp_path, "-a", "recheck=0")
+        fetched_articles = [p for p in site.request_counts() if p.count("/") == 3 and "/gcsy/2020" not in p
+                            and p.endswith(".html")]
+    assert rerun.returncode == 0
+    assert "No state store" in rerun.log
+    assert fetched_articles == [] and consumer.final(tmp_path)["counts"]["new"] == 0
+
+
+def test_foreign_state_is_not_trusted(tmp_path):
+    with FixtureSite() as site:
+        _first_run(site, tmp_path / "a")
+        (tmp_path / "b").mkdir()
+        (tmp_path / "b" / "state.sqlite3").write_bytes((tmp_path / "a" / "state.sqlite3").read_bytes())
+        other = run_crawl(site.base_url, tmp_path / "b")
+    assert other.returncode == 0
+    # b has no manifest: a state that knows articles is another folder's; b's consumer gets them all.
+    assert sorted(r["id"] for r in consumer.records(tmp_path / "b")) == ARTICLE_IDS
+
+
+def test_newer_state_schema_is_refused(tmp_path):
+    with FixtureSite() as site:
+        _first_run(site, tmp_path)
+        db = sqlite3.connect(tmp_path / "state.sqlite3")
+        db.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+        db.commit()
+        db.close()
+        before = sorted(p.name for p in (tmp_path / "runs").iterdir())
+        refused = run_crawl(site.base_url, tmp_path)
+    assert refused.returncode == exitcodes.FAILED
+    assert "newer than this crawler's" in refused.log
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == before
+
+
+def test_empty_or_bad_settings_write_nothing(tmp_path):
+    for setting in ("OUTPUT_DIR=", "CHECKPOINT_RECORDS=0", "RUN_MAX_ERROR_RATE=2", "FAULT_KILL_AT=nowhere"):
+        command = [sys.executable, "-m", "scrapy", "crawl", "sichuanpeace", "-a", "base_url=http://127.0.0.1:9/",
+                   "-s", f"OUTPUT_DIR={tmp_path / 'out'}", "-s", setting]
+        done = subprocess.run(command, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(PROJECT),
+                                                          "SCRAPY_SETTINGS_MODULE": "crawler.settings"},
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == exitcodes.FAILED, (setting, done.stderr[-1000:])
+        assert setting.split("=")[0] in done.stderr
+        assert not list(tmp_path.rglob("*")) or [p.name for p in tmp_path.iterdir()] == []
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")
+            if p.is_file()}
+
+
+def test_other_commands_never_touch_output_dir(tmp_path):
+    with FixtureSite() as site:
+        _first_run(site, tmp_path)
+        # What a crawl that is running right now would have there.
+        live = "20990101T000000Z-abcdef"
+        (tmp_path / f".sichuanpeace-{live}-00001.jsonl.part").write_text('{"id": "1"}\n', encoding="utf-8")
+        (tmp_path / "warc" / f".sichuanpeace-{live}-00001.warc.gz.open").write_bytes(b"x")
+        before = _snapshot(tmp_path)
+        article = site.base_url + "scyw/20211103/2541288.html"
+        env = {**os.environ, "PYTHONPATH": str(PROJECT)}
+        settings = ["-s", f"OUTPUT_DIR={tmp_path}", "-s", "DOWNLOAD_DELAY=0"]
+        commands = [
+            ["shell", article, "-c", "response.status", *settings],
+            ["fetch", "--nolog", article, *settings],
+            ["parse", "--spider=sichuanpeace", "-a", f"base_url={site.base_url}", article, *settings],
+        ]
+        for command in commands:
+            done = subprocess.run([sys.executable, "-m", "scrapy", *command], cwd=PROJECT, env=env,
+                                  capture_output=True, text=True, timeout=180)
+            assert done.returncode == 0, (command[0], done.stderr[-2000:])
+        script = ("from scrapy.crawler import CrawlerProcess\n"
+                  "from scrapy.utils.project import get_project_settings\n"
+                  f"s = get_project_settings(); s.set('OUTPUT_DIR', {str(tmp_path)!r}); s.set('DOWNLOAD_DELAY', 0)\n"
+                  "p = CrawlerProcess(s)\n"
+                  f"p.crawl('sichuanpeace', base_url={site.base_url!r}); p.start()\n")
+        done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT, env=env, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+    assert _snapshot(tmp_path) == before
