@@ -6,7 +6,7 @@ the bare spider's run of the same round), politeness off, 16 concurrent requests
 article pages fetched per second of the crawl's wall time (process start to exit) and of its
 crawl phase (first to last request, as the server saw them); the ratios to the bare spider are
 the point. The archive's cost is WARC-on minus WARC-off. Two more crawls measure the
-garbage collector's tuning (crawler/gc_tuning.py): ours with CPython's default collector, and the
+garbage collector's tuning (crawler/extensions/gc_tuning.py): ours with CPython's default collector, and the
 bare spider with our tuning (a reference: the tuning is not ours alone to gain from). The server's
 own CPU time during each crawl and a load test beforehand show that the server is not the bottleneck.
 
@@ -21,19 +21,19 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from bench.common import (PROJECT, bare_command, crawl_command, dir_size_mb, last_manifest, mirror_server, run_measured,
-                          save, scratch_dir, table)
+from bench.common import (PROJECT, bare_command, crawl_command, dir_size_mb, last_manifest, mirror_server,
+    run_measured, save, scratch_dir, table)
 from bench.mirror import loadtest
 from crawler.settings import GC_GEN0_THRESHOLD
 
 VARIANTS = ("bare", "ours_warc", "ours_nowarc", "ours_warc_gc_default", "bare_gc_tuned")
 # What each variant adds to its command line. ``ours_warc_gc_default`` leaves CPython's collector
-# as it is; ``bare_gc_tuned`` is the bare spider with our GC tuning (crawler/gc_tuning.py), a
+# as it is; ``bare_gc_tuned`` is the bare spider with our GC tuning (crawler/extensions/gc_tuning.py), a
 # reference that shows how much of our rate that generic tuning makes.
 EXTRA_ARGS = {
     "ours_nowarc": ["-s", "WARC_ENABLED=False"],
     "ours_warc_gc_default": ["-s", "GC_TUNING_ENABLED=False"],
-    "bare_gc_tuned": ["-s", "EXTENSIONS={\"crawler.gc_tuning.GcTuning\": 0}", "-s", "GC_TUNING_ENABLED=True",
+    "bare_gc_tuned": ["-s", "EXTENSIONS={\"crawler.extensions.gc_tuning.GcTuning\": 0}", "-s", "GC_TUNING_ENABLED=True",
                       "-s", f"GC_GEN0_THRESHOLD={GC_GEN0_THRESHOLD}"],
 }
 

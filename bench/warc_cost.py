@@ -54,10 +54,10 @@ from bench.extraction import ours
 from bench.mirror import generate_article
 
 sys.path.insert(0, str(PROJECT))
+import crawler.downloadermiddlewares.warc as warc_capture  # noqa: E402
 import crawler.run.files  # noqa: E402
-import crawler.warc  # noqa: E402
-from crawler.run.lock import acquire  # noqa: E402
 from crawler import settings as project_settings  # noqa: E402
+from crawler.run.lock import acquire  # noqa: E402
 
 BASE = "http://127.0.0.1:8000"
 CTYPE = "text/html; charset=utf-8"
@@ -92,7 +92,7 @@ class NullMiddleware:
 class NoThread:
     """Our middleware with its writing called on the calling thread: what the writer thread buys."""
 
-    def __init__(self, middleware: crawler.warc.WarcArchiveMiddleware):
+    def __init__(self, middleware: warc_capture.WarcArchiveMiddleware):
         self.middleware = middleware
 
     @property
@@ -100,7 +100,7 @@ class NoThread:
         return self.middleware.sealed
 
     async def process_response(self, request: Request, response: HtmlResponse) -> HtmlResponse:
-        response_headers, request_headers = crawler.warc._http_headers(request, response)
+        response_headers, request_headers = warc_capture._http_headers(request, response)
         request.meta["warc"] = self.middleware._write_exchange(response.url, response.body, response_headers,
                                                                request_headers)
         return response
@@ -229,8 +229,8 @@ def main(argv: list[str] | None = None) -> None:
     pairs = exchanges(args.responses)
     old_module = baseline_module(args.baseline)
     variants = [("null", "null", None, 0), ("old", OLD, old_module, 9)]
-    variants += [("new", f"new level {level}", crawler.warc, level) for level in map(int, args.levels.split(","))]
-    variants += [("nothread", "new level 6, no thread", crawler.warc, 6)]
+    variants += [("new", f"new level {level}", warc_capture, level) for level in map(int, args.levels.split(","))]
+    variants += [("nothread", "new level 6, no thread", warc_capture, 6)]
     results: dict[tuple[str, str], dict] = {}
     verdicts: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="bench-warc-") as scratch:

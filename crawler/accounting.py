@@ -18,13 +18,12 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from scrapy import Request, Spider, signals
-from scrapy.crawler import Crawler
+from scrapy import Request
 from scrapy import exceptions as scrapy_exceptions
+from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet import defer
 from twisted.internet import error as tx_error
 from twisted.python.failure import Failure
@@ -107,7 +106,7 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-def _meta_of(where: Response | Request | Failure | None) -> dict[str, Any] | None:
+def meta_of(where: Response | Request | Failure | None) -> dict[str, Any] | None:
     """The meta of the attempt a response, request or (errback) failure belongs to."""
     if isinstance(where, Request):
         return where.meta
@@ -127,7 +126,7 @@ def count(crawler: Crawler, bucket: str, where: Response | Request | None = None
     raised, the attempt is settled and later buckets for it are not counted.
     """
     assert crawler.stats is not None
-    meta = _meta_of(where)
+    meta = meta_of(where)
     if meta is not None:
         if meta.get(META_ESCAPED):
             return
@@ -221,7 +220,7 @@ def record_failure(crawler: Crawler, failure: Failure, article: bool = True) -> 
     count(crawler, bucket, request)
     error = failure.value
     status = error.response.status if isinstance(error, HttpError) else None
-    ledger: AccountingExtension | None = getattr(crawler, "accounting", None)
+    ledger = getattr(crawler, "accounting", None)  # crawler.extensions.accounting
     if bucket == BROKEN_LINK:
         if ledger is not None:
             ledger.broken_link(url, status, linking)
@@ -264,112 +263,3 @@ def run_health(stats: Mapping[str, Any]) -> dict[str, Any]:
         "list_pages_failed": int(stats.get(STATS_LIST_PAGES_FAILED, 0) or 0),
         "balanced": attempted == sum(buckets.values()),
     }
-
-
-def _on_domains(request: Request, domains: list[str]) -> bool:
-    host = (urlparse_cached(request).hostname or "").lower()
-    return any(host == d or host.endswith("." + d) for d in domains)
-
-
-def is_attempt(request: Request) -> bool:
-    """First try of a spider request (not a retry, a redirect hop, or robots.txt)."""
-    meta = request.meta
-    return not (meta.get("retry_times") or meta.get("redirect_times") or meta.get("dont_obey_robotstxt"))
-
-
-class AccountingMiddleware:
-    """Downloader middleware, outermost: counts attempts as they first reach the downloader."""
-
-    def __init__(self, crawler: Crawler):
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> AccountingMiddleware:
-        return cls(crawler)
-
-    def process_request(self, request: Request) -> None:
-        if is_attempt(request) and not request.meta.get("accounted"):
-            request.meta["accounted"] = True
-            if not request.meta.get(META_LINKED_FROM):
-                # Kept in meta: redirect hops get the previous hop as their Referer.
-                referer = linked_from(request)
-                if referer:
-                    request.meta[META_LINKED_FROM] = referer
-            assert self.crawler.stats is not None
-            self.crawler.stats.inc_value(STATS_ATTEMPTS)
-
-
-class AccountingExtension:
-    """Buckets the attempts whose fate is decided by the pipelines, the scheduler or a raising
-    callback; keeps the run's broken links and missing articles (``crawler.accounting``)."""
-
-    def __init__(self, crawler: Crawler, list_max: int = LIST_MAX):
-        self.crawler = crawler
-        self.list_max = list_max
-        # {"url", "status", "linked_from"}: the first ``list_max`` of each; the rest only counted.
-        self.broken_links: list[dict[str, Any]] = []
-        self.missing_articles: list[dict[str, Any]] = []
-        self.broken_links_omitted = 0
-        self.missing_articles_omitted = 0
-        crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
-        crawler.signals.connect(self.item_dropped, signal=signals.item_dropped)
-        crawler.signals.connect(self.request_dropped, signal=signals.request_dropped)
-        crawler.signals.connect(self.request_scheduled, signal=signals.request_scheduled)
-        crawler.signals.connect(self.spider_error, signal=signals.spider_error)
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> AccountingExtension:
-        extension = cls(crawler, crawler.settings.getint("ACCOUNTING_LIST_MAX", LIST_MAX))
-        crawler.accounting = extension  # type: ignore[attr-defined]  # for the run report
-        return extension
-
-    def broken_link(self, url: str, status: int | None, linked_from: str | None) -> None:
-        if len(self.broken_links) < self.list_max:
-            self.broken_links.append({"url": url, "status": status, "linked_from": linked_from})
-        else:
-            self.broken_links_omitted += 1
-
-    def missing_article(self, url: str, status: int | None, linked_from: str | None) -> None:
-        if len(self.missing_articles) < self.list_max:
-            self.missing_articles.append({"url": url, "status": status, "linked_from": linked_from})
-        else:
-            self.missing_articles_omitted += 1
-
-    def item_scraped(self, item: Any, response: Response, spider: Spider) -> None:
-        count(self.crawler, RECORD, response)
-
-    def item_dropped(self, item: Any, response: Response, exception: BaseException, spider: Spider) -> None:
-        count(self.crawler, getattr(exception, "bucket", PARSE_FAILURE), response)
-
-    def spider_error(self, failure: Failure, response: Response | Failure, spider: Spider) -> None:
-        """A callback (or errback) raised: its attempt is one parse failure, whatever else it was
-        counted as before (a listing read half-way, a record whose links then broke)."""
-        meta = _meta_of(response)
-        if meta is None:
-            count(self.crawler, PARSE_FAILURE)
-            return
-        if meta.get(META_ESCAPED):
-            return
-        meta[META_ESCAPED] = True
-        before = meta.get(META_BUCKET)
-        if before in FAILURE_BUCKETS:
-            return  # already one failure
-        assert self.crawler.stats is not None
-        if before is not None:
-            self.crawler.stats.inc_value(STATS_BUCKET + before, -1)
-        meta[META_BUCKET] = PARSE_FAILURE
-        self.crawler.stats.inc_value(STATS_BUCKET + PARSE_FAILURE)
-
-    def request_scheduled(self, request: Request, spider: Spider) -> None:
-        # Scrapy's OffsiteMiddleware drops an off-site redirect hop here, silently (no errback).
-        domains = getattr(spider, "allowed_domains", None)
-        if request.meta.get("accounted") and domains and not _on_domains(request, domains):
-            logger.warning("Request failed (%s): %s: redirected off-site to %s",
-                           OFFSITE, request.meta.get("redirect_urls", [request.url])[0], request.url)
-            count(self.crawler, OFFSITE, request)
-
-    def request_dropped(self, request: Request, spider: Spider) -> None:
-        # The scheduler's duplicate filter: only a redirect hop has been counted as an attempt.
-        if request.meta.get("accounted"):
-            logger.info("Redirect to an already crawled URL: %s", request.url)
-            count(self.crawler, DUPLICATE, request)

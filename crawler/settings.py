@@ -36,12 +36,12 @@ RETRY_AFTER_MAX = 900.0
 DOWNLOADER_MIDDLEWARES = {
     # Replaces Scrapy's immediate retry with one that waits between attempts.
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "crawler.retry.BackoffRetryMiddleware": 550,
+    "crawler.downloadermiddlewares.retry.BackoffRetryMiddleware": 550,
     # Outermost: counts each attempt once, before offsite/robots filters can drop it.
-    "crawler.accounting.AccountingMiddleware": 10,
+    "crawler.downloadermiddlewares.accounting.AccountingMiddleware": 10,
     "crawler.downloadermiddlewares.truncation.TruncationMiddleware": 595,  # sees bodies before inflating (590)
     # Next to the downloader: archives every response as received (before decompression/redirects).
-    "crawler.warc.WarcArchiveMiddleware": 950,
+    "crawler.downloadermiddlewares.warc.WarcArchiveMiddleware": 950,
 }
 
 # Raw archive: gzipped WARC 1.1 under OUTPUT_DIR/warc/, a new file past this size.
@@ -86,7 +86,8 @@ COMMANDS_MODULE = "crawler.commands"
 # The feed exporter that commits the run in slices, each with its manifest (crawler/run/commit.py),
 # in place of Scrapy's; outside ``scrapy crawl`` it is Scrapy's own.
 EXTENSIONS = {"scrapy.extensions.feedexport.FeedExporter": None, "crawler.run.commit.RunCommitter": 0,
-              "crawler.accounting.AccountingExtension": 800, "crawler.gc_tuning.GcTuning": 0}
+              "crawler.extensions.accounting.AccountingExtension": 800,
+              "crawler.extensions.gc_tuning.GcTuning": 0}
 # A long run commits a slice (records file, WARC files, manifest) every this many records or
 # seconds, whichever comes first: a run killed after hours keeps all but its last slice.
 CHECKPOINT_RECORDS = 1000

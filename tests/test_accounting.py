@@ -18,8 +18,14 @@ from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
 from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import (
-    CannotResolveHostError, DownloadCancelledError, DownloadConnectionRefusedError, DownloadFailedError,
-    DownloadTimeoutError, IgnoreRequest, ResponseDataLossError, UnsupportedURLSchemeError,
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+    UnsupportedURLSchemeError,
 )
 from scrapy.http import HtmlResponse, Response
 from scrapy.robotstxt import ProtegoRobotParser
@@ -33,14 +39,12 @@ from twisted.web.client import ResponseFailed
 from twisted.web.http import _DataLoss
 
 from crawler import accounting
-from crawler.accounting import (
-    BROKEN_LINK, FAILURE_BUCKETS, HTTP_ERROR, LISTING, OFFSITE, OVERSIZE, PARSE_FAILURE, RECORD,
-    REDIRECT_DROPPED, RETRIES_EXHAUSTED, ROBOTS, STATS_BUCKET, TRUNCATED, AccountingExtension,
-    AccountingMiddleware, classify_failure, run_health,
-)
-from crawler.downloadermiddlewares.truncation import (
-    PRIORITY, TruncatedBody, TruncationMiddleware, deflate_problem, gzip_problem,
-)
+from crawler.accounting import (BROKEN_LINK, FAILURE_BUCKETS, HTTP_ERROR, LISTING, OFFSITE, OVERSIZE, PARSE_FAILURE,
+                                RECORD, REDIRECT_DROPPED, RETRIES_EXHAUSTED, ROBOTS, STATS_BUCKET, TRUNCATED,
+                                classify_failure, run_health)
+from crawler.downloadermiddlewares.accounting import AccountingMiddleware
+from crawler.downloadermiddlewares.truncation import PRIORITY, TruncatedBody, TruncationMiddleware, deflate_problem, gzip_problem
+from crawler.extensions.accounting import AccountingExtension
 from tests.bad_site import UTF8, _send, article_html
 from tests.conftest import run_crawl
 from tests.fixture_server import FixtureSite, Resource

@@ -8,10 +8,10 @@ import pytest
 from cssselect import HTMLTranslator
 from lxml import etree
 
-from crawler.extract import selectors as S
 from crawler.extract.article import _holds_text
 from crawler.extract.containers import ContainerSelectors, SimpleSelector
 from crawler.extract.page import element_text, load_page
+from crawler.rules import selectors as S
 
 from .fixture_cases import load_cases
 

@@ -1,4 +1,4 @@
-"""The garbage collector's tuning (crawler/gc_tuning.py), and what makes it safe: no page leaves a cycle."""
+"""The garbage collector's tuning (crawler/extensions/gc_tuning.py), and what makes it safe: no page leaves a cycle."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.test import get_crawler
 
+from crawler.extensions.gc_tuning import GcTuning
 from crawler.extract.article_page import read_article_page
 from crawler.extract.cleaning import clean_blocks
-from crawler.gc_tuning import GcTuning
 
 from .conftest import run_crawl
 from .fixture_cases import REAL_BASE, load_cases
@@ -91,7 +91,7 @@ def test_a_real_crawl_runs_tuned_by_default_and_the_setting_turns_it_off(tmp_pat
     assert tuned.returncode == 0 == plain.returncode, (tuned.log[-2000:], plain.log[-2000:])
     assert re.search(r"Garbage collector: \d+ objects frozen, thresholds \(10000, ", tuned.log)
     # Off says nothing (not even Scrapy's "Disabled ..." warning, which would reach cron's mail).
-    assert "Garbage collector:" not in plain.log and "crawler.gc_tuning.GcTuning" not in plain.log
+    assert "Garbage collector:" not in plain.log and "crawler.extensions.gc_tuning.GcTuning" not in plain.log
 
     # The collector's schedule changes nothing in what a crawl finds.
     def content(records: list[dict]) -> list[tuple]:

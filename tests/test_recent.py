@@ -7,7 +7,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler.extract.listing import ListedArticle, Listing
 from crawler.extract.urls import article_ref
-from crawler.recent import RecentKeys
+from crawler.spiders.recent import RecentKeys
 from crawler.spiders.sichuanpeace import SichuanpeaceSpider
 
 BASE = "http://127.0.0.1:8000/"

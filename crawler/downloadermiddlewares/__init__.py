@@ -1,1 +1,2 @@
-"""The project's downloader middlewares (accounting and retries live in their own modules)."""
+"""Downloader middlewares: attempts counted (``accounting``), retries with backoff (``retry``),
+truncated bodies refused (``truncation``), every response archived (``warc``)."""

@@ -29,7 +29,7 @@ from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
-from ..retry import backoff_seconds
+from .retry import backoff_seconds
 
 logger = logging.getLogger(__name__)
 

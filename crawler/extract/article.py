@@ -15,7 +15,7 @@ from datetime import datetime
 
 from lxml import etree
 
-from . import selectors as S
+from ..rules import selectors as S
 from .blocks import Block, Linearized, clean_inline, linearize
 from .containers import ContainerSelectors
 from .page import HtmlPage, element_text, load_page

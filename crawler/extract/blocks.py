@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from ..rules.selectors import BLOCK_TAGS, SKIP_TAGS
 from .page import element_text
-from .selectors import BLOCK_TAGS, SKIP_TAGS
 from .urls import is_attachment, onto_page_site, resolve_href
 
 _INLINE_WHITESPACE = " \t\r\n"

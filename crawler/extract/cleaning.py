@@ -10,9 +10,9 @@ from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ..rules.boilerplate import IMAGE_FILENAME_RE, LINE_RULES, TEXT_FIXES
+from ..rules.selectors import BYLINE_RE, CAPTION_MAX_CHARS, HEADING_RE, SENTENCE_END
 from .blocks import Block
-from .boilerplate import IMAGE_FILENAME_RE, LINE_RULES, TEXT_FIXES
-from .selectors import BYLINE_RE, CAPTION_MAX_CHARS, HEADING_RE, SENTENCE_END
 
 
 @dataclass

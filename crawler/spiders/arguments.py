@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..fleet import ROLE_SEED, ROLE_WORKER
-from ..sites import Site, find_site
+from ..rules.sites import Site, find_site
 
 DEFAULT_BASE_URL = "https://www.sichuanpeace.gov.cn/"
 DEFAULT_RECHECK_DAYS = 7

@@ -23,13 +23,20 @@ from ..extract.urls import ArticleRef, article_ref, list_page
 from ..fleet import ROLE_WORKER, fleet_name, start_round
 from ..items import ArticleItem
 from ..quality import record_quality
-from ..recent import RecentKeys
 from ..run.manifests import may_stop_early
 from ..state.stores import StateStore, state_store
 from .arguments import (  # noqa: F401 (the parsers stay importable from here)
-    CHANNEL_SLUG_RE, DEFAULT_BASE_URL, DEFAULT_RECHECK_DAYS, SpiderArguments, parse_base_url, parse_channels,
-    parse_fleet_role, parse_recheck, parse_since,
+    CHANNEL_SLUG_RE,
+    DEFAULT_BASE_URL,
+    DEFAULT_RECHECK_DAYS,
+    SpiderArguments,
+    parse_base_url,
+    parse_channels,
+    parse_fleet_role,
+    parse_recheck,
+    parse_since,
 )
+from .recent import RecentKeys
 
 BEIJING = timezone(timedelta(hours=8))
 

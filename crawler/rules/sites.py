@@ -1,4 +1,4 @@
-"""The site family registry (crawler/sites.json): which host ``-a site=`` names."""
+"""The site family registry (crawler/rules/sites.json): which host ``-a site=`` names."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ class Site:
 @cache
 def registry() -> tuple[Site, ...]:
     """Every site of the family, as listed in sites.json."""
-    data = json.loads(resources.files("crawler").joinpath("sites.json").read_text("utf-8"))
+    data = json.loads(resources.files("crawler.rules").joinpath("sites.json").read_text("utf-8"))
     return tuple(Site(**entry) for entry in data["sites"])
 
 

@@ -1,0 +1,1 @@
+"""The archive's file formats, no Scrapy: WARC records and their CDXJ index (``warc``)."""

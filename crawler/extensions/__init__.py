@@ -1,0 +1,1 @@
+"""Extensions: the accounting of attempts, the garbage collector's tuning."""
