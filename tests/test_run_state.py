@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from crawler import exitcodes
 from tests import consumer
 from tests.conftest import PROJECT, run_crawl
@@ -139,3 +141,34 @@ def test_other_commands_never_touch_output_dir(tmp_path):
                               text=True, timeout=300)
         assert done.returncode == 0, done.stderr[-2000:]
     assert _snapshot(tmp_path) == before
+
+
+WITH_STATE_FAULT = ("-s", "EXTENSIONS=" + json.dumps({
+    "scrapy.extensions.feedexport.FeedExporter": None, "crawler.run.commit.RunCommitter": 0,
+    "crawler.extensions.accounting.AccountingExtension": 800, "tests.state_faults.FailOnce": 900}))
+
+
+@pytest.mark.parametrize("fault", ["open_slice:2", "stage:3", "promote:2"])
+def test_a_failing_state_store_loses_and_doubles_nothing(tmp_path, monkeypatch, fault):
+    monkeypatch.setenv("STATE_FAULT", fault)
+    with FixtureSite() as site:
+        first = run_crawl(site.base_url, tmp_path, *WITH_STATE_FAULT, "-s", "CHECKPOINT_RECORDS=5")
+        assert first.returncode == exitcodes.OUTPUT_FAILED, first.log[-2000:]
+        assert consumer.final(tmp_path)["complete"] is False
+        monkeypatch.delenv("STATE_FAULT")
+        rerun = run_crawl(site.base_url, tmp_path, "-a", "recheck=0")
+    assert rerun.returncode == 0, rerun.log[-2000:]
+    assert sorted(r["id"] for r in consumer.records(tmp_path)) == ARTICLE_IDS
+
+
+def test_dash_O_killed_while_storing_is_recovered_whole(tmp_path):
+    target = tmp_path / "records.jsonl"
+    with FixtureSite() as site:
+        killed = run_crawl(site.base_url, tmp_path / "out", "-O", str(target), "-s", "FAULT_KILL_AT=records_stored")
+        assert killed.returncode < 0
+        rerun = run_crawl(site.base_url, tmp_path / "out", "-O", str(target))
+    assert rerun.returncode == 0, rerun.log[-2000:]
+    # The killed run's file was whole and in place: recovery gave it its manifest; the rerun had
+    # nothing new, so it left the file as it was.
+    assert sorted(r["id"] for r in consumer.records(tmp_path / "out")) == ARTICLE_IDS
+    assert consumer.manifests(tmp_path / "out")[0]["recovered"] is True

@@ -59,6 +59,8 @@ class Slice:
     started_at: float = field(default_factory=time.monotonic)
     emitted: int = 0
     error: str | None = None
+    refused: bool = False     # not stored on purpose (-O after an interrupted run), not a failure
+    committed: bool = False   # its manifest is in place
 
 
 class RunCommitter(FeedExporter):
@@ -117,8 +119,12 @@ class RunCommitter(FeedExporter):
 
     def _open_slice(self, number: int, slots: list[FeedSlot]) -> None:
         self.current = Slice(number, slots)
-        files = [str(s.storage.local_path) for s in slots if s.storage.local_path is not None]
-        state_store(self.crawler).open_slice(self.run_id, number, files)
+        files = [str(s.storage.local_path.resolve()) for s in slots if s.storage.local_path is not None]
+        try:
+            state_store(self.crawler).open_slice(self.run_id, number, files)
+        except Exception as error:  # without its files named, a killed run's slice could not be settled
+            logger.error("Could not record slice %s in the state store: %s", number, error)
+            self._fail_slice(f"recording the slice in the state store failed: {error}", error)
 
     def item_scraped(self, item: Any, spider: Spider) -> None:
         assert self.current is not None
@@ -127,18 +133,29 @@ class RunCommitter(FeedExporter):
         except Exception as error:  # a full disk, a broken pipe: the slice cannot be committed
             logger.error("Could not write record %s to the feed: %s", getattr(item, "url", item), error)
             self._fail_slice(f"writing a record failed: {error}", error)
-        row = getattr(item, "state_row", None)
-        if row is not None:
-            state_store(self.crawler).stage(self.run_id, self.current.number, row)
         self.current.emitted += 1
+        self._stage(item, emitted=True)
         if self.sliceable and self.current.emitted >= self.checkpoint_records:
             self._cut(spider)
 
     def item_dropped(self, item: Any, exception: BaseException) -> None:
         """An unchanged article still refreshes its validators and last_seen, with the slice."""
+        if getattr(exception, "bucket", None) == UNCHANGED and self.current is not None:
+            self._stage(item, emitted=False)
+
+    def _stage(self, item: Any, emitted: bool) -> None:
+        """The item's state row, with the current slice; a record the state cannot know is never
+        committed (it would be emitted again as new)."""
+        assert self.current is not None
         row = getattr(item, "state_row", None)
-        if row is not None and getattr(exception, "bucket", None) == UNCHANGED and self.current is not None:
-            state_store(self.crawler).stage(self.run_id, self.current.number, row)
+        if row is None:
+            return
+        try:
+            state_store(self.crawler).stage(self.run_id, self.current.number, row, emitted=emitted)
+        except Exception as error:
+            logger.error("Could not stage %s in the state store: %s", getattr(item, "url", item), error)
+            if emitted:
+                self._fail_slice(f"staging a record in the state store failed: {error}", error)
 
     def _fail_slice(self, message: str, error: BaseException) -> None:
         assert self.current is not None
@@ -174,7 +191,7 @@ class RunCommitter(FeedExporter):
 
         async def after_previous() -> None:
             if previous is not None:
-                await previous
+                await asyncio.gather(previous, return_exceptions=True)  # its failure is its own
             await commit
 
         self.committing = asyncio.ensure_future(after_previous())
@@ -191,6 +208,21 @@ class RunCommitter(FeedExporter):
     # --- the commit of one slice -----------------------------------------------------------------
 
     async def _commit(self, cut: Slice, final: bool) -> None:
+        """Commit a slice; whatever goes wrong, the slice is either committed or failed, the run
+        learns it, and later slices still commit."""
+        try:
+            await self._commit_steps(cut, final)
+        except Exception as error:
+            logger.exception("Committing slice %s of run %s failed", cut.number, self.run_id)
+            if not cut.committed:
+                self._slice_failed(cut, f"committing failed: {error}")
+            else:  # the manifest is in place: the next run promotes the slice from it
+                self.failure = self.failure or f"promoting slice {cut.number} failed: {error}"
+                self._stop()
+            if final and self.exit_code is None:
+                self.exit_code = exitcodes.OUTPUT_FAILED
+
+    async def _commit_steps(self, cut: Slice, final: bool) -> None:
         store = state_store(self.crawler)
         archive = getattr(self.crawler, "warc_archive", None)
         if archive is not None:
@@ -204,8 +236,10 @@ class RunCommitter(FeedExporter):
             replaced = [s.storage.uri for s in cut.slots if s.itemcount and s.storage.replaces]
             if replaced:  # -O: yesterday's complete file is not replaced by an interrupted run's
                 cut.error = f"not replacing {', '.join(replaced)} after an interrupted run"
+                cut.refused = True
         entries = await self._store(cut) if cut.error is None else []
         if cut.error is not None:
+            entries = []  # a slice that failed lists no records, even those one of its feeds stored
             for slot in cut.slots:
                 slot.storage.discard()
         self.faults.reach(points.RECORDS_STORED)
@@ -224,6 +258,7 @@ class RunCommitter(FeedExporter):
                 self.exit_code = exitcodes.OUTPUT_FAILED
             return
         self.unclaimed_warcs = []
+        cut.committed = cut.error is None
         self.faults.reach(points.MANIFEST_WRITTEN)
         if cut.error is None:
             store.promote(self.run_id, cut.number, manifest["seq"])
@@ -262,10 +297,19 @@ class RunCommitter(FeedExporter):
 
     def _slice_failed(self, cut: Slice, error: str | None = None) -> None:
         cut.error = cut.error or error
-        self.failure = self.failure or cut.error
-        state_store(self.crawler).discard(self.run_id, cut.number)
+        if not cut.refused:
+            self.failure = self.failure or cut.error
+        try:
+            state_store(self.crawler).discard(self.run_id, cut.number)
+        except Exception:  # the next run discards it: no manifest names it
+            logger.exception("Could not discard slice %s from the state store", cut.number)
         logger.error("Slice %s of run %s NOT committed (%s): its %s records will be emitted again by the next run",
                      cut.number, self.run_id, cut.error, cut.emitted)
+        if not cut.refused:
+            self._stop()
+
+    def _stop(self) -> None:
+        """Stop the run after a failed commit: its storage is likely to fail again."""
         if self.crawler.engine is not None and self.crawler.engine.running and self.reason is None:
             asyncio.ensure_future(self.crawler.engine.close_spider_async(reason="output_failed"))
 

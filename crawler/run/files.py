@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 # A file being written is hidden: ``.<name>.part`` (feeds, manifests) or ``.<name>.open`` (WARC).
 PART_PREFIX = "."
@@ -46,7 +49,10 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     except BaseException:
         part.unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    try:
+        fsync_dir(path.parent)
+    except OSError as error:  # the file is in place; only the rename's durability is in doubt
+        logger.warning("Could not fsync %s after writing %s: %s", path.parent, path.name, error)
 
 
 def sha256_of(path: Path, offset: int = 0, length: int | None = None) -> str:

@@ -19,6 +19,7 @@ while this process holds the lock.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 from pathlib import Path
@@ -151,8 +152,8 @@ def _settle_slice(output_dir: Path, store: StateStore, run_id: str, slice_no: in
         logger.warning("Run %s slice %s: committed, state now promoted", run_id, slice_no)
         return
     paths = [Path(f) for f in files]
-    whole = bool(paths) and all(p.is_file() and run_id in p.name for p in paths)
-    if whole and store.staged_count(run_id, slice_no):
+    emitted = store.emitted_ids(run_id, slice_no)
+    if emitted and paths and all(_holds_exactly(p, emitted) for p in paths):
         seq = manifests.last_seq(output_dir) + 1
         entries = [_records_entry(output_dir, p) for p in paths]
         manifests.write(output_dir, {
@@ -167,6 +168,17 @@ def _settle_slice(output_dir: Path, store: StateStore, run_id: str, slice_no: in
     for path in paths:
         part_path(path).unlink(missing_ok=True)
     logger.warning("Run %s slice %s: never committed; its articles will be emitted again", run_id, slice_no)
+
+
+def _holds_exactly(path: Path, emitted: set[tuple[str, str]]) -> bool:
+    """Whether a records file is the slice's own, whole: renamed into place (so fsynced) and holding
+    exactly the records the slice emitted (not yesterday's ``-O`` file, not an ``-o`` file)."""
+    try:
+        lines = path.read_bytes().splitlines()
+        found = [(record["site"], record["id"]) for record in map(json.loads, lines)]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return len(found) == len(emitted) and set(found) == emitted
 
 
 def _records_entry(output_dir: Path, path: Path) -> dict[str, Any]:
@@ -193,9 +205,10 @@ def _finish_dead_runs(output_dir: Path, run_id: str) -> None:
     for ref in manifests.committed(output_dir):
         runs.setdefault(ref.run_id, []).append(ref.read())
     folder = output_dir / WARC_DIR
+    legacy = {path.stem for path in manifests.legacy(output_dir)}  # 0.1.0's runs ended with their manifest
     for path in folder.glob("*.warc.gz") if folder.is_dir() else ():
         match = RUN_ID_RE.search(path.name)
-        if match and match.group(0) != run_id:
+        if match and match.group(0) != run_id and match.group(0) not in legacy:
             runs.setdefault(match.group(0), [])
     for dead, slices in runs.items():
         if dead == run_id or any(m.get("final") for m in slices):

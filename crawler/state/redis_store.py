@@ -19,6 +19,7 @@ import redis
 from . import ArticleState
 
 KEY_PREFIX = "sichuanpeace:state"
+EMITTED = "_emitted"  # beside a staged row: a record was written for it (else: confirmed unchanged)
 
 
 class RedisStateStore:
@@ -72,9 +73,10 @@ class RedisStateStore:
         if not self.readonly:
             self.redis.hset(self._slices, f"{run_id}:{slice_no}", json.dumps({"owner": self.owner, "files": files}))
 
-    def stage(self, run_id: str, slice_no: int, state: ArticleState) -> None:
+    def stage(self, run_id: str, slice_no: int, state: ArticleState, emitted: bool = True) -> None:
         if not self.readonly:
-            self.redis.hset(self._staged(run_id, slice_no), f"{state.site}\x1f{state.id}", json.dumps(asdict(state)))
+            self.redis.hset(self._staged(run_id, slice_no), f"{state.site}\x1f{state.id}",
+                            json.dumps({**asdict(state), EMITTED: emitted}))
 
     def open_slices(self) -> list[tuple[str, int, list[str]]]:
         """This OUTPUT_DIR's slices neither promoted nor discarded (others' may still be running)."""
@@ -86,11 +88,13 @@ class RedisStateStore:
                 found.append((run_id, int(slice_no), info["files"]))
         return sorted(found)
 
-    def staged_count(self, run_id: str, slice_no: int) -> int:
-        return self.redis.hlen(self._staged(run_id, slice_no))
+    def emitted_ids(self, run_id: str, slice_no: int) -> set[tuple[str, str]]:
+        rows = (json.loads(v) for v in self.redis.hvals(self._staged(run_id, slice_no)))
+        return {(row["site"], row["id"]) for row in rows if row.get(EMITTED, True)}
 
     def promote(self, run_id: str, slice_no: int, seq: int) -> int:
-        staged = [ArticleState(**json.loads(v)) for v in self.redis.hgetall(self._staged(run_id, slice_no)).values()]
+        rows = [json.loads(v) for v in self.redis.hgetall(self._staged(run_id, slice_no)).values()]
+        staged = [ArticleState(**{k: v for k, v in row.items() if k != EMITTED}) for row in rows]
         with self.redis.pipeline(transaction=True) as pipe:
             for state in staged:
                 pipe.hset(self._articles(state.site), state.id, json.dumps(asdict(state)))

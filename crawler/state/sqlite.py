@@ -38,8 +38,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles ({_DEFINED}, PRIMARY KEY (site, id));
 CREATE TABLE IF NOT EXISTS slices (run_id TEXT NOT NULL, slice INTEGER NOT NULL, files TEXT NOT NULL,
                                    PRIMARY KEY (run_id, slice));
-CREATE TABLE IF NOT EXISTS staged (run_id TEXT NOT NULL, slice INTEGER NOT NULL, {_DEFINED},
-                                   PRIMARY KEY (run_id, slice, site, id));
+CREATE TABLE IF NOT EXISTS staged (run_id TEXT NOT NULL, slice INTEGER NOT NULL, emitted INTEGER NOT NULL,
+                                   {_DEFINED}, PRIMARY KEY (run_id, slice, site, id));
 CREATE TABLE IF NOT EXISTS pending (site TEXT NOT NULL, id TEXT NOT NULL, url TEXT NOT NULL,
                                     channel TEXT, PRIMARY KEY (site, id));
 """
@@ -158,13 +158,14 @@ class SqliteStateStore:
         if not self.readonly:
             self.db.execute("INSERT OR REPLACE INTO slices VALUES (?, ?, ?)", (run_id, slice_no, json.dumps(files)))
 
-    def stage(self, run_id: str, slice_no: int, state: ArticleState) -> None:
-        """What a slice emitted (or confirmed unchanged) for an article; promoted with the slice."""
+    def stage(self, run_id: str, slice_no: int, state: ArticleState, emitted: bool = True) -> None:
+        """What a slice emitted (or, ``emitted`` false, confirmed unchanged) for an article;
+        promoted with the slice."""
         if self.readonly:
             return
         values = tuple(getattr(state, c) for c in COLUMNS)
-        self.db.execute(f"INSERT OR REPLACE INTO staged (run_id, slice, {_COLS}) "
-                        f"VALUES (?, ?, {', '.join('?' * len(COLUMNS))})", (run_id, slice_no, *values))
+        self.db.execute(f"INSERT OR REPLACE INTO staged (run_id, slice, emitted, {_COLS}) "
+                        f"VALUES (?, ?, ?, {', '.join('?' * len(COLUMNS))})", (run_id, slice_no, int(emitted), *values))
 
     def open_slices(self) -> list[tuple[str, int, list[str]]]:
         """Slices staged or opened but neither promoted nor discarded: (run id, slice, files)."""
@@ -185,8 +186,10 @@ class SqliteStateStore:
             self._set("last_seq", str(max(seq, self.last_seq)))
             return cursor.rowcount
 
-    def staged_count(self, run_id: str, slice_no: int) -> int:
-        return self.db.execute("SELECT count(*) FROM staged WHERE run_id=? AND slice=?", (run_id, slice_no)).fetchone()[0]
+    def emitted_ids(self, run_id: str, slice_no: int) -> set[tuple[str, str]]:
+        """(site, id) of the records a slice emitted: what its records files must hold."""
+        return set(self.db.execute("SELECT site, id FROM staged WHERE run_id=? AND slice=? AND emitted=1",
+                                   (run_id, slice_no)))
 
     def discard(self, run_id: str, slice_no: int) -> None:
         """Forget a slice that was never committed: its articles are emitted again."""
