@@ -38,7 +38,7 @@ from twisted.python.failure import Failure
 from twisted.web.client import ResponseFailed
 from twisted.web.http import _DataLoss
 
-from crawler import accounting
+from crawler import accounting, exitcodes
 from crawler.accounting import (BROKEN_LINK, FAILURE_BUCKETS, HTTP_ERROR, LISTING, OFFSITE, OVERSIZE, PARSE_FAILURE,
                                 RECORD, REDIRECT_DROPPED, RETRIES_EXHAUSTED, ROBOTS, STATS_BUCKET, TRUNCATED,
                                 classify_failure, run_health)
@@ -470,3 +470,6 @@ def test_home_without_links_discovers_nothing(tmp_path):
     health = run_health(logged_stats(result.log))
     assert health["attempted"] == 1 and health["failed"] == 0
     assert health["lists_with_links"] == 0
+    # Not a success: the run exits with its own code and is not complete.
+    assert result.returncode == exitcodes.NO_LINKS, result.log[-2000:]
+    assert final_manifest(tmp_path)["complete"] is False

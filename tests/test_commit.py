@@ -3,11 +3,14 @@ stopped the run. The consumer here reads OUTPUT_DIR as README says (tests/consum
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -249,3 +252,58 @@ def test_failed_article_is_asked_for_again_despite_an_early_stop(tmp_path):
     assert counts[late] == 1  # ... and still asked for the article that had failed
     assert sorted(r["id"] for r in consumer.records(tmp_path)) == ARTICLE_IDS
     assert consumer.final(tmp_path)["counts"]["pending_retried"] == 1
+
+
+def test_file_uri_feed_commits_slices(tmp_path):
+    with FixtureSite() as site:
+        result = run_crawl(site.base_url, tmp_path / "out", *SLICED,
+                           "-o", f"file://{tmp_path}/export/records-%(batch_id)05d.jsonl")
+    assert result.returncode == 0, result.log[-2000:]
+    assert sorted(r["id"] for r in consumer.records(tmp_path / "out")) == ARTICLE_IDS
+    assert len(list((tmp_path / "export").glob("records-*.jsonl"))) == 5
+
+
+def test_ftp_feed_is_committed(tmp_path):
+    from pyftpdlib.authorizers import DummyAuthorizer
+    from pyftpdlib.handlers import FTPHandler
+    from pyftpdlib.servers import ThreadedFTPServer
+
+    (tmp_path / "ftp").mkdir()
+    authorizer = DummyAuthorizer()
+    authorizer.add_user("crawler", "secret", str(tmp_path / "ftp"), perm="elradfmw")
+    handler = type("Handler", (FTPHandler,), {"authorizer": authorizer, "passive_ports": range(60000, 60100)})
+    server = ThreadedFTPServer(("127.0.0.1", 0), handler)
+    port = server.socket.getsockname()[1]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"timeout": 0.2}, daemon=True)
+    thread.start()
+    try:
+        with FixtureSite() as site:
+            result = run_crawl(site.base_url, tmp_path / "out", *SLICED,
+                               "-o", f"ftp://crawler:secret@127.0.0.1:{port}/records-%(batch_id)d.jsonl:jsonlines")
+    finally:
+        server.close_all()
+    assert result.returncode == 0, result.log[-2000:]
+    entries = [f for m in consumer.manifests(tmp_path / "out") for f in m["files"] if f["kind"] == "records"]
+    assert [e["records"] for e in entries] == [5, 5, 5, 5, 1]
+    assert all("secret" not in e["uri"] and e["file"] is None for e in entries)
+    # Each manifest's digest is that of the bytes the server received.
+    for entry in entries:
+        uploaded = tmp_path / "ftp" / entry["uri"].rsplit("/", 1)[1]
+        assert hashlib.sha256(uploaded.read_bytes()).hexdigest() == entry["sha256"]
+    uploaded_ids = [json.loads(line)["id"] for p in (tmp_path / "ftp").glob("*.jsonl")
+                    for line in p.read_text("utf-8").splitlines()]
+    assert sorted(uploaded_ids) == ARTICLE_IDS
+
+
+def test_failed_upload_commits_nothing_of_its_slice(tmp_path):
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    with FixtureSite() as site:
+        failed = run_crawl(site.base_url, tmp_path, *SLICED, "-o", f"{tmp_path}/a-%(batch_id)d.jsonl",
+                           "-o", f"ftp://u:p@127.0.0.1:{port}/b-%(batch_id)d.jsonl:jsonlines")
+        assert failed.returncode == exitcodes.OUTPUT_FAILED, failed.log[-2000:]
+        assert consumer.records(tmp_path) == []  # a slice is all its feeds or nothing
+        rerun = run_crawl(site.base_url, tmp_path)
+    assert rerun.returncode == 0
+    assert_each_article_once(tmp_path)

@@ -127,6 +127,7 @@ def test_other_commands_never_touch_output_dir(tmp_path):
             ["shell", article, "-c", "response.status", *settings],
             ["fetch", "--nolog", article, *settings],
             ["parse", "--spider=sichuanpeace", "-a", f"base_url={site.base_url}", article, *settings],
+            ["bench", "-s", "CLOSESPIDER_TIMEOUT=2", "-s", "LOG_LEVEL=WARNING", *settings],
         ]
         for command in commands:
             done = subprocess.run([sys.executable, "-m", "scrapy", *command], cwd=PROJECT, env=env,

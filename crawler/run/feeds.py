@@ -17,6 +17,7 @@ import os
 import shutil
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from scrapy import Spider
 from scrapy.extensions.feedexport import FileFeedStorage
@@ -76,6 +77,16 @@ class TrackedFile(io.RawIOBase):
         super().close()
 
 
+def without_password(uri: str) -> str:
+    """The URI as a manifest may show it: a password in it (``ftp://user:secret@host/``) is not."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 class TrackedStorage:
     """Wraps a Scrapy feed storage: the exporter writes through a TrackedFile; ``store`` refuses a
     slice whose writes failed, and says whether the storage reported success."""
@@ -122,7 +133,7 @@ class TrackedStorage:
     def entry(self, records: int) -> dict[str, Any]:
         """The manifest's line for this slice's bytes."""
         assert self.file is not None
-        return {"kind": "records", "uri": self.uri, "records": records, "offset": self.offset,
+        return {"kind": "records", "uri": without_password(self.uri), "records": records, "offset": self.offset,
                 "bytes": self.file.bytes, "sha256": self.file.digest.hexdigest()}
 
 
