@@ -173,3 +173,22 @@ def test_dash_O_killed_while_storing_is_recovered_whole(tmp_path):
     # nothing new, so it left the file as it was.
     assert sorted(r["id"] for r in consumer.records(tmp_path / "out")) == ARTICLE_IDS
     assert consumer.manifests(tmp_path / "out")[0]["recovered"] is True
+
+
+def test_a_discarded_slice_leaves_its_articles_pending(tmp_path):
+    """Some articles are linked only from other articles' pages, which a rerun does not read again:
+    a slice that never committed hands its records' articles to the next run directly."""
+    from crawler.state import ArticleState
+    from crawler.state.sqlite import SqliteStateStore
+
+    store = SqliteStateStore(tmp_path / "state.sqlite3")
+    row = ArticleState(site="s", id="2959870", url="https://s/scyw/20250601/2959870.html", published_at=None,
+                       first_seen="t", last_seen="t", content_sha256="h", revision=1)
+    unchanged = ArticleState(**{**row.__dict__, "id": "1"})
+    store.open_slice("run", 2, [])
+    store.stage("run", 2, row)
+    store.stage("run", 2, unchanged, emitted=False)
+    store.discard("run", 2)
+    assert store.pending("s") == [(row.url, None)]
+    assert store.open_slices() == []
+    store.close()

@@ -311,13 +311,21 @@ class SichuanpeaceSpider(scrapy.Spider):
             self.logger.exception("Parse failure: %s", response.url)
             self.crawler.stats.inc_value("extract/parse_failure")
             count(self.crawler, accounting.PARSE_FAILURE, response)
+            self._settled(response.url)
             return
         raw = read.article
+        # Prev/next and related links on the article page count as discovery too. The articles
+        # they lead to are held pending before this page's record can commit: a rerun does not read
+        # this page again, and some articles are linked from no list page.
+        follow = list(self._follow(read.links, list_channel if raw.channel is None else raw.channel,
+                                   list_channel_name))
+        self._hold_pending(follow)
         if raw.not_article_reason is not None:
             reason_key = raw.not_article_reason.split(":")[0].replace(" ", "_")
             self.crawler.stats.inc_value(f"extract/not_article/{reason_key}")
             self.logger.warning("Not an article (%s): %s", raw.not_article_reason, response.url)
             count(self.crawler, accounting.NOT_ARTICLE, response)
+            self._settled(response.url)
         else:
             record_quality(self.crawler.stats, raw)
             item = ArticleItem.from_raw(raw, self.site, list_channel, list_channel_name)
@@ -325,8 +333,23 @@ class SichuanpeaceSpider(scrapy.Spider):
             item.etag = _header(response, b"ETag")
             item.last_modified = _header(response, b"Last-Modified")
             yield item
-        # Prev/next and related links on the article page count as discovery too.
-        yield from self._follow(read.links, list_channel if raw.channel is None else raw.channel, list_channel_name)
+        yield from follow
+
+    def _hold_pending(self, requests: list[scrapy.Request]) -> None:
+        """Article requests found on an article page, held in the state until their records commit."""
+        held = []
+        for request in requests:
+            ref = article_ref(request.url, self.base_url) if request.callback == self.parse_article_page else None
+            if ref is not None:
+                held.append((ref.id, ref.url, request.cb_kwargs.get("list_channel") or ref.channel))
+        if held:
+            state_store(self.crawler).add_pending_many(self.site, held)
+
+    def _settled(self, url: str) -> None:
+        """An article URL whose answer will not change by asking again: no longer pending."""
+        ref = article_ref(url, self.base_url)
+        if ref is not None:
+            state_store(self.crawler).clear_pending(self.site, ref.id)
 
     def on_error(self, failure: Failure) -> None:
         """A request that failed (HTTP error, retries exhausted, offsite redirect ...): bucket, list, log."""
@@ -343,6 +366,8 @@ class SichuanpeaceSpider(scrapy.Spider):
             # Asked for again by the next run, whether or not its list page is read again.
             state_store(self.crawler).add_pending(self.site, ref.id, ref.url,
                                                   request.cb_kwargs.get("list_channel") or ref.channel)
+        elif ref is not None:
+            self._settled(url)
 
 
 def _header(response: Response, name: bytes) -> str | None:

@@ -69,6 +69,15 @@ class RedisStateStore:
         if not self.readonly:
             self.redis.hset(f"{self.prefix}:pending:{site}", article_id, json.dumps([url, channel]))
 
+    def add_pending_many(self, site: str, rows: list[tuple[str, str, str | None]]) -> None:
+        if not self.readonly and rows:
+            self.redis.hset(f"{self.prefix}:pending:{site}",
+                            mapping={article_id: json.dumps([url, channel]) for article_id, url, channel in rows})
+
+    def clear_pending(self, site: str, article_id: str) -> None:
+        if not self.readonly:
+            self.redis.hdel(f"{self.prefix}:pending:{site}", article_id)
+
     def open_slice(self, run_id: str, slice_no: int, files: list[str]) -> None:
         if not self.readonly:
             self.redis.hset(self._slices, f"{run_id}:{slice_no}", json.dumps({"owner": self.owner, "files": files}))
@@ -105,6 +114,11 @@ class RedisStateStore:
         return len(staged)
 
     def discard(self, run_id: str, slice_no: int) -> None:
+        """Forget a slice never committed; its records' articles wait in the pending list."""
+        for value in self.redis.hvals(self._staged(run_id, slice_no)):
+            row = json.loads(value)
+            if row.get(EMITTED, True):
+                self.add_pending(row["site"], row["id"], row["url"], None)
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(self._staged(run_id, slice_no))
             pipe.hdel(self._slices, f"{run_id}:{slice_no}")

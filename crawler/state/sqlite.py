@@ -153,6 +153,18 @@ class SqliteStateStore:
         if not self.readonly:
             self.db.execute("INSERT OR REPLACE INTO pending VALUES (?, ?, ?, ?)", (site, article_id, url, channel))
 
+    def add_pending_many(self, site: str, rows: list[tuple[str, str, str | None]]) -> None:
+        """(id, url, channel) rows, in one transaction."""
+        if not self.readonly:
+            with self.db:
+                self.db.execute("BEGIN")
+                self.db.executemany("INSERT OR REPLACE INTO pending VALUES (?, ?, ?, ?)",
+                                    [(site, *row) for row in rows])
+
+    def clear_pending(self, site: str, article_id: str) -> None:
+        if not self.readonly:
+            self.db.execute("DELETE FROM pending WHERE site=? AND id=?", (site, article_id))
+
     def open_slice(self, run_id: str, slice_no: int, files: list[str]) -> None:
         """Name a slice's local files before any of its rows are staged (recovery needs them)."""
         if not self.readonly:
@@ -192,9 +204,12 @@ class SqliteStateStore:
                                    (run_id, slice_no)))
 
     def discard(self, run_id: str, slice_no: int) -> None:
-        """Forget a slice that was never committed: its articles are emitted again."""
+        """Forget a slice that was never committed: its articles are emitted again, and wait in
+        ``pending`` (some are linked only from article pages the next run will not read again)."""
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("INSERT OR REPLACE INTO pending SELECT site, id, url, NULL FROM staged "
+                            "WHERE run_id=? AND slice=? AND emitted=1", (run_id, slice_no))
             self._forget(run_id, slice_no)
 
     def _forget(self, run_id: str, slice_no: int) -> None:
