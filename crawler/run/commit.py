@@ -38,7 +38,7 @@ from ..accounting import UNCHANGED
 from ..quality import BASELINE_RUNS, detect_drift, summarize
 from ..state.stores import state_store
 from . import jobdir, manifests, points, verdict
-from .feeds import TrackedStorage
+from .feeds import TrackedStorage, without_password
 from .files import sha256_of
 from .lock import holds
 
@@ -281,9 +281,10 @@ class RunCommitter(FeedExporter):
             try:
                 await ensure_awaitable(slot.storage.store(self._get_file(slot)))
             except Exception as error:
-                logger.error("Could not store %s (%s records): %s", slot.uri, slot.itemcount, error)
+                uri = without_password(slot.uri)
+                logger.error("Could not store %s (%s records): %s", uri, slot.itemcount, error)
                 self.crawler.stats.inc_value(f"feedexport/failed_count/{type(slot.storage.inner).__name__}")
-                cut.error = cut.error or f"storing {slot.uri} failed: {error}"
+                cut.error = cut.error or f"storing {uri} failed: {error}"
                 continue
             self.crawler.stats.inc_value(f"feedexport/success_count/{type(slot.storage.inner).__name__}")
             await self.crawler.signals.send_catch_log_async(signals.feed_slot_closed, slot=slot)
