@@ -261,5 +261,6 @@ def run_health(stats: Mapping[str, Any]) -> dict[str, Any]:
         "article_missing": int(stats.get(STATS_ARTICLE_MISSING, 0) or 0),
         "lists_with_links": int(stats.get(STATS_LISTS_WITH_LINKS, 0) or 0),
         "list_pages_failed": int(stats.get(STATS_LIST_PAGES_FAILED, 0) or 0),
+        "buckets": buckets,
         "balanced": attempted == sum(buckets.values()),
     }

@@ -58,6 +58,8 @@ def test_kill_at_each_commit_point_then_rerun(tmp_path, point, nth):
     assert_each_article_once(tmp_path)
     assert_no_stray_files(tmp_path)
     found = consumer.manifests(tmp_path)
+    # Recovered manifests say whose site they committed: "the site's last run" must find them.
+    assert all(m["site"] == "127.0.0.1" for m in found if m["records"])
     killed_run, rerun_id = found[0]["run_id"], found[-1]["run_id"]
     finals = [m for m in found if m.get("final")]
     assert [m["run_id"] for m in finals].count(rerun_id) == 1 and finals[-1]["complete"]
@@ -152,9 +154,10 @@ def test_last_run_is_found_by_seq_not_by_clock(tmp_path):
     with FixtureSite() as site:
         ahead = run_crawl(site.base_url, tmp_path, "-s", "RUN_ID=29991231T235959Z-aaaaaa")
         assert ahead.returncode == 0
+        site.requests.clear()
         process = _start(site.base_url, tmp_path, "-s", "DOWNLOAD_DELAY=0.2", "-s", "RUN_ID=20000101T000000Z-bbbbbb",
                          "-a", "recheck=all")
-        time.sleep(1.5)
+        _wait_for_records(site, process, 3)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=90) == exitcodes.INTERRUPTED
         site.requests.clear()
@@ -307,3 +310,14 @@ def test_failed_upload_commits_nothing_of_its_slice(tmp_path):
         rerun = run_crawl(site.base_url, tmp_path)
     assert rerun.returncode == 0
     assert_each_article_once(tmp_path)
+
+
+def test_checkpoint_seconds_cuts_slices_by_time(tmp_path):
+    with FixtureSite() as site:
+        result = run_crawl(site.base_url, tmp_path, "-s", "CHECKPOINT_SECONDS=1", "-s", "DOWNLOAD_DELAY=0.15",
+                           "-s", "DOWNLOAD_DELAY_JITTER=0")
+    assert result.returncode == 0, result.log[-2000:]
+    found = consumer.manifests(tmp_path)
+    assert len(found) >= 3 and all(m["records"] for m in found[:-1])  # no slice cut without a record
+    assert_each_article_once(tmp_path)
+    assert_no_stray_files(tmp_path)

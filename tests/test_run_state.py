@@ -104,7 +104,7 @@ def test_empty_or_bad_settings_write_nothing(tmp_path):
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == exitcodes.FAILED, (setting, done.stderr[-1000:])
         assert setting.split("=")[0] in done.stderr
-        assert not list(tmp_path.rglob("*")) or [p.name for p in tmp_path.iterdir()] == []
+        assert not any(tmp_path.iterdir()), setting
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
@@ -192,3 +192,47 @@ def test_a_discarded_slice_leaves_its_articles_pending(tmp_path):
     assert store.pending("s") == [(row.url, None)]
     assert store.open_slices() == []
     store.close()
+
+
+def test_a_last_run_of_unknown_site_never_allows_an_early_stop(tmp_path):
+    from crawler.run import manifests
+
+    manifests.write(tmp_path, manifests.new(1, "a", 1, final=True, site="s", records=0, files=[], paged_to_end=True))
+    assert manifests.may_stop_early(tmp_path, "s")
+    # A run that died before committing a record: its site is not known, its coverage is none.
+    manifests.write(tmp_path, manifests.new(2, "b", 1, final=True, site=None, records=0, files=[],
+                                            paged_to_end=False))
+    assert not manifests.may_stop_early(tmp_path, "s")
+    manifests.write(tmp_path, manifests.new(3, "c", 1, final=True, site="other", records=0, files=[],
+                                            paged_to_end=True))
+    assert not manifests.may_stop_early(tmp_path, "s")
+
+
+def test_an_output_dir_of_0_1_0_is_taken_over(tmp_path):
+    """0.1.0 wrote runs/<run id>.json (no seq) and a state without meta, slices or pending."""
+    with FixtureSite() as site:
+        _first_run(site, tmp_path)
+        run_id = consumer.final(tmp_path)["run_id"]
+        records = sorted(tmp_path.glob("*.jsonl"))
+        for path in (tmp_path / "runs").iterdir():
+            path.unlink()
+        (tmp_path / "runs" / f"{run_id}.json").write_text(json.dumps({
+            "run_id": run_id, "complete": True, "exit_code": 0,
+            "files": [{"file": str(p), "kind": "records"} for p in records]}), encoding="utf-8")
+        db = sqlite3.connect(tmp_path / "state.sqlite3")
+        db.executescript("DROP TABLE meta; DROP TABLE slices; DROP TABLE pending; DROP TABLE staged;"
+                         "CREATE TABLE staged (run_id TEXT, feed_file TEXT, site TEXT, id TEXT);"
+                         "CREATE TABLE settled_runs (run_id TEXT, site TEXT, complete INTEGER);")
+        db.close()
+        site.requests.clear()
+        upgraded = run_crawl(site.base_url, tmp_path, "-a", "recheck=0")
+        fetched = [p for p in site.request_counts() if p.count("/") == 3 and p.endswith(".html")
+                   and "/gcsy/2020" not in p]
+        assert upgraded.returncode == 0, upgraded.log[-2000:]
+        assert fetched == []  # the 0.1.0 state's articles are known
+        # Its run ended with its own manifest: it is not taken for a killed one.
+        assert [m["run_id"] for m in consumer.manifests(tmp_path)] == [consumer.final(tmp_path)["run_id"]]
+        for name in ("state.sqlite3", "state.sqlite3-wal", "state.sqlite3-shm"):
+            (tmp_path / name).unlink(missing_ok=True)
+        rebuilt = run_crawl(site.base_url, tmp_path, "-a", "recheck=0")
+    assert rebuilt.returncode == 0 and consumer.final(tmp_path)["counts"]["new"] == 0  # from the 0.1.0 manifest

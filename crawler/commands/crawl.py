@@ -23,6 +23,7 @@ from .. import exitcodes
 from ..run import lock, recovery
 from ..run.ids import new_run_id
 from ..run.settings_check import setting_errors
+from ..spiders.arguments import spider_argument_errors
 from ..state import StateError
 
 logger = logging.getLogger(__name__)
@@ -63,8 +64,7 @@ class Command(ScrapyCrawlCommand):
             spidercls = get_spider_loader(self.settings).load(name)
         except KeyError:
             return []  # Scrapy says so itself
-        check = getattr(spidercls, "argument_errors", None)
-        return check(arguments) if check else []
+        return spider_argument_errors(spidercls, arguments)
 
     @staticmethod
     def _warnings_to_stderr() -> None:

@@ -25,6 +25,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -288,10 +289,7 @@ class RunCommitter(FeedExporter):
                 continue
             self.crawler.stats.inc_value(f"feedexport/success_count/{type(slot.storage.inner).__name__}")
             await self.crawler.signals.send_catch_log_async(signals.feed_slot_closed, slot=slot)
-            entry = slot.storage.entry(slot.itemcount)
-            path = slot.storage.local_path
-            entry["file"] = self._relative(path) if path is not None else None
-            entries.append(entry)
+            entries.append(slot.storage.entry(slot.itemcount, self.output_dir))
         if cut.error is None and sum(s.itemcount for s in cut.slots) < cut.emitted * len(cut.slots):
             cut.error = "fewer records written than emitted"
         return entries
@@ -314,35 +312,16 @@ class RunCommitter(FeedExporter):
         if self.crawler.engine is not None and self.crawler.engine.running and self.reason is None:
             asyncio.ensure_future(self.crawler.engine.close_spider_async(reason="output_failed"))
 
-    def _relative(self, path: Path) -> str:
-        try:
-            return str(path.resolve().relative_to(self.output_dir.resolve()))
-        except ValueError:
-            return str(path.resolve())
-
     def _manifest(self, cut: Slice, entries: list[dict[str, Any]], final: bool) -> dict[str, Any]:
         self.seq += 1
-        spider = self.crawler.spider
-        files = entries + [{"kind": "warc", "file": self._relative(p), "bytes": p.stat().st_size,
-                            "sha256": digest} for p, digest in self.unclaimed_warcs]
-        manifest: dict[str, Any] = {
-            "manifest_version": manifests.MANIFEST_VERSION,
-            "seq": self.seq,
-            "run_id": self.run_id,
-            "slice": cut.number,
-            "final": final,
-            "site": getattr(spider, "site", None),
-            "spider": self.crawler.spidercls.name,
-            "start": cut.started,
-            "end": _now(),
-            "records": cut.emitted if cut.error is None else 0,
-            "files": files,
-        }
-        if final:
-            manifest.update(self._verdict(cut))
-        return manifest
+        files = entries + [manifests.warc_entry(self.output_dir, path, digest) for path, digest in self.unclaimed_warcs]
+        return manifests.new(self.seq, self.run_id, cut.number, final=final,
+                             site=getattr(self.crawler.spider, "site", None),
+                             records=cut.emitted if cut.error is None else 0, files=files,
+                             spider=self.crawler.spidercls.name, start=cut.started, end=_now(),
+                             **(self._verdict() if final else {}))
 
-    def _verdict(self, cut: Slice) -> dict[str, Any]:
+    def _verdict(self) -> dict[str, Any]:
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
         spider = self.crawler.spider
         run_counts = verdict.counts(stats)
@@ -350,9 +329,10 @@ class RunCommitter(FeedExporter):
         scope = {"channels": sorted(spider.channels) if getattr(spider, "channels", None) else None,
                  "since": str(spider.since) if getattr(spider, "since", None) else None}
         # Quality is compared with earlier complete runs over the same channels (newest first).
-        baseline = [m["quality"] for m in manifests.final_manifests(self.output_dir, getattr(spider, "site", None))
-                    if m.get("complete") and m.get("quality", {}).get("articles")
-                    and (m.get("scope") or {}).get("channels") == scope["channels"]][:BASELINE_RUNS][::-1]
+        comparable = (m["quality"] for m in manifests.final_manifests(self.output_dir, getattr(spider, "site", None))
+                      if m.get("complete") and m.get("quality", {}).get("articles")
+                      and (m.get("scope") or {}).get("channels") == scope["channels"])
+        baseline = list(islice(comparable, BASELINE_RUNS))[::-1]  # reads back only as far as it needs
         drift = detect_drift(quality, baseline)
         for finding in drift:
             logger.error("Template drift: %s", finding)

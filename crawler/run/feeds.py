@@ -27,6 +27,7 @@ from twisted.internet.defer import maybeDeferred
 from .files import fsync_dir, part_path
 from .ids import new_run_id
 from .lock import holds
+from .manifests import records_entry, relative_name
 
 logger = logging.getLogger(__name__)
 
@@ -130,11 +131,13 @@ class TrackedStorage:
         if isinstance(self.inner, AtomicFileFeedStorage):
             self.inner.discard()
 
-    def entry(self, records: int) -> dict[str, Any]:
+    def entry(self, records: int, output_dir: Path) -> dict[str, Any]:
         """The manifest's line for this slice's bytes."""
         assert self.file is not None
-        return {"kind": "records", "uri": without_password(self.uri), "records": records, "offset": self.offset,
-                "bytes": self.file.bytes, "sha256": self.file.digest.hexdigest()}
+        path = self.local_path
+        return records_entry(uri=without_password(self.uri), file=relative_name(output_dir, path) if path else None,
+                             records=records, offset=self.offset, size=self.file.bytes,
+                             sha256=self.file.digest.hexdigest())
 
 
 class AtomicFileFeedStorage(FileFeedStorage):

@@ -75,6 +75,31 @@ def write(output_dir: Path, manifest: dict[str, Any]) -> Path:
     return path
 
 
+def relative_name(output_dir: Path, path: Path) -> str:
+    """How a manifest names a file: relative to OUTPUT_DIR when inside it, else absolute."""
+    try:
+        return str(path.resolve().relative_to(output_dir.resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def records_entry(*, uri: str, file: str | None, records: int, offset: int, size: int, sha256: str) -> dict[str, Any]:
+    """A ``files`` entry for records: the byte range a consumer reads (``file`` None: at ``uri``)."""
+    return {"kind": "records", "uri": uri, "file": file, "records": records, "offset": offset, "bytes": size,
+            "sha256": sha256}
+
+
+def warc_entry(output_dir: Path, path: Path, sha256: str) -> dict[str, Any]:
+    return {"kind": "warc", "file": relative_name(output_dir, path), "bytes": path.stat().st_size, "sha256": sha256}
+
+
+def new(seq: int, run_id: str, slice_no: int, *, final: bool, site: str | None, records: int,
+        files: list[dict[str, Any]], **more: Any) -> dict[str, Any]:
+    """A manifest: what every one holds, then the run's verdict (``more``) on a final one."""
+    return {"manifest_version": MANIFEST_VERSION, "seq": seq, "run_id": run_id, "slice": slice_no, "final": final,
+            "site": site, "records": records, "files": files, **more}
+
+
 def slices_of(output_dir: Path, run_id: str) -> list[dict[str, Any]]:
     return [ref.read() for ref in committed(output_dir) if ref.run_id == run_id]
 
@@ -93,8 +118,9 @@ def final_manifests(output_dir: Path, site: str | None = None) -> Iterator[dict[
 
 def may_stop_early(output_dir: Path, site: str) -> bool:
     """Whether list paging may stop at a page of known articles: the site's last run (by seq)
-    read every list it needed to its end, so no older list page hides an article never fetched."""
-    last = next(final_manifests(output_dir, site), None)
+    read every list it needed to its end, so no older list page hides an article never fetched.
+    A last run of unknown site (one that died before committing a record) answers no."""
+    last = next((m for m in final_manifests(output_dir) if m.get("site") in (site, None)), None)
     return bool(last and last.get("paged_to_end"))
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from scrapy.settings import BaseSettings
 
-from ..state import StateError
+from ..state import StateError, StateTooNew
 from ..state.sqlite import SqliteStateStore
 from ..state.stores import STATE_FILE, StateStore, open_store
 from . import jobdir, manifests
@@ -37,10 +37,6 @@ from .ids import RUN_ID_RE
 logger = logging.getLogger(__name__)
 
 WARC_DIR = "warc"
-
-
-class StateTooNew(StateError):
-    pass
 
 
 def prepare(settings: BaseSettings) -> None:
@@ -66,9 +62,9 @@ def _open_checked(settings: BaseSettings, output_dir: Path, run_id: str) -> Stat
     try:
         store = open_store(settings, readonly=False)
         store.check()
+    except StateTooNew:
+        raise
     except StateError as error:
-        if "newer than" in str(error):
-            raise StateTooNew(str(error)) from None
         logger.warning("State store unusable (%s): moved aside, rebuilding it from the manifests", error)
         _move_aside(path, f"damaged-{run_id}")
         return _rebuild(output_dir, path)
@@ -145,8 +141,7 @@ def _remove_dead_parts(output_dir: Path, run_id: str, store: StateStore) -> None
 
 
 def _settle_slice(output_dir: Path, store: StateStore, run_id: str, slice_no: int, files: list[str]) -> None:
-    existing = manifests.slices_of(output_dir, run_id)
-    done = next((m for m in existing if m.get("slice") == slice_no), None)
+    done = next((m for m in manifests.slices_of(output_dir, run_id) if m.get("slice") == slice_no), None)
     if done is not None:
         store.promote(run_id, slice_no, done["seq"])
         logger.warning("Run %s slice %s: committed, state now promoted", run_id, slice_no)
@@ -155,11 +150,11 @@ def _settle_slice(output_dir: Path, store: StateStore, run_id: str, slice_no: in
     emitted = store.emitted_ids(run_id, slice_no)
     if emitted and paths and all(_holds_exactly(p, emitted) for p in paths):
         seq = manifests.last_seq(output_dir) + 1
+        site = next(iter(emitted))[0]
         entries = [_records_entry(output_dir, p) for p in paths]
-        manifests.write(output_dir, {
-            "manifest_version": manifests.MANIFEST_VERSION, "seq": seq, "run_id": run_id, "slice": slice_no,
-            "final": False, "recovered": True, "records": entries[0]["records"],
-            "files": entries + _unlisted_warcs(output_dir, run_id)})
+        manifests.write(output_dir, manifests.new(
+            seq, run_id, slice_no, final=False, site=site, records=len(emitted),
+            files=entries + _unlisted_warcs(output_dir, run_id), recovered=True))
         store.promote(run_id, slice_no, seq)
         logger.warning("Run %s slice %s: records file in place without a manifest; manifest written (seq %s)",
                        run_id, slice_no, seq)
@@ -183,41 +178,42 @@ def _holds_exactly(path: Path, emitted: set[tuple[str, str]]) -> bool:
 
 def _records_entry(output_dir: Path, path: Path) -> dict[str, Any]:
     data = path.read_bytes()
-    try:
-        name = str(path.resolve().relative_to(output_dir.resolve()))
-    except ValueError:
-        name = str(path.resolve())
-    return {"kind": "records", "uri": str(path.resolve()), "file": name, "offset": 0, "bytes": len(data),
-            "records": data.count(b"\n"), "sha256": hashlib.sha256(data).hexdigest()}
+    return manifests.records_entry(uri=str(path.resolve()), file=manifests.relative_name(output_dir, path),
+                                   records=data.count(b"\n"), offset=0, size=len(data),
+                                   sha256=hashlib.sha256(data).hexdigest())
 
 
 def _unlisted_warcs(output_dir: Path, run_id: str) -> list[dict[str, Any]]:
     listed = {entry.get("file") for m in manifests.slices_of(output_dir, run_id) for entry in m.get("files", [])}
     folder = output_dir / WARC_DIR
     found = sorted(folder.glob(f"*-{run_id}-*.warc.gz")) if folder.is_dir() else []
-    return [{"kind": "warc", "file": f"{WARC_DIR}/{p.name}", "bytes": p.stat().st_size, "sha256": sha256_of(p)}
-            for p in found if f"{WARC_DIR}/{p.name}" not in listed]
+    return [manifests.warc_entry(output_dir, p, sha256_of(p)) for p in found
+            if manifests.relative_name(output_dir, p) not in listed]
 
 
 def _finish_dead_runs(output_dir: Path, run_id: str) -> None:
-    """Give each dead run with a commit (or an archive file) but no final manifest its final one."""
-    runs: dict[str, list[dict[str, Any]]] = {}
-    for ref in manifests.committed(output_dir):
-        runs.setdefault(ref.run_id, []).append(ref.read())
+    """Give each dead run with a commit (or an archive file) but no final manifest its final one.
+
+    Runs follow one another under the lock, and each settles the one before: only the run of the
+    newest manifest can lack its final one, besides runs that died before their first commit
+    (WARC files of a run no manifest names; 0.1.0's runs ended with their own manifest).
+    """
+    refs = manifests.committed(output_dir)
+    dead = []
+    if refs and refs[-1].run_id != run_id and not refs[-1].read().get("final"):
+        dead.append(refs[-1].run_id)
+    named = {ref.run_id for ref in refs} | {path.stem for path in manifests.legacy(output_dir)} | {run_id}
     folder = output_dir / WARC_DIR
-    legacy = {path.stem for path in manifests.legacy(output_dir)}  # 0.1.0's runs ended with their manifest
-    for path in folder.glob("*.warc.gz") if folder.is_dir() else ():
+    for path in sorted(folder.glob("*.warc.gz")) if folder.is_dir() else ():
         match = RUN_ID_RE.search(path.name)
-        if match and match.group(0) != run_id and match.group(0) not in legacy:
-            runs.setdefault(match.group(0), [])
-    for dead, slices in runs.items():
-        if dead == run_id or any(m.get("final") for m in slices):
-            continue
+        if match and match.group(0) not in named and match.group(0) not in dead:
+            dead.append(match.group(0))
+    for dead_run in dead:
+        slices = manifests.slices_of(output_dir, dead_run)
         seq = manifests.last_seq(output_dir) + 1
-        site = next((m.get("site") for m in slices if m.get("site")), None)
-        manifests.write(output_dir, {
-            "manifest_version": manifests.MANIFEST_VERSION, "seq": seq, "run_id": dead,
-            "slice": max((m.get("slice", 0) for m in slices), default=0) + 1, "final": True, "recovered": True,
-            "site": site, "records": 0, "files": _unlisted_warcs(output_dir, dead),
-            "finish_reason": "killed", "complete": False, "paged_to_end": False, "exit_code": None})
-        logger.warning("Run %s died before its end: final manifest written (seq %s), not complete", dead, seq)
+        manifests.write(output_dir, manifests.new(
+            seq, dead_run, max((m.get("slice", 0) for m in slices), default=0) + 1, final=True,
+            site=next((m.get("site") for m in slices if m.get("site")), None), records=0,
+            files=_unlisted_warcs(output_dir, dead_run), recovered=True, finish_reason="killed",
+            complete=False, paged_to_end=False, exit_code=None))
+        logger.warning("Run %s died before its end: final manifest written (seq %s), not complete", dead_run, seq)

@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from .. import exitcodes
-from ..accounting import STATS_ATTEMPTS, STATS_BUCKET, run_health
+from ..accounting import run_health
 
 BOUND_REASONS = ("closespider_", "memusage_")
 PACKAGES = ("scrapy", "twisted", "lxml", "w3lib", "warcio", "cdxj-indexer", "sichuanpeace-crawler")
@@ -40,6 +40,7 @@ def counts(stats: dict[str, Any]) -> dict[str, Any]:
         "broken_links": health["broken_links"],
         "articles_missing": health["article_missing"],
         "lists_with_links": health["lists_with_links"],
+        "list_pages_failed": health["list_pages_failed"],
         "new": stats.get("state/new", 0),
         "modified": stats.get("state/modified", 0),
         "unchanged": stats.get("state/unchanged", 0) + stats.get("state/not_modified", 0),
@@ -54,14 +55,13 @@ def counts(stats: dict[str, Any]) -> dict[str, Any]:
         # WAF challenges (412, 521) and rate limits (429) met, each backed off before a retry.
         "waf_challenges": {code: stats.get(f"retry/backoff/{code}", 0) for code in (412, 429, 521)},
         "pager_bound": stats.get("discovery/pager_bound", 0),
-        "list_pages_failed": stats.get("discovery/list_pages_failed", 0),
     }
 
 
 def accounting(stats: dict[str, Any]) -> dict[str, Any]:
-    buckets = {k[len(STATS_BUCKET):]: v for k, v in stats.items() if k.startswith(STATS_BUCKET)}
-    attempts = stats.get(STATS_ATTEMPTS, 0)
-    return {"attempts": attempts, "buckets": buckets, "balanced": attempts == sum(buckets.values())}
+    """Every attempt's bucket, and whether the buckets add up to the attempts."""
+    health = run_health(stats)
+    return {"attempts": health["attempted"], "buckets": health["buckets"], "balanced": health["balanced"]}
 
 
 @dataclass

@@ -72,7 +72,6 @@ class SichuanpeaceSpider(scrapy.Spider):
         # job runner's (scrapyd's _job) and become attributes, as Scrapy's Spider does with any.
         arguments = SpiderArguments.parse(kwargs)
         super().__init__(**arguments.runner)
-        self.arguments = arguments
         self.base_url = arguments.base_url
         # Where links are followed: the host actually crawled (the site, or its mirror).
         self.crawl_host = arguments.crawl_host
@@ -117,8 +116,9 @@ class SichuanpeaceSpider(scrapy.Spider):
             yield request
 
     def _pending_requests(self, store: StateStore) -> Iterator[scrapy.Request]:
-        """Articles that failed in earlier runs, asked for directly: an early stop at known list
-        pages may never reach the page that lists them again."""
+        """Articles earlier runs left pending (failed, linked from an article page, or in a slice
+        that never committed), asked for directly: an early stop at known list pages, or a rerun
+        that does not read the linking page again, would never reach them."""
         for url, channel in store.pending(self.site):
             ref = article_ref(url, self.base_url)
             if ref is None or ref.id in self.known or not self._channel_wanted_for(ref, channel):
@@ -357,17 +357,17 @@ class SichuanpeaceSpider(scrapy.Spider):
         # After redirects, judge the URL the spider asked for: a missing article is a failure, a
         # missing list or site-map page a broken link.
         url = request.meta.get("redirect_urls", [request.url])[0] if request is not None else ""
-        article = article_ref(url, self.base_url) is not None
-        bucket = accounting.record_failure(self.crawler, failure, article=article)
-        if not article and bucket in accounting.FAILURE_BUCKETS:
-            self.crawler.stats.inc_value(accounting.STATS_LIST_PAGES_FAILED)
         ref = article_ref(url, self.base_url)
-        if ref is not None and bucket in accounting.TRANSIENT_BUCKETS and request is not None:
+        bucket = accounting.record_failure(self.crawler, failure, article=ref is not None)
+        if ref is None:
+            if bucket in accounting.FAILURE_BUCKETS:
+                self.crawler.stats.inc_value(accounting.STATS_LIST_PAGES_FAILED)
+        elif bucket in accounting.TRANSIENT_BUCKETS and request is not None:
             # Asked for again by the next run, whether or not its list page is read again.
             state_store(self.crawler).add_pending(self.site, ref.id, ref.url,
                                                   request.cb_kwargs.get("list_channel") or ref.channel)
-        elif ref is not None:
-            self._settled(url)
+        else:
+            state_store(self.crawler).clear_pending(self.site, ref.id)
 
 
 def _header(response: Response, name: bytes) -> str | None:

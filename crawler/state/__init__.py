@@ -39,4 +39,8 @@ class ArticleState:
 
 
 class StateError(Exception):
-    """The state store cannot be used as it is (a newer schema, unreadable); says what to do."""
+    """The state store cannot be used as it is (unreadable, damaged); says what to do."""
+
+
+class StateTooNew(StateError):
+    """The store was written by a newer crawler: refused, never rebuilt over."""

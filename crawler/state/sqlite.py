@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from . import ArticleState, StateError
+from . import ArticleState, StateError, StateTooNew
 
 # 1: 0.1.0 (articles, staged per run, settled_runs); 2: meta, slices, pending.
 SCHEMA_VERSION = 2
@@ -55,20 +55,19 @@ class SqliteStateStore:
             self.db = self._read_copy(path)
             return
         path.parent.mkdir(parents=True, exist_ok=True)
-        fresh = not path.exists()
         try:
             self.db = sqlite3.connect(path, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
-            version = self._version(fresh)
+            version = self._version()
         except sqlite3.DatabaseError as error:
             raise StateError(f"{path} is not a readable SQLite database ({error})") from error
         if version > SCHEMA_VERSION:
             self.db.close()
-            raise StateError(f"{path} has state schema {version}, newer than this crawler's {SCHEMA_VERSION}: "
+            raise StateTooNew(f"{path} has state schema {version}, newer than this crawler's {SCHEMA_VERSION}: "
                              "run the newer crawler, or move the file away to rebuild it from the manifests")
         if version < SCHEMA_VERSION:
-            self._migrate(version)
+            self._migrate_from_0_1()
         self.db.executescript(SCHEMA)
         self._set("schema_version", str(SCHEMA_VERSION))
 
@@ -89,14 +88,14 @@ class SqliteStateStore:
         copy.executescript(SCHEMA)
         return copy
 
-    def _version(self, fresh: bool) -> int:
+    def _version(self) -> int:
         tables = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if "meta" in tables:
             row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             return int(row[0]) if row else SCHEMA_VERSION
         return 1 if "articles" in tables else SCHEMA_VERSION
 
-    def _migrate(self, version: int) -> None:
+    def _migrate_from_0_1(self) -> None:
         """0.1.0's store: keep ``articles``; its staged rows (killed 0.1.0 runs) are re-emitted."""
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
