@@ -205,7 +205,7 @@ def test_failures_are_the_failure_buckets_only():
 def test_nothing_attempted():
     assert run_health({}) == {"attempted": 0, "failed": 0, "error_rate": 0.0, "failed_by_bucket": {},
                               "broken_links": 0, "article_missing": 0, "lists_with_links": 0,
-                              "list_pages_failed": 0, "balanced": True}
+                              "list_pages_failed": 0, "buckets": {}, "balanced": True}
 
 
 # --- the extension: one bucket per attempt, the lists ---------------------------------------------
