@@ -8,6 +8,7 @@ lowercase folder (``/scyw/``, ``/scyw/index_2.html``).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -40,14 +41,25 @@ NON_PAGE_EXTENSIONS = ATTACHMENT_EXTENSIONS | frozenset(
 HTTP_SCHEMES = frozenset({"http", "https"})
 
 
+# What shape an article's URL has (the record's ``url_shape``; the manifest counts them).
+URL_SHAPE_CURRENT = "current"  # /<channel>/<YYYYMMDD>/<id>.html
+URL_SHAPE_LEGACY = "legacy"    # /system/<YYYYMMDD>/<id>.html
+URL_SHAPE_OTHER = "other"      # any other page on the crawl host that reads as an article
+# The last run of digits in a URL of another shape is its id (content_123.htm, ?id=4567).
+NUMERIC_TOKEN_RE = re.compile(r"\d+")
+# Fewer digits than this are a page number or a year fragment, not an id: the URL is hashed instead.
+MIN_ID_DIGITS = 4
+
+
 @dataclass(frozen=True)
 class ArticleRef:
     """What an article URL says by itself."""
 
     url: str
-    channel: str | None  # None for legacy /system/ URLs
-    date: date
+    channel: str | None  # None for legacy /system/ URLs and URLs of another shape
+    date: date | None    # None for URLs of another shape: the page must show its time
     id: str
+    shape: str = URL_SHAPE_CURRENT
 
 
 def extension(url: str) -> str:
@@ -135,12 +147,34 @@ def article_ref(url: str, base_url: str) -> ArticleRef | None:
     channel = match["channel"]
     # The extension is kept: a sister site serving .shtml would answer 404 for .html.
     path = f"/{channel}/{match['date']}/{match['id']}.{match['ext']}"
+    legacy = channel == LEGACY_CHANNEL
     return ArticleRef(
         url=_canonical(base_url, path),
-        channel=None if channel == LEGACY_CHANNEL else channel,
+        channel=None if legacy else channel,
         date=day,
         id=match["id"],
+        shape=URL_SHAPE_LEGACY if legacy else URL_SHAPE_CURRENT,
     )
+
+
+def other_page_ref(url: str, base_url: str) -> ArticleRef:
+    """A page URL of another shape, as an article: its id is the last numeric token, else a hash.
+
+    The URL keeps its path and query (a CMS may name its article by ``?id=``), moved onto
+    base_url's scheme and host; the id is stable across runs for the same URL.
+    """
+    parts, base = urlsplit(url), urlsplit(base_url)
+    canonical = urlunsplit((base.scheme, base.netloc, parts.path or "/", parts.query, ""))
+    tokens = [token for token in NUMERIC_TOKEN_RE.findall(f"{parts.path}?{parts.query}")
+              if len(token) >= MIN_ID_DIGITS]
+    article_id = tokens[-1] if tokens else "u" + hashlib.sha1(
+        f"{parts.path}?{parts.query}".encode("utf-8")).hexdigest()[:16]
+    return ArticleRef(url=canonical, channel=None, date=None, id=article_id, shape=URL_SHAPE_OTHER)
+
+
+def page_ref(url: str, base_url: str) -> ArticleRef:
+    """The article a page URL names: by its article shape when it has one, else as another shape."""
+    return article_ref(url, base_url) or other_page_ref(url, base_url)
 
 
 def list_page(url: str) -> tuple[str, int] | None:
