@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from .extract.article import RawArticle
 from .extract.blocks import Block
+from .extract.cleaning import clean_blocks
+from .extract.urls import URL_SHAPE_CURRENT
 from .state import ArticleState
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 # Exported keys, in this fixed order (FEED_EXPORT_FIELDS); internal fields are not exported.
 RECORD_FIELDS: tuple[str, ...] = (
@@ -20,7 +23,11 @@ RECORD_FIELDS: tuple[str, ...] = (
     "extractor", "encoding", "schema_version",
     # 1.1: incremental runs and the raw archive
     "status", "revision", "first_seen", "warc",
+    # 1.2: articles found at URLs of another shape
+    "url_shape",
 )
+# Fields the crawl adds to what one page says: a record read from one page alone has none of them.
+CRAWL_FIELDS = ("fetched_at", "status", "revision", "first_seen", "warc")
 STATUS_NEW, STATUS_MODIFIED, STATUS_DELETED = "new", "modified", "deleted"
 
 
@@ -56,6 +63,7 @@ class ArticleItem:
     revision: int = 1
     first_seen: str | None = None
     warc: dict[str, str | int] | None = None
+    url_shape: str = URL_SHAPE_CURRENT
     # Internal, not exported: the raw body for the clean pipeline, HTTP validators for the state.
     blocks: list[Block] = field(default_factory=list, repr=False)
     etag: str | None = field(default=None, repr=False)
@@ -90,7 +98,21 @@ class ArticleItem:
             first_seen=now,  # a new article; the state pipeline restores it for known ones
             attachments=raw.attachments,
             blocks=raw.blocks,
+            url_shape=raw.url_shape,
         )
+
+    def clean(self) -> Counter[str]:
+        """Turn the raw blocks into body, images with captions and byline; what each rule removed.
+
+        The one cleaning step: the clean pipeline and ``crawler.extract.extract_record`` both call it.
+        """
+        cleaned = clean_blocks(self.blocks)
+        self.body = cleaned.body
+        self.images = cleaned.images
+        self.byline = cleaned.byline
+        self.blocks = []
+        self.content_sha256 = self.fingerprint()
+        return cleaned.removed
 
     def fingerprint(self) -> str:
         """SHA-256 of the normalized title and body: equal for equal content."""

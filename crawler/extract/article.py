@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from lxml import etree
 
@@ -19,17 +20,22 @@ from ..rules import selectors as S
 from .blocks import Block, Linearized, clean_inline, linearize
 from .containers import ContainerSelectors
 from .page import HtmlPage, element_text, load_page
-from .urls import ArticleRef, article_ref
+from .urls import URL_SHAPE_CURRENT, ArticleRef, page_ref
 
 EXTRACTOR_FALLBACK = "fallback"
 # How many first lines of a body container may be title, info line or controls.
 TRIM_HEAD_BLOCKS = 4
 # A body container holding fewer characters of text than this is empty (a wrapper, a placeholder).
 MIN_BODY_CHARS = 20
+# This many link lines in a row end the article: a related list or a ranking.
+LINK_RUN_BLOCKS = 3
 
 # BODY_SELECTORS compiled once, into one search for all of them.
 _BODY_SELECTORS = ContainerSelectors(S.BODY_SELECTORS)
-_TITLE_XPATHS = tuple(etree.XPath(xpath) for xpath in S.TITLE_XPATHS)
+_TITLE_META = tuple((etree.XPath(xpath), weight) for xpath, weight in S.TITLE_META_XPATHS)
+_TITLE_ELEMENTS = tuple((etree.XPath(xpath), weight) for xpath, weight in S.TITLE_ELEMENT_XPATHS)
+_SOURCE_META = tuple(etree.XPath(xpath) for xpath in S.SOURCE_META_XPATHS)
+_TIME_META = tuple(etree.XPath(xpath) for xpath in S.TIME_META_XPATHS)
 
 
 @dataclass
@@ -39,6 +45,7 @@ class RawArticle:
     url: str
     id: str
     channel: str | None
+    url_shape: str = URL_SHAPE_CURRENT  # current, legacy or other (urls.py)
     title: str | None = None
     published_at: str | None = None
     published_at_source: str | None = None  # "page" or "url"
@@ -53,30 +60,54 @@ class RawArticle:
     not_article_reason: str | None = None  # set when the page is not an article (soft 404 ...)
 
 
-class NotAnArticleURL(ValueError):
-    """The URL does not have an article's shape."""
+_TAG_RE = re.compile(r"<[^>]+>")
 
 
-def _first_text(tree: etree._Element, xpaths: tuple[etree.XPath, ...]) -> str | None:
-    for xpath in xpaths:
-        for found in xpath(tree):
-            text = clean_inline(found if isinstance(found, str) else element_text(found))
-            if 2 <= len(text) <= 200 and not S.SITE_NAME_RE.match(text):
-                return text
-    return None
+def _propose(proposals: dict[str, list], text: str | None, weight: int) -> None:
+    """Add a title proposal (whitespace-free key -> [text, weight, sources])."""
+    if not text:
+        return
+    text = clean_inline(_TAG_RE.sub("", text)) if "<" in text else clean_inline(text)
+    if not 4 <= len(text) <= S.TITLE_MAX_CHARS or S.SITE_NAME_RE.match(text):
+        return
+    key = "".join(text.split())
+    entry = proposals.setdefault(key, [text, 0, 0])
+    entry[1] += weight
+    entry[2] += 1
 
 
-def _document_title(tree: etree._Element, blocks: list[Block]) -> str | None:
-    """Title from <title>: the longest page line it starts with ("标题_频道_四川长安网"), else suffix-stripped."""
+def _choose_title(tree: etree._Element, blocks: list[Block]) -> str | None:
+    """The headline, by agreement of the title meta tags, h1 and title-ish elements and <title>.
+
+    Each source proposes with its weight (selectors.TITLE_*_XPATHS); a proposal the <title> starts
+    with gains 3, one shown as a line of the page gains 1. Without any proposal: the <title>'s first
+    part, split at its site separators (``_``, `` - ``, ``|``, ``--`` ...).
+    """
+    proposals: dict[str, list] = {}
+    for xpath, weight in _TITLE_META:
+        for value in xpath(tree)[:1]:
+            _propose(proposals, str(value), weight)
+    for xpath, weight in _TITLE_ELEMENTS:
+        for element in xpath(tree)[:3]:
+            _propose(proposals, element_text(element), weight)
     found = tree.find(".//title")
-    if found is None:
-        return None
-    doc_title = clean_inline(element_text(found))
-    lines = {b.line for b in blocks[:200] if not b.is_image}
-    prefixes = [line for line in lines if 4 <= len(line) <= 200 and doc_title.startswith(line)]
-    if prefixes:
-        return max(prefixes, key=len)
-    return S.TITLE_SUFFIX_RE.sub("", doc_title) or None
+    doc_title = clean_inline(element_text(found)) if found is not None else ""
+    doc_key = "".join(doc_title.split())
+    lines = {"".join(b.line.split()) for b in blocks[:400] if not b.is_image and len(b.line) <= S.TITLE_MAX_CHARS}
+    if doc_key:
+        # The longest page line the <title> starts with ("标题_频道_网站"): the headline as shown.
+        prefixes = [line for line in lines if len(line) >= 4 and doc_key.startswith(line)]
+        if prefixes:
+            _propose(proposals, max(prefixes, key=len), 1)
+        _propose(proposals, S.TITLE_SEPARATORS_RE.split(doc_title, maxsplit=1)[0], 1)
+    best: tuple[int, int] | None = None
+    chosen = None
+    for key, (text, weight, _) in proposals.items():
+        score = weight + (3 if doc_key.startswith(key) else 0) + (1 if key in lines else 0)
+        rank = (score, len(key))
+        if best is None or rank > best:
+            best, chosen = rank, text
+    return chosen
 
 
 def _iso_beijing(match: re.Match[str]) -> str | None:
@@ -90,20 +121,41 @@ def _iso_beijing(match: re.Match[str]) -> str | None:
     return moment.isoformat(timespec="seconds") + "+08:00"
 
 
-def _is_info_line(text: str) -> bool:
-    if len(text) > S.INFO_LINE_MAX_CHARS:
+def _is_info_line(text: str, near_title: bool = False) -> bool:
+    """A short line with a date (and a time, 来源 or the info brackets, unless right under the title).
+
+    A line in parentheses is a credit quoted in the body (（来源：新华社 2023年12月30日）), not the
+    page's info line; nor is a sentence.
+    """
+    if len(text) > S.INFO_LINE_MAX_CHARS or text.startswith(("（", "(")) or "。" in text:
         return False
     match = S.DATETIME_RE.search(text)
     if not match:
         return False
-    return bool(match["H"]) or "来源" in text or any(b in text for b in S.INFO_BRACKETS)
+    return near_title or bool(match["H"]) or "来源" in text or any(b in text for b in S.INFO_BRACKETS)
 
 
-def _find_info_index(blocks: list[Block], start: int) -> int | None:
-    """Index of the info line: a short block with a date-time, preferring one with 来源."""
+def _find_info_index(blocks: list[Block], title_index: int | None) -> int | None:
+    """Index of the info line: right under the title when there is one, else the first in the page.
+
+    Under the title, a line with 来源 or a time is preferred to a bare date; in the page, a line
+    with 来源 is preferred.
+    """
+    if title_index is not None:
+        first = None
+        for index in range(title_index + 1, min(len(blocks), title_index + 1 + S.INFO_AFTER_TITLE_BLOCKS)):
+            text = blocks[index].line
+            if _is_info_line(text, near_title=True):
+                match = S.DATETIME_RE.search(text)
+                if S.SOURCE_RE.search(text) or (match and match["H"]):
+                    return index
+                if first is None:
+                    first = index
+        if first is not None:
+            return first
     first = None
-    for index in range(start, len(blocks)):
-        text = blocks[index].text
+    for index in range(len(blocks)):
+        text = blocks[index].line
         if _is_info_line(text):
             if S.SOURCE_RE.search(text):
                 return index
@@ -121,17 +173,69 @@ def _find_title_index(blocks: list[Block], title: str | None) -> int | None:
     return None
 
 
+def _end_marker(line: str) -> str | None:
+    """The name of the end marker inside this (short) line, or None."""
+    if len(line) <= S.END_MARKER_MAX_CHARS:
+        for name, pattern in S.END_MARKERS:
+            if pattern.search(line):
+                return name
+    return None
+
+
+def _is_content(block: Block) -> bool:
+    return block.is_image or (len(block.line) >= S.MIN_CONTENT_CHARS and not block.is_links)
+
+
 def _find_end_index(blocks: list[Block], start: int) -> int:
-    """Index of the first end marker after some content (share/print bars may precede the body)."""
+    """Index where the article ends, after some content (share/print bars may precede the body).
+
+    It ends at the first end marker (selectors.END_MARKERS: an editor credit, 【纠错】, 上一篇,
+    a share bar, a 相关新闻 / 排行 heading, a footer line) or at the first of
+    ``LINK_RUN_BLOCKS`` link lines in a row (a related list or a ranking with no heading).
+    """
     seen_content = False
+    run_start, run = 0, 0
     for index in range(start, len(blocks)):
-        text = blocks[index].line
-        if len(text) <= S.END_MARKER_MAX_CHARS and S.END_MARKERS_RE.search(text):
+        block = blocks[index]
+        if block.is_links:
+            run_start, run = (run_start, run + 1) if run else (index, 1)
+            if seen_content and run >= LINK_RUN_BLOCKS:
+                return run_start
+        elif not block.is_image:
+            run = 0
+        line = block.line
+        if _end_marker(line) is not None:
             if seen_content:
                 return index
-        elif len(text) >= S.MIN_CONTENT_CHARS or blocks[index].is_image:
+        elif _is_content(block):
             seen_content = True
     return len(blocks)
+
+
+def _main_region(blocks: list[Block]) -> tuple[int, int]:
+    """The run of blocks with the most article text, for a page with no title or info line to start from.
+
+    Each block scores its characters when it reads as content (more with sentence punctuation), a
+    link line scores minus its characters, a short line a little less than nothing; the best run is
+    the one of greatest sum (Kadane's algorithm).
+    """
+    best, best_range = 0, (0, 0)
+    total, begin = 0, 0
+    for index, block in enumerate(blocks):
+        if block.is_image:
+            score = 5
+        elif block.is_links:
+            score = -len(block.line) - 10
+        elif len(block.line) >= S.MIN_CONTENT_CHARS:
+            score = len(block.line) + (10 if any(p in block.line for p in "，。") else 0)
+        else:
+            score = -3
+        if total <= 0:
+            total, begin = 0, index
+        total += score
+        if total > best:
+            best, best_range = total, (begin, index + 1)
+    return best_range
 
 
 def _channel_name(blocks: list[Block], title: str | None) -> str | None:
@@ -146,17 +250,56 @@ def _channel_name(blocks: list[Block], title: str | None) -> str | None:
     return None
 
 
-def _editor(blocks: list[Block]) -> str | None:
+def _editor(blocks: list[Block], start: int) -> str | None:
+    """The last editor credit in a short line from ``start`` on (selectors.EDITOR_RE)."""
     found = None
-    for block in blocks:
-        if len(block.text) > 80:  # long lines are paragraphs: skip before normalizing them
-            continue
+    for block in blocks[start:]:
+        if len(block.text) > 2 * S.EDITOR_LINE_MAX_CHARS or block.is_image:
+            continue  # long lines are paragraphs: skip before normalizing them
         text = block.line
-        if len(text) <= 40:
-            match = S.EDITOR_RE.match(text)
-            if match:
-                found = match["editor"]
+        if len(text) <= S.EDITOR_LINE_MAX_CHARS or S.INFO_BRACKETS[0] in text:
+            match = S.EDITOR_RE.search(text)
+            if match and match["editor"].strip():
+                found = match["editor"].strip()
     return found
+
+
+def _source(blocks: list[Block], info_index: int | None, title_index: int | None,
+            tree: etree._Element) -> str | None:
+    """来源 from the info line, else the lines around it (or under the title), else the CMS meta tags."""
+    anchor = info_index if info_index is not None else title_index
+    if anchor is not None:
+        around = [anchor] + [i for d in range(1, S.INFO_NEIGHBOURHOOD + 1) for i in (anchor + d, anchor - d)]
+        for index in around:
+            if 0 <= index < len(blocks) and len(blocks[index].line) <= S.INFO_LINE_MAX_CHARS:
+                match = S.SOURCE_RE.search(blocks[index].line)
+                if match:
+                    return match["source"]
+    for xpath in _SOURCE_META:
+        for value in xpath(tree)[:1]:
+            value = clean_inline(str(value))
+            if 2 <= len(value) <= 40:
+                return value
+    return None
+
+
+def _meta_time(tree: etree._Element) -> str | None:
+    for xpath in _TIME_META:
+        for value in xpath(tree)[:1]:
+            match = S.DATETIME_RE.search(str(value))
+            if match:
+                return _iso_beijing(match)
+    return None
+
+
+def _url_time(url: str) -> str | None:
+    match = S.URL_DATE_RE.search(urlsplit(url).path)
+    if match:
+        try:
+            return datetime(int(match["y"]), int(match["m"]), int(match["d"])).isoformat(timespec="seconds") + "+08:00"
+        except ValueError:
+            return None
+    return None
 
 
 def _family(info_text: str | None, body_family: str | None) -> str:
@@ -249,11 +392,9 @@ def _trim_body(blocks: list[Block], title: str | None, info_text: str | None) ->
 def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str | None = None,
                   base_url: str | None = None) -> RawArticle:
     """Extract an article from its page; ``not_article_reason`` is set when it is not one."""
-    ref: ArticleRef | None = article_ref(url, base_url or url)
-    if ref is None:
-        raise NotAnArticleURL(url)
+    ref: ArticleRef = page_ref(url, base_url or url)
     page = load_page(content, content_type)
-    article = RawArticle(url=ref.url, id=ref.id, channel=ref.channel,
+    article = RawArticle(url=ref.url, id=ref.id, channel=ref.channel, url_shape=ref.shape,
                          encoding_declared=page.encoding_declared, encoding_used=page.encoding_used)
     if page.binary:
         article.not_article_reason = f"binary file: {page.binary}"
@@ -267,41 +408,47 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
     candidates = _BODY_SELECTORS.find(tree)
     linear_page = linearize(body_root if body_root is not None else tree, link_base, _body_marks(candidates))
     page_blocks = linear_page.blocks
-    article.title = _first_text(tree, _TITLE_XPATHS) or _document_title(tree, page_blocks)
+    article.title = _choose_title(tree, page_blocks)
     title_index = _find_title_index(page_blocks, article.title)
-    info_index = _find_info_index(page_blocks, title_index or 0)
-    if info_index is None and title_index is not None:
-        info_index = _find_info_index(page_blocks, 0)
+    info_index = _find_info_index(page_blocks, title_index)
     info_text = page_blocks[info_index].line if info_index is not None else None
 
     time_match = S.DATETIME_RE.search(info_text) if info_text else None
     article.published_at = _iso_beijing(time_match) if time_match else None
     if article.published_at:
         article.published_at_source = "page"
-    else:
+    elif (meta_time := _meta_time(tree)) is not None:
+        article.published_at, article.published_at_source = meta_time, "meta"
+    elif ref.date is not None:
         article.published_at = f"{ref.date.isoformat()}T00:00:00+08:00"
         article.published_at_source = "url"
+    elif (url_time := _url_time(ref.url)) is not None:
+        article.published_at, article.published_at_source = url_time, "url"
 
-    source_scope = [info_text] if info_text else [b.text for b in page_blocks[:60] if len(b.text) <= 80]
-    for text in source_scope:
-        source_match = S.SOURCE_RE.search(clean_inline(text))
-        if source_match:
-            article.source = source_match["source"]
-            break
-    article.editor = _editor(page_blocks)
+    article.source = _source(page_blocks, info_index, title_index, tree)
+    article.editor = _editor(page_blocks, title_index or 0)
     article.channel_name = _channel_name(page_blocks, article.title)
 
+    # The body: where the first matching container says, else from the info line (or title) to the
+    # article's end, else the page's run of most article text.
+    start = (info_index + 1) if info_index is not None else ((title_index + 1) if title_index is not None else None)
+    if start is None:
+        region_start, region_end = _main_region(page_blocks)
+    else:
+        while start < len(page_blocks) and page_blocks[start].is_links:
+            start += 1  # a bar of links under the info line (荐稿, 打印, 分享 ...)
+        region_start, region_end = start, _find_end_index(page_blocks, start)
+    region = page_blocks[region_start:region_end]
     selected = _body_by_selector(candidates, linear_page, link_base)
     if selected is not None:
         linear, body_family = selected
         article.blocks = _trim_body(linear.blocks, article.title, info_text)
         article.attachments = linear.attachments
         article.extractor = _family(info_text, body_family)
+        if _chars(article.blocks) * 2 < _chars(region):
+            article.blocks = []  # a container holding half the article or less: a wrapper of one part
     if not any(b.text.strip() for b in article.blocks):
-        # Generic fallback: what lies between the info line (or title) and the first end marker.
-        start = (info_index + 1) if info_index is not None else ((title_index + 1) if title_index is not None else 0)
-        end = _find_end_index(page_blocks, start)
-        article.blocks = page_blocks[start:end]
+        article.blocks = region
         article.attachments = _attachments_in(linear_page.attachments, article.blocks)
         article.extractor = EXTRACTOR_FALLBACK
 
@@ -309,7 +456,16 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
         article.not_article_reason = "soft 404"
     elif not any(b.text.strip(" \u3000\xa0") for b in article.blocks):
         article.not_article_reason = "empty body"
+    elif article.published_at is None:
+        article.not_article_reason = "no publication time shown"  # a URL of another shape, no time
+    elif not article.title:
+        article.not_article_reason = "no title"
     return article
+
+
+def _chars(blocks: list[Block]) -> int:
+    """Characters of article content in the blocks (link lines and short lines not counted)."""
+    return sum(len(b.line) for b in blocks if not b.is_image and _is_content(b))
 
 
 def _attachments_in(found: list[dict[str, str]], blocks: list[Block]) -> list[dict[str, str]]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from ..rules.selectors import BLOCK_TAGS, SKIP_TAGS
+from ..rules.selectors import BLOCK_TAGS, HEADING_TAGS, SKIP_TAGS
 from .page import element_text
 from .urls import is_attachment, onto_page_site, resolve_href
 
@@ -30,10 +30,27 @@ class Block:
     src: str | None
     alt: str | None
     line: str = field(repr=False, compare=False)
+    # Characters of the text inside links (attachment links not counted): a block that is mostly
+    # link text is navigation, a related list or a ranking, not article content.
+    link_chars: int = field(repr=False, compare=False)
+    # Characters inside <h1>..<h6>, <strong> or <b>: a sub-heading, not an image's caption.
+    strong_chars: int = field(repr=False, compare=False)
 
-    def __init__(self, text: str = "", src: str | None = None, alt: str | None = None):
+    def __init__(self, text: str = "", src: str | None = None, alt: str | None = None,
+                 link_chars: int = 0, strong_chars: int = 0):
         self.text, self.src, self.alt = text, src, alt
         self.line = clean_inline(text)
+        self.link_chars, self.strong_chars = link_chars, strong_chars
+
+    @property
+    def is_links(self) -> bool:
+        """Mostly link text: navigation, a related list, a ranking."""
+        return self.link_chars * 2 > len(self.text.strip()) > 0
+
+    @property
+    def is_strong(self) -> bool:
+        """Set in a heading or bold as a whole: a sub-heading."""
+        return self.strong_chars * 5 >= len(self.text.strip()) * 4 > 0
 
     @property
     def is_image(self) -> bool:
@@ -85,6 +102,16 @@ def linearize(root: etree._Element, page_url: str,
     blocks, attachments, ranges = out.blocks, out.attachments, out.ranges
     buffer: list[str] = []
     seen_attachments: set[str] = set()
+    # Characters put in the buffer inside a link / a heading or bold, and how deep in one the walk is.
+    counts = [0, 0]
+    depth = [0, 0]
+
+    def add(text: str) -> None:
+        buffer.append(text)
+        if depth[0]:
+            counts[0] += len(text.strip())
+        if depth[1]:
+            counts[1] += len(text.strip())
 
     def flush() -> None:
         """The buffer, if it holds text, becomes a block (callers test ``buffer`` first: most calls find it empty)."""
@@ -92,7 +119,8 @@ def linearize(root: etree._Element, page_url: str,
         buffer.clear()
         # Keep NBSP/U+3000-only lines: the cleaner removes and counts them as empty paragraphs.
         if text:
-            blocks.append(Block(text.replace("\n", " ")))
+            blocks.append(Block(text.replace("\n", " "), link_chars=counts[0], strong_chars=counts[1]))
+        counts[0] = counts[1] = 0
 
     def image(element: etree._Element) -> None:
         if buffer:
@@ -116,7 +144,7 @@ def linearize(root: etree._Element, page_url: str,
         if tag.__class__ is not str or tag in SKIP_TAGS:  # entities, scripts, styles ...
             tail = element.tail
             if tail and (buffer or tail.strip(_INLINE_WHITESPACE)):
-                buffer.append(tail)
+                add(tail)
             return
         if tag == "br":
             if buffer:
@@ -130,24 +158,33 @@ def linearize(root: etree._Element, page_url: str,
                 flush()
             if marked:
                 start = (len(blocks), len(attachments))
+            link = strong = False
             if tag == "a":
                 href = element.get("href")
                 if href and is_attachment(href.strip().split("?", 1)[0].split("#", 1)[0]):
                     attachment(element, href)
+                elif href:
+                    link = True
+            elif tag in HEADING_TAGS:
+                strong = True
+            depth[0] += link
+            depth[1] += strong
             text = element.text
             # Whitespace between blocks (the source's indentation) would only be stripped again.
             if text and (buffer or text.strip(_INLINE_WHITESPACE)):
-                buffer.append(text)
+                add(text)
             if len(element):  # a leaf (most <p>) needs no child iterator
                 for child in element:
                     walk(child)  # noqa: F821 (a linter misreads the ``del walk`` below)
+            depth[0] -= link
+            depth[1] -= strong
             if is_block and buffer:
                 flush()
             if marked:
                 ranges[element] = (slice(start[0], len(blocks)), slice(start[1], len(attachments)))
         tail = element.tail
         if tail and (buffer or tail.strip(_INLINE_WHITESPACE)):
-            buffer.append(tail)
+            add(tail)
 
     try:
         walk(root)

@@ -7,7 +7,6 @@ import logging
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
-from ..extract.cleaning import clean_blocks
 from ..items import STATUS_DELETED, ArticleItem
 
 logger = logging.getLogger(__name__)
@@ -27,12 +26,6 @@ class CleanPipeline:
     def process_item(self, item: ArticleItem) -> ArticleItem:
         if item.status == STATUS_DELETED:
             return item
-        cleaned = clean_blocks(item.blocks)
-        for rule, count in cleaned.removed.items():
+        for rule, count in item.clean().items():
             self.stats.inc_value(f"clean/{rule}", count)
-        item.body = cleaned.body
-        item.images = cleaned.images
-        item.byline = cleaned.byline
-        item.blocks = []
-        item.content_sha256 = item.fingerprint()
         return item

@@ -24,20 +24,30 @@ BODY_SELECTORS: tuple[tuple[str, str], ...] = (
     ("article", "current"),           # HTML5 templates
 )
 
-# --- Title candidates (XPath returning strings), most specific first --------------------------
-TITLE_XPATHS: tuple[str, ...] = (
-    # Each is a whole-tree search (~50 µs), so each is written to be cheap: an absolute path into
-    # <head>, and the class tests behind [@class] (which only elements with a class attribute pass).
-    "/html/head/meta[@name='ArticleTitle']/@content",  # TRS article meta
-    "//h1[contains(@class,'title')]",                  # h1.title
-    "//*[@class][contains(@class,'xl_tit')]",          # gov CMS detail title
-    "//*[@class][contains(@class,'article-title')]",
-    "//div[@class='title']",                           # 2019 template
-    "//h1",                                            # any single h1
+# --- Title candidates ---------------------------------------------------------------------------
+# The title is chosen by agreement (article.py, ``_choose_title``): each source below proposes a
+# title with a weight, a proposal gains the weight of every other source that agrees with it (equal,
+# or the <title> starts with it), and the heaviest wins. A column header or a keyword box in a
+# title-ish element proposes alone; the headline is backed by the <title> and the meta tags.
+TITLE_META_XPATHS: tuple[tuple[str, int], ...] = (
+    # (XPath returning strings, weight). Absolute paths into <head>: cheap.
+    ("/html/head/meta[@name='ArticleTitle']/@content", 3),   # TRS / 政府网站 CMS article meta
+    ("/html/head/meta[@property='og:title']/@content", 3),   # Open Graph
+    ("/html/head/meta[@name='title']/@content", 2),
 )
-
-# <title> suffixes to strip when the title falls back to the document title.
+TITLE_ELEMENT_XPATHS: tuple[tuple[str, int], ...] = (
+    # Each a whole-tree search (~50 µs): the class tests behind [@class] (only elements with one pass).
+    ("//h1", 2),                                                # the page's headline, usually
+    ("//*[@class][contains(@class,'title') or contains(@class,'tit') or contains(@class,'bt')]"
+     "[self::h1 or self::h2 or self::h3 or self::div or self::td or self::p or self::span]", 1),  # div.title, td.bt …
+    ("//h2", 1),
+)
+# <title> separators: "标题_频道_网站", "标题 - 网站", "标题|网站", "标题--大河网", "标题__公报_中国政府网".
+TITLE_SEPARATORS_RE = re.compile(r"\s*(?:_{1,2}|\s[-|–—]\s|--|-{1,2}(?=[^-\s]{2,16}$)|\||｜|—{1,2}(?=[^—]{2,16}$)|::)\s*")
+# <title> suffixes to strip when the title falls back to the document title (this site's own).
 TITLE_SUFFIX_RE = re.compile(r"\s*(?:[-_|—–]+|--)\s*(?:四川长安网|[^\s_|-]{2,12}长安网)\s*$")
+# A proposed title is 4 to this many characters.
+TITLE_MAX_CHARS = 200
 
 # --- The info line ----------------------------------------------------------------------------
 # Current: "www.sichuanpeace.gov.cn 】 【 2021-11-03 10:00:08 】 【 来源:四川法治报"
@@ -47,12 +57,40 @@ DATETIME_RE = re.compile(
     r"(?P<y>(?:19|20)\d{2})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
     r"(?:\s*(?P<H>\d{1,2})\s*[:：时]\s*(?P<M>\d{2})(?:\s*[:：分]\s*(?P<S>\d{2}))?)?"
 )
-SOURCE_RE = re.compile(r"来\s*源\s*[:：]\s*(?P<source>[^\s】【|｜]+)")
+# 来源：人民网 / 来源于：… / [来源: 新华社]; the value stops at a space, a bracket, a glued date
+# (人民日报2024-05-13) or the next label (作者：, 编辑：, 发布时间 …).
+SOURCE_RE = re.compile(
+    r"来\s*源(?:于)?\s*[:：]\s*(?P<source>[^\s】【|｜\[\]()（）:：]+?)"
+    r"(?=(?:19|20)\d{2}\s*[-/.年]|作者|编辑|责任编辑|记者|发布|时间|日期|浏览|点击|阅读|字号|[\s】【|｜\[\]()（）:：]|$)")
+# Meta tags Chinese CMSs publish (XPath returning strings), in order of trust.
+SOURCE_META_XPATHS: tuple[str, ...] = (
+    "/html/head/meta[@name='ContentSource']/@content",   # TRS
+    "/html/head/meta[@name='contentSource']/@content",
+    "/html/head/meta[@name='source']/@content",
+)
+TIME_META_XPATHS: tuple[str, ...] = (
+    "/html/head/meta[@name='PubDate']/@content",          # TRS / 政府网站 CMS
+    "/html/head/meta[@name='pubdate']/@content",
+    "/html/head/meta[@name='publishdate']/@content",
+    "/html/head/meta[@property='article:published_time']/@content",
+    "/html/head/meta[@name='apub:time']/@content",
+)
+# A date in a URL of another shape: /2022-02/12/, /202202/t20220213_1.html, /2024/0510/, /20240509/.
+URL_DATE_RE = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})[-/]?(?P<m>[01]\d)[-/]?(?P<d>[0-3]\d)(?!\d)")
+# How many blocks after the title the info line may be, and around it its 来源 / time may sit.
+INFO_AFTER_TITLE_BLOCKS = 12
+INFO_NEIGHBOURHOOD = 3
 INFO_BRACKETS = ("】", "【")  # only the current template brackets its info line
 INFO_LINE_MAX_CHARS = 160      # an info line is short; a body paragraph quoting a date is not
 
-# --- Editor line ------------------------------------------------------------------------------
-EDITOR_RE = re.compile(r"^\s*[（(\[【]?\s*(?:责任编辑|编辑|责编)\s*[:：]\s*(?P<editor>[^\s)）\]】|]{1,20})")
+# --- Editor credit ------------------------------------------------------------------------------
+# Found inside a short line, not only at its start: 责任编辑：王五 / (责编：赵欣悦、杨光宇) /
+# [ 责编：… ] / 【责任编辑:…】 / 发布日期：… 责任编辑：龙慧 / 编辑/苏芳 / （松花江网编辑 孙桂芳）.
+EDITOR_RE = re.compile(
+    r"(?:责任编辑|责编|(?<![\u4e00-\u9fff])编辑|网编辑|小编)\s*(?:[:：/]\s*|\s+(?=[\u4e00-\u9fff]{2,4}\s*[)）\]】]))"
+    r"(?P<editor>[\u4e00-\u9fffA-Za-z·•、,， ]{1,20}?)\s*(?=[)）\]】|｜]|$|\s{2,}|\s*(?:来源|作者|审核|校对|责任|发布|时间|日期))")
+# An editor credit is a short line (or the info line).
+EDITOR_LINE_MAX_CHARS = 60
 
 # --- Breadcrumb -------------------------------------------------------------------------------
 BREADCRUMB_RE = re.compile(r"(?:您的位置|当前位置|所在位置)\s*[:：]?\s*(?P<trail>.{0,120})")
@@ -62,13 +100,21 @@ BREADCRUMB_SKIP = frozenset({"首页", "网站首页", "正文", "详细内容",
 # --- Byline: the closing credit line in parentheses ------------------------------------------
 BYLINE_RE = re.compile(r"^[（(][^()（）]{2,120}[)）]$")
 
-# --- Where the article ends: the first of these lines after the body --------------------------
-END_MARKERS_RE = re.compile(
-    r"^(?:(?:责任)?编辑\s*[:：]|上一篇|下一篇|【?\s*(?:打印|关闭)(?:本页|窗口)?\s*】?$|分享到|四川长安网简介|蜀ICP备|"
-    r"[^。，]{0,20}版权所有)"
+# --- Where the article ends: the first of these inside a short line after the body --------------
+# (name, pattern) searched inside lines of at most END_MARKER_MAX_CHARS: a body paragraph that
+# mentions 编辑 or 关闭 is long, and is not an end.
+END_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("editor", EDITOR_RE),                                          # 责任编辑：… / (责编：…)
+    ("correction", re.compile(r"【\s*纠错\s*】|^纠错$")),             # 新华网's 【纠错】
+    ("read_more", re.compile(r"阅读剩余全文|展开全文|查看全文|点击查看原文")),  # truncated-page teasers
+    ("prev_next", re.compile(r"^\s*[【\[]?\s*(?:上一篇|下一篇|上一条|下一条)")),
+    ("share", re.compile(r"分享到|分享至|^分享$|^\s*[【\[]?\s*(?:打印|关闭)(?:本页|窗口)?\s*[】\]]?$")),
+    ("related", re.compile(r"^\s*[【\[]?\s*(?:相关(?:新闻|阅读|文章|链接|报道|推荐|稿件)|推荐阅读|延伸阅读|热点推荐|"
+                           r"热门(?:文章|推荐|新闻|排行)|猜你喜欢|精彩推荐|精彩图集|更多(?:新闻|精彩)|(?:新闻|点击|阅读)?排行|"
+                           r"网友评论|我要评论|发表评论|评论区|已有\d+人)")),
+    ("footer", re.compile(r"四川长安网简介|蜀ICP备|ICP备\s*\d|版\s*权\s*所\s*有|Copyright|转载请注明|关于我们\s*[|｜]")),
 )
-# An end marker is a short line: a body paragraph that starts with 关闭 or 打印 is not one.
-END_MARKER_MAX_CHARS = 40
+END_MARKER_MAX_CHARS = 60
 
 # A block this long (or an image) is article content, not a bar of controls.
 MIN_CONTENT_CHARS = 12
@@ -91,4 +137,5 @@ BLOCK_TAGS = frozenset(
      "dl", "form", "pre", "figure", "figcaption", "main", "hr", "tbody", "thead"}
 )
 SKIP_TAGS = frozenset({"script", "style", "noscript", "iframe", "select", "option", "textarea", "head", "template"})
-HEADING_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6", "strong", "b"})
+# Text inside these is a heading or set in bold (Block.strong_chars): a sub-heading, never a caption.
+HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "strong", "b"})
