@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -46,6 +47,21 @@ COLLECTIONS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
 }
 
 
+# The Chinese Web Content Extraction Dataset wraps some pages in a line of its own,
+# ``<text id="URL" title="..." encoding="gbk">`` ... ``</text>``: not part of the page as served.
+# It is removed (the page's bytes are otherwise kept as they are), and its id is the page's URL.
+WRAPPER_RE = re.compile(rb'^\s*<text id="(?P<url>[^"]*)"[^>]*>\s*')
+WRAPPER_END_RE = re.compile(rb"\s*</text>\s*$")
+
+
+def unwrap(page: bytes) -> tuple[bytes, str | None]:
+    """The page without the collection's ``<text>`` wrapper, and the URL the wrapper names."""
+    match = WRAPPER_RE.match(page)
+    if match is None:
+        return page, None
+    return WRAPPER_END_RE.sub(b"\n", page[match.end():]), match["url"].decode("utf-8", errors="replace")
+
+
 def _resolve(clone: Path, path: str) -> Path:
     """A path given by a prefix of its file name (magic-html names pages by SHA-256)."""
     exact = clone / path
@@ -72,15 +88,23 @@ def main() -> None:
         for path, slug in entries:
             found = _resolve(clone, path)
             relative = str(found.relative_to(clone))
-            (HERE / "pages" / f"{slug}.html").write_bytes(found.read_bytes())
+            page, wrapper_url = unwrap(found.read_bytes())
+            (HERE / "pages" / f"{slug}.html").write_bytes(page)
             gold_path = HERE / "gold" / f"{slug}.json"
             if gold_path.exists():
+                if wrapper_url:  # the collection's own record of the URL beats a labeller's inference
+                    gold = json.loads(gold_path.read_text("utf-8"))
+                    if gold.get("url") != wrapper_url:
+                        gold["url"], gold["url_known"] = wrapper_url, True
+                        gold_path.write_text(json.dumps(gold, ensure_ascii=False, indent=1) + "\n", "utf-8")
                 continue
             draft: dict[str, object] = {"origin": {"collection": folder.split("+", 1)[1], "repository": repository,
                                                    "path": relative, "commit": commit, "licence": licence}}
             if folder.startswith("immortal"):
                 cleaned = clone / relative.replace("original/", "cleaned/").replace(".html", ".txt")
                 draft["draft_text"] = cleaned.read_text("utf-8", errors="replace") if cleaned.exists() else None
+                if wrapper_url:
+                    draft["url"] = wrapper_url
             elif magic_gold:
                 entry = magic_gold[found.stem]
                 draft["url"] = entry["url"]
