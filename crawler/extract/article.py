@@ -207,8 +207,8 @@ def _find_end_index(blocks: list[Block], start: int) -> int:
         if _end_marker(line) is not None:
             if seen_content:
                 return index
-        elif _is_content(block):
-            seen_content = True
+        elif not block.is_image and _is_content(block):
+            seen_content = True  # an image alone is not (a QR code above a share bar)
     return len(blocks)
 
 
@@ -404,9 +404,8 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
         return article
     tree = page.tree
     link_base = page.link_base(ref.url)
-    body_root = tree.find("body")
     candidates = _BODY_SELECTORS.find(tree)
-    linear_page = linearize(body_root if body_root is not None else tree, link_base, _body_marks(candidates))
+    linear_page = linearize(page.content_root, link_base, _body_marks(candidates))
     page_blocks = linear_page.blocks
     article.title = _choose_title(tree, page_blocks)
     title_index = _find_title_index(page_blocks, article.title)

@@ -141,7 +141,7 @@ def linearize(root: etree._Element, page_url: str,
 
     def walk(element: etree._Element) -> None:
         tag = element.tag
-        if tag.__class__ is not str or tag in SKIP_TAGS:  # entities, scripts, styles ...
+        if tag.__class__ is not str or (tag in SKIP_TAGS and element is not root):  # entities, scripts, styles ...
             tail = element.tail
             if tail and (buffer or tail.strip(_INLINE_WHITESPACE)):
                 add(tail)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from lxml import etree
@@ -42,6 +43,16 @@ UTF8_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network
 
 _STRING = etree.XPath("string()")
 
+# libxml2 stops reading at the first </html> (and drops what follows a stray </body>): a header
+# included with its own closing tags cut the gov.cn page's article off. These end tags are removed
+# before a second parse when one of them comes long before the end of the page.
+_END_TAGS_RE = re.compile(r"</(?:html|body)\s*>", re.I)
+_END_TAGS_BYTES_RE = re.compile(rb"</(?:html|body)\s*>", re.I)
+# More than this many characters after the first end tag: a stray one, not the page's end.
+STRAY_END_TAG_SLACK = 512
+# Elements that hold content: a <head> holding them took the page's body (markup before <html>).
+_CONTENT_TAGS = ("p", "div", "table")
+
 
 def element_text(element: etree._Element) -> str:
     """All the text inside an element (what lxml.html's ``text_content`` gives), in C."""
@@ -58,6 +69,20 @@ class HtmlPage:
     encoding_used: str
     parse_error: str | None = None
     binary: str | None = None  # set when the bytes are a PDF, image, office file ...
+    repaired: str | None = None  # what was mended before the parse (a stray </html> ...)
+
+    @property
+    def content_root(self) -> etree._Element | None:
+        """Where the page's content is: <body>; else a <head> the parser put it in; else the root."""
+        if self.tree is None:
+            return None
+        body = self.tree.find("body")
+        if body is not None:
+            return body
+        head = self.tree.find("head")
+        if head is not None and next(head.iter(*_CONTENT_TAGS), None) is not None:
+            return head
+        return self.tree
 
     def link_base(self, url: str) -> str:
         """What relative links resolve against: the page's <base href>, else its URL."""
@@ -86,10 +111,21 @@ def load_page(content: bytes | str | HtmlPage, content_type: str | None = None) 
         source = text
     if not text.strip():
         return HtmlPage(text, None, declared, used)
+    stray = _stray_end_tag(source)
+    if stray:
+        source = (_END_TAGS_BYTES_RE if isinstance(source, bytes) else _END_TAGS_RE).sub(
+            b"" if isinstance(source, bytes) else "", source)  # type: ignore[call-overload]
     try:
         tree = etree.fromstring(source, UTF8_PARSER if isinstance(source, bytes) else HTML_PARSER)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError) as error:
         return HtmlPage(text, None, declared, used, parse_error=str(error))
     if tree is None:
         return HtmlPage(text, None, declared, used, parse_error="Document is empty")
-    return HtmlPage(text, tree, declared, used)
+    return HtmlPage(text, tree, declared, used, repaired="stray end tag" if stray else None)
+
+
+def _stray_end_tag(source: str | bytes) -> bool:
+    """Whether an </html> or </body> comes long before the page's end (libxml2 would stop there)."""
+    found = (_END_TAGS_BYTES_RE if isinstance(source, bytes) else _END_TAGS_RE).search(source)  # type: ignore[arg-type]
+    return found is not None and len(source) - found.end() > STRAY_END_TAG_SLACK and bool(
+        source[found.end():].strip())
