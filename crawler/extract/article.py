@@ -28,7 +28,7 @@ TRIM_HEAD_BLOCKS = 4
 # A body container holding fewer characters of text than this is empty (a wrapper, a placeholder).
 MIN_BODY_CHARS = 20
 # This many link lines in a row end the article: a related list or a ranking.
-LINK_RUN_BLOCKS = 3
+LINK_RUN_BLOCKS = 2
 
 # BODY_SELECTORS compiled once, into one search for all of them.
 _BODY_SELECTORS = ContainerSelectors(S.BODY_SELECTORS)
@@ -201,8 +201,8 @@ def _find_end_index(blocks: list[Block], start: int) -> int:
             run_start, run = (run_start, run + 1) if run else (index, 1)
             if seen_content and run >= LINK_RUN_BLOCKS:
                 return run_start
-        elif not block.is_image:
-            run = 0
+        elif _is_content(block):
+            run = 0  # only article text breaks a run of links (not an image, a date, a separator)
         line = block.line
         if _end_marker(line) is not None:
             if seen_content:

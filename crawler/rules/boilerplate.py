@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .selectors import DATETIME_RE, EDITOR_RE
+from .selectors import DATETIME_RE, EDITOR_LINE_MAX_CHARS, EDITOR_RE, END_MARKERS
 
 # The date-time shape without its named groups, so it can appear twice in one pattern.
 _DATETIME = re.sub(r"\?P<\w+>", "", DATETIME_RE.pattern)
 # Pieces of an info line: the site host, and labelled fields such as 来源:四川法治报 (no sentence punctuation).
 _HOST = r"(?:www\.)?[\w.-]+\.(?:gov\.)?cn"
-_INFO_FIELD = r"(?:来\s*源|作\s*者|点击(?:数|量)?|浏览(?:次数)?|阅读)\s*[:：]\s*[^\s】【，。,；;]*[】【\s]*"
+_INFO_FIELD = r"(?:(?:信息|文章|稿件|新闻)?来\s*源|作\s*者|点击(?:数|量)?|浏览(?:次数)?|阅读)\s*[:：]\s*[^\s】【，。,；;]*[】【\s]*"
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ LINE_RULES: tuple[LineRule, ...] = (
     # An info line with 来源 but no time (some pages only show the source), also whole.
     LineRule("info_line", re.compile(rf"^[】【\s]*(?:{_HOST}[】【\s]*)?(?:{_INFO_FIELD}){{1,3}}[】【\s]*$"), 60),
     # 编辑:廖安泰 / 责任编辑：王五
-    LineRule("editor_line", EDITOR_RE, 40),
+    LineRule("editor_line", EDITOR_RE, EDITOR_LINE_MAX_CHARS),
     # 上一篇 / 下一篇 navigation between articles.
     LineRule("prev_next", re.compile(r"^\s*[【\[]?\s*(?:上一篇|下一篇|上一条|下一条)"), 200),
     # Share, print, close and font-size bars.
@@ -91,6 +91,8 @@ LINE_RULES: tuple[LineRule, ...] = (
     # 版权所有 未经书面授权 不得复制或建立镜像违者必究, Copyright ©: a short line, no sentence before it.
     LineRule("copyright", re.compile(
         r"^[^。，,；;！？]{0,40}(?:版权所有|不得复制或建立镜像|Copyright\s*©?|All rights reserved)[^。！？]{0,50}$", re.I), 90),
+    # Comment bars and boxes, pagers, disclaimers: the end markers of the same names (selectors.py).
+    *(LineRule(name, pattern, 60) for name, pattern in END_MARKERS if name in ("comments", "pager", "disclaimer")),
     # An image file name shown as text (alt/title residue): 9288dd....jpeg, UUID.png.
     LineRule("image_filename", re.compile(r"^[\w\-.]{6,80}\.(?:jpe?g|png|gif|bmp|webp|tiff?)$", re.I), 90),
 )

@@ -88,7 +88,9 @@ INFO_LINE_MAX_CHARS = 160      # an info line is short; a body paragraph quoting
 # [ 责编：… ] / 【责任编辑:…】 / 发布日期：… 责任编辑：龙慧 / 编辑/苏芳 / （松花江网编辑 孙桂芳）.
 EDITOR_RE = re.compile(
     r"(?:责任编辑|责编|(?<![\u4e00-\u9fff])编辑|网编辑|小编)\s*(?:[:：/]\s*|\s+(?=[\u4e00-\u9fff]{2,4}\s*[)）\]】]))"
-    r"(?P<editor>[\u4e00-\u9fffA-Za-z·•、,， ]{1,20}?)\s*(?=[)）\]】|｜]|$|\s{2,}|\s*(?:来源|作者|审核|校对|责任|发布|时间|日期))")
+    r"(?P<editor>[\u4e00-\u9fffA-Za-z·•、,， ]{1,20}?)\s*"
+    # ... up to a bracket, the line's end, the next label, or a CMS's staff code (PN269, _NN2587).
+    r"(?=[)）\]】|｜]|$|\s{2,}|\s*(?:来源|作者|审核|校对|责任|发布|时间|日期)|\s*_?[A-Z]{2}\d{2,6}\b)")
 # An editor credit is a short line (or the info line).
 EDITOR_LINE_MAX_CHARS = 60
 
@@ -109,6 +111,13 @@ END_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("read_more", re.compile(r"阅读剩余全文|展开全文|查看全文|点击查看原文")),  # truncated-page teasers
     ("prev_next", re.compile(r"^\s*[【\[]?\s*(?:上一篇|下一篇|上一条|下一条)")),
     ("share", re.compile(r"分享到|分享至|^分享$|^\s*[【\[]?\s*(?:打印|关闭)(?:本页|窗口)?\s*[】\]]?$")),
+    # Comment and feedback bars, comment boxes: 【我来说两句】【我要“揪”错】【推荐】, 页面功能 ...
+    ("comments", re.compile(r"我来说两句|我要“?揪”?错|【\s*(?:推荐|评论|打印|热点排行)\s*】|页面功能|您的发表的评论|"
+                            r"正文已结束|调查问题加载中|请各位遵纪守法|注意语言文明|返回搜狐")),
+    # Pagers of a multi-page article: 第1页/共1页 << 上一页 | 下一页 >> / |<<1234下一页>>|
+    ("pager", re.compile(r"第\s*\d+\s*页\s*/?\s*共\s*\d+\s*页|上一页|下一页")),
+    # Disclaimers and reprint notices closing a page.
+    ("disclaimer", re.compile(r"免责声明|特别声明|未经(?:授权|许可)[，,]?\s*不得转载|违者必究|本文来自.{0,12}更多.{0,12}请下载")),
     ("related", re.compile(r"^\s*[【\[]?\s*(?:相关(?:新闻|阅读|文章|链接|报道|推荐|稿件)|推荐阅读|延伸阅读|热点推荐|"
                            r"热门(?:文章|推荐|新闻|排行)|猜你喜欢|精彩推荐|精彩图集|更多(?:新闻|精彩)|(?:新闻|点击|阅读)?排行|"
                            r"网友评论|我要评论|发表评论|评论区|已有\d+人)")),
