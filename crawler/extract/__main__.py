@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from . import extract_record
-from .article_page import read_article_page
+from .article import parse_article
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     headers = {"Content-Type": args.content_type} if args.content_type else None
     record = extract_record(body, args.url, headers)
     if record is None:
-        reason = read_article_page(body, args.url, args.content_type, args.url, "").article.not_article_reason
+        reason = parse_article(body, args.url, args.content_type).not_article_reason
         print(f"not an article: {reason}", file=sys.stderr)
         return 1
     json.dump(record, sys.stdout, ensure_ascii=False, indent=2)

@@ -1,8 +1,9 @@
 """One page in, the record the crawl would emit for it out: the crawl's own steps, without the crawl.
 
-The spider reads a page with ``read_article_page`` and builds its item with ``ArticleItem.from_raw``;
-the clean pipeline calls ``ArticleItem.clean``. ``extract_record`` chains the same three, so what a
-user sees when debugging one page is what the crawl emits for it.
+The spider reads a page with ``read_article_page`` (``parse_article``, plus the links it follows)
+and builds its item with ``ArticleItem.from_raw``; the clean pipeline calls ``ArticleItem.clean``.
+``extract_record`` chains the same steps (without the links), so what a user sees when debugging
+one page is what the crawl emits for it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..items import CRAWL_FIELDS, ArticleItem
-from .article_page import read_article_page
+from .article import parse_article
 
 
 def _header(headers: Mapping[str, Any] | None, name: str) -> str | None:
@@ -32,10 +33,10 @@ def extract_record(body: bytes, url: str, headers: Mapping[str, Any] | None = No
     """
     parts = urlsplit(url)
     base_url = f"{parts.scheme}://{parts.netloc}/"
-    read = read_article_page(body, url, _header(headers, "content-type"), base_url, parts.hostname or "")
-    if read.article.not_article_reason is not None:
+    raw = parse_article(body, url, _header(headers, "content-type"), base_url=base_url)
+    if raw.not_article_reason is not None:
         return None
-    item = ArticleItem.from_raw(read.article, site=(parts.hostname or "").lower())
+    item = ArticleItem.from_raw(raw, site=(parts.hostname or "").lower())
     item.clean()
     record = item.record()
     for name in CRAWL_FIELDS:
