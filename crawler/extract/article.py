@@ -268,6 +268,10 @@ def _source(blocks: list[Block], info_index: int | None, title_index: int | None
             tree: etree._Element) -> str | None:
     """来源 from the info line, else the lines around it (or under the title), else the CMS meta tags."""
     anchor = info_index if info_index is not None else title_index
+    if info_index is not None:
+        line = blocks[info_index].line
+        if not S.SOURCE_RE.search(line) and (unlabelled := S.UNLABELLED_SOURCE_RE.search(line)):
+            return unlabelled["source"]
     if anchor is not None:
         around = [anchor] + [i for d in range(1, S.INFO_NEIGHBOURHOOD + 1) for i in (anchor + d, anchor - d)]
         for index in around:

@@ -53,6 +53,10 @@ def boilerplate_rule(text: str) -> str | None:
     return None
 
 
+# Lines these rules remove may sit between an image and its caption (a spacer, the file's name).
+CAPTION_TRANSPARENT_RULES = frozenset({"empty_paragraph", "image_filename"})
+
+
 def _is_caption(text: str) -> bool:
     return (len(text) <= CAPTION_MAX_CHARS and not text.endswith(SENTENCE_END)
             and not BYLINE_RE.match(text) and not HEADING_RE.match(text))
@@ -78,8 +82,11 @@ def clean_blocks(blocks: list[Block]) -> CleanedBody:
         rule = boilerplate_rule(text)
         if rule is not None:
             removed[rule] += 1
+            if rule not in CAPTION_TRANSPARENT_RULES:
+                awaiting_caption = None  # the line under an image was boilerplate: what follows is body
             continue
-        if awaiting_caption is not None and _is_caption(text) and not IMAGE_FILENAME_RE.search(text):
+        if (awaiting_caption is not None and _is_caption(text) and not block.is_strong
+                and not IMAGE_FILENAME_RE.search(text)):
             awaiting_caption["caption"] = text
             awaiting_caption = None
             continue
