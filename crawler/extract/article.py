@@ -27,6 +27,8 @@ EXTRACTOR_FALLBACK = "fallback"
 TRIM_HEAD_BLOCKS = 4
 # A body container holding fewer characters of text than this is empty (a wrapper, a placeholder).
 MIN_BODY_CHARS = 20
+# How many lines above the info line a headline may be (a subtitle or a kicker may sit between).
+TITLE_ABOVE_INFO_BLOCKS = 3
 # This many link lines in a row end the article: a related list or a ranking.
 LINK_RUN_BLOCKS = 2
 
@@ -80,7 +82,8 @@ def _choose_title(tree: etree._Element, blocks: list[Block]) -> str | None:
     """The headline, by agreement of the title meta tags, h1 and title-ish elements and <title>.
 
     Each source proposes with its weight (selectors.TITLE_*_XPATHS); a proposal the <title> starts
-    with gains 3, one shown as a line of the page gains 1. Without any proposal: the <title>'s first
+    with gains 3, one shown as a line of the page gains 1, one among the lines right above the info
+    line gains 3 (a column header the <title> repeats sits higher). Without any proposal: the <title>'s first
     part, split at its site separators (``_``, `` - ``, ``|``, ``--`` ...).
     """
     proposals: dict[str, list] = {}
@@ -100,10 +103,14 @@ def _choose_title(tree: etree._Element, blocks: list[Block]) -> str | None:
         if prefixes:
             _propose(proposals, max(prefixes, key=len), 1)
         _propose(proposals, S.TITLE_SEPARATORS_RE.split(doc_title, maxsplit=1)[0], 1)
+    # The lines right above the page's first info line (a time with 来源 ...): where a headline sits.
+    info = _find_info_index(blocks, None)
+    above = {"".join(b.line.split()) for b in blocks[max(0, info - TITLE_ABOVE_INFO_BLOCKS):info]} if info else set()
     best: tuple[int, int] | None = None
     chosen = None
     for key, (text, weight, _) in proposals.items():
-        score = weight + (3 if doc_key.startswith(key) else 0) + (1 if key in lines else 0)
+        score = (weight + (3 if doc_key.startswith(key) else 0) + (1 if key in lines else 0)
+                 + (3 if key in above else 0))
         rank = (score, len(key))
         if best is None or rank > best:
             best, chosen = rank, text
@@ -275,8 +282,10 @@ def _source(blocks: list[Block], info_index: int | None, title_index: int | None
     if anchor is not None:
         around = [anchor] + [i for d in range(1, S.INFO_NEIGHBOURHOOD + 1) for i in (anchor + d, anchor - d)]
         for index in around:
-            if 0 <= index < len(blocks) and len(blocks[index].line) <= S.INFO_LINE_MAX_CHARS:
-                match = S.SOURCE_RE.search(blocks[index].line)
+            line = blocks[index].line if 0 <= index < len(blocks) else ""
+            # A credit in parentheses is quoted by the body ((来源：新华社 2023年12月30日)), not the page's.
+            if line and len(line) <= S.INFO_LINE_MAX_CHARS and not line.startswith(("（", "(")):
+                match = S.SOURCE_RE.search(line)
                 if match:
                     return match["source"]
     for xpath in _SOURCE_META:
@@ -299,8 +308,9 @@ def _meta_time(tree: etree._Element) -> str | None:
 def _url_time(url: str) -> str | None:
     match = S.URL_DATE_RE.search(urlsplit(url).path)
     if match:
+        month, day = (match["m1"], match["d1"]) if match["m1"] else (match["m"], match["d"])
         try:
-            return datetime(int(match["y"]), int(match["m"]), int(match["d"])).isoformat(timespec="seconds") + "+08:00"
+            return datetime(int(match["y"]), int(month), int(day)).isoformat(timespec="seconds") + "+08:00"
         except ValueError:
             return None
     return None

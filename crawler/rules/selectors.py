@@ -31,8 +31,8 @@ BODY_SELECTORS: tuple[tuple[str, str], ...] = (
 # title-ish element proposes alone; the headline is backed by the <title> and the meta tags.
 TITLE_META_XPATHS: tuple[tuple[str, int], ...] = (
     # (XPath returning strings, weight). Absolute paths into <head>: cheap.
-    ("/html/head/meta[@name='ArticleTitle']/@content", 3),   # TRS / 政府网站 CMS article meta
-    ("/html/head/meta[@property='og:title']/@content", 3),   # Open Graph
+    ("/html/head/meta[@name='ArticleTitle']/@content", 5),   # TRS / 政府网站 CMS article meta
+    ("/html/head/meta[@property='og:title']/@content", 5),   # Open Graph
     ("/html/head/meta[@name='title']/@content", 2),
 )
 TITLE_ELEMENT_XPATHS: tuple[tuple[str, int], ...] = (
@@ -81,7 +81,8 @@ TIME_META_XPATHS: tuple[str, ...] = (
     "/html/head/meta[@name='apub:time']/@content",
 )
 # A date in a URL of another shape: /2022-02/12/, /202202/t20220213_1.html, /2024/0510/, /20240509/.
-URL_DATE_RE = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})[-/]?(?P<m>[01]\d)[-/]?(?P<d>[0-3]\d)(?!\d)")
+URL_DATE_RE = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})(?:[-/](?P<m1>\d{1,2})[-/](?P<d1>\d{1,2})|"
+                         r"[-/]?(?P<m>[01]\d)[-/]?(?P<d>[0-3]\d))(?!\d)")
 # How many blocks after the title the info line may be, and around it its 来源 / time may sit.
 INFO_AFTER_TITLE_BLOCKS = 12
 INFO_NEIGHBOURHOOD = 3
