@@ -27,6 +27,10 @@ EXTRACTOR_FALLBACK = "fallback"
 TRIM_HEAD_BLOCKS = 4
 # A body container holding fewer characters of text than this is empty (a wrapper, a placeholder).
 MIN_BODY_CHARS = 20
+# A line of prose at least this long between the title and the info line: the info line is below the body.
+PARAGRAPH_MIN_CHARS = 40
+# A page with this much article prose is not a soft 404, whatever a short line of it says.
+SOFT_404_MAX_BODY_CHARS = 200
 # How many lines above the info line a headline may be (a subtitle or a kicker may sit between).
 TITLE_ABOVE_INFO_BLOCKS = 3
 # This many link lines in a row end the article: a related list or a ranking.
@@ -103,9 +107,18 @@ def _choose_title(tree: etree._Element, blocks: list[Block]) -> str | None:
         if prefixes:
             _propose(proposals, max(prefixes, key=len), 1)
         _propose(proposals, S.TITLE_SEPARATORS_RE.split(doc_title, maxsplit=1)[0], 1)
-    # The lines right above the page's first info line (a time with 来源 ...): where a headline sits.
+    # The lines right above the page's first info line (a time with 来源 ...) or 来源 line: where a
+    # headline sits. The nearest of them proposes itself too (a headline in a plain <div>).
     info = _find_info_index(blocks, None)
-    above = {"".join(b.line.split()) for b in blocks[max(0, info - TITLE_ABOVE_INFO_BLOCKS):info]} if info else set()
+    source_line = next((i for i, b in enumerate(blocks[:400]) if len(b.line) <= S.INFO_LINE_MAX_CHARS
+                        and not b.line.startswith(("（", "(")) and S.SOURCE_RE.search(b.line)), None)
+    anchor = min((i for i in (info, source_line) if i), default=None)
+    above = {"".join(b.line.split()) for b in blocks[max(0, anchor - TITLE_ABOVE_INFO_BLOCKS):anchor]} if anchor else set()
+    if anchor:
+        nearest = next((b for b in reversed(blocks[max(0, anchor - TITLE_ABOVE_INFO_BLOCKS):anchor])
+                        if b.line and not b.is_image and not b.is_links), None)
+        if nearest is not None and len(nearest.line) <= 80 and not nearest.line.endswith(S.SENTENCE_END[:2]):
+            _propose(proposals, nearest.line, 2)
     best: tuple[int, int] | None = None
     chosen = None
     for key, (text, weight, _) in proposals.items():
@@ -187,6 +200,11 @@ def _end_marker(line: str) -> str | None:
             if pattern.search(line):
                 return name
     return None
+
+
+def _is_paragraph(block: Block) -> bool:
+    """A line of article prose: long enough, not links, with sentence punctuation."""
+    return len(block.line) >= PARAGRAPH_MIN_CHARS and not block.is_links and "，" in block.line
 
 
 def _is_content(block: Block) -> bool:
@@ -444,13 +462,22 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
 
     # The body: where the first matching container says, else from the info line (or title) to the
     # article's end, else the page's run of most article text.
-    start = (info_index + 1) if info_index is not None else ((title_index + 1) if title_index is not None else None)
+    # It starts under the info line, unless article text lies between the title and the info line
+    # (then the info line closes the article, and it starts under the title).
+    info_below = (info_index is not None and title_index is not None and title_index < info_index
+                  and any(_is_paragraph(b) for b in page_blocks[title_index + 1:info_index]))
+    if info_index is not None and not info_below:
+        start: int | None = info_index + 1
+    else:
+        start = title_index + 1 if title_index is not None else None
     if start is None:
         region_start, region_end = _main_region(page_blocks)
     else:
         while start < len(page_blocks) and page_blocks[start].is_links:
             start += 1  # a bar of links under the info line (荐稿, 打印, 分享 ...)
         region_start, region_end = start, _find_end_index(page_blocks, start)
+        if info_below:
+            region_end = min(region_end, info_index)  # type: ignore[type-var]
     region = page_blocks[region_start:region_end]
     selected = _body_by_selector(candidates, linear_page, link_base)
     if selected is not None:
@@ -465,7 +492,7 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
         article.attachments = _attachments_in(linear_page.attachments, article.blocks)
         article.extractor = EXTRACTOR_FALLBACK
 
-    if info_text is None and _looks_like_soft_404(tree, page_blocks):
+    if info_text is None and _looks_like_soft_404(tree, page_blocks, article.blocks):
         article.not_article_reason = "soft 404"
     elif not any(b.text.strip(" \u3000\xa0") for b in article.blocks):
         article.not_article_reason = "empty body"
@@ -487,9 +514,15 @@ def _attachments_in(found: list[dict[str, str]], blocks: list[Block]) -> list[di
     return [a for a in found if a["name"] in body_text or a["url"].rsplit("/", 1)[-1] in body_text]
 
 
-def _looks_like_soft_404(tree: etree._Element, blocks: list[Block]) -> bool:
+def _looks_like_soft_404(tree: etree._Element, blocks: list[Block], body: list[Block]) -> bool:
+    """The <title> says the page is missing, or a short line does and no article text was found.
+
+    (A template's hidden "页面未找到" box at the foot of a real article does not make it a 404.)
+    """
     title = tree.find(".//title")
     title_text = element_text(title) if title is not None else ""
     if S.SOFT_404_RE.search(title_text) or title_text.strip().startswith("404"):
         return True
+    if sum(len(b.line) for b in body if _is_paragraph(b)) >= SOFT_404_MAX_BODY_CHARS:
+        return False
     return any(S.SOFT_404_RE.search(b.text) for b in blocks if len(b.text) <= 80)

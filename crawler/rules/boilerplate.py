@@ -15,7 +15,7 @@ from .selectors import DATETIME_RE, EDITOR_LINE_MAX_CHARS, EDITOR_RE, END_MARKER
 _DATETIME = re.sub(r"\?P<\w+>", "", DATETIME_RE.pattern)
 # Pieces of an info line: the site host, and labelled fields such as 来源:四川法治报 (no sentence punctuation).
 _HOST = r"(?:www\.)?[\w.-]+\.(?:gov\.)?cn"
-_INFO_FIELD = r"(?:(?:信息|文章|稿件|新闻)?来\s*源|作\s*者|点击(?:数|量)?|浏览(?:次数)?|阅读)\s*[:：]\s*[^\s】【，。,；;]*[】【\s]*"
+_INFO_FIELD = r"(?:(?:信息|文章|稿件|新闻)?来\s*源(?:于)?|作\s*者|点击(?:数|量)?|浏览(?:次数)?|阅读)\s*[:：]\s*[^\s】【，。,；;]*[】【\s]*"
 
 
 @dataclass(frozen=True)
