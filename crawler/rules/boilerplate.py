@@ -57,6 +57,8 @@ TEXT_FIXES: tuple[TextFix, ...] = (
     # U+3000 / NBSP / spaces used as first-line indentation or trailing padding.
     TextFix("indentation", None, strip=INDENTATION_CHARS),
     # NBSP and other odd spaces inside a line become one plain space.
+    # A portal's "back to the portal" link glued to the last paragraph: …。返回搜狐，查看更多
+    TextFix("portal_link", re.compile(r"\s*返回搜狐[，,]?\s*查看更多\s*$"), "", triggers=("返回搜狐",)),
     TextFix("odd_space", re.compile(r"[\xa0\u2002\u2003\u200b\t]+| {2,}"), " ",
             triggers=(re.compile(r"[\xa0\u2002\u2003\u200b\t]"), "  ")),
 )
@@ -79,7 +81,7 @@ LINE_RULES: tuple[LineRule, ...] = (
     LineRule("prev_next", re.compile(r"^\s*[【\[]?\s*(?:上一篇|下一篇|上一条|下一条)"), 200),
     # Share, print, close and font-size bars.
     LineRule("share_bar", re.compile(
-        r"^\s*分享到\s*[:：]|打印本页|关闭窗口|收藏本页|字号\s*[:：]?\s*[【\[]?\s*[大中小]|^[【\[]?\s*(?:打印|关闭|返回顶部|返回)\s*[】\]]?"
+        r"^\s*分享到\s*[:：]|打印本页|关闭窗口|收藏本页|(?:字号|字体)\s*[:：]?\s*[【\[]?\s*[大中小]|^[【\[]?\s*(?:打印|关闭|返回顶部|返回)\s*[】\]]?"
         r"(?:\s*[【\[]?\s*(?:打印|关闭|返回顶部|返回)\s*[】\]]?)*$"), 80),
     # Footer link row: 四川长安网简介 | 版权声明 | 网站地图 | ... | 投稿:sccaw@sina.com |
     LineRule("footer", re.compile(r"四川长安网简介|版权声明\s*[|｜]|网站地图\s*[|｜]|投稿\s*[:：]\s*\S+@\S+|联系我们\s*[|｜]"), 200),
@@ -93,6 +95,8 @@ LINE_RULES: tuple[LineRule, ...] = (
         r"^[^。，,；;！？]{0,40}(?:版权所有|不得复制或建立镜像|Copyright\s*©?|All rights reserved)[^。！？]{0,50}$", re.I), 90),
     # Comment bars and boxes, pagers, disclaimers: the end markers of the same names (selectors.py).
     *(LineRule(name, pattern, 60) for name, pattern in END_MARKERS if name in ("comments", "pager", "disclaimer")),
+    # A disclaimer paragraph: “特别声明：以上作品内容… / 免责声明：本内容来自…
+    LineRule("disclaimer", re.compile(r"^[“\"]?\s*(?:特别声明|免责声明|版权声明)\s*[:：]"), 300),
     # An image file name shown as text (alt/title residue): 9288dd....jpeg, UUID.png.
     LineRule("image_filename", re.compile(r"^[\w\-.]{6,80}\.(?:jpe?g|png|gif|bmp|webp|tiff?)$", re.I), 90),
 )
