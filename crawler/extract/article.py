@@ -82,6 +82,20 @@ def _propose(proposals: dict[str, list], text: str | None, weight: int) -> None:
     entry[2] += 1
 
 
+def _strip_site_suffix(title: str) -> str:
+    """A <title> without its trailing site and channel names, whatever the separator.
+
+    "标题_数据_宏观频道首页_财经网 - CAIJING.COM.CN" -> "标题": the last part goes while it is
+    short (selectors.TITLE_SUFFIX_PART_RE) and reads as a name, not a phrase of the headline
+    ("新华视界｜河北遵化：数字农机…" keeps its second part: it holds a ：).
+    """
+    while True:
+        match = S.TITLE_SUFFIX_PART_RE.search(title)
+        if match is None or match.start() < 4 or any(mark in match["part"] for mark in S.TITLE_PHRASE_MARKS):
+            return title
+        title = title[:match.start()]
+
+
 def _choose_title(tree: etree._Element, blocks: list[Block]) -> str | None:
     """The headline, by agreement of the title meta tags, h1 and title-ish elements and <title>.
 
@@ -91,14 +105,16 @@ def _choose_title(tree: etree._Element, blocks: list[Block]) -> str | None:
     part, split at its site separators (``_``, `` - ``, ``|``, ``--`` ...).
     """
     proposals: dict[str, list] = {}
+    found = tree.find(".//title")
+    doc_title = clean_inline(element_text(found)) if found is not None else ""
     for xpath, weight in _TITLE_META:
         for value in xpath(tree)[:1]:
-            _propose(proposals, str(value), weight)
+            value = clean_inline(str(value))
+            # A CMS that copies the whole <title> into its meta title: its site suffix goes.
+            _propose(proposals, _strip_site_suffix(value) if value == doc_title else value, weight)
     for xpath, weight in _TITLE_ELEMENTS:
         for element in xpath(tree)[:3]:
             _propose(proposals, element_text(element), weight)
-    found = tree.find(".//title")
-    doc_title = clean_inline(element_text(found)) if found is not None else ""
     doc_key = "".join(doc_title.split())
     lines = {"".join(b.line.split()) for b in blocks[:400] if not b.is_image and len(b.line) <= S.TITLE_MAX_CHARS}
     if doc_key:
@@ -106,28 +122,35 @@ def _choose_title(tree: etree._Element, blocks: list[Block]) -> str | None:
         prefixes = [line for line in lines if len(line) >= 4 and doc_key.startswith(line)]
         if prefixes:
             _propose(proposals, max(prefixes, key=len), 1)
-        _propose(proposals, S.TITLE_SEPARATORS_RE.split(doc_title, maxsplit=1)[0], 1)
+        _propose(proposals, _strip_site_suffix(doc_title), 1)
     # The lines right above the page's first info line (a time with 来源 ...) or 来源 line: where a
     # headline sits. The nearest of them proposes itself too (a headline in a plain <div>).
     info = _find_info_index(blocks, None)
     source_line = next((i for i, b in enumerate(blocks[:400]) if len(b.line) <= S.INFO_LINE_MAX_CHARS
                         and not b.line.startswith(("（", "(")) and S.SOURCE_RE.search(b.line)), None)
     anchor = min((i for i in (info, source_line) if i), default=None)
-    above = {"".join(b.line.split()) for b in blocks[max(0, anchor - TITLE_ABOVE_INFO_BLOCKS):anchor]} if anchor else set()
+    # The nearer a line is to that anchor, the more it weighs (a column header sits higher).
+    above: dict[str, int] = {}
+    for distance in range(TITLE_ABOVE_INFO_BLOCKS, 0, -1):
+        if anchor and anchor - distance >= 0:
+            above["".join(blocks[anchor - distance].line.split())] = TITLE_ABOVE_INFO_BLOCKS + 1 - distance
     if anchor:
         nearest = next((b for b in reversed(blocks[max(0, anchor - TITLE_ABOVE_INFO_BLOCKS):anchor])
                         if b.line and not b.is_image and not b.is_links), None)
         if nearest is not None and len(nearest.line) <= 80 and not nearest.line.endswith(S.SENTENCE_END[:2]):
             _propose(proposals, nearest.line, 2)
-    best: tuple[int, int] | None = None
-    chosen = None
-    for key, (text, weight, _) in proposals.items():
-        score = (weight + (3 if doc_key.startswith(key) else 0) + (1 if key in lines else 0)
-                 + (3 if key in above else 0))
-        rank = (score, len(key))
-        if best is None or rank > best:
-            best, chosen = rank, text
-    return chosen
+    scores = {key: weight + (3 if doc_key.startswith(key) else 0) + (1 if key in lines else 0) + above.get(key, 0)
+              for key, (_, weight, _) in proposals.items()}
+    if not scores:
+        return None
+    best = max(scores, key=lambda key: (scores[key], len(key)))
+    # A headline in two parts ("主标题——副标题") that the <title> and a meta tag give whole, while
+    # the <h1> holds the first part: the whole one, when it scores nearly as well.
+    longer = [key for key in scores if key != best and key.startswith(best) and doc_key.startswith(key)
+              and scores[key] >= scores[best] - 2]
+    if longer:
+        best = max(longer, key=len)
+    return proposals[best][0]
 
 
 def _iso_beijing(match: re.Match[str]) -> str | None:
@@ -283,21 +306,23 @@ def _editor(blocks: list[Block], start: int) -> str | None:
             continue  # long lines are paragraphs: skip before normalizing them
         text = block.line
         if len(text) <= S.EDITOR_LINE_MAX_CHARS or S.INFO_BRACKETS[0] in text:
-            match = S.EDITOR_RE.search(text)
-            if match and match["editor"].strip():
-                found = match["editor"].strip()
+            matches = [m for m in S.EDITOR_RE.finditer(text) if m["editor"].strip()]
+            if matches:  # "编辑：倪仕轩 责任编辑：杨格": the responsible editor
+                chosen = next((m for m in matches if m.group(0).startswith("责任编辑")), matches[-1])
+                found = chosen["editor"].strip()
     return found
 
 
 def _source(blocks: list[Block], info_index: int | None, title_index: int | None,
             tree: etree._Element) -> str | None:
     """来源 from the info line, else the lines around it (or under the title), else the CMS meta tags."""
-    anchor = info_index if info_index is not None else title_index
     if info_index is not None:
         line = blocks[info_index].line
         if not S.SOURCE_RE.search(line) and (unlabelled := S.UNLABELLED_SOURCE_RE.search(line)):
             return unlabelled["source"]
-    if anchor is not None:
+    for anchor in (info_index, title_index):
+        if anchor is None:
+            continue
         around = [anchor] + [i for d in range(1, S.INFO_NEIGHBOURHOOD + 1) for i in (anchor + d, anchor - d)]
         for index in around:
             line = blocks[index].line if 0 <= index < len(blocks) else ""

@@ -42,8 +42,11 @@ TITLE_ELEMENT_XPATHS: tuple[tuple[str, int], ...] = (
      "[self::h1 or self::h2 or self::h3 or self::div or self::td or self::p or self::span]", 1),  # div.title, td.bt …
     ("//h2", 1),
 )
-# <title> separators: "标题_频道_网站", "标题 - 网站", "标题|网站", "标题--大河网", "标题__公报_中国政府网".
-TITLE_SEPARATORS_RE = re.compile(r"\s*(?:_{1,2}|\s[-|–—]\s|--|-{1,2}(?=[^-\s]{2,16}$)|\||｜|—{1,2}(?=[^—]{2,16}$)|::)\s*")
+# The last part of a <title> after a separator (_, __, " - ", -, --, |, ｜, —): a site or channel name
+# when it is at most 20 characters long and shorter than what comes before it.
+# Punctuation a headline's phrase holds and a site or channel name does not.
+TITLE_PHRASE_MARKS = ("：", "，", "。", "！", "？", "、", ":")
+TITLE_SUFFIX_PART_RE = re.compile(r"\s*(?:_{1,2}|\s[-|–—]\s|-{1,2}|\||｜|—{1,2})\s*(?P<part>[^_|｜—–]{1,20}?)\s*$")
 # <title> suffixes to strip when the title falls back to the document title (this site's own).
 TITLE_SUFFIX_RE = re.compile(r"\s*(?:[-_|—–]+|--)\s*(?:四川长安网|[^\s_|-]{2,12}长安网)\s*$")
 # A proposed title is 4 to this many characters.
