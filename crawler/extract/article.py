@@ -137,7 +137,7 @@ def _choose_title(tree: etree._Element, blocks: list[Block]) -> str | None:
     if anchor:
         nearest = next((b for b in reversed(blocks[max(0, anchor - TITLE_ABOVE_INFO_BLOCKS):anchor])
                         if b.line and not b.is_image and not b.is_links), None)
-        if nearest is not None and len(nearest.line) <= 80 and not nearest.line.endswith(S.SENTENCE_END[:2]):
+        if nearest is not None and len(nearest.line) <= 80 and not nearest.line.endswith("。"):
             _propose(proposals, nearest.line, 2)
     scores = {key: weight + (3 if doc_key.startswith(key) else 0) + (1 if key in lines else 0) + above.get(key, 0)
               for key, (_, weight, _) in proposals.items()}
