@@ -231,7 +231,25 @@ def _is_paragraph(block: Block) -> bool:
 
 
 def _is_content(block: Block) -> bool:
-    return block.is_image or (len(block.line) >= S.MIN_CONTENT_CHARS and not block.is_links)
+    """An image, or a line of text that reads as article content (not links, not a metadata cell)."""
+    line = block.line
+    return block.is_image or (len(line) >= S.MIN_CONTENT_CHARS and not block.is_links and (
+        len(line) >= S.CONTENT_LONG_CHARS or any(mark in line for mark in S.CONTENT_MARKS)))
+
+
+def _body_start(blocks: list[Block], start: int) -> int:
+    """Where the body starts from ``start``: past link bars, and past any bar that ends an article
+    (分享, 发表评论, 更多精彩 ...) met before the first line of content (a box between header and body)."""
+    index = start
+    while index < len(blocks) and blocks[index].is_links:
+        index += 1  # a bar of links under the info line (荐稿, 打印, 分享 ...)
+    for scan in range(index, len(blocks)):
+        block = blocks[scan]
+        if not block.is_image and _is_content(block):
+            break
+        if _end_marker(block.line) is not None:
+            index = scan + 1
+    return index
 
 
 def _find_end_index(blocks: list[Block], start: int) -> int:
@@ -498,8 +516,7 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
     if start is None:
         region_start, region_end = _main_region(page_blocks)
     else:
-        while start < len(page_blocks) and page_blocks[start].is_links:
-            start += 1  # a bar of links under the info line (荐稿, 打印, 分享 ...)
+        start = _body_start(page_blocks, start)
         region_start, region_end = start, _find_end_index(page_blocks, start)
         if info_below:
             region_end = min(region_end, info_index)  # type: ignore[type-var]

@@ -79,6 +79,8 @@ LINE_RULES: tuple[LineRule, ...] = (
     LineRule("editor_line", EDITOR_RE, EDITOR_LINE_MAX_CHARS),
     # 上一篇 / 下一篇 navigation between articles.
     LineRule("prev_next", re.compile(r"^\s*[【\[]?\s*(?:上一篇|下一篇|上一条|下一条)"), 200),
+    # A button that unfolds the rest of the text (the text follows it).
+    LineRule("unfold", re.compile(r"^\s*(?:展开全文|展开阅读全文|点击展开全文)\s*[>»]*\s*$"), 20),
     # Share, print, close and font-size bars.
     LineRule("share_bar", re.compile(
         r"^\s*分享到\s*[:：]|打印本页|关闭窗口|收藏本页|(?:字号|字体)\s*[:：]?\s*[【\[]?\s*[大中小]|^[【\[]?\s*(?:打印|关闭|返回顶部|返回)\s*[】\]]?"

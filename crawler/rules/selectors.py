@@ -117,7 +117,9 @@ BYLINE_RE = re.compile(r"^[（(][^()（）]{2,120}[)）]$")
 END_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("editor", EDITOR_RE),                                          # 责任编辑：… / (责编：…)
     ("correction", re.compile(r"【\s*纠错\s*】|^纠错$")),             # 新华网's 【纠错】
-    ("read_more", re.compile(r"阅读剩余全文|展开全文|查看全文|点击查看原文")),  # truncated-page teasers
+    # A teaser's link to the rest, where the page holds no more (展开全文 only unfolds text that is
+    # there: it is cleaned, not an end).
+    ("read_more", re.compile(r"阅读剩余全文|查看全文|点击查看原文")),
     ("prev_next", re.compile(r"^\s*[【\[]?\s*(?:上一篇|下一篇|上一条|下一条)")),
     ("share", re.compile(r"分享到|分享至|^分享$|^\s*[【\[]?\s*(?:打印|关闭)(?:本页|窗口)?\s*[】\]]?$")),
     # Comment and feedback bars, comment boxes: 【我来说两句】【我要“揪”错】【推荐】, 页面功能 ...
@@ -136,6 +138,9 @@ END_MARKER_MAX_CHARS = 60
 
 # A block this long (or an image) is article content, not a bar of controls.
 MIN_CONTENT_CHARS = 12
+# ... if it reads as prose (one of these) or is long: a metadata cell (索引号 1122…/2022-00426) is not.
+CONTENT_MARKS = ("，", "。", "；", "！", "？", "：", ",")
+CONTENT_LONG_CHARS = 40
 
 # --- Soft 404 wordings (a 200 page that is not an article) ------------------------------------
 SOFT_404_RE = re.compile(r"页面不存在|页面已删除|找不到(?:该|此)?页面|页面未找到|404\s*(?:Not Found|错误)|已被删除")
