@@ -237,7 +237,7 @@ def _is_content(block: Block) -> bool:
         len(line) >= S.CONTENT_LONG_CHARS or any(mark in line for mark in S.CONTENT_MARKS)))
 
 
-def _body_start(blocks: list[Block], start: int) -> int:
+def _body_start(blocks: list[Block], start: int, title: str | None = None) -> int:
     """Where the body starts from ``start``: past link bars, and past any bar that ends an article
     (分享, 发表评论, 更多精彩 ...) met before the first line of content (a box between header and body)."""
     index = start
@@ -245,14 +245,14 @@ def _body_start(blocks: list[Block], start: int) -> int:
         index += 1  # a bar of links under the info line (荐稿, 打印, 分享 ...)
     for scan in range(index, len(blocks)):
         block = blocks[scan]
-        if not block.is_image and _is_content(block):
+        if not block.is_image and _is_content(block) and block.line != title:
             break
         if _end_marker(block.line) is not None:
             index = scan + 1
     return index
 
 
-def _find_end_index(blocks: list[Block], start: int) -> int:
+def _find_end_index(blocks: list[Block], start: int, title: str | None = None) -> int:
     """Index where the article ends, after some content (share/print bars may precede the body).
 
     It ends at the first end marker (selectors.END_MARKERS: an editor credit, 【纠错】, 上一篇,
@@ -273,8 +273,8 @@ def _find_end_index(blocks: list[Block], start: int) -> int:
         if _end_marker(line) is not None:
             if seen_content:
                 return index
-        elif not block.is_image and _is_content(block):
-            seen_content = True  # an image alone is not (a QR code above a share bar)
+        elif not block.is_image and _is_content(block) and line != title:
+            seen_content = True  # an image alone is not (a QR code above a share bar), nor the title again
     return len(blocks)
 
 
@@ -516,8 +516,8 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
     if start is None:
         region_start, region_end = _main_region(page_blocks)
     else:
-        start = _body_start(page_blocks, start)
-        region_start, region_end = start, _find_end_index(page_blocks, start)
+        start = _body_start(page_blocks, start, article.title)
+        region_start, region_end = start, _find_end_index(page_blocks, start, article.title)
         if info_below:
             region_end = min(region_end, info_index)  # type: ignore[type-var]
     region = page_blocks[region_start:region_end]

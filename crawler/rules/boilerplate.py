@@ -99,6 +99,8 @@ LINE_RULES: tuple[LineRule, ...] = (
     *(LineRule(name, pattern, 60) for name, pattern in END_MARKERS if name in ("comments", "pager", "disclaimer")),
     # A disclaimer paragraph: “特别声明：以上作品内容… / 免责声明：本内容来自…
     LineRule("disclaimer", re.compile(r"^[“\"]?\s*(?:特别声明|免责声明|版权声明)\s*[:：]"), 300),
+    # A reprint notice closing a page: 39健康网（www.39.net）原创内容，未经授权不得转载，违者必究。…
+    LineRule("disclaimer", re.compile(r"未经(?:授权|许可)[，,]?\s*(?:不得|禁止|严禁)(?:转载|复制|使用)"), 160),
     # An image file name shown as text (alt/title residue): 9288dd....jpeg, UUID.png.
     LineRule("image_filename", re.compile(r"^[\w\-.]{6,80}\.(?:jpe?g|png|gif|bmp|webp|tiff?)$", re.I), 90),
 )
