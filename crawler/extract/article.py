@@ -186,7 +186,10 @@ def _find_info_index(blocks: list[Block], title_index: int | None) -> int | None
     """
     if title_index is not None:
         first = None
-        for index in range(title_index + 1, min(len(blocks), title_index + 1 + S.INFO_AFTER_TITLE_BLOCKS)):
+        # Under the title first; then the few lines above it (an e-paper shows its date above).
+        window = [*range(title_index + 1, min(len(blocks), title_index + 1 + S.INFO_AFTER_TITLE_BLOCKS)),
+                  *range(title_index - 1, max(-1, title_index - 1 - S.INFO_NEIGHBOURHOOD), -1)]
+        for index in window:
             text = blocks[index].line
             if _is_info_line(text, near_title=True):
                 match = S.DATETIME_RE.search(text)
@@ -208,12 +211,12 @@ def _find_info_index(blocks: list[Block], title_index: int | None) -> int | None
 
 
 def _find_title_index(blocks: list[Block], title: str | None) -> int | None:
+    """The headline's line: of the lines showing the title, the first that is not a link (a list
+    of the edition's articles may repeat it above), else the first."""
     if not title:
         return None
-    for index, block in enumerate(blocks):
-        if block.line == title:
-            return index
-    return None
+    found = [index for index, block in enumerate(blocks) if block.line == title]
+    return next((index for index in found if not blocks[index].is_links), found[0] if found else None)
 
 
 def _end_marker(line: str) -> str | None:
@@ -510,7 +513,7 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
     info_below = (info_index is not None and title_index is not None and title_index < info_index
                   and any(_is_paragraph(b) for b in page_blocks[title_index + 1:info_index]))
     if info_index is not None and not info_below:
-        start: int | None = info_index + 1
+        start: int | None = max(info_index, title_index if title_index is not None else -1) + 1
     else:
         start = title_index + 1 if title_index is not None else None
     if start is None:

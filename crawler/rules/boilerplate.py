@@ -101,6 +101,11 @@ LINE_RULES: tuple[LineRule, ...] = (
     LineRule("disclaimer", re.compile(r"^[“\"]?\s*(?:特别声明|免责声明|版权声明)\s*[:：]"), 300),
     # A reprint notice closing a page: 39健康网（www.39.net）原创内容，未经授权不得转载，违者必究。…
     LineRule("disclaimer", re.compile(r"未经(?:授权|许可)[，,]?\s*(?:不得|禁止|严禁)(?:转载|复制|使用)"), 160),
+    # Promotions between paragraphs: 点击进入“文艺星青年”>> / 发送GP到6666 随时随地查行情 / …请关注www.x.com
+    LineRule("promo", re.compile(r"^点击(?:进入|查看|阅读|浏览|这里).{0,30}[>》»]{1,3}$|发送\w{1,10}到\d{4,}|"
+                                 r"(?:请|欢迎)关注\s*(?:www\.|https?://)"), 60),
+    # Labels of the page's classification: 所属分类：数理化 / 关键词：… / 标签：…
+    LineRule("meta_label", re.compile(r"^(?:所属分类|分类|标签|关键词|关键字|Tags?)\s*[:：]", re.I), 40),
     # An image file name shown as text (alt/title residue): 9288dd....jpeg, UUID.png.
     LineRule("image_filename", re.compile(r"^[\w\-.]{6,80}\.(?:jpe?g|png|gif|bmp|webp|tiff?)$", re.I), 90),
 )
