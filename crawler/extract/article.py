@@ -241,8 +241,8 @@ def _is_content(block: Block) -> bool:
 
 
 def _body_start(blocks: list[Block], start: int, title: str | None = None) -> int:
-    """Where the body starts from ``start``: past link bars, and past any bar that ends an article
-    (分享, 发表评论, 更多精彩 ...) met before the first line of content (a box between header and body)."""
+    """Where the body starts from ``start``: past link lines, and past any bar that ends an article
+    (分享, 发表评论, 更多精彩 ...), met before the first line of content (a box between header and body)."""
     index = start
     while index < len(blocks) and blocks[index].is_links:
         index += 1  # a bar of links under the info line (荐稿, 打印, 分享 ...)
@@ -250,8 +250,8 @@ def _body_start(blocks: list[Block], start: int, title: str | None = None) -> in
         block = blocks[scan]
         if not block.is_image and _is_content(block) and block.line != title:
             break
-        if _end_marker(block.line) is not None:
-            index = scan + 1
+        if block.is_links or _end_marker(block.line) is not None:
+            index = scan + 1  # a box of links (recommended reading ...) before the body
     return index
 
 

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ..rules.boilerplate import IMAGE_FILENAME_RE, LINE_RULES, TEXT_FIXES
-from ..rules.selectors import BYLINE_RE, CAPTION_MAX_CHARS, HEADING_RE, SENTENCE_END
+from ..rules.selectors import BYLINE_RE, CAPTION_MAX_CHARS, CONTENT_MARKS, HEADING_RE, SENTENCE_END
 from .blocks import Block
 
 
@@ -53,8 +53,15 @@ def boilerplate_rule(text: str) -> str | None:
     return None
 
 
+# A line all of link text, this short and without prose punctuation, is dropped (``link_line``).
+LINK_LINE_MAX_CHARS = 30
 # Lines these rules remove may sit between an image and its caption (a spacer, the file's name).
 CAPTION_TRANSPARENT_RULES = frozenset({"empty_paragraph", "image_filename"})
+
+
+def _is_link_line(block: Block, text: str) -> bool:
+    """A short line that is all link and no prose: a control or a promotion (在线荐稿 记者博客)."""
+    return block.is_links and len(text) <= LINK_LINE_MAX_CHARS and not any(mark in text for mark in CONTENT_MARKS)
 
 
 def _is_caption(text: str) -> bool:
@@ -79,7 +86,7 @@ def clean_blocks(blocks: list[Block]) -> CleanedBody:
             images.append(awaiting_caption)
             continue
         text = clean_text(block.text, removed)
-        rule = boilerplate_rule(text)
+        rule = boilerplate_rule(text) or ("link_line" if _is_link_line(block, text) else None)
         if rule is not None:
             removed[rule] += 1
             if rule not in CAPTION_TRANSPARENT_RULES:
