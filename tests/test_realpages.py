@@ -54,7 +54,7 @@ def test_ours_leads_trafilatura_and_gne_where_it_did(scored):
     summary = scored["summary"]
     theirs = [summary["trafilatura"], summary["gne"]]
     ours = summary["ours"]
-    for field in ("title", "time", "editor", "body_in_range"):
+    for field in ("title", "time", "editor", "first_paragraph", "body_in_range"):
         assert ours[field]["right"] >= max(t[field]["right"] for t in theirs), (field, realpages.report(scored))
     for field in ("boilerplate", "body_over"):
         assert ours[field]["right"] <= min(t[field]["right"] for t in theirs), (field, realpages.report(scored))

@@ -339,8 +339,16 @@ def _source(blocks: list[Block], info_index: int | None, title_index: int | None
     """来源 from the info line, else the lines around it (or under the title), else the CMS meta tags."""
     if info_index is not None:
         line = blocks[info_index].line
-        if not S.SOURCE_RE.search(line) and (unlabelled := S.UNLABELLED_SOURCE_RE.search(line)):
-            return unlabelled["source"]
+        if not S.SOURCE_RE.search(line):
+            unlabelled = S.UNLABELLED_SOURCE_RE.search(line) or S.UNLABELLED_SOURCE_BEFORE_RE.match(line)
+            if unlabelled:
+                return unlabelled["source"]
+            previous = blocks[info_index - 1] if info_index > 0 else None
+            match = S.DATETIME_RE.search(line)
+            if (previous is not None and title_index is not None and title_index < info_index - 1
+                    and match and match.group(0) == line and not previous.is_links
+                    and S.SOURCE_NAME_RE.match(previous.line)):
+                return previous.line  # the info line is a bare time; the name above it is the source
     for anchor in (info_index, title_index):
         if anchor is None:
             continue

@@ -63,11 +63,15 @@ DATETIME_RE = re.compile(
 # 来源：人民网 / 来源于：… / [来源: 新华社]; the value stops at a space, a bracket, a glued date
 # (人民日报2024-05-13) or the next label (作者：, 编辑：, 发布时间 …).
 SOURCE_RE = re.compile(
-    r"(?:来\s*源\s*(?:于\s*[:：]?|[:：])|原创\s*[:：]|出\s*处\s*[:：]|来自\s*[:：])\s*[\[【(（]?\s*"
-    r"(?P<source>[^\s】【|｜\[\]()（）:：]+?)"
+    r"(?:来\s*源\s*(?:于\s*[:：]?|[:：])|原创\s*[:：]|出\s*[处所]\s*[:：]|来自\s*[:：])\s*[\[【(（]?\s*"
+    r"(?P<source>https?://[^\s】【|｜\[\]()（）]+|[^\s】【|｜\[\]()（）:：]+?)"
     r"(?=(?:19|20)\d{2}\s*[-/.年]|作者|编辑|责任编辑|记者|发布|时间|日期|浏览|点击|阅读|字号|[\s】【|｜\[\]()（）:：]|$)")
 # An info line naming its source without a label: "2022-02-13 09:57 光明网", "… 11:21 《理财周刊》",
 # "2022-06-02 09:52:19政能亮 来自北京市" (the name right after the time, ending the line).
+# ... or before its date, as a portal's channel host: "AUTO.SOHU.COM 2005年05月13日14:15".
+UNLABELLED_SOURCE_BEFORE_RE = re.compile(r"^(?P<source>[A-Z][A-Z0-9.-]{3,40}\.(?:COM|CN|NET|ORG)(?:\.CN)?)\s+(?:19|20)\d{2}")
+# A short name on its own line between the title and a bare date-time line: the source (澎湃: 新华社).
+SOURCE_NAME_RE = re.compile(r"^[\u4e00-\u9fffA-Za-z·]{2,12}$")
 UNLABELLED_SOURCE_RE = re.compile(
     r"\d{1,2}\s*[:：]\s*\d{2}(?:\s*[:：]\s*\d{2})?\s*(?P<source>[^\s\d:：|｜\[\]【】()（）]{2,20})(?:\s+来自\S{0,10})?\s*$")
 # Meta tags Chinese CMSs publish (XPath returning strings), in order of trust.
