@@ -74,7 +74,7 @@ def _propose(proposals: dict[str, list], text: str | None, weight: int) -> None:
     if not text:
         return
     text = clean_inline(_TAG_RE.sub("", text)) if "<" in text else clean_inline(text)
-    if not 4 <= len(text) <= S.TITLE_MAX_CHARS or S.SITE_NAME_RE.match(text):
+    if not S.TITLE_MIN_CHARS <= len(text) <= S.TITLE_MAX_CHARS or S.SITE_NAME_RE.match(text):
         return
     key = "".join(text.split())
     entry = proposals.setdefault(key, [text, 0, 0])
@@ -233,13 +233,6 @@ def _is_paragraph(block: Block) -> bool:
     return len(block.line) >= PARAGRAPH_MIN_CHARS and not block.is_links and "，" in block.line
 
 
-def _is_content(block: Block) -> bool:
-    """An image, or a line of text that reads as article content (not links, not a metadata cell)."""
-    line = block.line
-    return block.is_image or (len(line) >= S.MIN_CONTENT_CHARS and not block.is_links and (
-        len(line) >= S.CONTENT_LONG_CHARS or any(mark in line for mark in S.CONTENT_MARKS)))
-
-
 def _body_start(blocks: list[Block], start: int, title: str | None = None) -> int:
     """Where the body starts from ``start``: past link lines, and past any bar that ends an article
     (分享, 发表评论, 更多精彩 ...), met before the first line of content (a box between header and body)."""
@@ -248,7 +241,7 @@ def _body_start(blocks: list[Block], start: int, title: str | None = None) -> in
         index += 1  # a bar of links under the info line (荐稿, 打印, 分享 ...)
     for scan in range(index, len(blocks)):
         block = blocks[scan]
-        if not block.is_image and _is_content(block) and block.line != title:
+        if not block.is_image and block.is_content and block.line != title:
             break
         if block.is_links or _end_marker(block.line) is not None:
             index = scan + 1  # a box of links (recommended reading ...) before the body
@@ -270,13 +263,13 @@ def _find_end_index(blocks: list[Block], start: int, title: str | None = None) -
             run_start, run = (run_start, run + 1) if run else (index, 1)
             if seen_content and run >= LINK_RUN_BLOCKS:
                 return run_start
-        elif _is_content(block):
+        elif block.is_content:
             run = 0  # only article text breaks a run of links (not an image, a date, a separator)
         line = block.line
         if _end_marker(line) is not None:
             if seen_content:
                 return index
-        elif not block.is_image and _is_content(block) and line != title:
+        elif not block.is_image and block.is_content and line != title:
             seen_content = True  # an image alone is not (a QR code above a share bar), nor the title again
     return len(blocks)
 
@@ -558,7 +551,7 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
 
 def _chars(blocks: list[Block]) -> int:
     """Characters of article content in the blocks (link lines and short lines not counted)."""
-    return sum(len(b.line) for b in blocks if not b.is_image and _is_content(b))
+    return sum(len(b.line) for b in blocks if not b.is_image and b.is_content)
 
 
 def _attachments_in(found: list[dict[str, str]], blocks: list[Block]) -> list[dict[str, str]]:

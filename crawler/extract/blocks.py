@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from ..rules.selectors import BLOCK_TAGS, HEADING_TAGS, SKIP_TAGS
+from ..rules.selectors import (BLOCK_TAGS, CONTENT_LONG_CHARS, CONTENT_MARKS, HEADING_TAGS, MIN_CONTENT_CHARS,
+                               SKIP_TAGS)
 from .page import element_text
 from .urls import is_attachment, onto_page_site, resolve_href
 
@@ -35,26 +36,24 @@ class Block:
     link_chars: int = field(repr=False, compare=False)
     # Characters inside <h1>..<h6>, <strong> or <b>: a sub-heading, not an image's caption.
     strong_chars: int = field(repr=False, compare=False)
+    # What extraction asks of every block, many times: computed once, here.
+    is_image: bool = field(repr=False, compare=False)
+    is_links: bool = field(repr=False, compare=False)  # mostly link text
+    is_strong: bool = field(repr=False, compare=False)  # in a heading or bold as a whole: a sub-heading
+    is_content: bool = field(repr=False, compare=False)  # an image, or text that reads as article content
 
     def __init__(self, text: str = "", src: str | None = None, alt: str | None = None,
                  link_chars: int = 0, strong_chars: int = 0):
         self.text, self.src, self.alt = text, src, alt
-        self.line = clean_inline(text)
+        self.line = line = clean_inline(text)
         self.link_chars, self.strong_chars = link_chars, strong_chars
-
-    @property
-    def is_links(self) -> bool:
-        """Mostly link text: navigation, a related list, a ranking."""
-        return self.link_chars * 2 > len(self.text.strip()) > 0
-
-    @property
-    def is_strong(self) -> bool:
-        """Set in a heading or bold as a whole: a sub-heading."""
-        return self.strong_chars * 5 >= len(self.text.strip()) * 4 > 0
-
-    @property
-    def is_image(self) -> bool:
-        return self.src is not None
+        size = len(line)
+        self.is_image = src is not None
+        self.is_links = link_chars * 2 > size > 0
+        self.is_strong = strong_chars * 5 >= size * 4 > 0
+        # Not links, and long, or of some length with prose punctuation (not a metadata cell).
+        self.is_content = self.is_image or (size >= MIN_CONTENT_CHARS and not self.is_links and (
+            size >= CONTENT_LONG_CHARS or any(mark in line for mark in CONTENT_MARKS)))
 
 
 def clean_inline(text: str) -> str:

@@ -49,8 +49,8 @@ TITLE_PHRASE_MARKS = ("：", "，", "。", "！", "？", "、", ":")
 TITLE_SUFFIX_PART_RE = re.compile(r"\s*(?:_{1,2}|\s[-|–—]\s|-{1,2}|\||｜|—{1,2})\s*(?P<part>[^_|｜—–]{1,20}?)\s*$")
 # <title> suffixes to strip when the title falls back to the document title (this site's own).
 TITLE_SUFFIX_RE = re.compile(r"\s*(?:[-_|—–]+|--)\s*(?:四川长安网|[^\s_|-]{2,12}长安网)\s*$")
-# A proposed title is 4 to this many characters.
-TITLE_MAX_CHARS = 200
+# A proposed title is this many characters long (a three-character headline exists: 镕喆堃).
+TITLE_MIN_CHARS, TITLE_MAX_CHARS = 2, 200
 
 # --- The info line ----------------------------------------------------------------------------
 # Current: "www.sichuanpeace.gov.cn 】 【 2021-11-03 10:00:08 】 【 来源:四川法治报"
