@@ -116,7 +116,8 @@ def _choose_title(tree: etree._Element, blocks: list[Block]) -> str | None:
         for element in xpath(tree)[:3]:
             _propose(proposals, element_text(element), weight)
     doc_key = "".join(doc_title.split())
-    lines = {"".join(b.line.split()) for b in blocks[:400] if not b.is_image and len(b.line) <= S.TITLE_MAX_CHARS}
+    # (``line`` has its whitespace folded to single spaces: dropping them gives the proposals' keys.)
+    lines = {b.line.replace(" ", "") for b in blocks[:400] if not b.is_image and len(b.line) <= S.TITLE_MAX_CHARS}
     if doc_key:
         # The longest page line the <title> starts with ("标题_频道_网站"): the headline as shown.
         prefixes = [line for line in lines if len(line) >= 4 and doc_key.startswith(line)]
@@ -127,13 +128,13 @@ def _choose_title(tree: etree._Element, blocks: list[Block]) -> str | None:
     # headline sits. The nearest of them proposes itself too (a headline in a plain <div>).
     info = _find_info_index(blocks, None)
     source_line = next((i for i, b in enumerate(blocks[:400]) if len(b.line) <= S.INFO_LINE_MAX_CHARS
-                        and not b.line.startswith(("（", "(")) and S.SOURCE_RE.search(b.line)), None)
+                        and not b.line.startswith(("（", "(")) and _has_source(b.line)), None)
     anchor = min((i for i in (info, source_line) if i), default=None)
     # The nearer a line is to that anchor, the more it weighs (a column header sits higher).
     above: dict[str, int] = {}
     for distance in range(TITLE_ABOVE_INFO_BLOCKS, 0, -1):
         if anchor and anchor - distance >= 0:
-            above["".join(blocks[anchor - distance].line.split())] = TITLE_ABOVE_INFO_BLOCKS + 1 - distance
+            above[blocks[anchor - distance].line.replace(" ", "")] = TITLE_ABOVE_INFO_BLOCKS + 1 - distance
     if anchor:
         nearest = next((b for b in reversed(blocks[max(0, anchor - TITLE_ABOVE_INFO_BLOCKS):anchor])
                         if b.line and not b.is_image and not b.is_links), None)
@@ -164,13 +165,19 @@ def _iso_beijing(match: re.Match[str]) -> str | None:
     return moment.isoformat(timespec="seconds") + "+08:00"
 
 
+def _has_source(line: str) -> bool:
+    """Whether the line names a source (selectors.SOURCE_RE), with a cheap test first."""
+    return any(label in line for label in S.SOURCE_LABEL_CHARS) and S.SOURCE_RE.search(line) is not None
+
+
 def _is_info_line(text: str, near_title: bool = False) -> bool:
     """A short line with a date (and a time, 来源 or the info brackets, unless right under the title).
 
     A line in parentheses is a credit quoted in the body (（来源：新华社 2023年12月30日）), not the
     page's info line; nor is a sentence.
     """
-    if len(text) > S.INFO_LINE_MAX_CHARS or text.startswith(("（", "(")) or "。" in text:
+    if (len(text) > S.INFO_LINE_MAX_CHARS or text.startswith(("（", "(")) or "。" in text
+            or ("20" not in text and "19" not in text)):  # no year: cheaper than the date pattern
         return False
     match = S.DATETIME_RE.search(text)
     if not match:
@@ -219,9 +226,14 @@ def _find_title_index(blocks: list[Block], title: str | None) -> int | None:
     return next((index for index in found if not blocks[index].is_links), found[0] if found else None)
 
 
+# All the end markers in one pattern: most lines hold none, and one search says so.
+_ANY_END_MARKER = re.compile("|".join(f"(?:{pattern.pattern})" for _, pattern in S.END_MARKERS).replace(
+    "(?P<editor>", "(?:"))
+
+
 def _end_marker(line: str) -> str | None:
     """The name of the end marker inside this (short) line, or None."""
-    if len(line) <= S.END_MARKER_MAX_CHARS:
+    if len(line) <= S.END_MARKER_MAX_CHARS and _ANY_END_MARKER.search(line):
         for name, pattern in S.END_MARKERS:
             if pattern.search(line):
                 return name
