@@ -37,6 +37,11 @@ DOWNLOADER_MIDDLEWARES = {
     # Replaces Scrapy's immediate retry with one that waits between attempts.
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.downloadermiddlewares.retry.BackoffRetryMiddleware": 550,
+    # Only the crawl host (and its www./bare twin), for links and redirects, and no private address
+    # unless the crawl host is one; a refused redirect reaches the errback (Scrapy's own admits
+    # subdomains and drops a redirect hop where no errback hears of it).
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "crawler.downloadermiddlewares.offsite.CrawlHostOffsiteMiddleware": 50,
     # Outermost: counts each attempt once, before offsite/robots filters can drop it.
     "crawler.downloadermiddlewares.accounting.AccountingMiddleware": 10,
     "crawler.downloadermiddlewares.truncation.TruncationMiddleware": 595,  # sees bodies before inflating (590)

@@ -77,7 +77,9 @@ class SichuanpeaceSpider(scrapy.Spider):
         self.crawl_host = arguments.crawl_host
         # What records and the state say: the registered site, else the crawled host.
         self.site = arguments.site
-        self.allowed_domains = [self.crawl_host.removeprefix("www.")]
+        # The crawl host exactly, no subdomain: crawler/downloadermiddlewares/offsite.py follows this
+        # host and its www./bare twin only, for links and redirects alike.
+        self.allowed_domains = [self.crawl_host]
         self.fleet_role = arguments.fleet_role
         self.channels = arguments.channels
         self.since = arguments.since
