@@ -62,6 +62,9 @@ DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 REDIRECT_MAX_TIMES = 5
 # Pager traps: no channel list is followed past this page number (counted discovery/pager_bound).
 LIST_PAGES_MAX = 3000
+# Empty pagers: a channel stops paging after this many list pages in a row without an article link
+# (or with only the links of the page before), counted discovery/paging_stopped_empty.
+LIST_EMPTY_PAGES_MAX = 3
 
 # Clean first (it builds body/images), then validate what was built, then drop repeats, and
 # last compare with the state store: only valid, unique records reach it.
