@@ -7,8 +7,7 @@ import re
 import sqlite3
 
 import pytest
-from scrapy import Request
-from scrapy.http import HtmlResponse
+from scrapy import Request, Spider
 from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 
@@ -72,6 +71,7 @@ def test_public_hosts(host):
 ])
 def test_refusal_for_the_live_site(url, expected):
     assert refusal(url, [SITE]) == expected
+    assert refusal(url, [SITE], redirected_from=f"https://{SITE}/scyw/") == expected
 
 
 @pytest.mark.parametrize(("url", "expected"), [
@@ -86,9 +86,13 @@ def test_refusal_for_a_mirror_on_loopback(url, expected):
     assert refusal(url, ["127.0.0.1"]) == expected
 
 
-def test_refusal_without_allowed_hosts_still_refuses_private_addresses():
+def test_without_allowed_hosts_only_a_redirect_from_public_to_private_is_refused():
+    # A spider that names no host (scrapy fetch, scrapy shell): the user's own URL is followed.
     assert refusal("https://www.example.com/", []) is None
-    assert refusal("http://192.168.0.1/", []) == PRIVATE_ADDRESS
+    assert refusal("http://127.0.0.1:8000/", []) is None
+    assert refusal("https://www.example.org/", [], redirected_from="https://www.example.com/") is None
+    assert refusal("http://192.168.0.1/", [], redirected_from="https://www.example.com/") == PRIVATE_ADDRESS
+    assert refusal("http://localhost:8000/", [], redirected_from="http://127.0.0.1:8000/") is None
 
 
 def test_the_spider_allows_its_crawl_host_exactly():
@@ -136,6 +140,15 @@ def test_a_redirect_to_a_private_address_is_refused(middleware):
 def test_the_crawl_host_and_its_twin_pass(middleware):
     for url in (f"https://{SITE}/scyw/", "https://sichuanpeace.gov.cn/scyw/index_2.html"):
         assert middleware.process_request(Request(url, meta={"redirect_urls": [f"https://{SITE}/"]})) is None
+
+
+def test_a_spider_naming_no_host_fetches_what_it_is_given():
+    crawler = get_crawler(Spider)  # as scrapy fetch and scrapy shell run
+    crawler.spider = crawler._create_spider("default")
+    middleware = CrawlHostOffsiteMiddleware.from_crawler(crawler)
+    assert middleware.process_request(Request("http://127.0.0.1:8000/scyw/")) is None
+    hop = Request("http://10.0.0.1/", meta={"redirect_urls": ["https://www.example.com/"]})
+    assert refused(middleware, hop).reason == PRIVATE_ADDRESS
 
 
 def test_a_refused_article_is_a_transient_failure():

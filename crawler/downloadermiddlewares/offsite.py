@@ -97,16 +97,19 @@ def is_private_host(host: str) -> bool:
             or address.is_multicast or address.is_unspecified)
 
 
-def refusal(url: str, allowed_hosts: Sequence[str]) -> str | None:
+def refusal(url: str, allowed_hosts: Sequence[str], redirected_from: str | None = None) -> str | None:
     """Why a request for ``url`` is not followed (``private_address``, ``other_host``), or None.
 
     ``allowed_hosts``: the hosts crawled (no subdomains; a host's ``www.``/bare twin counts as it).
-    No allowed host: every public host is allowed, as Scrapy does with empty ``allowed_domains``.
+    ``redirected_from``: the URL first asked for, when a redirect led here. Without allowed hosts
+    (a spider that names none, as ``scrapy fetch`` and ``shell`` use), every host is followed, as
+    Scrapy does, except a redirect from a public host to a private address.
     """
     host = _hostname(url)
     if host is None:
         return OTHER_HOST
-    if is_private_host(host) and not any(is_private_host(h) for h in allowed_hosts):
+    crawl_hosts = list(allowed_hosts) or [h for h in [_hostname(redirected_from or "")] if h]
+    if crawl_hosts and is_private_host(host) and not any(is_private_host(h) for h in crawl_hosts):
         return PRIVATE_ADDRESS
     if allowed_hosts and not any(same_site(url, h) for h in allowed_hosts):
         return OTHER_HOST
@@ -133,11 +136,11 @@ class CrawlHostOffsiteMiddleware:
     def process_request(self, request: Request) -> None:
         spider = self.crawler.spider
         allowed = [h for h in (getattr(spider, "allowed_domains", None) or []) if h]
-        host = urlparse_cached(request).hostname or ""
-        reason = refusal(request.url, allowed)
+        redirected_from = request.meta.get("redirect_urls") or []
+        reason = refusal(request.url, allowed, redirected_from[0] if redirected_from else None)
         if reason is None:
             return
-        redirected_from = request.meta.get("redirect_urls") or []
+        host = urlparse_cached(request).hostname or ""
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value(STATS_REFUSED + reason)
         if redirected_from:
