@@ -29,6 +29,7 @@ from twisted.internet import error as tx_error
 from twisted.python.failure import Failure
 from twisted.web.client import ResponseFailed
 
+from .downloadermiddlewares.offsite import RefusedRequest
 from .downloadermiddlewares.truncation import TruncatedBody
 
 try:  # what Twisted puts in a ResponseFailed when a body ends before its Content-Length
@@ -52,6 +53,7 @@ BROKEN_LINK = "broken_link"            # a linked page that is not an article (l
 RETRIES_EXHAUSTED = "retries_exhausted"  # 5xx/429/412/521, timeouts, dropped connections, after all retries
 TRUNCATED = "truncated"                # body shorter than its Content-Length, or a gzip/deflate stream cut short
 OFFSITE = "offsite"                    # redirected to another host or a non-HTTP scheme
+REDIRECT_REFUSED = "redirect_refused"  # an article URL redirected off the crawl host or to a private address
 OVERSIZE = "oversize"                  # larger than DOWNLOAD_MAXSIZE (also once decompressed)
 REDIRECT_DROPPED = "redirect_dropped"  # redirect loop or chain longer than REDIRECT_MAX_TIMES
 ROBOTS = "robots"                      # forbidden by robots.txt
@@ -60,11 +62,13 @@ DUPLICATE = "duplicate"                # same article as another URL of this run
 
 # The buckets whose attempts failed: the only source of a run's failure count and error rate.
 # Not failures: a broken link (the linking page's fault: the site's, not the run's), a page forbidden
-# by robots.txt, off-site or dropped redirects, duplicates, soft 404s.
-FAILURE_BUCKETS: tuple[str, ...] = (RETRIES_EXHAUSTED, HTTP_ERROR, OVERSIZE, PARSE_FAILURE, TRUNCATED)
-# Failures that may pass (the site was down, the connection cut): the article is asked for again
-# by the next run from the state's pending list.
-TRANSIENT_BUCKETS = frozenset({RETRIES_EXHAUSTED, TRUNCATED})
+# by robots.txt, off-site or dropped redirects of pages that are not articles, duplicates, soft 404s.
+# An article whose redirect was refused was not fetched: a failure.
+FAILURE_BUCKETS: tuple[str, ...] = (RETRIES_EXHAUSTED, HTTP_ERROR, OVERSIZE, PARSE_FAILURE, TRUNCATED,
+                                    REDIRECT_REFUSED)
+# Failures that may pass (the site was down, the connection cut, a redirect hijacked): the article is
+# asked for again by the next run from the state's pending list.
+TRANSIENT_BUCKETS = frozenset({RETRIES_EXHAUSTED, TRUNCATED, REDIRECT_REFUSED})
 
 STATS_ATTEMPTS = "accounting/attempts"
 STATS_BUCKET = "accounting/bucket/"
@@ -203,6 +207,8 @@ def classify_failure(failure: Failure, article: bool = True) -> str:
         return OFFSITE
     if isinstance(error, TRANSIENT_ERRORS):
         return RETRIES_EXHAUSTED
+    if isinstance(error, RefusedRequest):  # crawler.downloadermiddlewares.offsite
+        return REDIRECT_REFUSED if article and error.redirected else OFFSITE
     if isinstance(error, IgnoreRequest):
         return _ignored_by(error)
     # An exception of no known type (a third-party handler's): a failure all the same.

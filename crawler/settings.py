@@ -37,6 +37,11 @@ DOWNLOADER_MIDDLEWARES = {
     # Replaces Scrapy's immediate retry with one that waits between attempts.
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.downloadermiddlewares.retry.BackoffRetryMiddleware": 550,
+    # Only the crawl host (and its www./bare twin), for links and redirects, and no private address
+    # unless the crawl host is one; a refused redirect reaches the errback (Scrapy's own admits
+    # subdomains and drops a redirect hop where no errback hears of it).
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "crawler.downloadermiddlewares.offsite.CrawlHostOffsiteMiddleware": 50,
     # Outermost: counts each attempt once, before offsite/robots filters can drop it.
     "crawler.downloadermiddlewares.accounting.AccountingMiddleware": 10,
     "crawler.downloadermiddlewares.truncation.TruncationMiddleware": 595,  # sees bodies before inflating (590)
@@ -57,6 +62,9 @@ DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 REDIRECT_MAX_TIMES = 5
 # Pager traps: no channel list is followed past this page number (counted discovery/pager_bound).
 LIST_PAGES_MAX = 3000
+# Empty pagers: a channel stops paging after this many list pages in a row without an article link
+# (or with only the links of the page before), counted discovery/paging_stopped_empty.
+LIST_EMPTY_PAGES_MAX = 3
 
 # Clean first (it builds body/images), then validate what was built, then drop repeats, and
 # last compare with the state store: only valid, unique records reach it.

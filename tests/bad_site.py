@@ -72,6 +72,12 @@ def _redirect(location: str):
     return lambda handler, hits: _send(handler, 302, b"", {"Location": location, "Content-Type": UTF8})
 
 
+def _redirect_to_localhost(path: str):
+    """A redirect to this same server under the name ``localhost``: the same machine, another host."""
+    return lambda handler, hits: _send(handler, 302, b"", {
+        "Location": f"http://localhost:{handler.server.server_address[1]}{path}", "Content-Type": UTF8})
+
+
 def _sleep_then(seconds: float, good: Resource):
     def behaviour(handler: BaseHTTPRequestHandler, hits: int) -> None:
         time.sleep(seconds)
@@ -178,8 +184,8 @@ def bad_cases(oversize_limit: int) -> list[BadCase]:
                 resource=Resource(200, {"Content-Type": UTF8}, "<html><body><p>您访问的页面已删除</p></body></html>".encode())),
         BadCase("soft 404: a 404 title", "/bad/20261120/3200042.html", expect_bucket="soft_404",
                 resource=Resource(200, {"Content-Type": UTF8}, b"<html><head><title>404 Not Found</title></head><body>x</body></html>")),
-        # --- redirects out of scope -----------------------------------------------------------
-        BadCase("redirect to another host", "/bad/20261120/3200050.html", expect_bucket="offsite",
+        # --- redirects out of scope: an article's is a failure, kept pending; a list page's is not --
+        BadCase("redirect to another host", "/bad/20261120/3200050.html", expect_bucket="redirect_refused",
                 behaviour=_redirect("http://www.example.com/x.html")),
         BadCase("redirect to file://", "/bad/20261120/3200051.html", expect_bucket="redirect_dropped",
                 behaviour=_redirect("file:///etc/passwd")),
@@ -187,9 +193,21 @@ def bad_cases(oversize_limit: int) -> list[BadCase]:
                 behaviour=_redirect("data:text/html,<p>x</p>")),
         BadCase("redirect to ftp:", "/bad/20261120/3200053.html", expect_bucket="redirect_dropped",
                 behaviour=_redirect("ftp://127.0.0.1/x.html")),
-        # The site is on 127.0.0.1 here, so "another host on loopback" stands in for a private address.
-        BadCase("redirect to another loopback host name", "/bad/20261120/3200054.html", expect_bucket="offsite",
-                behaviour=_redirect("http://localhost:9/x.html")),
+        # The site is on 127.0.0.1 here (a private crawl host may be redirected to private addresses), so
+        # "localhost", the same server under another name, stands in for another host: it would
+        # answer, and must never be asked.
+        BadCase("redirect to the same server as localhost", "/bad/20261120/3200054.html",
+                expect_bucket="redirect_refused", behaviour=_redirect_to_localhost("/bad/20261120/3200055.html")),
+        BadCase("a page only localhost redirects to", "/bad/20261120/3200055.html", resource=_ok("不该抓取的文章"),
+                linked=False),
+        BadCase("redirect to a subdomain of the crawl host", "/bad/20261120/3200056.html",
+                expect_bucket="redirect_refused", behaviour=_redirect("http://sub.127.0.0.1/x.html")),
+        BadCase("meta refresh to another host", "/bad/20261120/3200057.html", expect_bucket="redirect_refused",
+                resource=Resource(200, {"Content-Type": UTF8},
+                                  b'<html><head><meta http-equiv="refresh" content="0;url=http://localhost:9/x.html">'
+                                  b"</head><body></body></html>")),
+        BadCase("list page redirected to another host", "/badlist/index.html", expect_bucket="offsite",
+                behaviour=_redirect_to_localhost("/bad/index.html")),
     ]
     return cases
 

@@ -1,2 +1,3 @@
-"""Downloader middlewares: attempts counted (``accounting``), retries with backoff (``retry``),
-truncated bodies refused (``truncation``), every response archived (``warc``)."""
+"""Downloader middlewares: attempts counted (``accounting``), only the crawl host followed
+(``offsite``), retries with backoff (``retry``), truncated bodies refused (``truncation``), every
+response archived (``warc``)."""

@@ -9,7 +9,6 @@ from typing import Any
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
-from scrapy.utils.httpobj import urlparse_cached
 from twisted.python.failure import Failure
 
 from ..accounting import (
@@ -18,7 +17,6 @@ from ..accounting import (
     LIST_MAX,
     META_BUCKET,
     META_ESCAPED,
-    OFFSITE,
     PARSE_FAILURE,
     RECORD,
     STATS_BUCKET,
@@ -27,11 +25,6 @@ from ..accounting import (
 )
 
 logger = logging.getLogger(__name__)
-
-
-def _on_domains(request: Request, domains: list[str]) -> bool:
-    host = (urlparse_cached(request).hostname or "").lower()
-    return any(host == d or host.endswith("." + d) for d in domains)
 
 
 class AccountingExtension:
@@ -49,7 +42,6 @@ class AccountingExtension:
         crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(self.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(self.request_dropped, signal=signals.request_dropped)
-        crawler.signals.connect(self.request_scheduled, signal=signals.request_scheduled)
         crawler.signals.connect(self.spider_error, signal=signals.spider_error)
 
     @classmethod
@@ -94,14 +86,6 @@ class AccountingExtension:
             self.crawler.stats.inc_value(STATS_BUCKET + before, -1)
         meta[META_BUCKET] = PARSE_FAILURE
         self.crawler.stats.inc_value(STATS_BUCKET + PARSE_FAILURE)
-
-    def request_scheduled(self, request: Request, spider: Spider) -> None:
-        # Scrapy's OffsiteMiddleware drops an off-site redirect hop here, silently (no errback).
-        domains = getattr(spider, "allowed_domains", None)
-        if request.meta.get("accounted") and domains and not _on_domains(request, domains):
-            logger.warning("Request failed (%s): %s: redirected off-site to %s",
-                           OFFSITE, request.meta.get("redirect_urls", [request.url])[0], request.url)
-            count(self.crawler, OFFSITE, request)
 
     def request_dropped(self, request: Request, spider: Spider) -> None:
         # The scheduler's duplicate filter: only a redirect hop has been counted as an attempt.

@@ -55,6 +55,8 @@ def counts(stats: dict[str, Any]) -> dict[str, Any]:
         # WAF challenges (412, 521) and rate limits (429) met, each backed off before a retry.
         "waf_challenges": {code: stats.get(f"retry/backoff/{code}", 0) for code in (412, 429, 521)},
         "pager_bound": stats.get("discovery/pager_bound", 0),
+        # Channels whose paging stopped after LIST_EMPTY_PAGES_MAX list pages without a new article link.
+        "paging_stopped_empty": stats.get("discovery/paging_stopped_empty", 0),
     }
 
 
@@ -100,4 +102,7 @@ def judge(reason: str | None, counts: dict[str, Any], drift: list[str], output_f
         code = exitcodes.TEMPLATE_DRIFT
     else:
         code = exitcodes.COMPLETE
-    return Verdict(code, complete, complete and not limited_by_since and not counts["pager_bound"])
+    # A list cut short by a bound (LIST_PAGES_MAX, or an empty pager given up) was not read to its
+    # end: what lies past it is unknown, so the next run must not stop paging at known pages.
+    cut_short = counts["pager_bound"] or counts.get("paging_stopped_empty", 0)
+    return Verdict(code, complete, complete and not limited_by_since and not cut_short)

@@ -36,6 +36,7 @@ from .arguments import (  # noqa: F401 (the parsers stay importable from here)
     parse_recheck,
     parse_since,
 )
+from .paging import EmptyRun
 from .recent import RecentKeys
 
 BEIJING = timezone(timedelta(hours=8))
@@ -77,7 +78,9 @@ class SichuanpeaceSpider(scrapy.Spider):
         self.crawl_host = arguments.crawl_host
         # What records and the state say: the registered site, else the crawled host.
         self.site = arguments.site
-        self.allowed_domains = [self.crawl_host.removeprefix("www.")]
+        # The crawl host exactly, no subdomain: crawler/downloadermiddlewares/offsite.py follows this
+        # host and its www./bare twin only, for links and redirects alike.
+        self.allowed_domains = [self.crawl_host]
         self.fleet_role = arguments.fleet_role
         self.channels = arguments.channels
         self.since = arguments.since
@@ -87,17 +90,20 @@ class SichuanpeaceSpider(scrapy.Spider):
         self.recent_requests = RecentKeys(RECENT_ARTICLE_REQUESTS)
         self.stop_at_known_pages = False
         self.list_pages_max = 0
+        self.list_empty_pages_max = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SichuanpeaceSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.list_pages_max = crawler.settings.getint("LIST_PAGES_MAX")
+        spider.list_empty_pages_max = crawler.settings.getint("LIST_EMPTY_PAGES_MAX")
         if crawler.settings.get("REDIS_URL"):
             spider.name = fleet_name(cls.name, spider.site)  # the site's own shared queue
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self.list_pages_max = self.crawler.settings.getint("LIST_PAGES_MAX")
+        self.list_empty_pages_max = self.crawler.settings.getint("LIST_EMPTY_PAGES_MAX")
         store = state_store(self.crawler)
         self.known = store.known_ids(self.site)
         redis_url = self.crawler.settings.get("REDIS_URL")
@@ -158,7 +164,7 @@ class SichuanpeaceSpider(scrapy.Spider):
         return (ref.channel or list_channel) in self.channels
 
     def _list_request(self, url: str, priority: int, channel_name: str | None = None,
-                      sitemap: bool = False) -> scrapy.Request | None:
+                      sitemap: bool = False, empty_run: EmptyRun | None = None) -> scrapy.Request | None:
         key = list_page(url)
         if key is not None and key[1] > self.list_pages_max:
             self.crawler.stats.inc_value("discovery/pager_bound")
@@ -169,8 +175,11 @@ class SichuanpeaceSpider(scrapy.Spider):
             if key in self.seen_list_pages or not (sitemap or self._channel_wanted(key[0])):
                 return None
             self.seen_list_pages.add(key)
+        cb_kwargs: dict[str, Any] = {"channel_name": channel_name}
+        if empty_run is not None:
+            cb_kwargs["empty_run"] = empty_run
         return scrapy.Request(url, callback=self.parse_listing_page, errback=self.on_error, priority=priority,
-                              cb_kwargs={"channel_name": channel_name})
+                              cb_kwargs=cb_kwargs)
 
     def _article_requests(self, listing: Listing, list_channel: str | None,
                           list_channel_name: str | None) -> Iterator[scrapy.Request]:
@@ -218,15 +227,18 @@ class SichuanpeaceSpider(scrapy.Spider):
         else:
             yield from self.parse_listing_page(response, **kwargs)
 
-    def parse_listing_page(self, response: Response, channel_name: str | None = None) -> Iterator[scrapy.Request]:
+    def parse_listing_page(self, response: Response, channel_name: str | None = None,
+                           empty_run: EmptyRun | None = None) -> Iterator[scrapy.Request]:
         """Home page, site maps and channel list pages: follow articles, channels and the next page.
+
+        ``empty_run``: the list pages before this one, in a row, that held no new article link.
 
         @path /scyw/
         @returns items 0 0
         @returns requests 3
         """
         try:
-            for request in self._read_listing(response, channel_name):
+            for request in self._read_listing(response, channel_name, empty_run):
                 # The page that linked it: a 404 on a list page is this page's broken link.
                 request.meta.setdefault(accounting.META_LINKED_FROM, response.url)
                 yield request
@@ -237,7 +249,8 @@ class SichuanpeaceSpider(scrapy.Spider):
         # Bucketed once read to its end.
         count(self.crawler, accounting.LISTING, response)
 
-    def _read_listing(self, response: Response, channel_name: str | None) -> Iterator[scrapy.Request]:
+    def _read_listing(self, response: Response, channel_name: str | None,
+                      empty_run: EmptyRun | None = None) -> Iterator[scrapy.Request]:
         if not isinstance(response, TextResponse):
             self.crawler.stats.inc_value("discovery/not_html")
             self.logger.info("Not an HTML page, links not read: %s", response.url)
@@ -254,6 +267,13 @@ class SichuanpeaceSpider(scrapy.Spider):
         yield from self._follow(listing, list_channel, list_channel_name)
         if listing.next_page is None:
             return
+        run = (empty_run or EmptyRun()).after([a.url for a in listing.articles]) if here is not None else None
+        if run is not None and run.pages >= self.list_empty_pages_max:
+            self.crawler.stats.inc_value("discovery/paging_stopped_empty")
+            self.logger.warning("Stopped paging %s: %s list pages in a row held no new article link "
+                                "(LIST_EMPTY_PAGES_MAX); its next page %s is not read",
+                                response.url, run.pages, listing.next_page)
+            return
         if self.since is not None and self._reached_since(listing):
             self.crawler.stats.inc_value("discovery/paging_stopped_since")
             self.logger.info("Stopped paging %s: its list reached articles older than %s", response.url, self.since)
@@ -262,7 +282,7 @@ class SichuanpeaceSpider(scrapy.Spider):
             self.crawler.stats.inc_value("discovery/paging_stopped_known")
             self.logger.info("Stopped paging %s: every article it lists is known", response.url)
             return
-        request = self._list_request(listing.next_page, PRIORITY_NEXT_PAGE, list_channel_name)
+        request = self._list_request(listing.next_page, PRIORITY_NEXT_PAGE, list_channel_name, empty_run=run)
         if request is not None:
             yield request
 
