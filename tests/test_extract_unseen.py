@@ -101,3 +101,20 @@ def test_urls_of_another_shape_get_an_id_and_need_a_shown_time():
     undated = page(article(info="来源：人民日报"))
     assert extract_record(undated, "http://h.cn/news/abc.html") is None  # no time shown, none in the URL
     assert extract_record(undated, URL)["published_at"] == "2024-05-13T00:00:00+08:00"  # the URL's date
+
+
+def test_a_page_the_parser_still_cuts_short_is_not_read(monkeypatch):
+    from crawler.extract import page as page_module
+    html = page(article() + "".join(f"<p>第{i}段。</p>" for i in range(30)))
+    real_parse = page_module.etree.fromstring
+
+    def cut_short(source, parser):  # the parser giving up after the first paragraphs
+        tree = real_parse(source, parser)
+        for paragraph in list(tree.iter("p"))[3:]:
+            paragraph.getparent().remove(paragraph)
+        return tree
+
+    monkeypatch.setattr(page_module.etree, "fromstring", cut_short)
+    raw = parse_article(html, URL)
+    assert raw.not_article_reason.startswith("unparsable HTML: truncated parse: 3 of 32")
+    assert extract_record(html, URL) is None

@@ -50,6 +50,11 @@ _END_TAGS_RE = re.compile(r"</(?:html|body)\s*>", re.I)
 _END_TAGS_BYTES_RE = re.compile(rb"</(?:html|body)\s*>", re.I)
 # More than this many characters after the first end tag: a stray one, not the page's end.
 STRAY_END_TAG_SLACK = 512
+# A page closing at least this many paragraphs, of which the tree holds less than a quarter, was
+# cut short by the parser (a construct libxml2 gives up at): it is not read. (Scripts may hold
+# "</p>" in strings: the margin keeps such pages read.)
+TRUNCATION_MIN_PARAGRAPHS = 10
+TRUNCATION_KEPT_RATIO = 4
 # Elements that hold content: a <head> holding them took the page's body (markup before <html>).
 _CONTENT_TAGS = ("p", "div", "table")
 
@@ -121,7 +126,24 @@ def load_page(content: bytes | str | HtmlPage, content_type: str | None = None) 
         return HtmlPage(text, None, declared, used, parse_error=str(error))
     if tree is None:
         return HtmlPage(text, None, declared, used, parse_error="Document is empty")
+    lost = _paragraphs_lost(source, tree)
+    if lost:
+        # Never read on: a record from what the parser kept would have the wrong body.
+        return HtmlPage(text, None, declared, used, parse_error=f"truncated parse: {lost}")
     return HtmlPage(text, tree, declared, used, repaired="stray end tag" if stray else None)
+
+
+def _paragraphs_lost(source: str | bytes, tree: etree._Element) -> str | None:
+    """Whether the parser dropped most of the page: less than a quarter of its </p> in the tree.
+
+    ``str.count`` / ``bytes.count`` are cheap; the tree is only walked for pages with paragraphs.
+    """
+    closing = source.count(b"</p>" if isinstance(source, bytes) else "</p>")  # type: ignore[arg-type]
+    closing += source.count(b"</P>" if isinstance(source, bytes) else "</P>")  # type: ignore[arg-type]
+    if closing < TRUNCATION_MIN_PARAGRAPHS:
+        return None
+    kept = sum(1 for _ in tree.iter("p"))
+    return f"{kept} of {closing} paragraphs parsed" if kept * TRUNCATION_KEPT_RATIO < closing else None
 
 
 def _stray_end_tag(source: str | bytes) -> bool:
