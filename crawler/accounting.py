@@ -29,6 +29,7 @@ from twisted.internet import error as tx_error
 from twisted.python.failure import Failure
 from twisted.web.client import ResponseFailed
 
+from .downloadermiddlewares.challenge import ChallengePage
 from .downloadermiddlewares.offsite import RefusedRequest
 from .downloadermiddlewares.truncation import TruncatedBody
 
@@ -59,16 +60,17 @@ REDIRECT_DROPPED = "redirect_dropped"  # redirect loop or chain longer than REDI
 ROBOTS = "robots"                      # forbidden by robots.txt
 PARSE_FAILURE = "parse_failure"        # the page broke extraction or a callback raised, or its record was invalid
 DUPLICATE = "duplicate"                # same article as another URL of this run
+CHALLENGE = "challenge"                # a 200 page that was a challenge, block or busy page (系统繁忙, a WAF)
 
 # The buckets whose attempts failed: the only source of a run's failure count and error rate.
 # Not failures: a broken link (the linking page's fault: the site's, not the run's), a page forbidden
 # by robots.txt, off-site or dropped redirects of pages that are not articles, duplicates, soft 404s.
 # An article whose redirect was refused was not fetched: a failure.
 FAILURE_BUCKETS: tuple[str, ...] = (RETRIES_EXHAUSTED, HTTP_ERROR, OVERSIZE, PARSE_FAILURE, TRUNCATED,
-                                    REDIRECT_REFUSED)
-# Failures that may pass (the site was down, the connection cut, a redirect hijacked): the article is
-# asked for again by the next run from the state's pending list.
-TRANSIENT_BUCKETS = frozenset({RETRIES_EXHAUSTED, TRUNCATED, REDIRECT_REFUSED})
+                                    REDIRECT_REFUSED, CHALLENGE)
+# Failures that may pass (the site was down, the connection cut, a redirect hijacked, a WAF challenged
+# the crawler): the article is asked for again by the next run from the state's pending list.
+TRANSIENT_BUCKETS = frozenset({RETRIES_EXHAUSTED, TRUNCATED, REDIRECT_REFUSED, CHALLENGE})
 
 STATS_ATTEMPTS = "accounting/attempts"
 STATS_BUCKET = "accounting/bucket/"
@@ -190,6 +192,8 @@ def classify_failure(failure: Failure, article: bool = True) -> str:
     a broken link, not a failure; on an article, or on the start page, it is an ``http_error``.
     """
     error = failure.value
+    if isinstance(error, ChallengePage):
+        return CHALLENGE
     if isinstance(error, HttpError):
         response: Response = error.response
         if 300 <= response.status < 400:  # a redirect not followed (to file:, data:, ftp: ...)
@@ -251,7 +255,8 @@ def run_health(stats: Mapping[str, Any]) -> dict[str, Any]:
     ``article_missing``: article URLs that answered 404/410 (failures, in ``http_error``);
     ``lists_with_links``: list pages (home, site maps, channel lists) that had at least one article,
     channel or site-map link: 0 means the run discovered nothing (a WAF challenge page, an empty home);
-    ``list_pages_failed``: list pages that failed or raised half-way (broken links are not counted).
+    ``list_pages_failed``: list pages that failed or raised half-way (broken links are not counted);
+    ``challenged``: attempts answered by a challenge, block or busy page (bucket ``challenge``).
     """
     buckets = {key[len(STATS_BUCKET):]: int(value) for key, value in stats.items()
                if key.startswith(STATS_BUCKET) and value}
@@ -267,6 +272,7 @@ def run_health(stats: Mapping[str, Any]) -> dict[str, Any]:
         "article_missing": int(stats.get(STATS_ARTICLE_MISSING, 0) or 0),
         "lists_with_links": int(stats.get(STATS_LISTS_WITH_LINKS, 0) or 0),
         "list_pages_failed": int(stats.get(STATS_LIST_PAGES_FAILED, 0) or 0),
+        "challenged": buckets.get(CHALLENGE, 0),
         "buckets": buckets,
         "balanced": attempted == sum(buckets.values()),
     }

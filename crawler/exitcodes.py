@@ -10,3 +10,4 @@ ERROR_THRESHOLD = 7   # too many requests failed (RUN_MAX_ERROR_RATE)
 OUTPUT_FAILED = 8     # the records could not be stored
 TEMPLATE_DRIFT = 9    # complete, but extraction quality moved past a threshold (crawler/quality.py)
 NO_LINKS = 10         # the site answered, but no list page held a link (a WAF challenge page, an empty home page)
+CHALLENGED = 11       # the site answered challenge, block or busy pages (status 200) in place of some pages

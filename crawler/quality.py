@@ -1,13 +1,17 @@
-"""Extraction quality per run, and template drift against earlier complete runs.
+"""Extraction quality per run, and template drift against earlier complete runs of the same site.
 
 The worst failure of a long-lived crawler is extraction that quietly degrades when the site's
 template changes. Each extracted article adds to ``quality/*`` stats (per extractor, and how often
 each field was found); the run report turns them into shares, compares them with the mean of the
-last complete runs, and flags drift past the thresholds below.
+baseline (:func:`drift_baseline`: the last complete runs of the same site and scope that did not
+drift themselves) and flags drift past the thresholds below. Drifted runs never join the baseline,
+so the alarm keeps ringing on every run until extraction is back, instead of falling silent once
+the drifted runs outweigh the good ones.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from scrapy.statscollectors import StatsCollector
@@ -21,7 +25,8 @@ MAX_FALLBACK_SHARE_RISE = 0.25
 MAX_COVERAGE_DROP = 0.25
 # The mean body length may not fall below this share of the baseline's.
 MIN_BODY_CHARS_RATIO = 0.5
-# How many earlier complete runs form the baseline, and how many articles a run needs to count.
+# How many earlier runs form the baseline (complete, same site and scope, no drift), and how many
+# articles a run needs to count.
 BASELINE_RUNS = 5
 MIN_ARTICLES = 5
 
@@ -56,6 +61,27 @@ def summarize(stats: dict[str, Any]) -> dict[str, Any]:
         "coverage": {name: round(stats.get(f"quality/found/{name}", 0) / articles, 4) for name in COVERAGE_FIELDS},
         "body_chars_mean": round(stats.get("quality/body_chars", 0) / articles, 1),
     }
+
+
+def drift_baseline(final_manifests: Iterable[dict[str, Any]], site: str | None,
+                   channels: list[str] | None) -> list[dict[str, Any]]:
+    """The quality summaries drift is measured against, oldest first: from earlier runs' final
+    manifests (newest first; read only as far as needed), those of ``site`` over the same
+    ``channels`` that were complete, did not drift and had at least MIN_ARTICLES articles.
+
+    Another site's runs (a sister site of the family, another mirror) have another template; a
+    drifted run is the change itself, and counting it would soon make the changed template normal.
+    """
+    found: list[dict[str, Any]] = []
+    for manifest in final_manifests:
+        if len(found) == BASELINE_RUNS:
+            break
+        quality = manifest.get("quality") or {}
+        if (manifest.get("final") and manifest.get("site") == site and manifest.get("complete")
+                and not manifest.get("drift") and quality.get("articles", 0) >= MIN_ARTICLES
+                and (manifest.get("scope") or {}).get("channels") == channels):
+            found.append(quality)
+    return found[::-1]
 
 
 def detect_drift(current: dict[str, Any], baseline_runs: list[dict[str, Any]]) -> list[str]:

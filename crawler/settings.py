@@ -45,6 +45,8 @@ DOWNLOADER_MIDDLEWARES = {
     # Outermost: counts each attempt once, before offsite/robots filters can drop it.
     "crawler.downloadermiddlewares.accounting.AccountingMiddleware": 10,
     "crawler.downloadermiddlewares.truncation.TruncationMiddleware": 595,  # sees bodies before inflating (590)
+    # Inside redirects and inflating (590): a 200 challenge, block or busy page fails its request.
+    "crawler.downloadermiddlewares.challenge.ChallengeMiddleware": 580,
     # Next to the downloader: archives every response as received (before decompression/redirects).
     "crawler.downloadermiddlewares.warc.WarcArchiveMiddleware": 950,
 }

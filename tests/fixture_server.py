@@ -22,6 +22,28 @@ from tests.fixture_cases import Case, load_cases
 
 REAL_HOST_RE = re.compile(rb"(?:https?:)?//www\.sichuanpeace\.gov\.cn")
 
+# Opt-in challenge mode (FixtureSite.challenge, --challenge): pages a WAF or a busy CMS answers
+# with status 200 in place of the page asked for.
+CHALLENGE_PAGES: dict[str, bytes] = {
+    # The CMS when overloaded.
+    "busy": "<html><head><title>提示</title></head><body><div>系统繁忙，请稍后再试！</div></body></html>".encode(),
+    # A rate limit, in GBK as the site's own pages.
+    "rate_limited": ("<html><head><meta charset=\"gbk\"><title>访问受限</title></head><body>"
+                     "<p>您的访问过于频繁，请稍后再试。</p></body></html>").encode("gbk"),
+    # A JavaScript challenge: a script sets a cookie and reloads.
+    "javascript": (b"<html><head><script>var s='a1b2';document.cookie='__jsl_check='+s+';path=/';"
+                   b"location.reload();</script></head><body><noscript>\xe8\xaf\xb7\xe5\xbc\x80\xe5\x90\xaf"
+                   b"JavaScript</noscript></body></html>"),
+    # 安全狗's block page.
+    "safedog": ("<html><head><title>网站防火墙</title></head><body><h3>您的请求带有不合法参数，已被网站管理员设置拦截！</h3>"
+                "<p>可能原因：您提交的内容包含危险的攻击请求</p><a href=\"http://www.safedog.cn/\">安全狗</a>"
+                "</body></html>").encode(),
+    # Cloudflare's managed challenge.
+    "cloudflare": (b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>"
+                   b"<noscript>Enable JavaScript and cookies to continue</noscript>"
+                   b"<script>window._cf_chl_opt={cvId:'3',cType:'managed'};</script></body></html>"),
+}
+
 
 @dataclass
 class Resource:
@@ -87,6 +109,28 @@ class FixtureSite:
             else:
                 self.resources[path] = resource
 
+    def challenge(self, path: str, kind: str = "busy", times: int = 1) -> None:
+        """Answer the first ``times`` requests of ``path`` (0: every one) with the challenge page
+        ``kind`` of CHALLENGE_PAGES, status 200; later ones get what ``path`` serves."""
+        page = CHALLENGE_PAGES[kind]
+        site = self
+
+        def behaviour(handler: BaseHTTPRequestHandler, hits: int) -> None:
+            with site._lock:
+                resource = site.resources.get(path)
+            if resource is None or not times or hits <= times:
+                resource = Resource(200, {"Content-Type": "text/html"}, page)
+            body = site.rewrite(resource)
+            handler.send_response(resource.status)
+            for name, value in resource.headers.items():
+                handler.send_header(name, value)
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+
+        with self._lock:
+            self.behaviours[path] = behaviour
+
     def rewrite(self, resource: Resource) -> bytes:
         if "html" not in resource.headers.get("Content-Type", ""):
             return resource.body
@@ -108,8 +152,13 @@ class FixtureSite:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.parse_args()
+    parser.add_argument("--challenge", choices=sorted(CHALLENGE_PAGES),
+                        help="answer the first request of each article with this challenge page (status 200)")
+    arguments = parser.parse_args()
     with FixtureSite() as site:
+        if arguments.challenge:
+            for case in load_cases("article"):
+                site.challenge(case.meta["path"], arguments.challenge)
         print(site.base_url, flush=True)
         threading.Event().wait()
 

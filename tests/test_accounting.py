@@ -205,7 +205,7 @@ def test_failures_are_the_failure_buckets_only():
 def test_nothing_attempted():
     assert run_health({}) == {"attempted": 0, "failed": 0, "error_rate": 0.0, "failed_by_bucket": {},
                               "broken_links": 0, "article_missing": 0, "lists_with_links": 0,
-                              "list_pages_failed": 0, "buckets": {}, "balanced": True}
+                              "list_pages_failed": 0, "challenged": 0, "buckets": {}, "balanced": True}
 
 
 # --- the extension: one bucket per attempt, the lists ---------------------------------------------
@@ -468,7 +468,8 @@ def test_home_without_links_discovers_nothing(tmp_path):
     with site:
         result = run_crawl(site.base_url, tmp_path)
     health = run_health(logged_stats(result.log))
-    assert health["attempted"] == 1 and health["failed"] == 0
+    # The challenge page is not read as a home without links: it fails, in the challenge bucket.
+    assert health["attempted"] == 1 and health["failed_by_bucket"] == {"challenge": 1}
     assert health["lists_with_links"] == 0
     # Not a success: the run exits with its own code and is not complete.
     assert result.returncode == exitcodes.NO_LINKS, result.log[-2000:]

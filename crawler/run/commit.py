@@ -25,7 +25,6 @@ import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ from scrapy.utils.defer import ensure_awaitable
 
 from .. import exitcodes
 from ..accounting import UNCHANGED
-from ..quality import BASELINE_RUNS, detect_drift, summarize
+from ..quality import detect_drift, drift_baseline, summarize
 from ..state.stores import state_store
 from . import jobdir, manifests, points, verdict
 from .feeds import TrackedStorage, without_password
@@ -328,11 +327,9 @@ class RunCommitter(FeedExporter):
         quality = summarize(stats)
         scope = {"channels": sorted(spider.channels) if getattr(spider, "channels", None) else None,
                  "since": str(spider.since) if getattr(spider, "since", None) else None}
-        # Quality is compared with earlier complete runs over the same channels (newest first).
-        comparable = (m["quality"] for m in manifests.final_manifests(self.output_dir, getattr(spider, "site", None))
-                      if m.get("complete") and m.get("quality", {}).get("articles")
-                      and (m.get("scope") or {}).get("channels") == scope["channels"])
-        baseline = list(islice(comparable, BASELINE_RUNS))[::-1]  # reads back only as far as it needs
+        # Quality is compared with earlier complete, undrifted runs of this site over the same channels.
+        site = getattr(spider, "site", None)
+        baseline = drift_baseline(manifests.final_manifests(self.output_dir, site), site, scope["channels"])
         drift = detect_drift(quality, baseline)
         for finding in drift:
             logger.error("Template drift: %s", finding)

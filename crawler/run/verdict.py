@@ -41,6 +41,8 @@ def counts(stats: dict[str, Any]) -> dict[str, Any]:
         "articles_missing": health["article_missing"],
         "lists_with_links": health["lists_with_links"],
         "list_pages_failed": health["list_pages_failed"],
+        # Attempts answered by a challenge, block or busy page (bucket challenge): asked for again next run.
+        "challenged": health["challenged"],
         "new": stats.get("state/new", 0),
         "modified": stats.get("state/modified", 0),
         "unchanged": stats.get("state/unchanged", 0) + stats.get("state/not_modified", 0),
@@ -77,13 +79,16 @@ def judge(reason: str | None, counts: dict[str, Any], drift: list[str], output_f
           max_error_rate: float, limited_by_since: bool, may_find_nothing: bool) -> Verdict:
     """The exit code (``crawler.exitcodes``) and coverage of a run that ended for ``reason``.
 
-    ``complete`` is coverage only: the run finished and read every list page it needed (failed
-    articles wait in the state's pending list for the next run, so they do not break coverage).
+    ``complete`` is coverage: the run finished and read every list page it needed (failed
+    articles wait in the state's pending list for the next run, so they do not break coverage), and
+    the site answered no challenge page: a WAF that challenged some pages may have hidden others
+    (a challenged list page is also a list page not read).
     """
     reason = reason or "unknown"
     finished = reason == "finished"
     found_links = counts["lists_with_links"] > 0 or may_find_nothing
-    complete = finished and not output_failed and counts["list_pages_failed"] == 0 and found_links
+    challenged = counts.get("challenged", 0) > 0
+    complete = finished and not output_failed and counts["list_pages_failed"] == 0 and found_links and not challenged
     if output_failed:
         code = exitcodes.OUTPUT_FAILED
     elif counts["pages_ok"] <= 0 and not may_find_nothing:
@@ -98,6 +103,8 @@ def judge(reason: str | None, counts: dict[str, Any], drift: list[str], output_f
         code = exitcodes.NO_LINKS
     elif counts["list_pages_failed"] or counts["failed"] > max_error_rate * max(counts["attempted"], 1):
         code = exitcodes.ERROR_THRESHOLD
+    elif challenged:
+        code = exitcodes.CHALLENGED
     elif drift:
         code = exitcodes.TEMPLATE_DRIFT
     else:
