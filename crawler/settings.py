@@ -57,6 +57,12 @@ DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 REDIRECT_MAX_TIMES = 5
 # Pager traps: no channel list is followed past this page number (counted discovery/pager_bound).
 LIST_PAGES_MAX = 3000
+# Discovery beyond the URL pattern: links of another URL shape in a list page's article list are
+# fetched as candidate articles; robots.txt Sitemap: lines and /sitemap.xml, and RSS/Atom feeds the
+# pages announce, name articles no list page may link. Each can be turned off (-s NAME=False).
+DISCOVERY_OTHER_SHAPES = True
+DISCOVERY_SITEMAPS = True
+DISCOVERY_FEEDS = True
 
 # Clean first (it builds body/images), then validate what was built, then drop repeats, and
 # last compare with the state store: only valid, unique records reach it.
