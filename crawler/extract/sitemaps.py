@@ -113,6 +113,8 @@ def parse_sitemap(body: bytes, url: str, site_host: str, base_url: str) -> Disco
     found.kind = sitemap.type
     for entry in sitemap:
         loc = entry.get("loc", "")
+        if not loc:
+            continue  # an entry cut short (recovered from broken XML)
         if sitemap.type == "sitemapindex":
             child = resolve_href(loc, url)
             if child is not None and same_site(child, site_host):
