@@ -245,9 +245,9 @@ class SichuanpeaceSpider(scrapy.Spider):
         """Articles, candidates and channel list pages a sitemap or feed names, as if a list page linked them."""
         if found.articles or found.other_articles or found.list_pages:
             self.crawler.stats.inc_value(accounting.STATS_LISTS_WITH_LINKS)
-        requests: list[scrapy.Request] = list(self._article_requests(found.articles, None, None))
+        requests: list[scrapy.Request] = list(self._requests_for(found.articles, None, None))
         if self.discover_other_shapes:
-            requests += self._article_requests(found.other_articles, None, None)
+            requests += self._requests_for(found.other_articles, None, None)
         self.crawler.stats.inc_value(f"discovery/{source}_article_requests", len(requests))
         for page in found.list_pages:
             request = self._list_request(page, PRIORITY_CHANNEL)
@@ -327,8 +327,13 @@ class SichuanpeaceSpider(scrapy.Spider):
             cb_kwargs={"list_channel": list_channel, "list_channel_name": list_channel_name},
         )
 
-    def _article_requests(self, listed: list[ListedArticle], list_channel: str | None,
+    def _article_requests(self, listing: Listing, list_channel: str | None,
                           list_channel_name: str | None) -> Iterator[scrapy.Request]:
+        """Requests for the article-shaped links of a page."""
+        return self._requests_for(listing.articles, list_channel, list_channel_name)
+
+    def _requests_for(self, listed: list[ListedArticle], list_channel: str | None,
+                      list_channel_name: str | None) -> Iterator[scrapy.Request]:
         for article in listed:
             request = self._article_request(article, list_channel, list_channel_name)
             if request is not None:
@@ -336,11 +341,11 @@ class SichuanpeaceSpider(scrapy.Spider):
 
     def _follow(self, listing: Listing, list_channel: str | None, list_channel_name: str | None,
                 from_list: bool = False) -> Iterator[scrapy.Request]:
-        yield from self._article_requests(listing.articles, list_channel, list_channel_name)
+        yield from self._article_requests(listing, list_channel, list_channel_name)
         if from_list and self.discover_other_shapes:
             # Candidates of another URL shape come from list pages' article lists only, not from the
             # related-article boxes of article pages.
-            yield from self._article_requests(listing.other_articles, list_channel, list_channel_name)
+            yield from self._requests_for(listing.other_articles, list_channel, list_channel_name)
         if self.discover_feeds:
             for url in listing.feeds:
                 request = self._discovery_request(url, "feed")
