@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 import pytest
 from jsonschema import Draft202012Validator
 
-from crawler.extract.listing import parse_listing
+from crawler.extract.listing import ListedArticle, Listing, parse_listing
 from crawler.extract.sitemaps import parse_feed, parse_sitemap, sitemaps_in_robots
-from crawler.extract.urls import other_page_ref
+from crawler.extract.urls import article_ref, other_page_ref
 from crawler.pipelines.validate import load_schema
 from crawler.rules.discovery import OTHER_ARTICLES_MAX_PER_PAGE
 from crawler.run.settings_check import setting_errors
@@ -264,7 +264,10 @@ def test_articles_of_another_shape_are_records(discovery_crawl):
     assert other["98765"]["url"] == site.base_url + "show.php?id=98765"
     assert other["123456"]["title"] == "成都政法系统开展执法规范化专题培训"
     assert other["123456"]["published_at"] == "2024-03-05T09:30:00+08:00"
-    assert all(r["channel"] == "gcsy" and r["channel_name"] == "高层声音" for r in other.values())
+    # Linked from /gcsy/ only: its channel. 123456 is in the RSS feed too, and whichever link is
+    # followed first gives it its channel (the feed names none).
+    assert all(other[i]["channel"] == "gcsy" and other[i]["channel_name"] == "高层声音" for i in OTHER_IDS - {"123456"})
+    assert other["123456"]["channel"] in ("gcsy", None)
     validator = Draft202012Validator(load_schema())
     for record in other.values():
         assert not list(validator.iter_errors(record)), record["url"]
@@ -360,3 +363,37 @@ def test_other_shaped_articles_through_rerun_recheck_and_pending(tmp_path):
         last = consumer.records(out, consumer.final(out)["run_id"])
         assert [(r["id"], r["status"]) for r in last if r["url_shape"] == "other"] == [("123456", "deleted")]
         assert "'state/unchanged': " in third.log
+
+
+# --- routing (the spider's decisions on candidates) -----------------------------------------------
+
+@pytest.fixture
+def spider():
+    from scrapy.utils.test import get_crawler
+
+    from crawler.spiders.sichuanpeace import SichuanpeaceSpider
+    return SichuanpeaceSpider.from_crawler(get_crawler(SichuanpeaceSpider), base_url=BASE, since="2024-03-03")
+
+
+def _candidates(*entries: tuple[str, str | None]) -> list[ListedArticle]:
+    return [ListedArticle(ref=other_page_ref(BASE + path, BASE), title=path,
+                          date=date.fromisoformat(day) if day else None) for path, day in entries]
+
+
+def test_candidates_are_judged_by_since_through_the_date_beside_their_link(spider):
+    listed = _candidates(("content/2024/111111.htm", "2024-03-05"), ("content/2024/222222.htm", "2024-03-01"),
+                         ("zhuanti/pingan.htm", None))
+    requested = [r.url for r in spider._requests_for(listed, "gcsy", None)]
+    assert requested == [BASE + "content/2024/111111.htm", BASE + "zhuanti/pingan.htm"]
+    assert spider.crawler.stats.get_value("discovery/skipped_before_since") == 1
+    assert spider.crawler.stats.get_value("discovery/other_candidates") == 2
+
+
+def test_a_page_is_only_known_by_its_article_links_when_it_has_some(spider):
+    known = article_ref(BASE + "gcsy/20240301/3000001.html", BASE)
+    spider.known = {known.id, "111111"}
+    notice = _candidates(("zt/notice.htm", None))  # never an article, so never known
+    beside = Listing(articles=[ListedArticle(ref=known, title="x")], other_articles=notice)
+    assert spider._only_known(beside)
+    assert not spider._only_known(Listing(other_articles=notice + _candidates(("content/2024/111111.htm", None))))
+    assert spider._only_known(Listing(other_articles=_candidates(("content/2024/111111.htm", None))))

@@ -423,7 +423,9 @@ class SichuanpeaceSpider(scrapy.Spider):
             yield request
 
     def _only_known(self, listing: Listing) -> bool:
-        ids = [a.ref.id for a in (*listing.articles, *listing.other_articles)]
+        # A list of other-shaped entries only is judged by them; beside article links they are not
+        # (a pinned notice that is no article would never become known and would keep paging alive).
+        ids = [a.ref.id for a in (listing.articles or listing.other_articles)]
         return bool(ids) and all(i in self.known for i in ids)
 
     def _recheck_answer(self, response: Response) -> Iterator[ArticleItem]:
