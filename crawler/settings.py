@@ -68,6 +68,13 @@ LIST_PAGES_MAX = 3000
 # (or with only the links of the page before), counted discovery/paging_stopped_empty.
 LIST_EMPTY_PAGES_MAX = 3
 
+# Discovery beyond the URL pattern: links of another URL shape in a list page's article list are
+# fetched as candidate articles; robots.txt Sitemap: lines and /sitemap.xml, and RSS/Atom feeds the
+# pages announce, name articles no list page may link. Each can be turned off (-s NAME=False).
+DISCOVERY_OTHER_SHAPES = True
+DISCOVERY_SITEMAPS = True
+DISCOVERY_FEEDS = True
+
 # Clean first (it builds body/images), then validate what was built, then drop repeats, and
 # last compare with the state store: only valid, unique records reach it.
 ITEM_PIPELINES = {

@@ -31,7 +31,8 @@ def test_the_run_time_check_is_off_in_the_project_settings():
 
 
 def test_the_callbacks_are_found():
-    assert CALLBACKS == ["on_error", "parse_article_page", "parse_listing_page"]
+    assert CALLBACKS == ["on_discovery_error", "on_error", "parse_article_page", "parse_feed",
+                         "parse_listing_page", "parse_sitemap"]
 
 
 @pytest.mark.parametrize("name", CALLBACKS)

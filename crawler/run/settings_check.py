@@ -28,6 +28,16 @@ def _not_empty(value: Any) -> str | None:
     return None if value is not None and str(value).strip() else "must not be empty"
 
 
+def _flag(value: Any) -> str | None:
+    if isinstance(value, bool) or value is None or value in (0, 1) or str(value).strip() in FLAG_TEXTS:
+        return None
+    return f"must be True or False, got {value!r}"
+
+
+# What -s NAME=value may say for an on/off setting (Scrapy's getbool reads these).
+FLAG_TEXTS = frozenset({"True", "False", "true", "false", "1", "0"})
+
+
 def _fault(value: Any) -> str | None:
     try:
         FaultInjection(value or None)
@@ -47,6 +57,9 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "WARC_MAX_SIZE": _number(int, 1),
     "WARC_GZIP_LEVEL": _number(int, 0, 9),
     "FAULT_KILL_AT": _fault,
+    "DISCOVERY_OTHER_SHAPES": _flag,
+    "DISCOVERY_SITEMAPS": _flag,
+    "DISCOVERY_FEEDS": _flag,
 }
 
 

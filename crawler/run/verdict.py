@@ -59,6 +59,17 @@ def counts(stats: dict[str, Any]) -> dict[str, Any]:
         "pager_bound": stats.get("discovery/pager_bound", 0),
         # Channels whose paging stopped after LIST_EMPTY_PAGES_MAX list pages without a new article link.
         "paging_stopped_empty": stats.get("discovery/paging_stopped_empty", 0),
+        # Records this run emitted per URL shape (current, legacy, other): which shapes the site uses.
+        "url_shapes": prefixed("records/url_shape/"),
+        # Where articles were found beyond the list pages' article-shaped links.
+        "discovery": {
+            "other_candidates": stats.get("discovery/other_candidates", 0),
+            "other_not_article": stats.get("discovery/other_not_article", 0),
+            "sitemaps": stats.get("discovery/sitemaps", 0),
+            "sitemap_requests": stats.get("discovery/sitemap_article_requests", 0),
+            "feeds": stats.get("discovery/feeds", 0),
+            "feed_requests": stats.get("discovery/feed_article_requests", 0),
+        },
     }
 
 

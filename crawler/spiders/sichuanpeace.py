@@ -9,17 +9,21 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.http import Response, TextResponse
+from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
 from .. import accounting
 from ..accounting import count
 from ..extract.article_page import read_article_page
-from ..extract.listing import Listing, parse_listing
-from ..extract.urls import ArticleRef, article_ref, list_page
+from ..extract.listing import ListedArticle, Listing, parse_listing
+from ..extract.sitemaps import Discovered, parse_feed, parse_sitemap, sitemaps_in_robots
+from ..extract.urls import URL_SHAPE_OTHER, ArticleRef, article_ref, list_page, other_page_ref, same_site
+from ..rules.discovery import SITEMAP_MAX_DEPTH, WELL_KNOWN_SITEMAPS
 from ..fleet import ROLE_WORKER, fleet_name, start_round
 from ..items import ArticleItem
 from ..quality import record_quality
@@ -43,6 +47,10 @@ BEIJING = timezone(timedelta(hours=8))
 
 # Answers a recheck handles itself: not modified, and gone.
 RECHECK_STATUSES = [304, 404, 410]
+# Answers a sitemap or feed request handles itself: a site without one answers 404, which is normal.
+ABSENT_STATUSES = [404, 410]
+# Stats: records emitted per URL shape (the manifest's counts.url_shapes), and the discovery sources.
+STATS_URL_SHAPE = "records/url_shape/"
 
 # Request priorities: finish articles before opening more list pages, so memory stays flat.
 PRIORITY_ARTICLE = 20
@@ -91,12 +99,22 @@ class SichuanpeaceSpider(scrapy.Spider):
         self.stop_at_known_pages = False
         self.list_pages_max = 0
         self.list_empty_pages_max = 0
+        # Discovery beyond the list pages (DISCOVERY_* settings), and the sitemaps and feeds asked for.
+        self.discover_other_shapes = True
+        self.discover_sitemaps = True
+        self.discover_feeds = True
+        self.discovery_requested: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SichuanpeaceSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.list_pages_max = crawler.settings.getint("LIST_PAGES_MAX")
         spider.list_empty_pages_max = crawler.settings.getint("LIST_EMPTY_PAGES_MAX")
+        spider.discover_other_shapes = crawler.settings.getbool("DISCOVERY_OTHER_SHAPES", True)
+        spider.discover_sitemaps = crawler.settings.getbool("DISCOVERY_SITEMAPS", True)
+        spider.discover_feeds = crawler.settings.getbool("DISCOVERY_FEEDS", True)
+        crawler.signals.connect(spider._robots_received, signal=signals.response_received)
+        crawler.signals.connect(spider._count_url_shape, signal=signals.item_scraped)
         if crawler.settings.get("REDIS_URL"):
             spider.name = fleet_name(cls.name, spider.site)  # the site's own shared queue
         return spider
@@ -116,6 +134,11 @@ class SichuanpeaceSpider(scrapy.Spider):
             start_round(redis_url, self.name)
         yield scrapy.Request(self.base_url, callback=self.parse_listing_page, errback=self.on_error,
                              priority=PRIORITY_CHANNEL)
+        if self.discover_sitemaps:
+            for path in WELL_KNOWN_SITEMAPS:
+                request = self._discovery_request(urljoin(self.base_url, path), "sitemap")
+                if request is not None:
+                    yield request
         for request in self._pending_requests(store):
             yield request
         for request in self._recheck_requests(store):
@@ -126,8 +149,8 @@ class SichuanpeaceSpider(scrapy.Spider):
         that never committed), asked for directly: an early stop at known list pages, or a rerun
         that does not read the linking page again, would never reach them."""
         for url, channel in store.pending(self.site):
-            ref = article_ref(url, self.base_url)
-            if ref is None or ref.id in self.known or not self._channel_wanted_for(ref, channel):
+            ref = self._page_ref(url)  # every pending URL is an article's (or a candidate's)
+            if ref.id in self.known or not self._channel_wanted_for(ref, channel):
                 continue
             self.recent_requests.add(ref.url)
             self.crawler.stats.inc_value("state/pending_requested")
@@ -140,8 +163,8 @@ class SichuanpeaceSpider(scrapy.Spider):
         horizon = None if self.recheck_days is None else (
             datetime.now(BEIJING) - timedelta(days=self.recheck_days)).isoformat(timespec="seconds")
         for state in store.recheck_candidates(self.site, horizon):
-            ref = article_ref(state.url, self.base_url)
-            if ref is None or not self._channel_wanted_for(ref, None):
+            ref = self._page_ref(state.url)  # known articles, whatever the shape of their URL
+            if not self._channel_wanted_for(ref, None):
                 continue
             headers = {}
             if state.etag:
@@ -152,6 +175,103 @@ class SichuanpeaceSpider(scrapy.Spider):
             yield scrapy.Request(ref.url, callback=self.parse_article_page, errback=self.on_error,
                                  headers=headers, priority=PRIORITY_ARTICLE,
                                  meta={"recheck": True, "handle_httpstatus_list": RECHECK_STATUSES})
+
+    # --- sitemaps and feeds ----------------------------------------------------------------------
+
+    def _discovery_request(self, url: str, kind: str, depth: int = 0) -> scrapy.Request | None:
+        """A request for a sitemap (``kind`` "sitemap") or feed on the crawl host, once per URL per run."""
+        if not same_site(url, self.crawl_host) or url in self.discovery_requested:
+            return None
+        self.discovery_requested.add(url)
+        meta = {"handle_httpstatus_list": ABSENT_STATUSES}
+        if kind == "sitemap":
+            return scrapy.Request(url, callback=self.parse_sitemap, errback=self.on_discovery_error,
+                                  priority=PRIORITY_CHANNEL, cb_kwargs={"depth": depth}, meta=meta)
+        return scrapy.Request(url, callback=self.parse_feed, errback=self.on_discovery_error,
+                              priority=PRIORITY_CHANNEL, meta=meta)
+
+    def _robots_received(self, response: Response, request: Request, spider: scrapy.Spider) -> None:
+        """robots.txt as Scrapy's robots middleware fetched it: its ``Sitemap:`` lines are requested."""
+        if (spider is not self or not self.discover_sitemaps or response.status != 200
+                or urlsplit(response.url).path != "/robots.txt" or not same_site(response.url, self.crawl_host)):
+            return
+        if self.fleet_role == ROLE_WORKER and self.crawler.settings.get("REDIS_URL"):
+            return  # the seeder of the round asks for them
+        for url in sitemaps_in_robots(response.body, response.url):
+            sitemap = self._discovery_request(url, "sitemap")
+            if sitemap is not None:
+                self.crawler.stats.inc_value("discovery/sitemaps_in_robots")
+                assert self.crawler.engine is not None
+                self.crawler.engine.crawl(sitemap)
+
+    def _absent(self, response: Response, what: str) -> bool:
+        """A sitemap or feed that answered 404/410: logged, counted, no failure (most sites have none)."""
+        if response.status not in ABSENT_STATUSES:
+            return False
+        self.crawler.stats.inc_value(f"discovery/{what}_missing")
+        self.logger.info("No %s at %s (%s)", what, response.url, response.status)
+        count(self.crawler, accounting.LISTING, response)
+        return True
+
+    def parse_sitemap(self, response: Response, depth: int = 0) -> Iterator[scrapy.Request]:
+        """A sitemap or sitemap index (robots.txt ``Sitemap:``, ``/sitemap.xml``): its pages, routed like listed ones."""
+        if self._absent(response, "sitemap"):
+            return
+        found = parse_sitemap(response.body, response.url, self.crawl_host, self.base_url)
+        if found.kind is None:
+            self.crawler.stats.inc_value("discovery/sitemap_invalid")
+            self.logger.info("Not a sitemap, not read: %s", response.url)
+        else:
+            self.crawler.stats.inc_value("discovery/sitemaps")
+            for url in found.sitemaps:
+                if depth >= SITEMAP_MAX_DEPTH:
+                    self.crawler.stats.inc_value("discovery/sitemap_depth_bound")
+                    self.logger.warning("Not following sitemap %s: nested deeper than %s", url, SITEMAP_MAX_DEPTH)
+                    continue
+                request = self._discovery_request(url, "sitemap", depth + 1)
+                if request is not None:
+                    yield request
+            yield from self._route_discovered(found, "sitemap", response.url)
+        count(self.crawler, accounting.LISTING, response)
+
+    def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
+        """An RSS or Atom feed a page announced: the pages its items link, routed like listed ones."""
+        if self._absent(response, "feed"):
+            return
+        found = parse_feed(response.body, response.url, self.crawl_host, self.base_url)
+        if found.kind is None:
+            self.crawler.stats.inc_value("discovery/feed_invalid")
+            self.logger.info("Not an RSS or Atom feed, not read: %s", response.url)
+        else:
+            self.crawler.stats.inc_value("discovery/feeds")
+            yield from self._route_discovered(found, "feed", response.url)
+        count(self.crawler, accounting.LISTING, response)
+
+    def _route_discovered(self, found: Discovered, source: str, url: str) -> Iterator[scrapy.Request]:
+        """Articles, candidates and channel list pages a sitemap or feed names, as if a list page linked them."""
+        if found.articles or found.other_articles or found.list_pages:
+            self.crawler.stats.inc_value(accounting.STATS_LISTS_WITH_LINKS)
+        requests: list[scrapy.Request] = list(self._requests_for(found.articles, None, None))
+        if self.discover_other_shapes:
+            requests += self._requests_for(found.other_articles, None, None)
+        self.crawler.stats.inc_value(f"discovery/{source}_article_requests", len(requests))
+        for page in found.list_pages:
+            request = self._list_request(page, PRIORITY_CHANNEL)
+            if request is not None:
+                requests.append(request)
+        for request in requests:
+            request.meta.setdefault(accounting.META_LINKED_FROM, url)
+            yield request
+
+    def on_discovery_error(self, failure: Failure) -> None:
+        """A sitemap or feed that could not be fetched: one failed attempt, never a missed list page."""
+        accounting.record_failure(self.crawler, failure, article=False)
+
+    def _count_url_shape(self, item: Any, response: Response | None, spider: scrapy.Spider) -> None:
+        """Each record that passed the pipelines, by its URL shape (the manifest's ``counts.url_shapes``)."""
+        shape = getattr(item, "url_shape", None)
+        if spider is self and shape:
+            self.crawler.stats.inc_value(STATS_URL_SHAPE + shape)
 
     # --- routing --------------------------------------------------------------------------------
 
@@ -181,29 +301,65 @@ class SichuanpeaceSpider(scrapy.Spider):
         return scrapy.Request(url, callback=self.parse_listing_page, errback=self.on_error, priority=priority,
                               cb_kwargs=cb_kwargs)
 
+    def _page_ref(self, url: str) -> ArticleRef:
+        """The article an article request's URL names: by its shape, else as a URL of another shape."""
+        return article_ref(url, self.base_url) or other_page_ref(url, self.base_url)
+
+    def _article_of(self, request: Request | None, url: str) -> ArticleRef | None:
+        """The article a request asks for: an article-shaped URL, or any URL sent to parse_article_page."""
+        ref = article_ref(url, self.base_url)
+        if ref is None and request is not None and request.callback == self.parse_article_page:
+            ref = other_page_ref(url, self.base_url)
+        return ref
+
+    def _article_request(self, listed: ListedArticle, list_channel: str | None,
+                         list_channel_name: str | None) -> scrapy.Request | None:
+        """The request for a listed article (or candidate of another shape), unless it is skipped."""
+        ref = listed.ref
+        if not self._channel_wanted_for(ref, list_channel):
+            return None
+        # A URL of another shape has no date: the date beside its link (or in its sitemap/feed) stands in.
+        day = ref.date or listed.date
+        if self.since is not None and day is not None and day < self.since:
+            self.crawler.stats.inc_value("discovery/skipped_before_since")
+            return None
+        if ref.id in self.known:  # fetched by an earlier run; rechecks come from the store
+            self.crawler.stats.inc_value("discovery/skipped_known")
+            return None
+        if not self.recent_requests.add(ref.url):
+            self.crawler.stats.inc_value("discovery/skipped_recent")
+            return None
+        if ref.shape == URL_SHAPE_OTHER:
+            self.crawler.stats.inc_value("discovery/other_candidates")
+        return scrapy.Request(
+            ref.url, callback=self.parse_article_page, errback=self.on_error, priority=PRIORITY_ARTICLE,
+            cb_kwargs={"list_channel": list_channel, "list_channel_name": list_channel_name},
+        )
+
     def _article_requests(self, listing: Listing, list_channel: str | None,
                           list_channel_name: str | None) -> Iterator[scrapy.Request]:
-        for listed in listing.articles:
-            ref = listed.ref
-            if not self._channel_wanted_for(ref, list_channel):
-                continue
-            if self.since is not None and ref.date < self.since:
-                self.crawler.stats.inc_value("discovery/skipped_before_since")
-                continue
-            if ref.id in self.known:  # fetched by an earlier run; rechecks come from the store
-                self.crawler.stats.inc_value("discovery/skipped_known")
-                continue
-            if not self.recent_requests.add(ref.url):
-                self.crawler.stats.inc_value("discovery/skipped_recent")
-                continue
-            yield scrapy.Request(
-                ref.url, callback=self.parse_article_page, errback=self.on_error, priority=PRIORITY_ARTICLE,
-                cb_kwargs={"list_channel": list_channel, "list_channel_name": list_channel_name},
-            )
+        """Requests for the article-shaped links of a page."""
+        return self._requests_for(listing.articles, list_channel, list_channel_name)
 
-    def _follow(self, listing: Listing, list_channel: str | None,
-                list_channel_name: str | None) -> Iterator[scrapy.Request]:
+    def _requests_for(self, listed: list[ListedArticle], list_channel: str | None,
+                      list_channel_name: str | None) -> Iterator[scrapy.Request]:
+        for article in listed:
+            request = self._article_request(article, list_channel, list_channel_name)
+            if request is not None:
+                yield request
+
+    def _follow(self, listing: Listing, list_channel: str | None, list_channel_name: str | None,
+                from_list: bool = False) -> Iterator[scrapy.Request]:
         yield from self._article_requests(listing, list_channel, list_channel_name)
+        if from_list and self.discover_other_shapes:
+            # Candidates of another URL shape come from list pages' article lists only, not from the
+            # related-article boxes of article pages.
+            yield from self._requests_for(listing.other_articles, list_channel, list_channel_name)
+        if self.discover_feeds:
+            for url in listing.feeds:
+                request = self._discovery_request(url, "feed")
+                if request is not None:
+                    yield request
         for channel, url in listing.channels.items():
             request = self._list_request(url, PRIORITY_CHANNEL, listing.channel_names.get(channel))
             if request is not None:
@@ -264,10 +420,12 @@ class SichuanpeaceSpider(scrapy.Spider):
         if listing.articles or listing.channels or listing.sitemaps:
             # A run that read no list page with links (a WAF challenge, an empty home) discovered nothing.
             self.crawler.stats.inc_value(accounting.STATS_LISTS_WITH_LINKS)
-        yield from self._follow(listing, list_channel, list_channel_name)
+        yield from self._follow(listing, list_channel, list_channel_name, from_list=True)
         if listing.next_page is None:
             return
-        run = (empty_run or EmptyRun()).after([a.url for a in listing.articles]) if here is not None else None
+        # Articles of another shape count too: a list of them only is not an empty pager.
+        listed = [a.url for a in listing.articles] + [a.url for a in listing.other_articles]
+        run = (empty_run or EmptyRun()).after(listed) if here is not None else None
         if run is not None and run.pages >= self.list_empty_pages_max:
             self.crawler.stats.inc_value("discovery/paging_stopped_empty")
             self.logger.warning("Stopped paging %s: %s list pages in a row held no new article link "
@@ -287,7 +445,9 @@ class SichuanpeaceSpider(scrapy.Spider):
             yield request
 
     def _only_known(self, listing: Listing) -> bool:
-        ids = [a.ref.id for a in listing.articles]
+        # A list of other-shaped entries only is judged by them; beside article links they are not
+        # (a pinned notice that is no article would never become known and would keep paging alive).
+        ids = [a.ref.id for a in (listing.articles or listing.other_articles)]
         return bool(ids) and all(i in self.known for i in ids)
 
     def _recheck_answer(self, response: Response) -> Iterator[ArticleItem]:
@@ -296,12 +456,10 @@ class SichuanpeaceSpider(scrapy.Spider):
             self.crawler.stats.inc_value("state/not_modified")
             count(self.crawler, accounting.UNCHANGED, response)
             return
-        ref = article_ref(response.url, self.base_url)
-        if ref is None:
-            count(self.crawler, accounting.HTTP_ERROR, response)
-            return
+        ref = self._page_ref(response.url)  # a recheck asks only for known articles
         self.logger.info("Known article is gone (%s): %s", response.status, response.url)
         item = ArticleItem.deleted(ref.url, ref.id, self.site, ref.channel)
+        item.url_shape = ref.shape
         item.warc = response.meta.get("warc")
         yield item
 
@@ -340,7 +498,16 @@ class SichuanpeaceSpider(scrapy.Spider):
         follow = list(self._follow(read.links, list_channel if raw.channel is None else raw.channel,
                                    list_channel_name))
         self._hold_pending(follow)
-        if raw.not_article_reason is not None:
+        if raw.not_article_reason is not None and raw.url_shape == URL_SHAPE_OTHER:
+            # A candidate of another URL shape that does not read as an article: expected, not a failure.
+            reason_key = raw.not_article_reason.split(":")[0].replace(" ", "_")
+            self.crawler.stats.inc_value("discovery/other_not_article")
+            self.crawler.stats.inc_value(f"discovery/other_not_article/{reason_key}")
+            self.logger.info("Candidate of another URL shape is not an article (%s): %s", raw.not_article_reason,
+                             response.url)
+            count(self.crawler, accounting.NOT_ARTICLE, response)
+            self._settled(response.url)
+        elif raw.not_article_reason is not None:
             reason_key = raw.not_article_reason.split(":")[0].replace(" ", "_")
             self.crawler.stats.inc_value(f"extract/not_article/{reason_key}")
             self.logger.warning("Not an article (%s): %s", raw.not_article_reason, response.url)
@@ -359,7 +526,7 @@ class SichuanpeaceSpider(scrapy.Spider):
         """Article requests found on an article page, held in the state until their records commit."""
         held = []
         for request in requests:
-            ref = article_ref(request.url, self.base_url) if request.callback == self.parse_article_page else None
+            ref = self._page_ref(request.url) if request.callback == self.parse_article_page else None
             if ref is not None:
                 held.append((ref.id, ref.url, request.cb_kwargs.get("list_channel") or ref.channel))
         if held:
@@ -367,9 +534,7 @@ class SichuanpeaceSpider(scrapy.Spider):
 
     def _settled(self, url: str) -> None:
         """An article URL whose answer will not change by asking again: no longer pending."""
-        ref = article_ref(url, self.base_url)
-        if ref is not None:
-            state_store(self.crawler).clear_pending(self.site, ref.id)
+        state_store(self.crawler).clear_pending(self.site, self._page_ref(url).id)
 
     def on_error(self, failure: Failure) -> None:
         """A request that failed (HTTP error, retries exhausted, offsite redirect ...): bucket, list, log."""
@@ -377,8 +542,10 @@ class SichuanpeaceSpider(scrapy.Spider):
         # After redirects, judge the URL the spider asked for: a missing article is a failure, a
         # missing list or site-map page a broken link.
         url = request.meta.get("redirect_urls", [request.url])[0] if request is not None else ""
-        ref = article_ref(url, self.base_url)
-        bucket = accounting.record_failure(self.crawler, failure, article=ref is not None)
+        ref = self._article_of(request, url)
+        # A candidate of another shape that answers 404 was never known to be an article: a broken link.
+        article = ref is not None and (ref.shape != URL_SHAPE_OTHER or ref.id in self.known)
+        bucket = accounting.record_failure(self.crawler, failure, article=article)
         if ref is None:
             if bucket in accounting.FAILURE_BUCKETS:
                 self.crawler.stats.inc_value(accounting.STATS_LIST_PAGES_FAILED)
