@@ -22,7 +22,7 @@ from ..accounting import count
 from ..extract.article_page import read_article_page
 from ..extract.listing import ListedArticle, Listing, parse_listing
 from ..extract.sitemaps import Discovered, parse_feed, parse_sitemap, sitemaps_in_robots
-from ..extract.urls import URL_SHAPE_OTHER, ArticleRef, article_ref, list_page, other_page_ref, same_site
+from ..extract.urls import URL_SHAPE_OTHER, ArticleRef, article_ref, list_page, other_page_ref, page_ref, same_site
 from ..rules.discovery import SITEMAP_MAX_DEPTH, WELL_KNOWN_SITEMAPS
 from ..fleet import ROLE_WORKER, fleet_name, start_round
 from ..items import ArticleItem
@@ -303,7 +303,7 @@ class SichuanpeaceSpider(scrapy.Spider):
 
     def _page_ref(self, url: str) -> ArticleRef:
         """The article an article request's URL names: by its shape, else as a URL of another shape."""
-        return article_ref(url, self.base_url) or other_page_ref(url, self.base_url)
+        return page_ref(url, self.base_url)
 
     def _article_of(self, request: Request | None, url: str) -> ArticleRef | None:
         """The article a request asks for: an article-shaped URL, or any URL sent to parse_article_page."""
