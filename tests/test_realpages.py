@@ -77,3 +77,21 @@ def test_one_page_api_and_its_command_agree():
     printed = subprocess.run([sys.executable, "-m", "crawler.extract", str(page), "--url", url],
                              capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent)
     assert json.loads(printed.stdout) == record
+
+
+def test_every_record_from_a_real_page_passes_the_schema():
+    """What extract_record gives, with the fields only a crawl adds, is a record the crawl may emit."""
+    import fastjsonschema
+
+    from crawler.extract import extract_record
+    from crawler.pipelines.validate import load_schema
+    validate = fastjsonschema.compile(load_schema())
+    crawl_fields = {"fetched_at": "2026-12-02T00:00:00Z", "status": "new", "revision": 1,
+                    "first_seen": "2026-12-02T00:00:00Z", "warc": None}
+    sources = set()
+    for page in realpages.load_corpus():
+        record = extract_record(page.body, page.url)
+        if record is not None:
+            validate({**record, **crawl_fields})
+            sources.add(record["published_at_source"])
+    assert {"page", "meta"} <= sources
