@@ -118,3 +118,18 @@ def test_a_page_the_parser_still_cuts_short_is_not_read(monkeypatch):
     raw = parse_article(html, URL)
     assert raw.not_article_reason.startswith("unparsable HTML: truncated parse: 3 of 32")
     assert extract_record(html, URL) is None
+
+
+def test_the_one_page_api_refuses_a_challenge_page_as_the_crawl_does(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.fixture_server import CHALLENGE_PAGES
+    for kind, body in CHALLENGE_PAGES.items():
+        assert extract_record(body, URL) is None, kind
+    saved = tmp_path / "busy.html"
+    saved.write_bytes(CHALLENGE_PAGES["busy"])
+    printed = subprocess.run([sys.executable, "-m", "crawler.extract", str(saved), "--url", URL],
+                             capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    assert printed.returncode == 1 and "challenge page" in printed.stderr

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from . import extract_record
 from .article import parse_article
+from .challenge import challenge_reason
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,7 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     headers = {"Content-Type": args.content_type} if args.content_type else None
     record = extract_record(body, args.url, headers)
     if record is None:
-        reason = parse_article(body, args.url, args.content_type).not_article_reason
+        reason = challenge_reason(body, args.content_type)
+        reason = f"challenge page ({reason})" if reason else parse_article(body, args.url, args.content_type).not_article_reason
         print(f"not an article: {reason}", file=sys.stderr)
         return 1
     json.dump(record, sys.stdout, ensure_ascii=False, indent=2)

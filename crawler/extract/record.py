@@ -2,8 +2,9 @@
 
 The spider reads a page with ``read_article_page`` (``parse_article``, plus the links it follows)
 and builds its item with ``ArticleItem.from_raw``; the clean pipeline calls ``ArticleItem.clean``.
-``extract_record`` chains the same steps (without the links), so what a user sees when debugging
-one page is what the crawl emits for it.
+``extract_record`` chains the same steps (without the links), after the same challenge-page test
+the crawl's downloader middleware makes, so what a user sees when debugging one page is what the
+crawl emits for it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit
 
 from ..items import CRAWL_FIELDS, ArticleItem
 from .article import parse_article
+from .challenge import challenge_reason
 
 
 def _header(headers: Mapping[str, Any] | None, name: str) -> str | None:
@@ -33,7 +35,10 @@ def extract_record(body: bytes, url: str, headers: Mapping[str, Any] | None = No
     """
     parts = urlsplit(url)
     base_url = f"{parts.scheme}://{parts.netloc}/"
-    raw = parse_article(body, url, _header(headers, "content-type"), base_url=base_url)
+    content_type = _header(headers, "content-type")
+    if challenge_reason(body, content_type) is not None:
+        return None  # a challenge, block or busy page: the crawl's middleware fails it the same way
+    raw = parse_article(body, url, content_type, base_url=base_url)
     if raw.not_article_reason is not None:
         return None
     item = ArticleItem.from_raw(raw, site=(parts.hostname or "").lower())
