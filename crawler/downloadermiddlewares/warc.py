@@ -279,14 +279,19 @@ class WarcArchiveMiddleware:
                                               "".join(c for c in date if c.isdigit())[:14], date, record_id))
         return {"file": f"warc/{self.name}", "record_id": record_id, "offset": offset}
 
-    async def process_response(self, request: Request, response: Response) -> Response:
-        # Headers are read here, on the reactor thread; the records are made on the writer thread.
+    @staticmethod
+    def _exchange(request: Request, response: Response) -> tuple:
+        """On the reactor thread: what ``_write_exchange`` archives of a response and its request."""
         response_headers, request_headers = _http_headers(request, response)
         # The capture began when the request was sent: the download handler measured how long ago.
         captured = time.time() - float(request.meta.get("download_latency") or 0)
         ip_address = str(response.ip_address) if response.ip_address is not None else None
-        written = self.executor.submit(self._write_exchange, response.url, response.body, response.status,
-                                       response_headers, request_headers, captured, ip_address)
+        return (response.url, response.body, response.status, response_headers, request_headers, captured,
+                ip_address)
+
+    async def process_response(self, request: Request, response: Response) -> Response:
+        # Headers are read here, on the reactor thread; the records are made on the writer thread.
+        written = self.executor.submit(self._write_exchange, *self._exchange(request, response))
         request.meta["warc"] = await asyncio.wrap_future(written)
         self.crawler.stats.inc_value("warc/records")
         return response
