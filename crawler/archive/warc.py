@@ -1,5 +1,6 @@
 """WARC files, no Scrapy: warcio's writer with one gzip member per record at a chosen level, the
-position of each record for the CDXJ index, and the index sorted as cdxj-indexer sorts it.
+position of each record for the CDXJ index, the index sorted as cdxj-indexer sorts it and written
+atomically, the warcinfo fields, and the stored captures a ``revisit`` record refers to.
 
 The crawl's downloader middleware (``crawler.downloadermiddlewares.warc``) drives these on its
 writer thread.
@@ -7,15 +8,29 @@ writer thread.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
+import logging
+import os
+import socket
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO
 
 from cdxj_indexer.main import SortingWriter
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecord
+from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
+
+from ..run.files import OPEN_SUFFIX, fsync_dir
+
+logger = logging.getLogger(__name__)
 
 
 class RecordGzip:
@@ -90,3 +105,122 @@ def write_sorted_index(unsorted: Path, index: Path) -> None:
         for line in lines:
             sorting.write(line)
         sorting.flush()
+
+
+def write_index_atomically(unsorted: Path, index: Path) -> None:
+    """Write ``index`` (a ``.cdxj``) as a WARC file is: hidden (``.<name>.open``), fsynced, renamed,
+    the folder fsynced. A kill leaves either no index or the whole one, never a torn one."""
+    hidden = index.with_name(f".{index.name}{OPEN_SUFFIX}")
+    write_sorted_index(unsorted, hidden)
+    with hidden.open("rb") as handle:
+        os.fsync(handle.fileno())
+    hidden.replace(index)
+    fsync_dir(index.parent)
+
+
+# --- what a record says about the capture ------------------------------------------------------
+
+# WARC 1.1, 6.7.2 and 6.7.3: the two revisit profiles written.
+IDENTICAL_PAYLOAD_DIGEST = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+SERVER_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+WARC_1_1_SPEC = "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
+
+
+def payload_digest(body: bytes) -> str:
+    """The ``WARC-Payload-Digest`` warcio writes for ``body`` (SHA-1, base32)."""
+    return "sha1:" + base64.b32encode(hashlib.sha1(body).digest()).decode("ascii")
+
+
+def warc_date(timestamp: float) -> str:
+    """A WARC 1.1 date (microseconds) for a POSIX time: when the capture began, not when written."""
+    moment = datetime.fromtimestamp(timestamp, timezone.utc).replace(tzinfo=None)
+    return datetime_to_iso_date(moment, use_micros=True)
+
+
+def warcinfo_fields(*, software: str, operator: str, is_part_of: str, robots: str, user_agent: str,
+                    hostname: str | None = None) -> dict[str, str]:
+    """The ``warcinfo`` record's fields (WARC 1.1, annex on warcinfo; the names Heritrix and wget use)."""
+    return {
+        "software": software,
+        "hostname": hostname or socket.gethostname(),
+        "operator": operator,
+        "isPartOf": is_part_of,
+        "robots": robots,
+        "http-header-user-agent": user_agent,
+        "format": "WARC File Format 1.1",
+        "conformsTo": WARC_1_1_SPEC,
+    }
+
+
+# --- stored captures: what a revisit refers to ---------------------------------------------------
+
+@dataclass
+class Capture:
+    """The newest archived response of a URL: its payload digest and where its record is. ``date``
+    and ``record_id`` are read from the record itself when first needed (an index holds the date
+    to the second only)."""
+
+    digest: str
+    file: str           # relative to OUTPUT_DIR: warc/<name>
+    offset: int
+    timestamp: str      # the index's 14 digits: which capture is newer
+    date: str | None = None
+    record_id: str | None = None
+
+
+class StoredCaptures:
+    """Per URL, the newest response record committed to OUTPUT_DIR (read from the ``.cdxj`` beside
+    each WARC file a manifest lists) or written by this run. A revisit refers only to those: a file
+    no manifest lists may be a dead run's, and is not part of the archive."""
+
+    def __init__(self, output_dir: Path):
+        self.output_dir = output_dir
+        self.by_url: dict[str, Capture] = {}
+
+    def load(self, warc_files: list[str]) -> None:
+        """Read the indexes of the listed WARC files (names relative to OUTPUT_DIR)."""
+        for name in warc_files:
+            index = self.output_dir / (name + ".cdxj")
+            try:
+                lines = index.open(encoding="utf-8")
+            except OSError:
+                continue  # an index lost or never written: its captures are not referred to
+            folder = str(Path(name).parent)
+            with lines:
+                for line in lines:
+                    self._add_line(line, folder)
+
+    def _add_line(self, line: str, folder: str) -> None:
+        try:
+            _, timestamp, data = line.split(" ", 2)
+            entry = json.loads(data)
+        except ValueError:
+            return
+        status = str(entry.get("status", ""))
+        if entry.get("mime") == "warc/revisit" or not status.startswith("2") or not entry.get("digest"):
+            return  # a revisit refers to a full response only
+        known = self.by_url.get(entry["url"])
+        if known is None or timestamp >= known.timestamp:
+            digest = entry["digest"] if ":" in entry["digest"] else "sha1:" + entry["digest"]
+            self.by_url[entry["url"]] = Capture(digest, f"{folder}/{entry['filename']}", int(entry["offset"]),
+                                                timestamp)
+
+    def remember(self, url: str, capture: Capture) -> None:
+        self.by_url[url] = capture
+
+    def newest(self, url: str) -> Capture | None:
+        """The newest capture of ``url``, its date and record id read from its record if need be."""
+        capture = self.by_url.get(url)
+        if capture is None or capture.date is not None:
+            return capture
+        try:
+            with (self.output_dir / capture.file).open("rb") as stream:
+                stream.seek(capture.offset)
+                headers = next(iter(ArchiveIterator(stream))).rec_headers
+        except (OSError, StopIteration, ValueError, ArchiveLoadFailed) as error:
+            logger.warning("Cannot read the archived record of %s (%s): archiving it in full", url, error)
+            self.by_url.pop(url, None)
+            return None
+        capture.date = headers.get_header("WARC-Date")
+        capture.record_id = headers.get_header("WARC-Record-ID")
+        return capture

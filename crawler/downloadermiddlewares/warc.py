@@ -12,7 +12,18 @@ All file work (building records, digests, gzip, writes, rotation, indexes) happe
 thread, in the order responses arrive: zlib and hashlib release the GIL, so it runs beside the
 reactor on another core. Each record is its own gzip member, at WARC_GZIP_LEVEL. Index lines are
 made as records are written, by cdxj-indexer's own per-record code, and sorted into ``.cdxj`` when
-the file closes, so closing never re-reads the file.
+the file closes, so closing never re-reads the file; the ``.cdxj`` is written hidden and renamed,
+and the commit lists it in the manifest beside its WARC file.
+
+What archivists expect of WARC 1.1: a ``warcinfo`` record opens each file (software and version,
+hostname, operator, ``isPartOf``, robots policy, User-Agent, format, conformsTo) and every other
+record names it (``WARC-Warcinfo-ID``); ``WARC-Date`` is when the capture began (the request was
+sent), not when the writer got to it; ``WARC-IP-Address`` is the server's; the request record says
+the protocol it was sent with. A response whose payload is the same as the newest stored capture
+of its URL is a ``revisit`` record (``identical-payload-digest``), a 304 is one
+(``server-not-modified``), each referring to that capture (``WARC-Refers-To-Target-URI``, ``-Date``,
+``WARC-Refers-To``). Stored captures are those of WARC files a manifest lists (their ``.cdxj``) and
+those this run wrote; a record made from a revisit points at the referred response, whose bytes it is.
 """
 
 from __future__ import annotations
@@ -21,6 +32,8 @@ import asyncio
 import io
 import logging
 import os
+import time
+from importlib.metadata import PackageNotFoundError, version
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from pathlib import Path
@@ -36,7 +49,10 @@ from scrapy.utils.python import to_unicode
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 
-from ..archive.warc import LeveledWARCWriter, RecordPosition, write_sorted_index
+from ..archive.warc import (IDENTICAL_PAYLOAD_DIGEST, SERVER_NOT_MODIFIED, Capture, LeveledWARCWriter,
+                            RecordPosition, StoredCaptures, payload_digest, warc_date, warcinfo_fields,
+                            write_index_atomically)
+from ..run import manifests
 from ..run.files import fsync_dir
 from ..run.lock import holds
 
@@ -63,11 +79,17 @@ def _reason(status: int) -> str:
         return "Unknown"
 
 
+def _sent_protocol(response: Response) -> str:
+    """The protocol the request went out with: Scrapy's HTTP/2 handler speaks HTTP/2, every other
+    sends HTTP/1.1 (the response's may differ: a server may answer HTTP/1.0)."""
+    return "HTTP/2" if (response.protocol or "").lower() in ("h2", "http/2", "http/2.0") else "HTTP/1.1"
+
+
 def _http_headers(request: Request, response: Response) -> tuple[StatusAndHeaders, StatusAndHeaders]:
-    """The response's and the request's status line and headers, as sent and received."""
-    protocol = response.protocol or "HTTP/1.1"
+    """The response's and the request's status line and headers, as received and sent."""
     response_headers = StatusAndHeaders(f"{response.status} {_reason(response.status)}",
-                                        _header_pairs(response.headers), protocol=protocol)
+                                        _header_pairs(response.headers), protocol=response.protocol or "HTTP/1.1")
+    protocol = _sent_protocol(response)
     parts = urlsplit(request.url)
     path = parts.path + (f"?{parts.query}" if parts.query else "") or "/"
     headers = _header_pairs(request.headers)
@@ -78,12 +100,20 @@ def _http_headers(request: Request, response: Response) -> tuple[StatusAndHeader
     return response_headers, request_headers
 
 
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "unknown"
+
+
 class WarcArchiveMiddleware:
     """Write request + response records for every response; annotate the request with the location."""
 
     def __init__(self, crawler: Crawler, directory: Path, prefix: str, max_size: int, gzip_level: int):
         self.crawler = crawler
         self.directory = directory
+        self.output_dir = directory.parent
         self.prefix = prefix
         self.max_size = max_size
         self.gzip_level = gzip_level
@@ -94,12 +124,15 @@ class WarcArchiveMiddleware:
         self.writer: LeveledWARCWriter | None = None
         self.indexer = CDXJIndexer(output=None, inputs=[])
         self.index_lines: IO[str] | None = None
+        self.warcinfo_id = ""
+        self.stored = StoredCaptures(self.output_dir)
         # Closed files not yet listed in a manifest (the commit takes them), and the first failure.
         self.sealed: list[Path] = []
         self.error: BaseException | None = None
         # One worker: records are written in the order responses arrive, never interleaved.
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warc-writer")
         crawler.signals.connect(self.close, signal=signals.engine_stopped)
+        self.executor.submit(self._load_stored)  # before any write: one worker, in order
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcArchiveMiddleware:
@@ -122,9 +155,33 @@ class WarcArchiveMiddleware:
         self.writer = LeveledWARCWriter(self.file, self.gzip_level, warc_version="1.1")
         self.indexer.curr_filename = self.name  # what the indexer's process_one would set
         # The open file's index lines, unsorted, as its records are written (sorted when it closes).
-        self.index_lines = (self.directory / f".{self.name}.cdxj.open").open("w", encoding="utf-8")
-        info = {"software": "sichuanpeace-archive crawler (Scrapy, warcio)", "format": "WARC File Format 1.1"}
-        self._write(self.writer.create_warcinfo_record(self.name, info), 0)
+        self.index_lines = (self.directory / f".{self.name}.cdxj-lines.open").open("w", encoding="utf-8")
+        warcinfo = self.writer.create_warcinfo_record(self.name, self._warcinfo())
+        self.warcinfo_id = warcinfo.rec_headers.get_header("WARC-Record-ID")
+        self._write(warcinfo, 0)
+
+    def _warcinfo(self) -> dict[str, str]:
+        settings = self.crawler.settings
+        site = getattr(self.crawler.spider, "site", None) or self.crawler.spidercls.name
+        return warcinfo_fields(
+            software=f"sichuanpeace-crawler/{_version('sichuanpeace-crawler')} (Scrapy/{_version('scrapy')}; "
+                     f"warcio/{_version('warcio')})",
+            operator=settings.get("WARC_OPERATOR") or "", is_part_of=f"{site}/{settings.get('RUN_ID')}",
+            robots="obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
+            user_agent=settings.get("USER_AGENT") or "")
+
+    def _load_stored(self) -> None:
+        """On the writer thread, first: the captures of every WARC file a manifest lists."""
+        try:
+            listed = []
+            for path in manifests.legacy(self.output_dir):
+                listed += [e["file"] for e in manifests.ManifestRef(0, "", path).read().get("files", [])
+                           if e.get("kind") == "warc" and e.get("file")]
+            for ref in manifests.committed(self.output_dir):
+                listed += [e["file"] for e in ref.read().get("files", []) if e.get("kind") == "warc" and e.get("file")]
+            self.stored.load(listed)
+        except (OSError, ValueError) as error:  # no revisits then: every response archived in full
+            logger.warning("Could not read the stored captures in %s (%s): no revisit records", self.output_dir, error)
 
     def _write(self, record: ArcWarcRecord, offset: int) -> int:
         """Append a record (the file being at ``offset``) and index it; return where the next one goes."""
@@ -143,32 +200,68 @@ class WarcArchiveMiddleware:
         final = self.directory / self.name
         (self.directory / f".{self.name}.open").replace(final)
         fsync_dir(self.directory)
-        self._write_index(final)
         self.sealed.append(final)
+        self.sealed.append(self._write_index(final))
         self.file = self.writer = None
 
-    def _write_index(self, path: Path) -> None:
-        """Write ``<file>.cdxj`` beside a closed WARC file from the lines spooled while it was open."""
+    def _write_index(self, path: Path) -> Path:
+        """Write ``<file>.cdxj`` beside a closed WARC file from the lines spooled while it was open,
+        atomically (after the WARC file: an index never names a file that is not in place)."""
         assert self.index_lines is not None
         self.index_lines.close()
         unsorted = Path(self.index_lines.name)
-        write_sorted_index(unsorted, path.with_name(path.name + ".cdxj"))
+        index = path.with_name(path.name + ".cdxj")
+        write_index_atomically(unsorted, index)
         unsorted.unlink()
         self.index_lines = None
+        return index
 
-    def _write_exchange(self, url: str, body: bytes, response_headers: StatusAndHeaders,
-                        request_headers: StatusAndHeaders) -> dict[str, str | int]:
-        """On the writer thread: the response and request records; where the response went."""
+    def _referred(self, url: str, status: int, digest: str | None) -> tuple[str, Capture] | None:
+        """The revisit profile and stored capture this response repeats, if it does."""
+        if status == 304:
+            capture = self.stored.newest(url)
+            return (SERVER_NOT_MODIFIED, capture) if capture is not None else None
+        known = self.stored.by_url.get(url)
+        if digest is None or known is None or known.digest != digest:
+            return None
+        capture = self.stored.newest(url)  # its exact date and record id, read once
+        return (IDENTICAL_PAYLOAD_DIGEST, capture) if capture is not None else None
+
+    def _write_exchange(self, url: str, body: bytes, status: int, response_headers: StatusAndHeaders,
+                        request_headers: StatusAndHeaders, captured: float,
+                        ip_address: str | None) -> dict[str, str | int]:
+        """On the writer thread: the response (or revisit) and request records; where the response
+        (or the capture the revisit refers to) is."""
         if self.error is not None:
             raise OSError(f"the WARC archive is broken since an earlier write failed: {self.error}")
         try:
             if self.file is None or self.file.tell() >= self.max_size:
                 self._open_next()
             assert self.writer is not None and self.file is not None
-            # With its length given, warcio hashes the body in place instead of copying it twice.
-            record = self.writer.create_warc_record(url, "response", payload=io.BytesIO(body), length=len(body),
-                                                    http_headers=response_headers)
-            request_record = self.writer.create_warc_record(url, "request", http_headers=request_headers)
+            date = warc_date(captured)
+
+            def headers(record_type: str) -> dict[str, str]:  # in the order archivists' tools print them
+                fields = {"WARC-Type": record_type, "WARC-Record-ID": self.writer._make_warc_id(),
+                          "WARC-Target-URI": url, "WARC-Date": date, "WARC-Warcinfo-ID": self.warcinfo_id}
+                return {**fields, "WARC-IP-Address": ip_address} if ip_address else fields
+            digest = payload_digest(body) if 200 <= status < 300 else None
+            referred = self._referred(url, status, digest)
+            if referred is None:
+                # With its length given, warcio hashes the body in place instead of copying it twice.
+                record = self.writer.create_warc_record(url, "response", payload=io.BytesIO(body), length=len(body),
+                                                        http_headers=response_headers,
+                                                        warc_headers_dict={**headers("response"), **(
+                                                            {"WARC-Payload-Digest": digest} if digest else {})})
+            else:
+                profile, capture = referred
+                record = self.writer.create_warc_record(url, "revisit", http_headers=response_headers,
+                                                        warc_headers_dict=headers("revisit"))
+                for name, value in (("WARC-Profile", profile), ("WARC-Refers-To", capture.record_id),
+                                    ("WARC-Refers-To-Target-URI", url), ("WARC-Refers-To-Date", capture.date),
+                                    ("WARC-Payload-Digest", capture.digest)):
+                    record.rec_headers.add_header(name, value)
+            request_record = self.writer.create_warc_record(url, "request", http_headers=request_headers,
+                                                            warc_headers_dict=headers("request"))
             record_id = record.rec_headers.get_header("WARC-Record-ID")
             request_record.rec_headers.add_header("WARC-Concurrent-To", record_id)
             offset = self.file.tell()  # asked, not counted: after a failed write, where the file really is
@@ -177,13 +270,28 @@ class WarcArchiveMiddleware:
             logger.exception("WARC write failed for %s into %s", url, self.directory / f".{self.name}.open")
             self.error = error
             raise
+        if referred is not None:
+            self.crawler.stats.inc_value(f"warc/revisits/{'not_modified' if status == 304 else 'identical'}")
+            capture = referred[1]
+            return {"file": capture.file, "record_id": str(capture.record_id), "offset": capture.offset}
+        if digest is not None:
+            self.stored.remember(url, Capture(digest, f"warc/{self.name}", offset,
+                                              "".join(c for c in date if c.isdigit())[:14], date, record_id))
         return {"file": f"warc/{self.name}", "record_id": record_id, "offset": offset}
+
+    @staticmethod
+    def _exchange(request: Request, response: Response) -> tuple:
+        """On the reactor thread: what ``_write_exchange`` archives of a response and its request."""
+        response_headers, request_headers = _http_headers(request, response)
+        # The capture began when the request was sent: the download handler measured how long ago.
+        captured = time.time() - float(request.meta.get("download_latency") or 0)
+        ip_address = str(response.ip_address) if response.ip_address is not None else None
+        return (response.url, response.body, response.status, response_headers, request_headers, captured,
+                ip_address)
 
     async def process_response(self, request: Request, response: Response) -> Response:
         # Headers are read here, on the reactor thread; the records are made on the writer thread.
-        response_headers, request_headers = _http_headers(request, response)
-        written = self.executor.submit(self._write_exchange, response.url, response.body, response_headers,
-                                       request_headers)
+        written = self.executor.submit(self._write_exchange, *self._exchange(request, response))
         request.meta["warc"] = await asyncio.wrap_future(written)
         self.crawler.stats.inc_value("warc/records")
         return response

@@ -90,7 +90,9 @@ def records_entry(*, uri: str, file: str | None, records: int, offset: int, size
 
 
 def warc_entry(output_dir: Path, path: Path, sha256: str) -> dict[str, Any]:
-    return {"kind": "warc", "file": relative_name(output_dir, path), "bytes": path.stat().st_size, "sha256": sha256}
+    """A ``files`` entry for a closed archive file: ``warc`` (a ``.warc.gz``) or ``cdxj`` (its index)."""
+    kind = "cdxj" if path.name.endswith(".cdxj") else "warc"
+    return {"kind": kind, "file": relative_name(output_dir, path), "bytes": path.stat().st_size, "sha256": sha256}
 
 
 def new(seq: int, run_id: str, slice_no: int, *, final: bool, site: str | None, records: int,

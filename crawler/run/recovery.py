@@ -186,7 +186,8 @@ def _records_entry(output_dir: Path, path: Path) -> dict[str, Any]:
 def _unlisted_warcs(output_dir: Path, run_id: str) -> list[dict[str, Any]]:
     listed = {entry.get("file") for m in manifests.slices_of(output_dir, run_id) for entry in m.get("files", [])}
     folder = output_dir / WARC_DIR
-    found = sorted(folder.glob(f"*-{run_id}-*.warc.gz")) if folder.is_dir() else []
+    found = sorted([*folder.glob(f"*-{run_id}-*.warc.gz"), *folder.glob(f"*-{run_id}-*.warc.gz.cdxj")]) \
+        if folder.is_dir() else []
     return [manifests.warc_entry(output_dir, p, sha256_of(p)) for p in found
             if manifests.relative_name(output_dir, p) not in listed]
 

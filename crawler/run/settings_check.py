@@ -28,6 +28,11 @@ def _not_empty(value: Any) -> str | None:
     return None if value is not None and str(value).strip() else "must not be empty"
 
 
+def _one_line(value: Any) -> str | None:
+    """A WARC field's value: one line (a line break would end the field and start another)."""
+    return None if value is None or not any(c in str(value) for c in "\r\n") else "must be one line"
+
+
 def _flag(value: Any) -> str | None:
     if isinstance(value, bool) or value is None or value in (0, 1) or str(value).strip() in FLAG_TEXTS:
         return None
@@ -56,6 +61,7 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "LIST_EMPTY_PAGES_MAX": _number(int, 1),
     "WARC_MAX_SIZE": _number(int, 1),
     "WARC_GZIP_LEVEL": _number(int, 0, 9),
+    "WARC_OPERATOR": _one_line,
     "FAULT_KILL_AT": _fault,
     "DISCOVERY_OTHER_SHAPES": _flag,
     "DISCOVERY_SITEMAPS": _flag,
