@@ -19,6 +19,7 @@ import surt
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.archive.wacz import pages_of, warc_files_of
+from crawler.run.manifests import read_records
 from tests import consumer
 from tests.conftest import PROJECT, run_crawl
 from tests.fixture_server import FixtureSite, Resource
@@ -236,3 +237,22 @@ def test_pages_and_warc_files_of_a_run(tmp_path):
     found = warc_files_of(tmp_path, ["warc/x-00001.warc.gz", "warc/x-00002.warc.gz", "warc/gone.warc.gz"], records)
     assert found == [tmp_path / "warc/x-00001.warc.gz", tmp_path / "warc/x-00002.warc.gz",
                      tmp_path / "warc/old-00003.warc.gz"]
+
+
+def test_with_a_slice_per_record_every_pointer_leads_into_a_file_listed_by_then(tmp_path):
+    """The record waits for its requisites' WARC records: with a commit after every record, each
+    record's images point into WARC files its own manifest or an earlier one lists."""
+    with FixtureSite() as site:
+        result = run_crawl(site.base_url, tmp_path, "-s", "CHECKPOINT_RECORDS=1", "-s", "WARC_MAX_SIZE=4000")
+    assert result.returncode == 0, result.log[-3000:]
+    listed_by_then: set[str] = set()
+    pointed = 0
+    for manifest in consumer.manifests(tmp_path):
+        listed_by_then |= {e["file"] for e in manifest["files"] if e["kind"] == "warc"}
+        records_entries = {"files": [e for e in manifest["files"] if e["kind"] == "records"]}
+        for record in read_records(tmp_path, records_entries):
+            for requisite in record["images"] + record["attachments"]:
+                assert requisite["warc"] is not None, requisite
+                assert requisite["warc"]["file"] in listed_by_then, (manifest["seq"], requisite)
+                pointed += 1
+    assert pointed >= 8
