@@ -58,6 +58,14 @@ WARC_MAX_SIZE = 512 * 1024 * 1024
 WARC_GZIP_LEVEL = 6
 # Who runs the crawl, as each WARC file's warcinfo record says (``operator``): a name and a contact.
 WARC_OPERATOR = "sichuanpeace-archive (+https://github.com/sichuanpeace-archive/crawler)"
+# Page requisites: each emitted article's images and attachments (on the crawl host) fetched into
+# the WARC archive once, so a replay shows them (crawler/pipelines/requisites.py); none larger than
+# this many bytes (a 300 MB video attachment is not fetched: requisites/failed/oversize).
+REQUISITES_ENABLED = True
+REQUISITES_MAX_SIZE = 20 * 1024 * 1024
+# A WACZ of the run's WARC files, index and pages at its end, listed in its final manifest
+# (crawler/archive/wacz.py), for ReplayWeb.page-style tools.
+WACZ_ENABLED = True
 
 # Pages over this size (also once decompressed: gzip bombs) are not articles of this site.
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
@@ -78,12 +86,14 @@ DISCOVERY_SITEMAPS = True
 DISCOVERY_FEEDS = True
 
 # Clean first (it builds body/images), then validate what was built, then drop repeats, and
-# last compare with the state store: only valid, unique records reach it.
+# compare with the state store: only valid, unique records reach it. Requisites last: only records
+# that will be emitted fetch their images, and the record waits for their WARC records.
 ITEM_PIPELINES = {
     "crawler.pipelines.clean.CleanPipeline": 100,
     "crawler.pipelines.validate.ValidatePipeline": 200,
     "crawler.pipelines.dedupe.DedupePipeline": 300,
     "crawler.pipelines.state.StatePipeline": 400,
+    "crawler.pipelines.requisites.RequisitesPipeline": 500,
 }
 
 # One UTF-8 JSONL file per run under OUTPUT_DIR, named by the run id (UTC start time), unless the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -69,10 +70,13 @@ def test_utf8_without_escapes(full_crawl):
 
 
 def test_only_pages_requested_and_robots_obeyed(full_crawl):
-    _, requests = full_crawl
+    result, requests = full_crawl
     assert requests["/robots.txt"] == 1
     assert not [p for p in requests if p.startswith("/admin/")]
-    assert not [p for p in requests if p.rsplit(".", 1)[-1] in ("jpg", "jpeg", "png", "pdf")]
+    # Media only as page requisites: the images and attachments records name, never the logo.
+    media = {p for p in requests if p.rsplit(".", 1)[-1] in ("jpg", "jpeg", "png", "pdf")}
+    named = {urlsplit(x["url"]).path for r in result.records for x in r["images"] + r["attachments"]}
+    assert media == named and "/images/logo.png" not in media
     assert all(count == 1 for count in requests.values()), requests
 
 

@@ -59,7 +59,8 @@ def test_unchanged_site_second_run_emits_nothing_and_fetches_no_article(first_ru
     assert article_paths(site.request_counts()) == []
     second = consumer.final(out)
     assert second["complete"] and second["counts"]["new"] == 0
-    assert [f["kind"] for f in second["files"]] == ["warc", "cdxj"]  # the WARC file and its index
+    # the WARC file and its index (and the run's WACZ): no records file
+    assert [f["kind"] for f in second["files"] if f["kind"] != "wacz"] == ["warc", "cdxj"]
 
 
 def test_default_recheck_refetches_recent_only(first_run):

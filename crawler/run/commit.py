@@ -34,6 +34,7 @@ from scrapy.extensions.feedexport import FeedExporter, FeedSlot, apply_uri_param
 from scrapy.utils.defer import ensure_awaitable
 
 from .. import exitcodes
+from ..archive.wacz import build_run_wacz
 from ..accounting import UNCHANGED
 from ..quality import detect_drift, drift_baseline, summarize
 from ..state.stores import state_store
@@ -243,6 +244,8 @@ class RunCommitter(FeedExporter):
             for slot in cut.slots:
                 slot.storage.discard()
         self.faults.reach(points.RECORDS_STORED)
+        if final and cut.error is None and archive is not None and self.crawler.settings.getbool("WACZ_ENABLED"):
+            entries += await self._wacz(entries)
         if cut.error is not None:
             self._slice_failed(cut)
             if not final:
@@ -292,6 +295,17 @@ class RunCommitter(FeedExporter):
         if cut.error is None and sum(s.itemcount for s in cut.slots) < cut.emitted * len(cut.slots):
             cut.error = "fewer records written than emitted"
         return entries
+
+    async def _wacz(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The run's WACZ (crawler/archive/wacz.py), for the final manifest; none if it fails (the
+        WARC files it would hold are listed all the same)."""
+        try:
+            return [await asyncio.to_thread(build_run_wacz, self.output_dir, self.crawler.spidercls.name, self.run_id,
+                                            entries, [path for path, _ in self.unclaimed_warcs])]
+        except Exception as error:
+            logger.error("Could not write the run's WACZ: %s", error)
+            self.crawler.stats.inc_value("wacz/failed")
+            return []
 
     def _slice_failed(self, cut: Slice, error: str | None = None) -> None:
         cut.error = cut.error or error

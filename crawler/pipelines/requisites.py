@@ -1,0 +1,200 @@
+"""Requisites pipeline: an article's images and attachments fetched into the WARC archive, once.
+
+A replay of an archived article (pywb, ReplayWeb.page) shows its pictures only when the archive
+holds them. For each record about to be emitted, every image (and every attachment, up to
+REQUISITES_MAX_SIZE bytes) on the crawl host is fetched through the downloader, so robots.txt,
+the download delay, AutoThrottle, retries and the offsite rule apply to it as to a page, and the
+WARC middleware archives it. Its response record's position goes into ``images[].warc`` (and
+``attachments[].warc``).
+
+Ordering, for the commit protocol: the item waits in this pipeline until its requisites' records
+are written (the WARC middleware hands back their position only once written), so the record
+reaches the feed, and its slice, after them; the slice's commit seals every WARC record written
+before it (``warc_sealed`` precedes ``manifest_written``). A record never points into a WARC file
+that is not sealed and listed by the same or an earlier manifest.
+
+Once: a URL fetched earlier in this run, or archived with status 200 in a WARC file a committed
+manifest lists (read from the ``.cdxj`` beside it, lazily, on the first article with requisites),
+is not fetched again; its earlier record is pointed at. Identical bytes at two URLs are counted
+(``requisites/identical_payload``): both are archived, since a replay looks a requisite up by URL.
+
+A requisite that fails (404, robots.txt, too large, retries exhausted) leaves its ``warc`` null and
+is counted (``requisites/failed/<reason>``); the record still goes out. Images on another host are
+not fetched (``requisites/skipped/other_host``): the crawl's own offsite rule (only the crawl host
+and its www./bare twin, never a private address) holds for requisites too. Requisites are not
+attempts of the run's accounting (they are no pages: ``meta["accounted"]``); their own stats are
+``requisites/*``.
+
+Runs last (after the state pipeline): only records that will be emitted fetch anything, and the
+pointers are not part of the content the state compares.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.python.failure import Failure
+from warcio.archiveiterator import ArchiveIterator
+
+from ..accounting import META_LINKED_FROM, classify_failure
+from ..extract.urls import same_site
+from ..items import STATUS_DELETED, ArticleItem
+from ..run import manifests
+
+logger = logging.getLogger(__name__)
+
+# Marks a requisite request (the WARC middleware archives it like any response).
+META_REQUISITE = "requisite"
+# Requisites before the articles and list pages waiting: their article's record waits for them.
+PRIORITY_REQUISITE = 30
+
+Pointer = dict[str, Any]
+
+
+def archived_requisites(output_dir: Path) -> dict[str, Pointer]:
+    """URL → where its response (status 200, not text) is, in the WARC files committed manifests list.
+
+    Read from each listed file's ``.cdxj``; the record id is read from the WARC file when needed.
+    """
+    found: dict[str, Pointer] = {}
+    for ref in manifests.committed(output_dir):
+        for entry in ref.read().get("files", []):
+            if entry.get("kind") != "warc":
+                continue
+            index = output_dir / (entry["file"] + ".cdxj")
+            try:
+                lines = index.read_text("utf-8").splitlines()
+            except OSError:
+                continue
+            for line in lines:
+                parts = line.split(" ", 2)
+                if len(parts) < 3:
+                    continue
+                fields = json.loads(parts[2])
+                if str(fields.get("status")) != "200" or str(fields.get("mime", "")).startswith("text/"):
+                    continue
+                found[fields["url"]] = {"file": entry["file"], "offset": int(fields["offset"]),
+                                        "digest": fields.get("digest")}
+    return found
+
+
+def record_id_at(output_dir: Path, file: str, offset: int) -> str | None:
+    """The WARC-Record-ID of the record at ``offset`` of ``OUTPUT_DIR/file``."""
+    with (output_dir / file).open("rb") as stream:
+        stream.seek(offset)
+        for record in ArchiveIterator(stream):
+            return record.rec_headers.get_header("WARC-Record-ID")
+    return None
+
+
+class RequisitesPipeline:
+    """Fetch each emitted record's images and attachments into the archive; point at their records."""
+
+    def __init__(self, crawler: Crawler, max_size: int):
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.max_size = max_size
+        self.output_dir = Path(crawler.settings.get("OUTPUT_DIR"))
+        # URL → its pointer (None: it failed this run), or the fetch under way for it.
+        self.fetched: dict[str, Pointer | None | asyncio.Future] = {}
+        self.digests: dict[str, str] = {}  # payload digest → first URL archived with it this run
+        self.earlier: dict[str, Pointer] | None = None  # from committed manifests, read on first need
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RequisitesPipeline:
+        settings = crawler.settings
+        if not settings.getbool("REQUISITES_ENABLED", True) or not settings.getbool("WARC_ENABLED"):
+            raise NotConfigured
+        return cls(crawler, settings.getint("REQUISITES_MAX_SIZE"))
+
+    async def process_item(self, item: ArticleItem) -> ArticleItem:
+        # Outside a ``scrapy crawl`` holding OUTPUT_DIR nothing is archived: nothing to point at.
+        if item.status == STATUS_DELETED or getattr(self.crawler, "warc_archive", None) is None:
+            return item
+        for requisite in [*item.images, *item.attachments]:
+            requisite["warc"] = await self._pointer(requisite["url"], item.url)
+        return item
+
+    async def _pointer(self, url: str, page_url: str) -> Pointer | None:
+        """Where ``url``'s response record is: fetched once per run, never again once committed."""
+        known = self.fetched.get(url, False)
+        if isinstance(known, asyncio.Future):
+            return await asyncio.shield(known)
+        if known is not False:
+            self.stats.inc_value("requisites/reused")
+            return known  # type: ignore[return-value]
+        spider = self.crawler.spider
+        crawl_host = getattr(spider, "crawl_host", None)
+        if crawl_host and not same_site(url, crawl_host):
+            self.stats.inc_value("requisites/skipped/other_host")
+            logger.debug("Requisite on another host not fetched: %s (of %s)", url, page_url)
+            self.fetched[url] = None
+            return None
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.fetched[url] = future
+        try:
+            pointer = await self._earlier(url)
+            if pointer is None:
+                pointer = await self._fetch(url, page_url)
+        except Exception as error:  # a failed requisite costs its pointer, never the record
+            logger.exception("Requisite %s of %s failed unexpectedly", url, page_url)
+            self.stats.inc_value(f"requisites/failed/{type(error).__name__}")
+            pointer = None
+        self.fetched[url] = pointer
+        future.set_result(pointer)
+        return pointer
+
+    async def _earlier(self, url: str) -> Pointer | None:
+        """The record an earlier run committed for ``url``, if any."""
+        if self.earlier is None:
+            self.earlier = await asyncio.to_thread(archived_requisites, self.output_dir)
+        found = self.earlier.get(url)
+        if found is None:
+            return None
+        record_id = await asyncio.to_thread(record_id_at, self.output_dir, found["file"], found["offset"])
+        if record_id is None:
+            return None
+        self.stats.inc_value("requisites/archived_earlier")
+        return {"file": found["file"], "record_id": record_id, "offset": found["offset"]}
+
+    async def _fetch(self, url: str, page_url: str) -> Pointer | None:
+        request = Request(url, headers={"Referer": page_url}, priority=PRIORITY_REQUISITE, dont_filter=True,
+                          meta={META_REQUISITE: True, "accounted": True, META_LINKED_FROM: page_url,
+                                "download_maxsize": self.max_size})
+        engine = self.crawler.engine
+        assert engine is not None
+        self.stats.inc_value("requisites/requested")
+        try:
+            if hasattr(engine, "download_async"):  # Scrapy >= 2.14
+                response = await engine.download_async(request)
+            else:
+                response = await maybe_deferred_to_future(engine.download(request))
+        except Exception as error:
+            reason = classify_failure(Failure(error), article=False)  # the run's own buckets' names
+            self.stats.inc_value(f"requisites/failed/{reason}")
+            logger.info("Requisite not archived (%s): %s (of %s)", reason, url, page_url)
+            return None
+        pointer = response.meta.get("warc")
+        if response.status != 200 or pointer is None:
+            self.stats.inc_value(f"requisites/failed/http_{response.status}")
+            logger.info("Requisite not archived (HTTP %s): %s (of %s)", response.status, url, page_url)
+            return None
+        self.stats.inc_value("requisites/archived")
+        self._note_digest(url, response.body)
+        return dict(pointer)
+
+    def _note_digest(self, url: str, body: bytes) -> None:
+        digest = hashlib.sha256(body).hexdigest()
+        first = self.digests.setdefault(digest, url)
+        if first != url:
+            self.stats.inc_value("requisites/identical_payload")
+            logger.debug("Requisite %s has the same bytes as %s", url, first)
