@@ -35,12 +35,13 @@ def assert_each_article_once(out: Path) -> None:
 
 
 def assert_no_stray_files(out: Path) -> None:
-    """No hidden part/open file, and every records, WARC or CDXJ file is listed by a manifest (an
-    index with the SHA-256 of its bytes)."""
+    """No hidden part/open file, and every records, WARC, CDXJ or WACZ file is listed by a manifest
+    (an index with the SHA-256 of its bytes)."""
     assert not [p for p in out.rglob(".*") if p.name.endswith((".part", ".open"))]
     listed = consumer.listed_files(out)
     indexes = list((out / "warc").glob("*.cdxj"))
-    on_disk = {p.resolve() for p in [*out.glob("*.jsonl"), *(out / "warc").glob("*.warc.gz"), *indexes]}
+    on_disk = {p.resolve() for p in [*out.glob("*.jsonl"), *(out / "warc").glob("*.warc.gz"), *indexes,
+                                      *(out / "wacz").glob("*.wacz")]}
     assert on_disk <= listed, sorted(on_disk - listed)
     digests = {entry["file"]: entry["sha256"] for m in consumer.manifests(out) for entry in m["files"]
                if entry["kind"] == "cdxj"}

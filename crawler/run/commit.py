@@ -246,6 +246,7 @@ class RunCommitter(FeedExporter):
         self.faults.reach(points.RECORDS_STORED)
         if final and cut.error is None and archive is not None and self.crawler.settings.getbool("WACZ_ENABLED"):
             entries += await self._wacz(entries)
+            self.faults.reach(points.WACZ_WRITTEN)
         if cut.error is not None:
             self._slice_failed(cut)
             if not final:

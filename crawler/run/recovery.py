@@ -12,8 +12,8 @@ runs left. The manifests are the source of truth; the state store is their index
   state of a newer schema is refused (exit 1).
 
 Clean-up touches only names the crawler gives (``.<name>.part``/``.open`` of a run id, in
-OUTPUT_DIR, its ``warc/`` and ``runs/``), of runs other than this one: every other run is dead
-while this process holds the lock.
+OUTPUT_DIR, its ``warc/`` and ``runs/``; a dead run's unlisted WACZ in ``wacz/``), of runs other
+than this one: every other run is dead while this process holds the lock.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import Any
 
 from scrapy.settings import BaseSettings
 
+from ..archive.wacz import WACZ_DIR
 from ..state import StateError, StateTooNew
 from ..state.sqlite import SqliteStateStore
 from ..state.stores import STATE_FILE, StateStore, open_store
@@ -192,6 +193,17 @@ def _unlisted_warcs(output_dir: Path, run_id: str) -> list[dict[str, Any]]:
             if manifests.relative_name(output_dir, p) not in listed]
 
 
+def _remove_unlisted_wacz(output_dir: Path, dead_run: str) -> None:
+    """A dead run's WACZ that no manifest lists (killed between writing it and its final manifest):
+    it describes a final slice that never committed, so it goes."""
+    listed = {entry.get("file") for m in manifests.slices_of(output_dir, dead_run) for entry in m.get("files", [])}
+    folder = output_dir / WACZ_DIR
+    for path in sorted(folder.glob(f"*-{dead_run}.wacz")) if folder.is_dir() else ():
+        if manifests.relative_name(output_dir, path) not in listed:
+            logger.warning("Removed the WACZ of a run that died before listing it: %s", path)
+            path.unlink()
+
+
 def _finish_dead_runs(output_dir: Path, run_id: str) -> None:
     """Give each dead run with a commit (or an archive file) but no final manifest its final one.
 
@@ -210,6 +222,7 @@ def _finish_dead_runs(output_dir: Path, run_id: str) -> None:
         if match and match.group(0) not in named and match.group(0) not in dead:
             dead.append(match.group(0))
     for dead_run in dead:
+        _remove_unlisted_wacz(output_dir, dead_run)
         slices = manifests.slices_of(output_dir, dead_run)
         seq = manifests.last_seq(output_dir) + 1
         manifests.write(output_dir, manifests.new(
