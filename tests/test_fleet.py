@@ -6,7 +6,6 @@ three sites (the fixture site mirrored as 四川, 成都 and 眉山), two worker
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -26,7 +25,7 @@ from crawler.state.redis_store import RedisStateStore
 from tests import consumer
 from tests.conftest import PROJECT
 from tests.fixture_cases import load_cases
-from tests.fixture_server import FixtureSite, Resource
+from tests.fixture_server import FixtureSite
 
 ARTICLE_IDS = sorted(case.expected["id"] for case in load_cases("article"))
 FAMILY = ("sichuan", "chengdu", "meishan")
@@ -317,3 +316,39 @@ def test_accounting_balances_when_a_redirect_hop_runs_on_another_worker(tmp_path
     assert hops >= len(cases)
     attempted = {p for p in site.requests if "?moved=1" not in p and p != "/robots.txt"}
     assert sum(f["accounting"]["attempts"] for f in finals) == len(attempted)
+
+
+def test_a_hop_taken_by_another_worker_takes_its_attempt_along(redis_url):
+    """The scheduler level of the test above, deterministic: worker a counted the attempt, its
+    redirect hop went to the shared queue, worker b took it (and will bucket its outcome)."""
+    from scrapy import Request, Spider
+    from scrapy.utils.test import get_crawler
+
+    from crawler.accounting import STATS_ATTEMPTS
+    from crawler.fleet import DUPEFILTER_KEY, QUEUE_KEY, FleetScheduler
+
+    settings = {"REDIS_URL": redis_url, "SCHEDULER_QUEUE_KEY": QUEUE_KEY, "SCHEDULER_DUPEFILTER_KEY": DUPEFILTER_KEY,
+                "SCHEDULER_PERSIST": True, "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter"}
+    workers = []
+    for _ in range(2):
+        crawler = get_crawler(Spider, settings)
+        spider = Spider.from_crawler(crawler, "fleet-test")
+        crawler.spider = spider
+        scheduler = FleetScheduler.from_crawler(crawler)
+        scheduler.open(spider)
+        workers.append((crawler.stats, scheduler))
+    (stats_a, a), (stats_b, b) = workers
+    attempts = (lambda stats: stats.get_value(STATS_ATTEMPTS, 0))
+    stats_a.inc_value(STATS_ATTEMPTS)  # the first request reached a's downloader
+    assert a.enqueue_request(Request("http://x/new.html", meta={"accounted": True, "redirect_times": 1}))
+    assert attempts(stats_a) == 0
+    taken = b.next_request()
+    assert taken.url == "http://x/new.html" and attempts(stats_b) == 1
+    assert "fleet_attempt_handoff" not in taken.meta and taken.meta["accounted"]
+    # A hop the duplicate filter drops stays with its worker (bucket duplicate there).
+    stats_a.inc_value(STATS_ATTEMPTS)
+    assert not a.enqueue_request(Request("http://x/new.html", meta={"accounted": True, "redirect_times": 1}))
+    assert attempts(stats_a) == 1
+    # A request no worker counted yet is no hand-off.
+    assert a.enqueue_request(Request("http://x/other.html"))
+    assert b.next_request().url == "http://x/other.html" and attempts(stats_b) == 1 and attempts(stats_a) == 1
