@@ -133,9 +133,11 @@ GC_TUNING_ENABLED = True
 GC_GEN0_THRESHOLD = 10_000
 
 # Fleet mode (only with -s REDIS_URL=redis://...): combined request rate per host across all
-# workers, and how long an idle worker waits for the fleet to hand it more work.
+# workers (fractions allowed: 0.5 is one request every 2 s), how long an idle worker waits for the
+# fleet to hand it more work, and how long a dead worker's uncommitted claims on records last.
 FLEET_MAX_RATE = 1
 FLEET_IDLE_SECONDS = 15
+FLEET_CLAIM_SECONDS = 60
 
 # Scrapy checks each callback for a generator `return value` before calling it, from a weak cache
 # keyed by the bound method; each request holds a new bound method, so 15% of responses missed the

@@ -22,6 +22,10 @@ from tests.fixture_cases import Case, load_cases
 
 REAL_HOST_RE = re.compile(rb"(?:https?:)?//www\.sichuanpeace\.gov\.cn")
 
+# serve_shtml: an article path's or a numbered list page's ".html" (never a trailing "/x.html" of
+# other shapes); "/" and digits are never the second byte of a GBK character, so bytes are safe.
+SHTML_LINK_RE = re.compile(rb"(/\d{8}/\d{5,12}|/index(?:_\d+)?)\.html(?![A-Za-z0-9_])")
+
 # Opt-in challenge mode (FixtureSite.challenge, --challenge): pages a WAF or a busy CMS answers
 # with status 200 in place of the page asked for.
 CHALLENGE_PAGES: dict[str, bytes] = {
@@ -167,6 +171,20 @@ class FixtureSite:
         self.put("/rss.xml", Resource(200, {"Content-Type": "application/rss+xml; charset=utf-8"}, (
             '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel><title>四川长安网</title>'
             f"<link>{base}/</link>{items}</channel></rss>").encode()))
+
+    def serve_shtml(self) -> None:
+        """Opt in to a sister site of the platform that serves ``.shtml``: every article page
+        (``/<channel>/<YYYYMMDD>/<id>.shtml``) and list page (``index_2.shtml``) moves there, with
+        every link to it in every page; the old ``.html`` paths answer 404."""
+        with self._lock:
+            moved: dict[str, Resource] = {}
+            for path, resource in self.resources.items():
+                body = resource.body
+                if "html" in resource.headers.get("Content-Type", "") or "xml" in resource.headers.get("Content-Type", ""):
+                    body = SHTML_LINK_RE.sub(rb"\1.shtml", body).replace(b'"index", "html")', b'"index", "shtml")')
+                moved[SHTML_LINK_RE.sub(rb"\1.shtml", path.encode()).decode()] = Resource(
+                    resource.status, resource.headers, body)
+            self.resources = moved
 
     def rewrite(self, resource: Resource) -> bytes:
         if "html" not in resource.headers.get("Content-Type", ""):

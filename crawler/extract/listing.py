@@ -31,7 +31,9 @@ from .urls import (
 )
 
 # TRS-style pager script: createPageHTML(total_pages, current_page, "index", "html").
-PAGER_SCRIPT_RE = re.compile(r"createPageHTML\s*\(\s*['\"]?(?P<total>\d+)['\"]?\s*,\s*['\"]?(?P<current>\d+)['\"]?")
+# Its fourth argument is the pages' extension: a sister site serving .shtml pages says "shtml".
+PAGER_SCRIPT_RE = re.compile(r"createPageHTML\s*\(\s*['\"]?(?P<total>\d+)['\"]?\s*,\s*['\"]?(?P<current>\d+)['\"]?"
+                             r"(?:\s*,\s*['\"]\w*['\"]\s*,\s*['\"](?P<ext>s?html?)['\"])?")
 # Link texts of a "next page" control.
 NEXT_TEXTS = frozenset({"下一页", "下页", "后一页", "下一页>", "下一页>>", "next", ">", ">>"})
 # Link texts of the site-map pages that may list every channel.
@@ -74,7 +76,7 @@ def _next_from_pager_script(text: str, url: str) -> str | None:
     if not match:
         return None
     total, current = int(match["total"]), int(match["current"])
-    return page_url(url, current + 1) if current + 1 < total else None
+    return page_url(url, current + 1, match["ext"] or "html") if current + 1 < total else None
 
 
 def parse_listing(content: bytes | str | HtmlPage, url: str, site_host: str, base_url: str,

@@ -188,11 +188,15 @@ def list_page(url: str) -> tuple[str, int] | None:
     return match["channel"], int(match["page"] or 0)
 
 
-def page_url(url: str, page: int) -> str:
-    """The URL of page ``page`` of the list that ``url`` belongs to (``index_N.html``)."""
+def page_url(url: str, page: int, ext: str | None = None) -> str:
+    """The URL of page ``page`` of the list that ``url`` belongs to (``index_N.html``; the
+    extension ``ext``, else that of ``url`` when it is an index page, as ``index_2.shtml``)."""
     parts = urlsplit(url)
-    folder = parts.path.rsplit("/", 1)[0] + "/"
-    path = folder if page == 0 else f"{folder}index_{page}.html"
+    folder, _, last = parts.path.rpartition("/")
+    if ext is None:
+        match = LIST_PATH_RE.match(parts.path)
+        ext = last.rsplit(".", 1)[1].lower() if match and "." in last else "html"
+    path = folder + "/" if page == 0 else f"{folder}/index_{page}.{ext}"
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 

@@ -238,6 +238,11 @@ class RunCommitter(FeedExporter):
             if replaced:  # -O: yesterday's complete file is not replaced by an interrupted run's
                 cut.error = f"not replacing {', '.join(replaced)} after an interrupted run"
                 cut.refused = True
+        claims = getattr(self.crawler, "fleet_claims", None)  # crawler.fleet.FleetClaims
+        if claims is not None and cut.error is None:
+            # A fleet's claims on the slice's records outlive the worker from here: once its records
+            # files are in place, a killed run's slice is committed by the next run's recovery.
+            claims.committing(cut.number)
         entries = await self._store(cut) if cut.error is None else []
         if cut.error is not None:
             entries = []  # a slice that failed lists no records, even those one of its feeds stored
@@ -266,6 +271,8 @@ class RunCommitter(FeedExporter):
         self.faults.reach(points.MANIFEST_WRITTEN)
         if cut.error is None:
             store.promote(self.run_id, cut.number, manifest["seq"])
+            if claims is not None:
+                claims.settled(cut.number)
         self.faults.reach(points.STATE_PROMOTED)
         if final:
             self.exit_code = manifest["exit_code"]
@@ -312,6 +319,9 @@ class RunCommitter(FeedExporter):
         cut.error = cut.error or error
         if not cut.refused:
             self.failure = self.failure or cut.error
+        claims = getattr(self.crawler, "fleet_claims", None)  # crawler.fleet.FleetClaims
+        if claims is not None:
+            claims.settled(cut.number)  # nobody emitted its records: others may
         try:
             state_store(self.crawler).discard(self.run_id, cut.number)
         except Exception:  # the next run discards it: no manifest names it

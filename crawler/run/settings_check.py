@@ -69,6 +69,9 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "DISCOVERY_OTHER_SHAPES": _flag,
     "DISCOVERY_SITEMAPS": _flag,
     "DISCOVERY_FEEDS": _flag,
+    "FLEET_MAX_RATE": _number(float, 0.001),
+    "FLEET_IDLE_SECONDS": _number(float, 0),
+    "FLEET_CLAIM_SECONDS": _number(float, 1),
 }
 
 
