@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from crawler.extract.urls import extension, is_attachment
 from crawler.fleet import FleetClaims, rate_window
 from crawler.state import ArticleState
 from crawler.state.redis_store import RedisStateStore
@@ -26,6 +27,9 @@ from tests import consumer
 from tests.conftest import PROJECT
 from tests.fixture_cases import load_cases
 from tests.fixture_server import FixtureSite
+
+# The extensions of the fixture site's images (page requisites, never page attempts).
+IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "gif"})
 
 ARTICLE_IDS = sorted(case.expected["id"] for case in load_cases("article"))
 FAMILY = ("sichuan", "chengdu", "meishan")
@@ -314,7 +318,9 @@ def test_accounting_balances_when_a_redirect_hop_runs_on_another_worker(tmp_path
         assert final["accounting"]["balanced"], final["accounting"]
     hops = sum(1 for p in site.requests if "?moved=1" in p)
     assert hops >= len(cases)
-    attempted = {p for p in site.requests if "?moved=1" not in p and p != "/robots.txt"}
+    # Page requisites (images, attachments: crawler/pipelines/requisites.py) are no page attempts.
+    attempted = {p for p in site.requests if "?moved=1" not in p and p != "/robots.txt"
+                 and not (is_attachment(p) or extension(p) in IMAGE_EXTENSIONS)}
     assert sum(f["accounting"]["attempts"] for f in finals) == len(attempted)
 
 
