@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 from .extract.article import RawArticle
 from .extract.blocks import Block
@@ -22,6 +23,8 @@ SCHEMA_VERSION = "1.3"
 CONTENT_FIELDS: tuple[str, ...] = (
     "title", "body", "published_at", "source", "editor", "byline", "images", "attachments")
 # Of each image and attachment, what the page says; not what the crawl adds to it (its ``warc`` record).
+# Their URLs count by path and query only: the same file served from another scheme or host (the site
+# moving to https, a mirror) is the same content.
 CONTENT_ENTRY_KEYS: dict[str, tuple[str, ...]] = {"images": ("url", "caption"), "attachments": ("url", "name")}
 # The definitions ``content_sha256`` had: 1 (schema 1.0-1.2) title and body; 2 (1.3) CONTENT_FIELDS.
 # The state remembers which one made each stored hash, so a store written by an older crawler does
@@ -143,8 +146,17 @@ class ArticleItem:
         keys = CONTENT_ENTRY_KEYS.get(name)
         if keys is None:
             return value
-        return [[entry.get(key) for key in keys] for entry in value or []]
+        return [[_without_host(entry.get(key)) if key == "url" else entry.get(key) for key in keys]
+                for entry in value or []]
 
     def record(self) -> dict[str, Any]:
         """The exported record as a dict, keys in RECORD_FIELDS order."""
         return {name: getattr(self, name) for name in RECORD_FIELDS}
+
+
+def _without_host(url: str | None) -> str | None:
+    """A URL's path and query (the part of an image or attachment URL that says which file)."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")

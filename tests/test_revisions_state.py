@@ -63,6 +63,10 @@ def test_the_content_hash_ignores_what_the_crawl_adds():
                    images=[{"url": "https://x/a.jpg", "caption": "图", "warc": {"file": "w", "offset": 9}}])
     assert same.content_sha256 == article().content_sha256
     assert article(images=[{"url": "https://x/a.jpg", "caption": "另一图"}]).content_sha256 != article().content_sha256
+    # The same files from another scheme or host (https, a mirror): the same content.
+    moved = article(images=[{"url": "http://127.0.0.1:8000/a.jpg", "caption": "图"}],
+                    attachments=[{"url": "http://y/a.pdf", "name": "附件"}])
+    assert moved.content_sha256 == article().content_sha256
 
 
 def test_the_content_hash_of_1_2_was_title_and_body():
