@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 from .extract.article import RawArticle
 from .extract.blocks import Block
@@ -14,7 +16,20 @@ from .extract.cleaning import clean_blocks
 from .extract.urls import URL_SHAPE_CURRENT
 from .state import ArticleState
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
+
+# What ``content_sha256`` covers: every field that says what the article is. A change to any of them
+# is a new revision (a ``modified`` record); what the crawl adds (fetched_at, warc, encoding ...) is not.
+CONTENT_FIELDS: tuple[str, ...] = (
+    "title", "body", "published_at", "source", "editor", "byline", "images", "attachments")
+# Of each image and attachment, what the page says; not what the crawl adds to it (its ``warc`` record).
+# Their URLs count by path and query only: the same file served from another scheme or host (the site
+# moving to https, a mirror) is the same content.
+CONTENT_ENTRY_KEYS: dict[str, tuple[str, ...]] = {"images": ("url", "caption"), "attachments": ("url", "name")}
+# The definitions ``content_sha256`` had: 1 (schema 1.0-1.2) title and body; 2 (1.3) CONTENT_FIELDS.
+# The state remembers which one made each stored hash, so a store written by an older crawler does
+# not turn every recheck into a ``modified`` record.
+CONTENT_HASH_VERSION = 2
 
 # Exported keys, in this fixed order (FEED_EXPORT_FIELDS); internal fields are not exported.
 RECORD_FIELDS: tuple[str, ...] = (
@@ -29,6 +44,7 @@ RECORD_FIELDS: tuple[str, ...] = (
 # Fields the crawl adds to what one page says: a record read from one page alone has none of them.
 CRAWL_FIELDS = ("fetched_at", "status", "revision", "first_seen", "warc")
 STATUS_NEW, STATUS_MODIFIED, STATUS_DELETED = "new", "modified", "deleted"
+STATUS_RESTORED = "restored"  # 1.3: a deleted article that answers again
 
 
 def utc_now() -> str:
@@ -73,7 +89,8 @@ class ArticleItem:
 
     @classmethod
     def deleted(cls, url: str, article_id: str, site: str, channel: str | None) -> ArticleItem:
-        """The record of a known article that now answers 404 or 410."""
+        """The record of a known article that is gone: 404 or 410, a soft-404 page, or a redirect to
+        the home page or a list page."""
         return cls(id=article_id, url=url, site=site, channel=channel, channel_name=None,
                    fetched_at=utc_now(), status=STATUS_DELETED)
 
@@ -114,11 +131,32 @@ class ArticleItem:
         self.content_sha256 = self.fingerprint()
         return cleaned.removed
 
-    def fingerprint(self) -> str:
-        """SHA-256 of the normalized title and body: equal for equal content."""
-        text = f"{self.title or ''}\n{self.body or ''}"
+    def fingerprint(self, version: int = CONTENT_HASH_VERSION) -> str:
+        """SHA-256 of the content fields (CONTENT_FIELDS), as the hash definition ``version`` has them:
+        equal for equal content."""
+        if version == 1:
+            text = f"{self.title or ''}\n{self.body or ''}"
+            return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        content = [self._content_part(name) for name in CONTENT_FIELDS]
+        text = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def _content_part(self, name: str) -> Any:
+        value = getattr(self, name)
+        keys = CONTENT_ENTRY_KEYS.get(name)
+        if keys is None:
+            return value
+        return [[_without_host(entry.get(key)) if key == "url" else entry.get(key) for key in keys]
+                for entry in value or []]
 
     def record(self) -> dict[str, Any]:
         """The exported record as a dict, keys in RECORD_FIELDS order."""
         return {name: getattr(self, name) for name in RECORD_FIELDS}
+
+
+def _without_host(url: str | None) -> str | None:
+    """A URL's path and query (the part of an image or attachment URL that says which file)."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")

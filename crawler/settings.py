@@ -77,6 +77,11 @@ LIST_PAGES_MAX = 3000
 # Empty pagers: a channel stops paging after this many list pages in a row without an article link
 # (or with only the links of the page before), counted discovery/paging_stopped_empty.
 LIST_EMPTY_PAGES_MAX = 3
+# Old articles are rechecked too: besides those published within `recheck` days, each run asks again
+# (conditionally) for this many older ones, least recently checked first. At the cron interval of
+# README (every 4 hours, 6 runs a day) that is 1,500 a day: 45,000 known articles are each looked at
+# again within 30 days. 0 turns it off; `-a recheck=0` turns off every recheck.
+RECHECK_BUDGET = 250
 
 # Discovery beyond the URL pattern: links of another URL shape in a list page's article list are
 # fetched as candidate articles; robots.txt Sitemap: lines and /sitemap.xml, and RSS/Atom feeds the

@@ -66,10 +66,10 @@ def test_unchanged_site_second_run_emits_nothing_and_fetches_no_article(first_ru
 def test_default_recheck_refetches_recent_only(first_run):
     site, out = first_run
     site.requests.clear()
-    result = run_crawl(site.base_url, out)
+    result = run_crawl(site.base_url, out, "-s", "RECHECK_BUDGET=0")
     assert result.returncode == 0
     assert visible_records(out) and len(list(out.glob("*.jsonl"))) == 1
-    # The fixture articles are all older than 7 days: nothing is rechecked.
+    # The fixture articles are all older than 7 days, and no older one is budgeted: nothing is rechecked.
     assert article_paths(site.request_counts()) == []
 
 

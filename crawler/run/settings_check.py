@@ -59,6 +59,7 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "RUN_MAX_ERROR_RATE": _number(float, 0, 1),
     "LIST_PAGES_MAX": _number(int, 1),
     "LIST_EMPTY_PAGES_MAX": _number(int, 1),
+    "RECHECK_BUDGET": _number(int, 0, 1_000_000),
     "WARC_MAX_SIZE": _number(int, 1),
     "WARC_GZIP_LEVEL": _number(int, 0, 9),
     "WARC_OPERATOR": _one_line,

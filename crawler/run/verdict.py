@@ -47,6 +47,10 @@ def counts(stats: dict[str, Any]) -> dict[str, Any]:
         "modified": stats.get("state/modified", 0),
         "unchanged": stats.get("state/unchanged", 0) + stats.get("state/not_modified", 0),
         "deleted": stats.get("state/deleted", 0),
+        "restored": stats.get("state/restored", 0),
+        # Known articles asked for again: published within `recheck` days, and older ones (RECHECK_BUDGET).
+        "rechecked": {"recent": stats.get("state/recheck_requested", 0),
+                      "older": stats.get("state/recheck_older_requested", 0)},
         "skipped_known": stats.get("discovery/skipped_known", 0),
         "pending_retried": stats.get("state/pending_requested", 0),
         "dropped": {**{f"not_article/{k}": v for k, v in prefixed("extract/not_article/").items()},

@@ -25,9 +25,10 @@ from ..extract.sitemaps import Discovered, parse_feed, parse_sitemap, sitemaps_i
 from ..extract.urls import URL_SHAPE_OTHER, ArticleRef, article_ref, list_page, other_page_ref, page_ref, same_site
 from ..rules.discovery import SITEMAP_MAX_DEPTH, WELL_KNOWN_SITEMAPS
 from ..fleet import ROLE_WORKER, fleet_name, start_round
-from ..items import ArticleItem
+from ..items import ArticleItem, utc_now
 from ..quality import record_quality
 from ..run.manifests import may_stop_early
+from ..state import ArticleState
 from ..state.stores import StateStore, state_store
 from .arguments import (  # noqa: F401 (the parsers stay importable from here)
     CHANNEL_SLUG_RE,
@@ -45,8 +46,12 @@ from .recent import RecentKeys
 
 BEIJING = timezone(timedelta(hours=8))
 
-# Answers a recheck handles itself: not modified, and gone.
+# Answers a recheck handles itself: not modified, and gone; and redirects (gone when to the home
+# page or a list page).
 RECHECK_STATUSES = [304, 404, 410]
+REDIRECT_STATUSES = [301, 302, 303, 307, 308]
+# What crawler.extract.article says of a page that tells the reader the article is not there.
+SOFT_404 = "soft 404"
 # Answers a sitemap or feed request handles itself: a site without one answers 404, which is normal.
 ABSENT_STATUSES = [404, 410]
 # Stats: records emitted per URL shape (the manifest's counts.url_shapes), and the discovery sources.
@@ -104,6 +109,7 @@ class SichuanpeaceSpider(scrapy.Spider):
         self.discover_sitemaps = True
         self.discover_feeds = True
         self.discovery_requested: set[str] = set()
+        self.recheck_budget = 0  # RECHECK_BUDGET: older articles rechecked per run
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SichuanpeaceSpider:
@@ -113,6 +119,7 @@ class SichuanpeaceSpider(scrapy.Spider):
         spider.discover_other_shapes = crawler.settings.getbool("DISCOVERY_OTHER_SHAPES", True)
         spider.discover_sitemaps = crawler.settings.getbool("DISCOVERY_SITEMAPS", True)
         spider.discover_feeds = crawler.settings.getbool("DISCOVERY_FEEDS", True)
+        spider.recheck_budget = crawler.settings.getint("RECHECK_BUDGET", 0)
         crawler.signals.connect(spider._robots_received, signal=signals.response_received)
         crawler.signals.connect(spider._count_url_shape, signal=signals.item_scraped)
         if crawler.settings.get("REDIS_URL"):
@@ -159,22 +166,44 @@ class SichuanpeaceSpider(scrapy.Spider):
                                  priority=PRIORITY_ARTICLE, cb_kwargs={"list_channel": channel}, dont_filter=True)
 
     def _recheck_requests(self, store: StateStore) -> Iterator[scrapy.Request]:
-        """Conditional requests for known articles published within ``recheck`` days (or all)."""
+        """Conditional requests for known articles (deleted ones too: they may come back) published
+        within ``recheck`` days (or all), then for up to RECHECK_BUDGET older ones, least recently
+        checked first, so that every known article is looked at again in turn. ``recheck=0``: none."""
+        if self.recheck_days == 0:
+            return
         horizon = None if self.recheck_days is None else (
             datetime.now(BEIJING) - timedelta(days=self.recheck_days)).isoformat(timespec="seconds")
         for state in store.recheck_candidates(self.site, horizon):
-            ref = self._page_ref(state.url)  # known articles, whatever the shape of their URL
-            if not self._channel_wanted_for(ref, None):
-                continue
-            headers = {}
-            if state.etag:
-                headers["If-None-Match"] = state.etag
-            if state.last_modified:
-                headers["If-Modified-Since"] = state.last_modified
-            self.crawler.stats.inc_value("state/recheck_requested")
-            yield scrapy.Request(ref.url, callback=self.parse_article_page, errback=self.on_error,
-                                 headers=headers, priority=PRIORITY_ARTICLE,
-                                 meta={"recheck": True, "handle_httpstatus_list": RECHECK_STATUSES})
+            request = self._recheck_request(state)
+            if request is not None:
+                self.crawler.stats.inc_value("state/recheck_requested")
+                yield request
+        if horizon is None or not self.recheck_budget:
+            return
+        for state in store.recheck_oldest(self.site, horizon, self.recheck_budget):
+            request = self._recheck_request(state)
+            if request is not None:
+                self.crawler.stats.inc_value("state/recheck_older_requested")
+                yield request
+
+    def _recheck_request(self, state: ArticleState) -> scrapy.Request | None:
+        """A conditional request for a known article, filed under the channel it was first filed
+        under (a recheck has no list page to say it; a legacy ``/system/`` URL names none)."""
+        ref = self._page_ref(state.url)  # known articles, whatever the shape of their URL
+        if not self._channel_wanted_for(ref, state.channel):
+            return None
+        headers = {}
+        if state.etag:
+            headers["If-None-Match"] = state.etag
+        if state.last_modified:
+            headers["If-Modified-Since"] = state.last_modified
+        # Redirects are read here, not followed by Scrapy: one to the home page or a list page is how
+        # a CMS says an article is gone (and Scrapy's duplicate filter would drop it unseen).
+        return scrapy.Request(ref.url, callback=self.parse_article_page, errback=self.on_error,
+                              headers=headers, priority=PRIORITY_ARTICLE,
+                              cb_kwargs={"list_channel": state.channel, "list_channel_name": state.channel_name},
+                              meta={"recheck": True, "dont_redirect": True,
+                                    "handle_httpstatus_list": RECHECK_STATUSES + REDIRECT_STATUSES})
 
     # --- sitemaps and feeds ----------------------------------------------------------------------
 
@@ -450,18 +479,65 @@ class SichuanpeaceSpider(scrapy.Spider):
         ids = [a.ref.id for a in (listing.articles or listing.other_articles)]
         return bool(ids) and all(i in self.known for i in ids)
 
-    def _recheck_answer(self, response: Response) -> Iterator[ArticleItem]:
-        """A recheck answered 304 (unchanged) or 404/410 (deleted)."""
+    def _recheck_answer(self, response: Response, list_channel: str | None,
+                        list_channel_name: str | None) -> Iterator[ArticleItem | scrapy.Request]:
+        """A recheck answered 304 (unchanged), 404/410 (deleted) or a redirect: to the home page or
+        a list page, deleted; elsewhere, followed as Scrapy's redirect middleware would."""
+        ref = self._rechecked(response)
         if response.status == 304:
             self.crawler.stats.inc_value("state/not_modified")
             count(self.crawler, accounting.UNCHANGED, response)
+            state_store(self.crawler).touch_checked(self.site, ref.id, utc_now())
             return
-        ref = self._page_ref(response.url)  # a recheck asks only for known articles
-        self.logger.info("Known article is gone (%s): %s", response.status, response.url)
+        if response.status in REDIRECT_STATUSES:
+            location = _header(response, b"Location")
+            target = urljoin(response.url, location) if location else None
+            if target is None or not self._redirects_to_listing(target):
+                yield from self._follow_recheck_redirect(response, target, list_channel, list_channel_name)
+                return
+            self.logger.info("Known article is gone (%s to %s): %s", response.status, target, response.url)
+        else:
+            self.logger.info("Known article is gone (%s): %s", response.status, response.url)
+        yield self._gone(response, ref)
+
+    def _rechecked(self, response: Response) -> ArticleRef:
+        """The known article a recheck asked for (the URL before any redirect hop)."""
+        return self._page_ref(response.meta.get("redirect_urls", [response.url])[0])
+
+    def _gone(self, response: Response, ref: ArticleRef) -> ArticleItem:
+        """The deleted record of a rechecked article (the state pipeline drops it unless the
+        article was live; it fills in revision, first_seen and the first channel)."""
         item = ArticleItem.deleted(ref.url, ref.id, self.site, ref.channel)
         item.url_shape = ref.shape
         item.warc = response.meta.get("warc")
-        yield item
+        self.crawler.stats.inc_value(f"state/gone/{response.status}")
+        return item
+
+    def _redirects_to_listing(self, target: str) -> bool:
+        """A redirect target that is the site's home page or a channel list page: the article is gone."""
+        if not same_site(target, self.crawl_host):
+            return False
+        path = urlsplit(target).path or "/"
+        home = urlsplit(self.base_url).path or "/"
+        return path in {home, home + "index.html", home + "index.htm", home + "index.shtml"} or list_page(target) is not None
+
+    def _follow_recheck_redirect(self, response: Response, target: str | None, list_channel: str | None,
+                                 list_channel_name: str | None) -> Iterator[scrapy.Request]:
+        """A recheck redirected elsewhere (a moved article): the next hop, as Scrapy's redirect
+        middleware makes it (a hop, not a new attempt; judged by the offsite middleware as one)."""
+        hops = response.meta.get("redirect_urls", []) + [response.url]
+        if target is None or len(hops) > self.crawler.settings.getint("REDIRECT_MAX_TIMES"):
+            self.logger.warning("Recheck redirect not followed (%s): %s", "no Location" if target is None
+                                else "REDIRECT_MAX_TIMES", response.url)
+            count(self.crawler, accounting.HTTP_ERROR if target is None else accounting.REDIRECT_DROPPED, response)
+            return
+        meta = {key: value for key, value in response.meta.items()
+                if key in ("recheck", "dont_redirect", "handle_httpstatus_list", accounting.META_LINKED_FROM)}
+        yield scrapy.Request(target, callback=self.parse_article_page, errback=self.on_error,
+                             priority=PRIORITY_ARTICLE, dont_filter=True,
+                             cb_kwargs={"list_channel": list_channel, "list_channel_name": list_channel_name},
+                             meta={**meta, "redirect_urls": hops, "redirect_times": len(hops),
+                                   "accounted": True})
 
     def _reached_since(self, listing: Listing) -> bool:
         # Most of the page older than `since`: one pinned (置顶) old article does not stop paging.
@@ -480,7 +556,7 @@ class SichuanpeaceSpider(scrapy.Spider):
         @record id url title published_at body byline images
         """
         if response.meta.get("recheck") and response.status != 200:
-            yield from self._recheck_answer(response)
+            yield from self._recheck_answer(response, list_channel, list_channel_name)
             return
         content_type = response.headers.get("Content-Type", b"").decode("latin-1")
         try:  # whatever the Content-Type: load_page recognises PDFs, images and office files
@@ -507,6 +583,10 @@ class SichuanpeaceSpider(scrapy.Spider):
                              response.url)
             count(self.crawler, accounting.NOT_ARTICLE, response)
             self._settled(response.url)
+        elif raw.not_article_reason == SOFT_404 and response.meta.get("recheck"):
+            # A known article whose page now says it is not there: gone, as a 404 would say.
+            self.logger.info("Known article is gone (soft 404): %s", response.url)
+            yield self._gone(response, self._rechecked(response))
         elif raw.not_article_reason is not None:
             reason_key = raw.not_article_reason.split(":")[0].replace(" ", "_")
             self.crawler.stats.inc_value(f"extract/not_article/{reason_key}")

@@ -26,16 +26,40 @@ class ArticleState:
     etag: str | None = None
     last_modified: str | None = None
     deleted: int = 0
+    # State schema 3: the channel (and its name) the article was first filed under, which rechecks
+    # keep; when it was last asked for (rechecks go least recently checked first); which definition
+    # of the content hash made ``content_sha256`` (``crawler.items.CONTENT_HASH_VERSION``).
+    channel: str | None = None
+    channel_name: str | None = None
+    last_checked: str | None = None
+    content_hash_version: int = 1
 
     @classmethod
-    def from_record(cls, record: dict, first_seen: str | None = None) -> ArticleState:
-        """The state a committed record leaves (rebuilding the store from the manifests)."""
+    def from_record(cls, record: dict, known: ArticleState | None = None) -> ArticleState:
+        """The state a committed record leaves after ``known`` (rebuilding the store from the
+        manifests): first_seen and the first channel from the first record, last_checked from the
+        last one's fetch (an unchanged recheck left no record: this is as close as manifests know)."""
+        deleted = record.get("status") == "deleted"
+        first_channel = (known.channel, known.channel_name) if known is not None and known.channel else None
+        channel, channel_name = first_channel or (record.get("channel"), record.get("channel_name"))
         return cls(site=record["site"], id=record["id"], url=record["url"],
-                   published_at=record.get("published_at"),
-                   first_seen=first_seen or record.get("first_seen") or record["fetched_at"],
-                   last_seen=record["fetched_at"], content_sha256=record.get("content_sha256"),
-                   revision=int(record.get("revision") or 1),
-                   deleted=int(record.get("status") == "deleted"))
+                   published_at=record.get("published_at") or (known.published_at if known else None),
+                   first_seen=(known.first_seen if known else None) or record.get("first_seen") or record["fetched_at"],
+                   last_seen=record["fetched_at"],
+                   content_sha256=(known.content_sha256 if deleted and known else record.get("content_sha256")),
+                   revision=int(record.get("revision") or 1), deleted=int(deleted),
+                   channel=channel, channel_name=channel_name, last_checked=record["fetched_at"],
+                   content_hash_version=(known.content_hash_version if deleted and known
+                                         else content_hash_version(record.get("schema_version"))))
+
+
+def content_hash_version(schema_version: str | None) -> int:
+    """Which content hash a record of this schema version carries: 2 from 1.3 on, else 1."""
+    try:
+        major, minor = (int(part) for part in (schema_version or "1.0").split(".")[:2])
+    except ValueError:
+        return 1
+    return 2 if (major, minor) >= (1, 3) else 1
 
 
 class StateError(Exception):

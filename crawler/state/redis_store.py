@@ -36,6 +36,9 @@ class RedisStateStore:
     def _articles(self, site: str) -> str:
         return f"{self.prefix}:articles:{site}"
 
+    def _checked(self, site: str) -> str:
+        return f"{self.prefix}:checked:{site}"
+
     def _staged(self, run_id: str, slice_no: int) -> str:
         return f"{self.prefix}:staged:{run_id}:{slice_no}"
 
@@ -54,13 +57,34 @@ class RedisStateStore:
         return ArticleState(**json.loads(value)) if value else None
 
     def known_ids(self, site: str) -> set[str]:
-        return {key for key, value in self.redis.hscan_iter(self._articles(site)) if not json.loads(value)["deleted"]}
+        """Every committed article's id, deleted ones too (as the SQLite store's)."""
+        return set(self.redis.hkeys(self._articles(site)))
 
     def recheck_candidates(self, site: str, published_since: str | None) -> Iterator[ArticleState]:
+        """Known articles (deleted ones too) published at or after ``published_since`` (None: all)."""
         for _, value in self.redis.hscan_iter(self._articles(site)):
             state = ArticleState(**json.loads(value))
-            if not state.deleted and (published_since is None or (state.published_at or "") >= published_since):
+            if published_since is None or (state.published_at or "") >= published_since:
                 yield state
+
+    def recheck_oldest(self, site: str, published_before: str, limit: int) -> list[ArticleState]:
+        """As the SQLite store's: outside the recent window, least recently checked first (a full
+        scan: the fleet's seeder asks once a round)."""
+        touched = self.redis.hgetall(self._checked(site))
+        older = []
+        for _, value in self.redis.hscan_iter(self._articles(site)):
+            state = ArticleState(**json.loads(value))
+            if state.published_at is None or state.published_at < published_before:
+                state.last_checked = max(filter(None, (state.last_checked, touched.get(state.id))), default=None)
+                older.append(state)
+        older.sort(key=lambda s: (s.last_checked is not None, s.last_checked or "", s.published_at or "", s.id))
+        return older[:limit]
+
+    def touch_checked(self, site: str, article_id: str, when: str) -> None:
+        """A recheck answered 304: written at once (only the recheck order depends on it), beside the
+        article's row rather than into it, so it never races a promotion of that row."""
+        if not self.readonly:
+            self.redis.hset(self._checked(site), article_id, when)
 
     def pending(self, site: str) -> list[tuple[str, str | None]]:
         return [tuple(json.loads(v)) for v in self.redis.hvals(f"{self.prefix}:pending:{site}")]

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from . import ArticleState, StateError, StateTooNew
 
-# 1: 0.1.0 (articles, staged per run, settled_runs); 2: meta, slices, pending.
-SCHEMA_VERSION = 2
+# 1: 0.1.0 (articles, staged per run, settled_runs); 2: meta, slices, pending; 3: articles' first
+# channel, last_checked and content_hash_version (added in place to a 1 or 2 store).
+SCHEMA_VERSION = 3
 COLUMN_DEFINITIONS = (
     ("site", "TEXT NOT NULL"),
     ("id", "TEXT NOT NULL"),
@@ -29,7 +30,14 @@ COLUMN_DEFINITIONS = (
     ("etag", "TEXT"),
     ("last_modified", "TEXT"),
     ("deleted", "INTEGER NOT NULL DEFAULT 0"),
+    # 3: rows of an older store get NULL (checked first) and hash version 1 (title and body).
+    ("channel", "TEXT"),
+    ("channel_name", "TEXT"),
+    ("last_checked", "TEXT"),
+    ("content_hash_version", "INTEGER NOT NULL DEFAULT 1"),
 )
+# Columns a store of schema 1 or 2 lacks in ``articles`` and ``staged``: added by ALTER TABLE.
+ADDED_IN_3 = COLUMN_DEFINITIONS[-4:]
 COLUMNS = tuple(name for name, _ in COLUMN_DEFINITIONS)
 _COLS = ", ".join(COLUMNS)
 _DEFINED = ", ".join(f"{name} {kind}" for name, kind in COLUMN_DEFINITIONS)
@@ -43,6 +51,8 @@ CREATE TABLE IF NOT EXISTS staged (run_id TEXT NOT NULL, slice INTEGER NOT NULL,
 CREATE TABLE IF NOT EXISTS pending (site TEXT NOT NULL, id TEXT NOT NULL, url TEXT NOT NULL,
                                     channel TEXT, PRIMARY KEY (site, id));
 """
+# After the columns of schema 3 exist: the budgeted recheck reads articles least recently checked first.
+INDEXES = "CREATE INDEX IF NOT EXISTS articles_last_checked ON articles (site, last_checked);"
 
 
 class SqliteStateStore:
@@ -66,9 +76,12 @@ class SqliteStateStore:
             self.db.close()
             raise StateTooNew(f"{path} has state schema {version}, newer than this crawler's {SCHEMA_VERSION}: "
                              "run the newer crawler, or move the file away to rebuild it from the manifests")
-        if version < SCHEMA_VERSION:
+        if version < 2:
             self._migrate_from_0_1()
         self.db.executescript(SCHEMA)
+        if version < SCHEMA_VERSION:
+            self._migrate_to_3(self.db)
+        self.db.executescript(INDEXES)
         self._set("schema_version", str(SCHEMA_VERSION))
 
     @staticmethod
@@ -86,6 +99,8 @@ class SqliteStateStore:
                 copy.close()
                 copy = sqlite3.connect(":memory:", isolation_level=None)
         copy.executescript(SCHEMA)
+        SqliteStateStore._migrate_to_3(copy)
+        copy.executescript(INDEXES)
         return copy
 
     def _version(self) -> int:
@@ -101,6 +116,19 @@ class SqliteStateStore:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute("DROP TABLE IF EXISTS staged")
             self.db.execute("DROP TABLE IF EXISTS settled_runs")
+
+    @staticmethod
+    def _migrate_to_3(db: sqlite3.Connection) -> None:
+        """Schema 1 or 2: add the columns of 3 to ``articles`` and ``staged``, in one transaction.
+        Their rows get no channel or last_checked (the budgeted recheck reaches them first) and
+        content hash version 1, so their next recheck compares title and body as the hash did."""
+        with db:
+            db.execute("BEGIN IMMEDIATE")
+            for table in ("articles", "staged"):
+                present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                for name, kind in ADDED_IN_3:
+                    if name not in present:
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def _set(self, key: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
@@ -129,18 +157,33 @@ class SqliteStateStore:
         return ArticleState(*row) if row else None
 
     def known_ids(self, site: str) -> set[str]:
-        """Ids of every committed, not deleted article of a site."""
-        return {row[0] for row in self.db.execute("SELECT id FROM articles WHERE site=? AND deleted=0", (site,))}
+        """Ids of every committed article of a site, deleted ones too: a list page that still links a
+        deleted article does not ask for it again each run; rechecks do, and see it return."""
+        return {row[0] for row in self.db.execute("SELECT id FROM articles WHERE site=?", (site,))}
 
     def recheck_candidates(self, site: str, published_since: str | None) -> Iterator[ArticleState]:
-        """Live articles published at or after ``published_since`` (None: all of them)."""
-        query = f"SELECT {_COLS} FROM articles WHERE site=? AND deleted=0"
+        """Known articles (deleted ones too: they may come back) published at or after
+        ``published_since`` (None: all of them)."""
+        query = f"SELECT {_COLS} FROM articles WHERE site=?"
         params: tuple[str, ...] = (site,)
         if published_since is not None:
             query += " AND published_at >= ?"
             params += (published_since,)
         for row in self.db.execute(query, params):
             yield ArticleState(*row)
+
+    def recheck_oldest(self, site: str, published_before: str, limit: int) -> list[ArticleState]:
+        """Up to ``limit`` known articles outside the recent window (published before
+        ``published_before``, or when unknown), least recently checked first (never checked first)."""
+        query = (f"SELECT {_COLS} FROM articles WHERE site=? AND (published_at IS NULL OR published_at < ?) "
+                 "ORDER BY last_checked IS NOT NULL, last_checked, published_at, id LIMIT ?")
+        return [ArticleState(*row) for row in self.db.execute(query, (site, published_before, limit))]
+
+    def touch_checked(self, site: str, article_id: str, when: str) -> None:
+        """A recheck answered 304: the article was looked at (only the recheck order depends on it,
+        so it is written at once, not staged with a slice)."""
+        if not self.readonly:
+            self.db.execute("UPDATE articles SET last_checked=? WHERE site=? AND id=?", (when, site, article_id))
 
     def pending(self, site: str) -> list[tuple[str, str | None]]:
         """Article URLs that failed in earlier runs and were not committed since: (url, channel)."""
@@ -221,8 +264,7 @@ class SqliteStateStore:
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
             for record in records:
-                known = self.get(record["site"], record["id"])
-                state = ArticleState.from_record(record, first_seen=known.first_seen if known else None)
+                state = ArticleState.from_record(record, self.get(record["site"], record["id"]))
                 self.db.execute(f"INSERT OR REPLACE INTO articles ({_COLS}) VALUES ({', '.join('?' * len(COLUMNS))})",
                                 tuple(getattr(state, c) for c in COLUMNS))
                 self.db.execute("DELETE FROM pending WHERE site=? AND id=?", (state.site, state.id))
