@@ -133,3 +133,12 @@ def test_the_one_page_api_refuses_a_challenge_page_as_the_crawl_does(tmp_path):
     printed = subprocess.run([sys.executable, "-m", "crawler.extract", str(saved), "--url", URL],
                              capture_output=True, text=True, cwd=Path(__file__).parent.parent)
     assert printed.returncode == 1 and "challenge page" in printed.stderr
+
+
+def test_without_title_or_info_line_the_run_of_most_prose_is_the_body():
+    nav = "".join(f"<li><a href='/c{i}/'>栏目{i}</a></li>" for i in range(8))
+    side = "".join(f"<p><a href='/x/{i}.html'>别的稿件标题第{i}条</a></p>" for i in range(4))
+    html = (f"<html><head><meta charset='utf-8'><meta name='PubDate' content='2024-05-13 09:30'></head>"
+            f"<body><ul>{nav}</ul><div>{''.join(f'<p>{p}</p>' for p in PARAGRAPHS)}</div>{side}</body></html>")
+    raw = parse_article(html.encode(), URL)
+    assert [b.line for b in raw.blocks] == PARAGRAPHS
