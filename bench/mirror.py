@@ -416,6 +416,18 @@ def sitemap_html(base: str, name: str) -> str:
 
 ARTICLE_RE = re.compile(r"^/([a-z]+)/(\d{8})/(\d+)\.html$")
 LIST_RE = re.compile(r"^/([a-z]+)/(?:index(?:_(\d+))?\.html)?$")
+# An article's pictures (``generate_article``): served, so that the crawl's page requisites are
+# fetched and archived as on the real site, not 404s.
+IMAGE_RE = re.compile(r"^/sccaw/u_yhscwj/\d{6}/([0-9a-f]{32})\.(jpe?g|png)$")
+_IMAGE_NOISE = random.Random(7).randbytes(96 * 1024)
+
+
+def image_bytes(digest: str, ext: str) -> bytes:
+    """A picture's bytes, 16–96 KB, the same on every request (incompressible, as JPEG and PNG are)."""
+    size = 16 * 1024 + int(digest[:8], 16) % (80 * 1024)
+    magic = b"\x89PNG\r\n\x1a\n" if ext == "png" else b"\xff\xd8\xff\xe0"
+    start = int(digest[8:12], 16) % 1024
+    return magic + digest.encode() + _IMAGE_NOISE[start:start + size]
 ROBOTS = b"User-agent: *\nAllow: /\n"
 
 
@@ -463,6 +475,12 @@ class Mirror:
                     page = generate_article(k, self.n, self.base).html
                     self.counts["article_bytes"] += len(page)
                     return 200, html, page, {"ETag": etag, "Last-Modified": LAST_MODIFIED}
+        match = IMAGE_RE.match(path)
+        if match:
+            self.counts["image"] += 1
+            body = image_bytes(match[1], match[2])
+            self.counts["image_bytes"] += len(body)
+            return 200, "image/png" if match[2] == "png" else "image/jpeg", body, {"Last-Modified": LAST_MODIFIED}
         match = LIST_RE.match(path)
         if match:
             slug = match[1]

@@ -4,10 +4,12 @@ index as pywb looks it up, and from the WACZ a ReplayWeb.page-style tool opens."
 from __future__ import annotations
 
 import gzip
+import io
 import hashlib
 import json
 import subprocess
 import sys
+import tempfile
 import zipfile
 from bisect import bisect_left
 from pathlib import Path
@@ -16,6 +18,7 @@ from urllib.parse import urlsplit
 import jsonschema
 import pytest
 import surt
+from cdxj_indexer import CDXJIndexer
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.archive.wacz import pages_of, warc_files_of
@@ -189,6 +192,17 @@ def test_the_run_wacz_is_listed_valid_and_replayable(runs):
         pages = [json.loads(line) for line in archive.read("pages/pages.jsonl").decode().splitlines()[1:]]
         assert {p["url"] for p in pages} == {r["url"] for r in consumer.records(first.output_dir, manifest["run_id"])}
         index = gzip.decompress(archive.read("indexes/index.cdx.gz")).decode()
+        assert all(p.get("ts") and p.get("id") for p in pages)  # when each page was captured
+        # The ZipNum index holds what py-wacz's indexer finds in the WACZ's own WARC files, in order.
+        expected = io.StringIO()
+        with tempfile.TemporaryDirectory() as unpacked:
+            archive.extractall(unpacked, [n for n in names if n.startswith("archive/")])
+            CDXJIndexer(output=expected, inputs=sorted(str(p) for p in Path(unpacked, "archive").iterdir()),
+                        sort=True).process_all()
+        key = [line.split(" {")[0] for line in index.splitlines()]
+        assert key == [line.split(" {")[0] for line in expected.getvalue().splitlines()]
+        blocks = archive.read("indexes/index.idx").decode().splitlines()
+        assert blocks[0].startswith("!meta") and len(blocks) > 1
     image = next(i["url"] for r in first.records for i in r["images"])
     assert surt.surt(image) in index
 

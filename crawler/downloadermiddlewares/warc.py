@@ -128,6 +128,8 @@ class WarcArchiveMiddleware:
         self.stored = StoredCaptures(self.output_dir)
         # Closed files not yet listed in a manifest (the commit takes them), and the first failure.
         self.sealed: list[Path] = []
+        # A closed WARC file's SHA-256, taken as it was written (read by the commit after the seal).
+        self.sha256: dict[Path, str] = {}
         self.error: BaseException | None = None
         # One worker: records are written in the order responses arrive, never interleaved.
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warc-writer")
@@ -194,10 +196,14 @@ class WarcArchiveMiddleware:
     def _close_current(self) -> None:
         if self.file is None:
             return
+        assert self.writer is not None
         self.file.flush()
         os.fsync(self.file.fileno())
+        whole = self.writer.written == self.file.tell()  # every byte went through the hash
         self.file.close()
         final = self.directory / self.name
+        if whole:
+            self.sha256[final] = self.writer.sha256.hexdigest()
         (self.directory / f".{self.name}.open").replace(final)
         fsync_dir(self.directory)
         self.sealed.append(final)

@@ -228,8 +228,9 @@ class RunCommitter(FeedExporter):
         archive = getattr(self.crawler, "warc_archive", None)
         if archive is not None:
             sealed, warc_error = await archive.seal(final=final)
-            for path in sealed:  # read back off the reactor thread
-                self.unclaimed_warcs.append((path, await asyncio.to_thread(sha256_of, path)))
+            for path in sealed:  # hashed as written, or read back off the reactor thread
+                digest = archive.sha256.pop(path, None) or await asyncio.to_thread(sha256_of, path)
+                self.unclaimed_warcs.append((path, digest))
             if warc_error and not cut.error:
                 cut.error = f"writing the WARC archive failed: {warc_error}"
         self.faults.reach(points.WARC_SEALED)
@@ -309,7 +310,7 @@ class RunCommitter(FeedExporter):
         WARC files it would hold are listed all the same)."""
         try:
             return [await asyncio.to_thread(build_run_wacz, self.output_dir, self.crawler.spidercls.name, self.run_id,
-                                            entries, [path for path, _ in self.unclaimed_warcs])]
+                                            entries, list(self.unclaimed_warcs))]
         except Exception as error:
             logger.error("Could not write the run's WACZ: %s", error)
             self.crawler.stats.inc_value("wacz/failed")

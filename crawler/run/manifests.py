@@ -89,9 +89,14 @@ def records_entry(*, uri: str, file: str | None, records: int, offset: int, size
             "sha256": sha256}
 
 
+def warc_entry_kind(path: Path) -> str:
+    """What a closed archive file is: ``warc`` (a ``.warc.gz``) or ``cdxj`` (its index)."""
+    return "cdxj" if path.name.endswith(".cdxj") else "warc"
+
+
 def warc_entry(output_dir: Path, path: Path, sha256: str) -> dict[str, Any]:
     """A ``files`` entry for a closed archive file: ``warc`` (a ``.warc.gz``) or ``cdxj`` (its index)."""
-    kind = "cdxj" if path.name.endswith(".cdxj") else "warc"
+    kind = warc_entry_kind(path)
     return {"kind": kind, "file": relative_name(output_dir, path), "bytes": path.stat().st_size, "sha256": sha256}
 
 
