@@ -5,7 +5,9 @@ articles (and the article links on article pages: 上一篇/下一篇, 相关阅
 per article. No extraction, no cleaning, no state, no WARC. Same request priorities as ours.
 
 ``scrapy runspider bench/bare_spider.py -a base_url=http://127.0.0.1:PORT/ -O urls.jsonl`` (run it
-outside the project folder, so the project's settings are not loaded).
+outside the project folder, so the project's settings are not loaded). ``-a requisites=1`` also
+fetches each article page's pictures on the crawl host (not the site's own, under ``/images/``),
+and drops their bytes: the network work of an archive that keeps an article's pictures, and nothing else.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ NOT_CHANNELS = {"sccaw", "system", "images", "css", "js", "admin"}
 class BareSpider(scrapy.Spider):
     name = "bare"
 
-    def __init__(self, base_url: str = "http://127.0.0.1:8000/", *args, **kwargs):
+    def __init__(self, base_url: str = "http://127.0.0.1:8000/", requisites: str = "", *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.base_url = base_url
         self.host = urlsplit(base_url).netloc
+        self.requisites = requisites not in ("", "0", "false", "False")
 
     async def start(self):
         yield scrapy.Request(self.base_url, callback=self.parse_list, priority=5)
@@ -49,3 +52,12 @@ class BareSpider(scrapy.Spider):
     def parse_article(self, response):
         yield {"url": response.url}
         yield from self._links(response)
+        if self.requisites:
+            for src in response.css("img::attr(src)").getall():
+                url = response.urljoin(src.strip())
+                parts = urlsplit(url)
+                if parts.netloc == self.host and not parts.path.startswith("/images/"):
+                    yield scrapy.Request(url, callback=self.parse_picture, priority=30)
+
+    def parse_picture(self, response):
+        return None

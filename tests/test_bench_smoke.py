@@ -59,7 +59,8 @@ def test_extraction_bench(tmp_path):
 def test_crawl_rate_bench(tmp_path):
     result = run_bench("bench.crawl_rate", tmp_path / "crawl_rate.json", "--articles", "30", "--rounds", "2",
                        "--loadtest-seconds", "0.5")
-    variants = {"bare", "ours_warc", "ours_nowarc", "ours_warc_gc_default", "bare_gc_tuned"}
+    variants = {"bare", "ours_warc", "ours_warc_only", "ours_nowarc", "ours_warc_gc_default", "bare_gc_tuned",
+                "bare_gc_tuned_pictures"}
     assert set(result["best"]) == variants
     for run in result["best"].values():
         assert run["returncode"] == 0
@@ -77,6 +78,13 @@ def test_crawl_rate_bench(tmp_path):
         assert ratios["paired_median"] == round(sum(expected) / 2, 2)
     assert result["best"]["ours_warc"]["warc_mb"] > 0 and result["best"]["ours_nowarc"]["warc_mb"] == 0
     assert "requests_per_s" in result["server_loadtest"]
+    # The shipped crawl fetches the articles' pictures and writes a WACZ; so does (the pictures) the
+    # bare reference it is compared with, and neither do the others.
+    pictures = {variant: run["images_served"] for variant, run in result["best"].items()}
+    assert pictures["ours_warc"] > 0 and pictures["bare_gc_tuned_pictures"] == pictures["ours_warc"]
+    assert not any(n for v, n in pictures.items() if v not in ("ours_warc", "ours_warc_gc_default", "bare_gc_tuned_pictures"))
+    assert result["best"]["ours_warc"]["wacz_mb"] > 0 and result["best"]["ours_warc_only"]["wacz_mb"] == 0
+    assert set(result["ratios_to_bare_gc_tuned_pictures"]) == variants - {"bare_gc_tuned_pictures"}
 
 
 def test_rerun_bench(tmp_path):
