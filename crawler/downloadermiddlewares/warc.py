@@ -6,7 +6,8 @@ before decompression, before redirects are followed, robots.txt included. Files 
 renamed when closed, and get a CDXJ index beside them. A failed write leaves the archive broken:
 no later seal succeeds, so no slice that might point into a torn file is committed. Only a
 ``scrapy crawl`` holding the OUTPUT_DIR lock archives; other commands write nothing. The response record's position is put in ``request.meta["warc"]`` so the
-record that came from it can point at its source.
+record that came from it can point at its source, and a 2xx response's payload digest (``sha1:…``,
+as in its record) in ``request.meta["warc_payload_digest"]``.
 
 All file work (building records, digests, gzip, writes, rotation, indexes) happens on one writer
 thread, in the order responses arrive: zlib and hashlib release the GIL, so it runs beside the
@@ -235,9 +236,9 @@ class WarcArchiveMiddleware:
 
     def _write_exchange(self, url: str, body: bytes, status: int, response_headers: StatusAndHeaders,
                         request_headers: StatusAndHeaders, captured: float,
-                        ip_address: str | None) -> dict[str, str | int]:
+                        ip_address: str | None) -> tuple[dict[str, str | int], str | None]:
         """On the writer thread: the response (or revisit) and request records; where the response
-        (or the capture the revisit refers to) is."""
+        (or the capture the revisit refers to) is, and the payload digest of a 2xx response."""
         if self.error is not None:
             raise OSError(f"the WARC archive is broken since an earlier write failed: {self.error}")
         try:
@@ -279,11 +280,11 @@ class WarcArchiveMiddleware:
         if referred is not None:
             self.crawler.stats.inc_value(f"warc/revisits/{'not_modified' if status == 304 else 'identical'}")
             capture = referred[1]
-            return {"file": capture.file, "record_id": str(capture.record_id), "offset": capture.offset}
+            return {"file": capture.file, "record_id": str(capture.record_id), "offset": capture.offset}, digest
         if digest is not None:
             self.stored.remember(url, Capture(digest, f"warc/{self.name}", offset,
                                               "".join(c for c in date if c.isdigit())[:14], date, record_id))
-        return {"file": f"warc/{self.name}", "record_id": record_id, "offset": offset}
+        return {"file": f"warc/{self.name}", "record_id": record_id, "offset": offset}, digest
 
     @staticmethod
     def _exchange(request: Request, response: Response) -> tuple:
@@ -298,7 +299,7 @@ class WarcArchiveMiddleware:
     async def process_response(self, request: Request, response: Response) -> Response:
         # Headers are read here, on the reactor thread; the records are made on the writer thread.
         written = self.executor.submit(self._write_exchange, *self._exchange(request, response))
-        request.meta["warc"] = await asyncio.wrap_future(written)
+        request.meta["warc"], request.meta["warc_payload_digest"] = await asyncio.wrap_future(written)
         self.crawler.stats.inc_value("warc/records")
         return response
 

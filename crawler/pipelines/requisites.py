@@ -32,7 +32,6 @@ pointers are not part of the content the state compares.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 from pathlib import Path
@@ -189,11 +188,13 @@ class RequisitesPipeline:
             logger.info("Requisite not archived (HTTP %s): %s (of %s)", response.status, url, page_url)
             return None
         self.stats.inc_value("requisites/archived")
-        self._note_digest(url, response.body)
+        self._note_digest(url, response.meta.get("warc_payload_digest"))
         return dict(pointer)
 
-    def _note_digest(self, url: str, body: bytes) -> None:
-        digest = hashlib.sha256(body).hexdigest()
+    def _note_digest(self, url: str, digest: str | None) -> None:
+        """Count a second URL with the same bytes (by the payload digest the WARC record holds)."""
+        if digest is None:
+            return
         first = self.digests.setdefault(digest, url)
         if first != url:
             self.stats.inc_value("requisites/identical_payload")
