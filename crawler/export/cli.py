@@ -15,7 +15,7 @@ from pathlib import Path
 from .. import exitcodes
 from .fold import ExportError
 from .run import ARCHIVE_DB, EXPORT_DIR, FORMATS, ExportLocked, ExportReport, export
-from .search import search
+from .search import TRIGRAM, indexed, search
 from .store import ArchiveStore, ExportStoreError, check_sqlite
 
 DEFAULT_LIMIT = 20
@@ -65,7 +65,9 @@ def print_search(export_dir: Path, query: str, limit: int) -> int:
     for hit in hits:
         print(f"{hit.title}{'  [deleted]' if hit.deleted else ''}\n  {hit.url}  {hit.published_at or ''}\n"
               f"  {hit.snippet}\n")
-    print(f"{len(hits)} article{'s' if len(hits) != 1 else ''} match {query!r}")
+    how = "full-text index" if indexed(query) else (
+        f"a scan: the index holds no term shorter than {TRIGRAM} characters")
+    print(f"{len(hits)} {'article' if len(hits) == 1 else 'articles'} matching {query!r} ({how})")
     return OK
 
 

@@ -34,14 +34,17 @@ def terms_of(query: str) -> list[str]:
     return query.split()
 
 
+def indexed(query: str) -> bool:
+    """Whether the index can answer ``query`` (every term a trigram or longer), or a scan must."""
+    return all(len(term) >= TRIGRAM for term in terms_of(query))
+
+
 def search(store: ArchiveStore, query: str, limit: int) -> list[Hit]:
     """The articles matching every term of ``query``, best first (index) or newest first (scan)."""
     terms = terms_of(query)
     if not terms:
         return []
-    if all(len(term) >= TRIGRAM for term in terms):
-        return _indexed(store.db, terms, limit)
-    return _scanned(store.db, terms, limit)
+    return _indexed(store.db, terms, limit) if indexed(query) else _scanned(store.db, terms, limit)
 
 
 def _indexed(db: sqlite3.Connection, terms: list[str], limit: int) -> list[Hit]:
