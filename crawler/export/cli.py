@@ -19,6 +19,8 @@ from .search import TRIGRAM, indexed, search
 from .store import ArchiveStore, ExportStoreError, check_sqlite
 
 DEFAULT_LIMIT = 20
+DESCRIPTION = ("Fold the committed runs under OUTPUT_DIR into one dataset: every article, its latest version, "
+               "and every revision (JSONL, Parquet, SQLite with full-text search).")
 OK = 0  # exitcodes.FAILED and LOCKED mean here what they mean for a crawl; "complete" does not apply
 
 
@@ -93,7 +95,7 @@ def run(output_dir: Path, opts: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``sichuanpeace-export OUTPUT_DIR [options]``."""
-    parser = argparse.ArgumentParser(prog="sichuanpeace-export", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="sichuanpeace-export", description=DESCRIPTION)
     parser.add_argument("output_dir", metavar="OUTPUT_DIR", help="the crawl's OUTPUT_DIR")
     add_arguments(parser)
     opts = parser.parse_args(argv)

@@ -176,10 +176,13 @@ def _write_others(db_path: Path, export_dir: Path, formats: list[str], report: E
                     continue
                 with _replacing(export_dir / name) as part:
                     write(store.rows(table), table, part)
+                # Said at once: an export killed at the next file rewrites only what it did not finish.
                 outputs[name] = current
+                write_json_atomic(outputs_path, outputs)
                 report.written.append(name)
-        outputs[ARCHIVE_DB] = current
-        write_json_atomic(outputs_path, outputs)
+        if outputs.get(ARCHIVE_DB) != current:
+            outputs[ARCHIVE_DB] = current
+            write_json_atomic(outputs_path, outputs)
         report.counts = store.counts()
     finally:
         store.close()
