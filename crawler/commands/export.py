@@ -12,8 +12,6 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from ..export import cli
-
 
 class Command(ScrapyCommand):
     """Fold the committed runs into the archive (JSONL, Parquet, SQLite with full-text search)."""
@@ -29,6 +27,7 @@ class Command(ScrapyCommand):
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
+        from ..export import cli  # here, not at the top: every scrapy command imports this module
         cli.add_arguments(parser)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
@@ -36,4 +35,5 @@ class Command(ScrapyCommand):
             raise UsageError(f"scrapy export takes no arguments (got {' '.join(args)}); OUTPUT_DIR comes from "
                              "the settings: -s OUTPUT_DIR=…")
         assert self.settings is not None
+        from ..export import cli  # pyarrow, only when exporting
         self.exitcode = cli.run(Path(self.settings.get("OUTPUT_DIR")), opts)

@@ -58,7 +58,8 @@ def _create_sql() -> list[str]:
         "CREATE INDEX revisions_article ON revisions (site, id, position)",
         # A rowid table (the FTS index refers to rows by rowid), one row per (site, id).
         f"CREATE TABLE articles ({columns(ARTICLE_COLUMNS)}, UNIQUE (site, id))",
-        "CREATE VIRTUAL TABLE articles_fts USING fts5(title, body, content='articles', tokenize='trigram')",
+        # content="articles" in double quotes: how Datasette finds a table's index (its search box).
+        "CREATE VIRTUAL TABLE articles_fts USING fts5(title, body, content=\"articles\", tokenize='trigram')",
         # The external-content FTS pattern of SQLite's documentation: the index follows the table.
         "CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN "
         "INSERT INTO articles_fts(rowid, title, body) VALUES (new.rowid, new.title, new.body); END",
