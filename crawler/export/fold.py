@@ -88,11 +88,9 @@ def _checked_range(output_dir: Path, entry: dict[str, Any], name: str) -> bytes:
                           "the export reads records files under or named by OUTPUT_DIR")
     path = manifests.records_path(output_dir, entry)
     try:
-        with path.open("rb") as handle:
-            handle.seek(entry.get("offset", 0))
-            data = handle.read(entry["bytes"]) if "bytes" in entry else handle.read()
-    except OSError as error:
-        raise ExportError(f"manifest {name}: cannot read {path}: {error}") from None
+        data = manifests.read_range(output_dir, entry)
+    except manifests.UnreadableRecords as error:
+        raise ExportError(f"manifest {name}: cannot read {error}") from None
     if "bytes" in entry and len(data) != entry["bytes"]:
         raise ExportError(f"manifest {name}: {path} ends before its range ({len(data)} of {entry['bytes']} bytes)")
     if "sha256" in entry and hashlib.sha256(data).hexdigest() != entry["sha256"]:

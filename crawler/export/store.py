@@ -46,6 +46,11 @@ def check_sqlite() -> None:
         raise ExportStoreError(f"SQLite {sqlite3.sqlite_version} cannot make an FTS5 trigram index: {error}") from None
 
 
+# An external-content index forgets a row by being told its old values.
+_UNINDEX_OLD = ("INSERT INTO articles_fts(articles_fts, rowid, title, body) "
+                "VALUES ('delete', old.rowid, old.title, old.body);")
+
+
 def _create_sql() -> list[str]:
     def columns(cols: tuple[Column, ...]) -> str:
         return ", ".join(f"{c.name} {c.sqlite_type}" for c in cols)
@@ -63,10 +68,8 @@ def _create_sql() -> list[str]:
         # The external-content FTS pattern of SQLite's documentation: the index follows the table.
         "CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN "
         "INSERT INTO articles_fts(rowid, title, body) VALUES (new.rowid, new.title, new.body); END",
-        "CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN "
-        "INSERT INTO articles_fts(articles_fts, rowid, title, body) VALUES ('delete', old.rowid, old.title, old.body); END",
-        "CREATE TRIGGER articles_au AFTER UPDATE ON articles BEGIN "
-        "INSERT INTO articles_fts(articles_fts, rowid, title, body) VALUES ('delete', old.rowid, old.title, old.body); "
+        f"CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN {_UNINDEX_OLD} END",
+        f"CREATE TRIGGER articles_au AFTER UPDATE ON articles BEGIN {_UNINDEX_OLD} "
         "INSERT INTO articles_fts(rowid, title, body) VALUES (new.rowid, new.title, new.body); END",
     ]
 
@@ -99,14 +102,25 @@ class ArchiveStore:
         self.db = db
 
     @classmethod
+    def _writable(cls, path: Path) -> ArchiveStore:
+        """A part file, private to this export: no rollback journal, no syncs (a failed export
+        deletes it; the caller fsyncs it whole before renaming it into place)."""
+        db = sqlite3.connect(path)
+        db.execute("PRAGMA journal_mode = OFF")
+        db.execute("PRAGMA synchronous = OFF")
+        db.execute("PRAGMA cache_size = -65536")  # 64 MiB: the trigram index's pages stay in memory
+        return cls(db)
+
+    @classmethod
     def create(cls, path: Path) -> ArchiveStore:
         path.unlink(missing_ok=True)
-        db = sqlite3.connect(path)
+        store = cls._writable(path)
+        db = store.db
         with db:
             for statement in _create_sql():
                 db.execute(statement)
             db.execute("INSERT INTO export_meta VALUES ('export_schema_version', ?)", (EXPORT_SCHEMA_VERSION,))
-        return cls(db)
+        return store
 
     @classmethod
     def open(cls, path: Path) -> ArchiveStore:
@@ -116,7 +130,7 @@ class ArchiveStore:
     def copy_of(cls, committed: Path, part: Path) -> ArchiveStore:
         """The committed database copied to ``part``, to be changed there."""
         shutil.copyfile(committed, part)
-        return cls.open(part)
+        return cls._writable(part)
 
     def close(self) -> None:
         self.db.close()
@@ -146,7 +160,7 @@ class ArchiveStore:
     def article(self, site: str, article_id: str) -> dict[str, Any] | None:
         names = ", ".join(c.name for c in ARTICLE_COLUMNS)
         row = self.db.execute(f"SELECT {names} FROM articles WHERE site = ? AND id = ?", (site, article_id)).fetchone()
-        return None if row is None else {c.name: from_sqlite(c, v) for c, v in zip(ARTICLE_COLUMNS, row)}
+        return None if row is None else {c.name: from_sqlite(c, v) for c, v in zip(ARTICLE_COLUMNS, row, strict=True)}
 
     def add_revision(self, row: dict[str, Any]) -> None:
         self._insert("revisions", row)
@@ -158,7 +172,8 @@ class ArchiveStore:
         # An UPDATE (not INSERT OR REPLACE) keeps the rowid, and fires the trigger that reindexes it.
         assignments = ", ".join(f"{c.name} = ?" for c in ARTICLE_COLUMNS)
         values = [to_sqlite(c, row.get(c.name)) for c in ARTICLE_COLUMNS]
-        self.db.execute(f"UPDATE articles SET {assignments} WHERE site = ? AND id = ?", (*values, row["site"], row["id"]))
+        self.db.execute(f"UPDATE articles SET {assignments} WHERE site = ? AND id = ?",
+                        (*values, row["site"], row["id"]))
 
     def mark_folded(self, commit: Commit, records: int, first_position: int) -> None:
         key = commit.key
@@ -179,7 +194,7 @@ class ArchiveStore:
         order = "position" if table == "revisions" else "rowid"
         cursor = self.db.execute(f"SELECT {', '.join(c.name for c in columns)} FROM {table} ORDER BY {order}")
         for row in cursor:
-            yield {c.name: from_sqlite(c, v) for c, v in zip(columns, row)}
+            yield {c.name: from_sqlite(c, v) for c, v in zip(columns, row, strict=True)}
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Rows per status: of ``articles`` (their latest record's) and ``revisions``."""
