@@ -305,10 +305,13 @@ def contents(directory: Path) -> dict[str, bytes]:
     return {name: (directory / name).read_bytes() for name in files_under(directory)}
 
 
-def test_bad_options_exit_1(archive):
-    for args in (["--format", "xml"], ["--limit", "0"], ["extra"]):
+def test_bad_options_are_refused(archive):
+    for args, code, said in ((["--format", "xml"], 1, "--format takes jsonl, parquet, sqlite"),
+                             (["--limit", "0"], 1, "--limit must be 1 or more"),
+                             (["extra"], 2, "scrapy export takes no arguments")):
         done = scrapy("export", "-s", f"OUTPUT_DIR={archive.out}", *args)
-        assert done.returncode in (1, 2) and done.stdout == "", args
+        assert (done.returncode, done.stdout) == (code, ""), args
+        assert said in done.stderr, done.stderr
 
 
 # --- in process: a kill mid-export, the fold itself --------------------------------------------------
