@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from crawler.export import fold, run
+from crawler.export import cli, fold, run
 from crawler.export.tables import ARTICLE_COLUMNS, RECORD_COLUMNS, REVISION_COLUMNS
 from crawler.items import RECORD_FIELDS
 from tests import consumer
@@ -49,9 +49,17 @@ class Archive:
 
 
 def export(out: Path, *args: str):
+    """The real ``scrapy export`` in a subprocess."""
     done = scrapy("export", "-s", f"OUTPUT_DIR={out}", *args)
     assert done.returncode == 0, done.stderr[-3000:]
     return done
+
+
+def export_here(capsys, out: Path, *args: str) -> tuple[int, str, str]:
+    """The same command line in this process (``sichuanpeace-export``): exit code, stdout, stderr."""
+    code = cli.main([str(out), *args])
+    printed = capsys.readouterr()
+    return code, printed.out, printed.err
 
 
 def crawl(site: FixtureSite, out: Path, *args: str) -> None:
@@ -223,13 +231,13 @@ def test_the_second_export_read_only_the_new_manifest(archive):
     assert "articles: 21 rows (deleted 1, modified 1, new 18, restored 1)" in archive.second.stdout
 
 
-def test_an_export_with_nothing_new_reads_and_writes_nothing(archive, tmp_path):
+def test_an_export_with_nothing_new_reads_and_writes_nothing(archive, tmp_path, capsys):
     folder = tmp_path / "export"
     shutil.copytree(archive.second.folder, folder)
     before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
-    done = export(archive.out, "--out", str(folder))
-    assert done.stdout.startswith("Folded 0 of 3 manifests (0 records)")
-    assert "Written: nothing (up to date)" in done.stdout
+    code, stdout, _ = export_here(capsys, archive.out, "--out", str(folder))
+    assert code == 0 and stdout.startswith("Folded 0 of 3 manifests (0 records)")
+    assert "Written: nothing (up to date)" in stdout
     assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before
 
 
@@ -238,38 +246,37 @@ def test_a_damaged_database_or_a_changed_manifest_means_a_rebuild(archive, tmp_p
     shutil.copytree(archive.out, out, ignore=shutil.ignore_patterns("export", ".lock"))
     shutil.copytree(archive.first.folder, out / "export")
     (out / "export" / "archive.sqlite").write_bytes(b"not a database")
-    done = export(out)
-    assert "built from nothing: the database is damaged or of another export version" in done.stdout
+    report = run.export(out, out / "export")
+    assert report.rebuilt == "the database is damaged or of another export version"
     assert read_jsonl(out / "export", "articles") == read_jsonl(archive.second.folder, "articles")
 
     # The last manifest folded, changed byte for byte but not in size: the tripwire sees it.
     last = sorted((out / "runs").glob("*.json"))[-1]
     text = last.read_text("utf-8")
     last.write_text(text.replace('  "seq"', ' "seq" ', 1), "utf-8")
-    done = export(out)
-    assert f"built from nothing: manifest {last.name} changed since it was folded" in done.stdout
+    assert run.export(out, out / "export").rebuilt == f"manifest {last.name} changed since it was folded"
     # An earlier one, changed in size.
     earlier = sorted((out / "runs").glob("*.json"))[0]
     earlier.write_text(earlier.read_text("utf-8") + "\n", "utf-8")
-    done = export(out)
-    assert "built from nothing: a manifest it folded is gone or changed" in done.stdout
+    report = run.export(out, out / "export")
+    assert report.rebuilt == "a manifest it folded is gone or changed" and report.folded_manifests == 3
     for fmt in READERS:
         for table in TABLES:
             assert READERS[fmt](out / "export", table) == READERS[fmt](archive.second.folder, table), (fmt, table)
 
 
-def test_a_range_that_does_not_check_stops_the_export(archive, tmp_path):
+def test_a_range_that_does_not_check_stops_the_export(archive, tmp_path, capsys):
     out = tmp_path / "out"
     shutil.copytree(archive.out, out, ignore=shutil.ignore_patterns("export", ".lock"))
     records_file = out / consumer.manifests(out)[0]["files"][0]["file"]
     data = records_file.read_bytes()
     records_file.write_bytes(data.replace("遂宁".encode(), "绵阳".encode(), 1))
-    done = scrapy("export", "-s", f"OUTPUT_DIR={out}")
-    assert done.returncode == 1 and "does not match its sha256" in done.stderr
+    code, _, stderr = export_here(capsys, out)
+    assert code == 1 and "does not match its sha256" in stderr
     assert not (out / "export" / "archive.sqlite").exists()
 
 
-def test_search_finds_a_chinese_phrase_with_a_snippet(archive):
+def test_search_finds_a_chinese_phrase_with_a_snippet(archive, capsys):
     done = export(archive.out, "--search", "政法队伍")
     lines = done.stdout.splitlines()
     assert lines[0] == "遂宁市政法队伍教育整顿综述"
@@ -278,12 +285,12 @@ def test_search_finds_a_chinese_phrase_with_a_snippet(archive):
     assert "«政法队伍»" in lines[2]
     assert lines[-1] == "1 article matching '政法队伍' (full-text index)"
     # Two characters are shorter than a trigram: scanned, same marks.
-    done = export(archive.out, "--search", "政法", "--limit", "2")
-    assert done.stdout.count("«政法»") == 2
-    assert done.stdout.splitlines()[-1].startswith("2 articles matching '政法' (a scan")
+    code, stdout, _ = export_here(capsys, archive.out, "--search", "政法", "--limit", "2")
+    assert code == 0 and stdout.count("«政法»") == 2
+    assert stdout.splitlines()[-1].startswith("2 articles matching '政法' (a scan")
 
 
-def test_the_export_takes_no_crawl_lock_and_writes_only_its_folder(archive, tmp_path):
+def test_the_export_takes_no_crawl_lock_and_writes_only_its_folder(archive, tmp_path, capsys):
     out = tmp_path / "out"
     shutil.copytree(archive.out, out, ignore=shutil.ignore_patterns("export", ".lock"))
     before = contents(out)
@@ -292,8 +299,8 @@ def test_the_export_takes_no_crawl_lock_and_writes_only_its_folder(archive, tmp_
         export(out)
         with (out / "export" / ".export.lock").open("a") as export_lock:  # another export running
             fcntl.flock(export_lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            busy = scrapy("export", "-s", f"OUTPUT_DIR={out}")
-    assert busy.returncode == 3 and "another export" in busy.stderr
+            code, _, stderr = export_here(capsys, out)
+    assert code == 3 and "another export" in stderr
     after = contents(out)
     assert after.pop(".lock") == b"" and {k: v for k, v in after.items() if not k.startswith("export/")} == before
     assert sorted(k for k in after if k.startswith("export/")) == [
@@ -305,13 +312,13 @@ def contents(directory: Path) -> dict[str, bytes]:
     return {name: (directory / name).read_bytes() for name in files_under(directory)}
 
 
-def test_bad_options_are_refused(archive):
-    for args, code, said in ((["--format", "xml"], 1, "--format takes jsonl, parquet, sqlite"),
-                             (["--limit", "0"], 1, "--limit must be 1 or more"),
-                             (["extra"], 2, "scrapy export takes no arguments")):
-        done = scrapy("export", "-s", f"OUTPUT_DIR={archive.out}", *args)
-        assert (done.returncode, done.stdout) == (code, ""), args
-        assert said in done.stderr, done.stderr
+def test_bad_options_are_refused(archive, capsys):
+    done = scrapy("export", "-s", f"OUTPUT_DIR={archive.out}", "--format", "xml")
+    assert (done.returncode, done.stdout) == (1, "") and "--format takes jsonl, parquet, sqlite" in done.stderr
+    done = scrapy("export", "-s", f"OUTPUT_DIR={archive.out}", "extra")
+    assert done.returncode == 2 and "scrapy export takes no arguments" in done.stderr
+    refused = (1, "", "sichuanpeace export: --limit must be 1 or more; got 0\n")
+    assert export_here(capsys, archive.out, "--limit", "0") == refused
 
 
 # --- in process: a kill mid-export, the fold itself --------------------------------------------------
