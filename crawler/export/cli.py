@@ -44,7 +44,8 @@ def _formats(value: str) -> tuple[str, ...]:
 
 
 def summary(report: ExportReport, export_dir: Path) -> str:
-    lines = [f"Folded {report.folded_manifests} of {report.manifests} manifests ({report.folded_records} records)"
+    records = f"{report.folded_records} record{'' if report.folded_records == 1 else 's'}"
+    lines = [f"Folded {report.folded_manifests} of {report.manifests} manifests ({records})"
              + (f", built from nothing: {report.rebuilt}" if report.rebuilt else "") + f" into {export_dir}"]
     for table, by_status in report.counts.items():
         total = sum(by_status.values())

@@ -9,6 +9,7 @@ snippet cut around the first hit here.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import dataclass
 
@@ -17,8 +18,10 @@ from .store import ArchiveStore
 MARK_START, MARK_END = "«", "»"  # around each hit in a snippet
 ELLIPSIS = "…"
 TRIGRAM = 3  # characters in a trigram: shorter terms are not in the index
-SNIPPET_TOKENS = 32  # FTS5 snippet length; one trigram token per character
-SNIPPET_CONTEXT = 16  # characters either side of the first hit, in the LIKE fallback
+# Characters of context either side of the first hit. The snippet is cut here from FTS5's
+# highlight() (the whole text, hits marked by the index): FTS5's own snippet() counts trigram
+# tokens and may end its window inside a hit, marking only its first three characters.
+SNIPPET_CONTEXT = 20
 
 
 @dataclass(frozen=True)
@@ -48,15 +51,14 @@ def search(store: ArchiveStore, query: str, limit: int) -> list[Hit]:
 
 
 def _indexed(db: sqlite3.Connection, terms: list[str], limit: int) -> list[Hit]:
-    # Each term a quoted phrase (FTS5 syntax: "" escapes a quote), so 政法 AND NOT … stay words.
+    # Each term a quoted string (FTS5 syntax: "" escapes a quote), so AND, OR, NOT, * are words.
     match = " ".join('"' + term.replace('"', '""') + '"' for term in terms)
     rows = db.execute(
-        "SELECT a.title, a.url, a.published_at, a.deleted, "
-        f"snippet(articles_fts, -1, ?, ?, ?, {SNIPPET_TOKENS}) "
-        "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
-        "WHERE articles_fts MATCH ? ORDER BY rank LIMIT ?", (MARK_START, MARK_END, ELLIPSIS, match, limit))
-    return [Hit(title, url, published, bool(deleted), snippet.replace("\n", " "))
-            for title, url, published, deleted, snippet in rows]
+        "SELECT a.title, a.url, a.published_at, a.deleted, highlight(articles_fts, 0, ?, ?), "
+        "highlight(articles_fts, 1, ?, ?) FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
+        "WHERE articles_fts MATCH ? ORDER BY rank LIMIT ?", (MARK_START, MARK_END) * 2 + (match, limit))
+    return [Hit(title, url, published, bool(deleted), cut_snippet(_with_hits(body, title_marked)))
+            for title, url, published, deleted, title_marked, body in rows]
 
 
 def _scanned(db: sqlite3.Connection, terms: list[str], limit: int) -> list[Hit]:
@@ -64,7 +66,7 @@ def _scanned(db: sqlite3.Connection, terms: list[str], limit: int) -> list[Hit]:
     patterns = [p for term in terms for p in (_like_pattern(term),) * 2]
     rows = db.execute(f"SELECT title, url, published_at, deleted, body FROM articles WHERE {like} "
                       "ORDER BY published_at DESC LIMIT ?", (*patterns, limit))
-    return [Hit(title, url, published, bool(deleted), cut_snippet(body or title or "", terms))
+    return [Hit(title, url, published, bool(deleted), cut_snippet(_with_hits(mark(body, terms), mark(title, terms))))
             for title, url, published, deleted, body in rows]
 
 
@@ -73,14 +75,28 @@ def _like_pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
-def cut_snippet(text: str, terms: list[str]) -> str:
-    """The text around the first term found, every term in it marked (as FTS5's snippet marks)."""
-    found = [i for i in (text.find(term) for term in terms) if i >= 0]
-    if not found:  # matched in the title only; show the body's start
+def mark(text: str | None, terms: list[str]) -> str:
+    """``text`` with every occurrence of a term marked, as highlight() marks the index's hits."""
+    if not text:
+        return ""
+    pattern = "|".join(re.escape(term) for term in sorted(set(terms), key=len, reverse=True))
+    return re.sub(pattern, lambda hit: f"{MARK_START}{hit.group(0)}{MARK_END}", text)
+
+
+def _with_hits(body: str | None, title: str | None) -> str:
+    """The body when a hit is in it, else the title (a match in the title alone)."""
+    return body if body and MARK_START in body else (title or body or "")
+
+
+def cut_snippet(marked: str) -> str:
+    """A marked text cut to the first hit and its context, on one line, never inside a hit."""
+    text = marked.replace("\n", " ")
+    first = text.find(MARK_START)
+    if first < 0:
         return text[:2 * SNIPPET_CONTEXT] + (ELLIPSIS if len(text) > 2 * SNIPPET_CONTEXT else "")
-    start = max(0, min(found) - SNIPPET_CONTEXT)
-    end = min(len(text), min(found) + SNIPPET_CONTEXT + max(len(t) for t in terms))
-    piece = text[start:end].replace("\n", " ")
-    for term in sorted(set(terms), key=len, reverse=True):
-        piece = piece.replace(term, f"{MARK_START}{term}{MARK_END}")
-    return (ELLIPSIS if start else "") + piece + (ELLIPSIS if end < len(text) else "")
+    start = max(0, first - SNIPPET_CONTEXT)
+    end = min(len(text), text.find(MARK_END, first) + 1 + SNIPPET_CONTEXT)
+    opened, closed = text.rfind(MARK_START, 0, end), text.rfind(MARK_END, 0, end)
+    if opened > closed:  # the window ends inside a later hit: take it whole
+        end = text.find(MARK_END, opened) + 1
+    return (ELLIPSIS if start else "") + text[start:end] + (ELLIPSIS if end < len(text) else "")
