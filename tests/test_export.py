@@ -321,6 +321,7 @@ def test_bad_options_are_refused(archive, capsys):
     assert done.returncode == 2 and "scrapy export takes no arguments" in done.stderr
     refused = (1, "", "sichuanpeace export: --limit must be 1 or more; got 0\n")
     assert export_here(capsys, archive.out, "--limit", "0") == refused
+    assert export_here(capsys, archive.out, "--search", " ") == (1, "", "sichuanpeace export: --search needs a term\n")
 
 
 # --- in process: a kill mid-export, the fold itself --------------------------------------------------

@@ -15,7 +15,7 @@ from pathlib import Path
 from .. import exitcodes
 from .fold import ExportError
 from .run import ARCHIVE_DB, EXPORT_DIR, FORMATS, ExportLocked, ExportReport, export
-from .search import TRIGRAM, indexed, search
+from .search import TRIGRAM, indexed, search, terms_of
 from .store import ArchiveStore, ExportStoreError, check_sqlite
 
 DEFAULT_LIMIT = 20
@@ -82,6 +82,8 @@ def run(output_dir: Path, opts: argparse.Namespace) -> int:
             raise ValueError(f"--limit must be 1 or more; got {opts.limit}")
         formats = _formats(opts.format)
         if opts.search is not None:
+            if not terms_of(opts.search):
+                raise ValueError("--search needs a term")
             return print_search(export_dir, opts.search, opts.limit)
         report = export(output_dir, export_dir, formats)
     except ExportLocked as error:
