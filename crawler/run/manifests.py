@@ -143,19 +143,25 @@ def records_path(output_dir: Path, entry: dict[str, Any]) -> Path:
     return path if path.is_absolute() else output_dir / path
 
 
+def read_range(output_dir: Path, entry: dict[str, Any]) -> bytes:
+    """The bytes a ``records`` entry commits: ``offset`` to ``offset + bytes`` of its file (a legacy
+    manifest's whole file)."""
+    path = records_path(output_dir, entry)
+    try:
+        with path.open("rb") as handle:
+            handle.seek(entry.get("offset", 0))
+            return handle.read(entry["bytes"]) if "bytes" in entry else handle.read()
+    except OSError as error:
+        raise UnreadableRecords(f"{path}: {error}") from error
+
+
 def read_records(output_dir: Path, manifest: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """The records a manifest commits, in order: each ``records`` entry's byte range, read as the
     README tells a consumer to (a legacy manifest's whole files)."""
     for entry in manifest.get("files", []):
         if entry.get("kind") != "records":
             continue
-        path = records_path(output_dir, entry)
-        try:
-            with path.open("rb") as handle:
-                handle.seek(entry.get("offset", 0))
-                data = handle.read(entry["bytes"]) if "bytes" in entry else handle.read()
-        except OSError as error:
-            raise UnreadableRecords(f"{path}: {error}") from error
+        data = read_range(output_dir, entry)
         for line in data.decode("utf-8").splitlines():
             if line.strip():
                 yield json.loads(line)

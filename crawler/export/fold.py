@@ -1,0 +1,153 @@
+"""Reading OUTPUT_DIR as README's consumer rule says, and folding its records into the archive.
+
+The rule: every manifest under ``runs/`` is a commit; read them in order of ``seq`` (0.1.0's
+``runs/<run id>.json``, without ``seq``, before all others, whole files), and in each the byte range
+of every ``records`` entry, checked against its ``sha256`` and ``records`` count. Only committed
+manifests are read: a manifest is renamed into place whole, after the files it lists, so a crawl
+running meanwhile is never half seen, and nothing here takes its lock or writes under OUTPUT_DIR.
+
+Each manifest folded is remembered by its name, seq, run id, size and the SHA-256 of its bytes. An
+export lists the manifests (names and sizes only), and reads the records of those after the folded
+ones; it re-reads none it folded, except the last, whose SHA-256 is checked as a tripwire. When one
+it folded is gone or changed, it starts again from nothing (``pending``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..run import manifests
+
+DELETED = "deleted"
+
+
+class ExportError(Exception):
+    """OUTPUT_DIR cannot be folded as it is (a range that does not check, records elsewhere)."""
+
+
+@dataclass(frozen=True)
+class ManifestKey:
+    """A committed manifest as a directory listing shows it: enough to tell it was folded."""
+    seq: int  # 0 for a 0.1.0 manifest (no seq; read first, in run-id order)
+    run_id: str
+    name: str  # its file name under runs/
+    size: int
+
+
+@dataclass(frozen=True)
+class Commit:
+    """A manifest read: its key, the SHA-256 of its bytes and what it says."""
+    key: ManifestKey
+    sha256: str
+    manifest: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One record of the stream and where it was committed."""
+    position: int  # 0, 1, 2 … over the whole stream, in the consumer's order
+    seq: int
+    run_id: str
+    record: dict[str, Any]
+
+
+def listed(output_dir: Path) -> list[ManifestKey]:
+    """Every manifest of OUTPUT_DIR in the consumer's order (0.1.0's first, then by ``seq``), from
+    the directory listing alone."""
+    legacy = [ManifestKey(0, path.stem, path.name, path.stat().st_size) for path in manifests.legacy(output_dir)]
+    return [*legacy, *(ManifestKey(ref.seq, ref.run_id, ref.path.name, ref.path.stat().st_size)
+                       for ref in manifests.committed(output_dir))]
+
+
+def read(output_dir: Path, key: ManifestKey) -> Commit:
+    """A manifest's bytes, hashed and parsed."""
+    path = output_dir / manifests.RUNS_DIR / key.name
+    try:
+        data = path.read_bytes()
+        manifest = json.loads(data)
+    except (OSError, ValueError) as error:
+        raise ExportError(f"cannot read manifest {path}: {error}") from None
+    return Commit(key, hashlib.sha256(data).hexdigest(), manifest)
+
+
+def pending(folded: list[ManifestKey], current: list[ManifestKey]) -> list[ManifestKey] | None:
+    """The manifests to fold next: those after the folded ones, which must begin the current list
+    unchanged; None when they do not (one gone, resized, renamed): the archive is built again."""
+    if current[:len(folded)] != folded:
+        return None
+    return current[len(folded):]
+
+
+def _checked_range(output_dir: Path, entry: dict[str, Any], name: str) -> bytes:
+    if not entry.get("file"):
+        raise ExportError(f"manifest {name} lists records at {entry.get('uri')}, not a local file: "
+                          "the export reads records files under or named by OUTPUT_DIR")
+    path = manifests.records_path(output_dir, entry)
+    try:
+        data = manifests.read_range(output_dir, entry)
+    except manifests.UnreadableRecords as error:
+        raise ExportError(f"manifest {name}: cannot read {error}") from None
+    if "bytes" in entry and len(data) != entry["bytes"]:
+        raise ExportError(f"manifest {name}: {path} ends before its range ({len(data)} of {entry['bytes']} bytes)")
+    if "sha256" in entry and hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        raise ExportError(f"manifest {name}: the range of {path} does not match its sha256 "
+                          "(a file replaced since, as -O does? the export needs every committed range)")
+    return data
+
+
+def records_of(output_dir: Path, commit: Commit) -> list[dict[str, Any]]:
+    """The records a manifest commits, in order, every range checked (sha256, count)."""
+    found: list[dict[str, Any]] = []
+    if "seq" not in commit.manifest and commit.manifest.get("complete") is not True:
+        return found  # a 0.1.0 run that did not complete: README's upgrade note reads none of it
+    for entry in commit.manifest.get("files", []):
+        if entry.get("kind") != "records":
+            continue
+        lines = [line for line in _checked_range(output_dir, entry, commit.key.name).decode("utf-8").splitlines()
+                 if line.strip()]
+        if "records" in entry and len(lines) != entry["records"]:
+            raise ExportError(f"manifest {commit.key.name}: {entry['file']} holds {len(lines)} records in its "
+                              f"range, the manifest says {entry['records']}")
+        found += [json.loads(line) for line in lines]
+    return found
+
+
+def revisions_of(commit: Commit, records: list[dict[str, Any]], start: int) -> list[Revision]:
+    """A commit's records as revisions, numbered on from ``start`` (the stream's length so far)."""
+    return [Revision(start + i, commit.key.seq, commit.key.run_id, record) for i, record in enumerate(records)]
+
+
+def revision_row(revision: Revision) -> dict[str, Any]:
+    """The ``revisions`` row of a record: where it was committed, then the record as written."""
+    return {"position": revision.position, "seq": revision.seq, "run_id": revision.run_id, **revision.record}
+
+
+def fold(article: dict[str, Any] | None, revision: Revision) -> dict[str, Any]:
+    """The ``articles`` row after one more record of it (``article``: the row before, None at first).
+
+    A record with content (new, modified, restored) gives the row its fields; a deleted record has
+    none (schema: title, body, content_sha256 null), so the row keeps its last content and is
+    flagged ``deleted`` until a restored record brings the article back.
+    """
+    record = revision.record
+    deleted = record.get("status") == DELETED
+    content = article if deleted and article is not None else record
+    history = article or {}
+    row = {key: value for key, value in content.items() if key in record}  # the record's fields only
+    row.update(
+        status=record.get("status"), revision=record.get("revision"),
+        first_seen=history.get("first_seen") or record.get("first_seen"),
+        deleted=deleted, deleted_at=record.get("fetched_at") if deleted else None,
+        last_seen=record.get("fetched_at"), revisions=history.get("revisions", 0) + 1,
+        first_seq=history.get("first_seq", revision.seq), last_seq=revision.seq, last_run_id=revision.run_id,
+    )
+    return row
+
+
+def article_key(record: dict[str, Any]) -> tuple[str, str]:
+    """What one article is: (site, id), as the crawl dedupes and the state keys it."""
+    return record["site"], record["id"]
