@@ -9,6 +9,7 @@ import os
 import pty
 import re
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -80,9 +81,10 @@ def test_terminal_run_shows_progress_and_gives_the_terminal_back(tmp_path):
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen)
     assert ESCAPE in screen and "\x1b[?25l" in screen  # drawn live, cursor hidden while drawing
     assert screen.rstrip().endswith("\x1b[?25h")  # and shown again at the end
-    for shown in ("pages ", "/min)", " new ", " modified ", " deleted ", "failures ", "elapsed 0:00:",
-                  "reading scyw page", "四川要闻"):
+    for shown in ("pages ", "/min)", " new ", " modified ", " deleted ", "failures ", "elapsed 0:00:"):
         assert shown in plain, shown
+    # The list page being read: its channel, page number, the channel's name and URL.
+    assert re.search(r"reading [a-z]+ page \d+ \S+  http://127\.0\.0\.1:\d+/[a-z]+/", plain), plain[-1500:]
     # The last frame holds the run's totals: 21 new records of the fixture site.
     assert re.search(r"done elapsed [\d:]+\s+pages \d+ \([\d.]+/min\)\s+records 21 new", plain), plain[-1500:]
     # Warnings and the summary still appear, above the display, once each.
@@ -245,3 +247,38 @@ def test_live_crawl_without_contact_warns_once(tmp_path, caplog):
             assert len(found) == warnings, spider.crawl_host
     finally:
         lock._HELD.pop(output_dir.resolve()).close()
+
+
+def test_sigterm_stops_the_display_and_gives_the_terminal_back(tmp_path):
+    """A graceful stop: the last frame drawn, the cursor shown again, exit code 5 after the commit."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    env = {**os.environ, "PYTHONPATH": str(PROJECT), "TERM": "xterm-256color"}
+    with FixtureSite() as site:
+        process = subprocess.Popen(crawl_command(site.base_url, tmp_path / "out", "-s", "DOWNLOAD_DELAY=0.5"),
+                                   cwd=PROJECT, env=env, stdin=slave, stdout=slave, stderr=slave)
+        os.close(slave)
+        output = bytearray()
+        deadline = time.monotonic() + 120
+        signalled = False
+        while time.monotonic() < deadline:
+            if not signalled and b" page " in output:  # a list page is being read
+                process.send_signal(signal.SIGTERM)
+                signalled = True
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:
+                    break
+                if not data:
+                    break
+                output += data
+            elif process.poll() is not None:
+                break
+        code = process.wait(timeout=10)
+        os.close(master)
+    screen = output.decode("utf-8", "replace")
+    assert signalled and code == 5, screen[-2000:]
+    assert screen.rstrip().endswith("\x1b[?25h")
+    assert "committing (shutdown)" in screen or "done" in screen
