@@ -111,7 +111,7 @@ class ProgressView:
         url, channel_name = self.reading
         key = list_page(url)
         where = f"{key[0]} page {key[1] + 1}" if key is not None else "home / site map"
-        line = Text.assemble(("reading ", "dim"), (where, "bold"))
+        line = Text.assemble(("reading " if self.phase == "crawling" else "last read ", "dim"), (where, "bold"))
         if channel_name:
             line.append(f" {channel_name}")
         line.append(f"  {url}", style="dim")
