@@ -13,6 +13,9 @@ OUTPUT_DIR = str(Path(__file__).resolve().parent.parent / "output")
 
 # An honest User-Agent with a contact, as a government site may want to reach the operator.
 USER_AGENT = "sichuanpeace-archive/0.2 (+https://github.com/sichuanpeace-archive/crawler; research archive crawler)"
+# Whoever runs the crawl (an e-mail address or URL): added to USER_AGENT (unless -s USER_AGENT= is
+# given); a crawl of the live site without it logs a warning (crawler/extensions/contact.py).
+CONTACT = ""
 
 # Politeness for a government site: obey robots.txt, one request at a time, jittered delay.
 ROBOTSTXT_OBEY = True
@@ -103,7 +106,9 @@ ITEM_PIPELINES = {
 
 # One UTF-8 JSONL file per run under OUTPUT_DIR, named by the run id (UTC start time), unless the
 # command line gives its own feed (-O/-o): the add-on only fills FEEDS when it is empty.
-ADDONS = {"crawler.run.feeds.RunOutput": 0, "crawler.fleet.Fleet": 10}
+ADDONS = {"crawler.run.feeds.RunOutput": 0, "crawler.fleet.Fleet": 10,
+          # The User-Agent carries CONTACT.
+          "crawler.extensions.contact.OperatorContact": 20}
 FEED_URI_PARAMS = "crawler.run.feeds.uri_params"
 # Feed files appear atomically (hidden part file, fsync, rename), never torn or truncated.
 FEED_STORAGES = {"": "crawler.run.feeds.AtomicFileFeedStorage", "file": "crawler.run.feeds.AtomicFileFeedStorage"}
@@ -121,7 +126,17 @@ COMMANDS_MODULE = "crawler.commands"
 # in place of Scrapy's; outside ``scrapy crawl`` it is Scrapy's own.
 EXTENSIONS = {"scrapy.extensions.feedexport.FeedExporter": None, "crawler.run.commit.RunCommitter": 0,
               "crawler.extensions.accounting.AccountingExtension": 800,
-              "crawler.extensions.gc_tuning.GcTuning": 0}
+              "crawler.extensions.gc_tuning.GcTuning": 0,
+              "crawler.extensions.contact.ContactWarning": 0,
+              "crawler.extensions.progress.Progress": 900}
+# A live progress display on stderr (rich): "auto" shows it when stderr is a terminal, never in
+# cron's mail; True/False force it. Redrawn a few times a second: enough to see it move.
+PROGRESS_ENABLED = "auto"
+PROGRESS_REFRESH_PER_SECOND = 4
+# Each run rewrites its figures for Prometheus (node_exporter's textfile format, crawler/run/metrics.py)
+# here, one file per site: point it into node_exporter's --collector.textfile.directory.
+METRICS_ENABLED = True
+METRICS_FILE = "%(output_dir)s/metrics/%(site)s.prom"
 # A long run commits a slice (records file, WARC files, manifest) every this many records or
 # seconds, whichever comes first: a run killed after hours keeps all but its last slice.
 CHECKPOINT_RECORDS = 1000

@@ -3,8 +3,13 @@
 Settings and spider arguments are checked before anything is written (exit 1), then the run takes
 the OUTPUT_DIR lock (exit 3 when another run holds it), opens its log file, settles what earlier
 runs left (``crawler.run.recovery``) and crawls; the commit (``crawler.run.commit``) writes the
-manifests. The exit code is the final manifest's (``crawler.exitcodes``). A second SIGTERM/SIGINT
-does not abandon the commit: the run still ends with its manifest and exit code 5.
+manifests. The exit code is the final manifest's (``crawler.exitcodes``); once it is final, the
+run's metrics file is written with it (``crawler.run.metrics``). A second SIGTERM/SIGINT does not
+abandon the commit: the run still ends with its manifest and exit code 5.
+
+The full log goes to ``logs/<run id>.log`` (or LOG_FILE); stderr gets warnings, errors and the
+summary line whatever LOG_FILE says (``crawler.extensions.console``), and on a terminal the live
+progress display (``crawler.extensions.progress``).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +26,11 @@ from scrapy.exceptions import UsageError
 from scrapy.spiderloader import get_spider_loader
 
 from .. import exitcodes
-from ..run import lock, recovery
+from ..extensions import console
+from ..run import lock, metrics, recovery
 from ..run.ids import new_run_id
 from ..run.settings_check import setting_errors
-from ..spiders.arguments import spider_argument_errors
+from ..spiders.arguments import SpiderArguments, spider_argument_errors
 from ..state import StateError
 
 logger = logging.getLogger(__name__)
@@ -37,7 +44,10 @@ def _refuse(message: str, code: int = exitcodes.FAILED) -> None:
 class Command(ScrapyCrawlCommand):
     """Scrapy's crawl, plus checks, the run lock, the per-run log file, recovery and exit codes."""
 
+    started = 0.0  # time.time() when the run's options were read: its metrics' duration
+
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        self.started = time.time()
         super().process_options(args, opts)
         assert self.settings is not None
         errors = setting_errors(self.settings)
@@ -56,7 +66,9 @@ class Command(ScrapyCrawlCommand):
             log_file = output_dir / "logs" / f"{self.settings.get('RUN_ID')}.log"
             log_file.parent.mkdir(parents=True, exist_ok=True)
             self.settings.set("LOG_FILE", str(log_file), priority="cmdline")
-            self._warnings_to_stderr()
+        # The log always goes to a file here, so Scrapy writes nothing to stderr itself: this handler
+        # is the only one there, whether LOG_FILE is ours or given (no line twice, none hidden).
+        console.install()
 
     def _argument_errors(self, name: str, arguments: dict[str, Any]) -> list[str]:
         assert self.settings is not None
@@ -66,24 +78,24 @@ class Command(ScrapyCrawlCommand):
             return []  # Scrapy says so itself
         return spider_argument_errors(spidercls, arguments)
 
-    @staticmethod
-    def _warnings_to_stderr() -> None:
-        """With the log in a file, still show warnings and errors on stderr (cron mails them)."""
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setLevel(logging.WARNING)
-        handler.setFormatter(logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s"))
-        logging.getLogger().addHandler(handler)
-
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) != 1:
             raise UsageError("give one spider: scrapy crawl sichuanpeace")
+        # Until the run says otherwise (a crash, a refused start under the lock): what the process exits with.
+        self.exitcode = exitcodes.FAILED
+        try:
+            self._crawl(args[0], opts)
+        finally:
+            self._write_metrics(opts.spargs)
+
+    def _crawl(self, name: str, opts: argparse.Namespace) -> None:
         assert self.settings is not None and self.crawler_process is not None
         try:
             recovery.prepare(self.settings)
         except StateError as error:
             logger.error("Not starting: %s", error)
             _refuse(f"not starting: {error}")
-        crawler = self.crawler_process.create_crawler(args[0])
+        crawler = self.crawler_process.create_crawler(name)
         self.crawler_process._signal_kill = self._signal_again  # type: ignore[method-assign]
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
@@ -94,6 +106,19 @@ class Command(ScrapyCrawlCommand):
             self.exitcode = exitcodes.FAILED
         else:
             self.exitcode = committer.exit_code
+
+    def _write_metrics(self, spider_arguments: dict[str, Any]) -> None:
+        """The run's metrics file, with the exit code the process is about to exit with."""
+        assert self.settings is not None
+        if not self.settings.getbool("METRICS_ENABLED"):
+            return
+        end = time.time()
+        written = metrics.write_run_metrics(
+            self.settings.get("METRICS_FILE"), Path(self.settings.get("OUTPUT_DIR")),
+            SpiderArguments.parse(spider_arguments).site,  # checked before the lock was taken
+            self.settings.get("RUN_ID"), self.exitcode, end, end - self.started)
+        if written is not None:
+            logger.info("Metrics written to %s", written)
 
     @staticmethod
     def _signal_again(signum: int, _: Any) -> None:

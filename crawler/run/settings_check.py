@@ -8,6 +8,7 @@ from typing import Any
 
 from scrapy.settings import BaseSettings
 
+from .metrics import template_error
 from .points import FaultInjection
 
 
@@ -37,6 +38,11 @@ def _flag(value: Any) -> str | None:
     if isinstance(value, bool) or value is None or value in (0, 1) or str(value).strip() in FLAG_TEXTS:
         return None
     return f"must be True or False, got {value!r}"
+
+
+def _flag_or_auto(value: Any) -> str | None:
+    """PROGRESS_ENABLED: a flag, or ``auto`` (on when stderr is a terminal)."""
+    return None if str(value).strip().lower() == "auto" else _flag(value)
 
 
 # What -s NAME=value may say for an on/off setting (Scrapy's getbool reads these).
@@ -73,6 +79,12 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "FLEET_MAX_RATE": _number(float, 0.001),
     "FLEET_IDLE_SECONDS": _number(float, 0),
     "FLEET_CLAIM_SECONDS": _number(float, 1),
+    # Goes into the User-Agent header: a line break would end the header.
+    "CONTACT": _one_line,
+    "PROGRESS_ENABLED": _flag_or_auto,
+    "PROGRESS_REFRESH_PER_SECOND": _number(float, 0.1, 60),
+    "METRICS_ENABLED": _flag,
+    "METRICS_FILE": template_error,
 }
 
 
