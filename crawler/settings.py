@@ -57,8 +57,11 @@ DOWNLOADER_MIDDLEWARES = {
 # Raw archive: gzipped WARC 1.1 under OUTPUT_DIR/warc/, a new file past this size.
 WARC_ENABLED = True
 WARC_MAX_SIZE = 512 * 1024 * 1024
-# gzip's default, not warcio's 9: 11% less CPU per record, 0.4% bigger (level 4: -27%, +3.9%; bench/warc_cost.py).
-WARC_GZIP_LEVEL = 6
+# Level 3, not gzip's 6 or warcio's 9: on the benchmark's article pages 0.48 ms a page against 1.06 ms
+# at 6, for 15 % more bytes of HTML (1.6 % more archive once the articles' pictures, stored as they
+# are, are in it); level 1: 0.41 ms, +21 %; level 4: 0.62 ms, +4 % (BENCHMARKS.md, the archive's cost).
+# The writer thread shares two cores with the crawl: its CPU is the crawl's.
+WARC_GZIP_LEVEL = 3
 # Who runs the crawl, as each WARC file's warcinfo record says (``operator``): a name and a contact.
 WARC_OPERATOR = "sichuanpeace-archive (+https://github.com/sichuanpeace-archive/crawler)"
 # Page requisites: each emitted article's images and attachments (on the crawl host) fetched into

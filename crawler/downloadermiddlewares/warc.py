@@ -144,7 +144,7 @@ class WarcArchiveMiddleware:
             raise NotConfigured
         directory = Path(settings.get("OUTPUT_DIR")) / "warc"
         prefix = f"{crawler.spidercls.name}-{settings.get('RUN_ID')}"
-        gzip_level = settings.getint("WARC_GZIP_LEVEL", 6)  # 0-9: checked with the run's settings
+        gzip_level = settings.getint("WARC_GZIP_LEVEL")  # 0-9: checked with the run's settings
         middleware = cls(crawler, directory, prefix, settings.getint("WARC_MAX_SIZE"), gzip_level)
         crawler.warc_archive = middleware  # the commit seals it and lists its files
         return middleware
