@@ -161,7 +161,7 @@ ARTICLES = sorted(load_cases("article"), key=lambda case: case.meta["path"])
 NOT_MODIFIED = ARTICLES[0].meta["path"]   # answers with an ETag, and 304 when it is sent back
 EDITED = ARTICLES[1].meta["path"]         # another body on the rerun: archived in full again
 SLOW = ARTICLES[2].meta["path"]           # its answer comes SLOW_SECONDS after the request
-SLOW_SECONDS = 3.0  # a margin of a second for a loaded machine (it failed once at 1.5 with both cores busy)
+SLOW_SECONDS = 3.0  # room for a slow connect on a loaded machine, and still far from the answer's time
 OPERATOR = "Test Archive (archive@example.org)"
 
 
@@ -346,8 +346,10 @@ def test_warc_date_is_when_the_capture_began(rechecked):
     record = next(r for p in _run_files(out, first_run) for r in _records(p)
                   if r.rec_type == "response" and r.rec_headers.get_header("WARC-Target-URI") == url)
     date = datetime.fromisoformat(record.rec_headers.get_header("WARC-Date").replace("Z", "+00:00"))
-    # When the server got the request, not once the answer came SLOW_SECONDS later and was written.
-    assert abs(date.timestamp() - asked) < SLOW_SECONDS / 3, (date, asked)
+    # When the request went out (the server got it then, or after a connect that took its time: a
+    # SYN retried on a loaded machine put it 1.01 s earlier once), not once the answer came
+    # SLOW_SECONDS later and was written.
+    assert asked - SLOW_SECONDS * 2 / 3 < date.timestamp() < asked + SLOW_SECONDS / 3, (date, asked)
 
 
 def test_cdxj_files_are_listed_with_their_sha256(rechecked):
