@@ -3,7 +3,7 @@
 Absolute links to the real host inside served pages are rewritten onto the server's own address,
 as a mirroring tool would, so the crawler's host rules treat them as on-site. Every request is
 recorded, so tests can count what the crawler fetched. Run ``python -m tests.fixture_server`` to
-serve it by hand; it prints its address.
+serve it by hand (``--port 8000`` for a fixed port); it prints its address.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class Resource:
 class FixtureSite:
     """A threaded HTTP server for the fixture cases; use as a context manager."""
 
-    def __init__(self, cases: list[Case] | None = None):
+    def __init__(self, cases: list[Case] | None = None, port: int = 0):
         self.resources: dict[str, Resource] = {}
         # Paths answered by code instead of a resource (faulty responses): f(handler, hit number).
         self.behaviours: dict[str, Callable[[BaseHTTPRequestHandler, int], None]] = {}
@@ -94,7 +94,7 @@ class FixtureSite:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)  # port 0: the OS chooses
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/"
         for case in cases if cases is not None else load_cases():
             self.put_case(case)
@@ -273,8 +273,10 @@ def main() -> None:
     parser.add_argument("--challenge", choices=sorted(CHALLENGE_PAGES),
                         help="answer the first request of each article with this challenge page (status 200)")
     parser.add_argument("--discovery", action="store_true", help="also serve the discovery pages (serve_discovery)")
+    parser.add_argument("--port", type=int, default=0,
+                        help="the port on 127.0.0.1 to serve on (default 0: one the OS chooses)")
     arguments = parser.parse_args()
-    with FixtureSite() as site:
+    with FixtureSite(port=arguments.port) as site:
         if arguments.discovery:
             site.serve_discovery()
         if arguments.challenge:

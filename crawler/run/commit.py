@@ -53,6 +53,29 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def command_line(argv: list[str] | None = None, orig_argv: list[str] | None = None) -> list[str]:
+    """The command as typed: the program, then every argument, ``crawl`` included.
+
+    Scrapy's ``execute`` pops the command name out of ``sys.argv``, so ``sys.argv`` alone reads
+    ``scrapy sichuanpeace -a …``. ``sys.orig_argv`` (Python 3.10+) still holds the arguments as the
+    interpreter got them, after the interpreter's own and the program (``python -m scrapy``, a
+    script's path): its last ``len(sys.argv)`` entries are the typed arguments when they follow the
+    program and removing their first word that is no option gives ``sys.argv[1:]``. Otherwise (a
+    crawl started from Python code) ``sys.argv``.
+    """
+    argv = list(sys.argv if argv is None else argv)
+    orig = list(getattr(sys, "orig_argv", []) if orig_argv is None else orig_argv)
+    start = len(orig) - len(argv)  # where the typed arguments begin, if one word was popped
+    if not argv or start < 2:
+        return argv
+    typed = orig[start:]
+    program = orig[start - 1] == argv[0] or orig[start - 2] == "-m"  # a script's path, -m module
+    command = next((i for i, word in enumerate(typed) if not word.startswith("-")), None)
+    if not program or command is None or typed[:command] + typed[command + 1:] != argv[1:]:
+        return argv
+    return argv[:1] + typed
+
+
 @dataclass
 class Slice:
     number: int
@@ -384,7 +407,7 @@ class RunCommitter(FeedExporter):
             "quality": quality,
             "drift": drift,
             "versions": verdict.versions(),
-            "argv": sys.argv,
+            "argv": command_line(),
         }
 
     def _log_verdict(self, manifest: dict[str, Any]) -> None:

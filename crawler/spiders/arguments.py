@@ -92,6 +92,10 @@ def parse_since(value: str | None) -> date | None:
     if text is None:
         return None
     try:
+        # YYYY-MM-DD only, on every Python: from 3.11 on date.fromisoformat also takes 20240131,
+        # 2024-W05-3 …, which 3.10 refuses.
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError
         return date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"since must be a date like 2024-01-31, got {value!r}") from None
