@@ -7,6 +7,7 @@ import gzip
 import io
 import hashlib
 import json
+import socket
 import subprocess
 import sys
 import tempfile
@@ -239,6 +240,16 @@ def test_requisites_and_wacz_can_be_turned_off(tmp_path):
     assert all(requests[p] == 0 for p in image_paths(result.records))
     assert all("warc" not in i for r in result.records for i in r["images"])
     assert listed(tmp_path, "wacz") == []
+
+
+def test_a_run_that_archived_nothing_writes_no_wacz_and_no_error(tmp_path):
+    with socket.socket() as probe:  # a port nothing listens on: every request is refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = run_crawl(f"http://127.0.0.1:{port}/", tmp_path)
+    assert result.returncode == 4, result.log[-3000:]  # the site could not be reached
+    assert listed(tmp_path, "wacz") == [] and not (tmp_path / "wacz").exists()
+    assert "Could not write the run's WACZ" not in result.log
 
 
 @pytest.mark.parametrize("setting", ["REQUISITES_MAX_SIZE=0", "REQUISITES_ENABLED=perhaps", "WACZ_ENABLED=maybe"])

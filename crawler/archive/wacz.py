@@ -189,10 +189,10 @@ def _write_small(wacz: zipfile.ZipFile, name: str, data: bytes) -> None:
 
 
 def build_run_wacz(output_dir: Path, spider: str, run_id: str, final_entries: list[dict[str, Any]],
-                   unclaimed_warcs: list[tuple[Path, str]]) -> dict[str, Any]:
+                   unclaimed_warcs: list[tuple[Path, str]]) -> dict[str, Any] | None:
     """The run's WACZ, from its committed slices' manifests and the final slice about to be listed
     (its records ``final_entries``, its WARC files and their SHA-256 ``unclaimed_warcs``); its
-    manifest entry."""
+    manifest entry. None for a run that archived nothing (nothing to replay)."""
     earlier = manifests.slices_of(output_dir, run_id)
     listed = [e["file"] for m in earlier for e in m.get("files", []) if e.get("kind") == "warc"]
     final_warcs = [(path, digest) for path, digest in unclaimed_warcs
@@ -204,8 +204,11 @@ def build_run_wacz(output_dir: Path, spider: str, run_id: str, final_entries: li
     records: list[dict[str, Any]] = []
     for manifest in [*earlier, {"files": [e for e in final_entries if e.get("file")]}]:
         records += manifests.read_records(output_dir, manifest)
+    warc_files = warc_files_of(output_dir, listed, records)
+    if not warc_files:
+        return None
     target = output_dir / WACZ_DIR / wacz_name(spider, run_id)
-    write_wacz(target, warc_files_of(output_dir, listed, records), pages_of(records), f"{spider} {run_id}", known)
+    write_wacz(target, warc_files, pages_of(records), f"{spider} {run_id}", known)
     fsync_dir(target.parent)
     return {"kind": "wacz", "file": manifests.relative_name(output_dir, target), "bytes": target.stat().st_size,
             "sha256": sha256_of(target)}

@@ -333,8 +333,9 @@ class RunCommitter(FeedExporter):
         """The run's WACZ (crawler/archive/wacz.py), for the final manifest; none if it fails (the
         WARC files it would hold are listed all the same)."""
         try:
-            return [await asyncio.to_thread(build_run_wacz, self.output_dir, self.crawler.spidercls.name, self.run_id,
-                                            entries, list(self.unclaimed_warcs))]
+            entry = await asyncio.to_thread(build_run_wacz, self.output_dir, self.crawler.spidercls.name, self.run_id,
+                                            entries, list(self.unclaimed_warcs))
+            return [entry] if entry is not None else []
         except Exception as error:
             logger.error("Could not write the run's WACZ: %s", error)
             self.crawler.stats.inc_value("wacz/failed")
