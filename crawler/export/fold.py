@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..items import STATUS_DELETED as DELETED
 from ..run import manifests
-
-DELETED = "deleted"
 
 
 class ExportError(Exception):
