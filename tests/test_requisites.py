@@ -264,7 +264,9 @@ def test_a_bad_requisites_setting_exits_1(tmp_path, setting):
 def test_pages_and_warc_files_of_a_run(tmp_path):
     records = [
         {"url": "http://h/a.html", "title": "A", "status": "new", "warc": {"file": "warc/x-00001.warc.gz"},
-         "images": [{"url": "http://h/i.jpg", "warc": {"file": "warc/old-00003.warc.gz"}}], "attachments": []},
+         "images": [{"url": "http://h/i.jpg", "warc": {"file": "warc/old-00003.warc.gz"}},
+                    {"url": "http://h/k.jpg", "warc": {"file": "warc/old-00003.warc.gz"}}],  # one file, once
+         "attachments": []},
         {"url": "http://h/b.html", "title": None, "status": "deleted", "warc": {"file": "warc/x-00001.warc.gz"},
          "images": [], "attachments": []},
         {"url": "http://h/a.html", "title": "A", "status": "modified", "warc": {"file": "warc/x-00001.warc.gz"},

@@ -23,23 +23,21 @@ import hashlib
 import heapq
 import io
 import json
-import logging
 import os
 import shutil
 import zipfile
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import IO, Any
 
 from cdxj_indexer.main import CompressedWriter
 from warcio.timeutils import timestamp_to_iso_date
 
+from ..items import STATUS_DELETED
 from ..run import manifests
 from ..run.files import fsync_dir, sha256_of
-
-logger = logging.getLogger(__name__)
+from ..versions import package_version
 
 WACZ_DIR = "wacz"
 WACZ_VERSION = "1.1.1"  # the version py-wacz 0.6 writes and validates
@@ -57,7 +55,7 @@ def pages_of(records: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
     """The pages list: each article record that has an archived response, once, with its title."""
     pages: dict[str, dict[str, str]] = {}
     for record in records:
-        if record.get("warc") and record.get("status") != "deleted" and record.get("url"):
+        if record.get("warc") and record.get("status") != STATUS_DELETED and record.get("url"):
             pages.setdefault(record["url"], {"url": record["url"], "title": record.get("title") or record["url"]})
     return list(pages.values())
 
@@ -65,11 +63,11 @@ def pages_of(records: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
 def warc_files_of(output_dir: Path, listed: Iterable[str], records: Iterable[dict[str, Any]]) -> list[Path]:
     """The WARC files for the WACZ: those listed (relative to OUTPUT_DIR), and those the records or
     their images and attachments point at; each once, existing, in order."""
-    names = list(dict.fromkeys(listed))
+    names = dict.fromkeys(listed)  # ordered, each once
     for record in records:
         pointers = [record.get("warc")] + [r.get("warc") for r in [*(record.get("images") or []),
                                                                    *(record.get("attachments") or [])]]
-        names += [p["file"] for p in pointers if p and p.get("file") and p["file"] not in names]
+        names.update(dict.fromkeys(p["file"] for p in pointers if p and p.get("file")))
     return [output_dir / name for name in names if (output_dir / name).is_file()]
 
 
@@ -105,15 +103,8 @@ class _HashingWriter(io.RawIOBase):
 def _datapackage(resources: list[dict[str, Any]], title: str) -> bytes:
     package = {"profile": "data-package", "resources": resources, "title": title,
                "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-               "wacz_version": WACZ_VERSION, "software": f"sichuanpeace-crawler {_version('sichuanpeace-crawler')}"}
+               "wacz_version": WACZ_VERSION, "software": f"sichuanpeace-crawler {package_version('sichuanpeace-crawler') or 'unknown'}"}
     return json.dumps(package, indent=2).encode("utf-8")
-
-
-def _version(package: str) -> str:
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def _resource(path: str, sha256: str, size: int) -> dict[str, Any]:

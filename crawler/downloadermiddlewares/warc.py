@@ -34,7 +34,6 @@ import io
 import logging
 import os
 import time
-from importlib.metadata import PackageNotFoundError, version
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from pathlib import Path
@@ -56,6 +55,7 @@ from ..archive.warc import (IDENTICAL_PAYLOAD_DIGEST, SERVER_NOT_MODIFIED, Captu
 from ..run import manifests
 from ..run.files import fsync_dir
 from ..run.lock import holds
+from ..versions import package_version
 
 logger = logging.getLogger(__name__)
 
@@ -102,10 +102,7 @@ def _http_headers(request: Request, response: Response) -> tuple[StatusAndHeader
 
 
 def _version(package: str) -> str:
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "unknown"
+    return package_version(package) or "unknown"
 
 
 class WarcArchiveMiddleware:

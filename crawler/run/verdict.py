@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import platform
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from .. import exitcodes
 from ..accounting import run_health
+from ..versions import package_version
 
 BOUND_REASONS = ("closespider_", "memusage_")
 PACKAGES = ("scrapy", "twisted", "lxml", "w3lib", "warcio", "cdxj-indexer", "sichuanpeace-crawler")
@@ -17,11 +17,7 @@ PACKAGES = ("scrapy", "twisted", "lxml", "w3lib", "warcio", "cdxj-indexer", "sic
 
 def versions() -> dict[str, str]:
     found = {"python": platform.python_version()}
-    for package in PACKAGES:
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            continue
+    found.update({package: v for package in PACKAGES if (v := package_version(package)) is not None})
     return found
 
 
