@@ -15,6 +15,7 @@ import subprocess
 import sys
 import termios
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -43,8 +44,10 @@ def crawl_command(base_url: str, output_dir: Path, *args: str) -> list[str]:
             "-s", f"OUTPUT_DIR={output_dir}", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", *args]
 
 
-def run_in_terminal(command: list[str], timeout: float = 120) -> tuple[int, str]:
-    """Run ``command`` with stdin, stdout and stderr on a pseudo-terminal (120x40); its exit code and screen bytes."""
+def run_in_terminal(command: list[str], timeout: float = 120,
+                    on_screen: Callable[[bytes, subprocess.Popen], None] | None = None) -> tuple[int, str]:
+    """Run ``command`` with stdin, stdout and stderr on a pseudo-terminal (120x40); its exit code and
+    screen. ``on_screen(screen so far, process)`` is called as the screen grows."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     env = {**os.environ, "PYTHONPATH": str(PROJECT), "TERM": "xterm-256color"}
@@ -56,6 +59,8 @@ def run_in_terminal(command: list[str], timeout: float = 120) -> tuple[int, str]
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
+            if on_screen is not None:
+                on_screen(bytes(output), process)
             ready, _, _ = select.select([master], [], [], 0.2)
             if ready:
                 try:
@@ -251,34 +256,40 @@ def test_live_crawl_without_contact_warns_once(tmp_path, caplog):
 
 def test_sigterm_stops_the_display_and_gives_the_terminal_back(tmp_path):
     """A graceful stop: the last frame drawn, the cursor shown again, exit code 5 after the commit."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    env = {**os.environ, "PYTHONPATH": str(PROJECT), "TERM": "xterm-256color"}
+    signalled = []
+
+    def stop_on_a_list_page(screen: bytes, process: subprocess.Popen) -> None:
+        if not signalled and re.search(rb"[a-z]+ page \d", screen):  # a list page is being read
+            process.send_signal(signal.SIGTERM)
+            signalled.append(True)
+
     with FixtureSite() as site:
-        process = subprocess.Popen(crawl_command(site.base_url, tmp_path / "out", "-s", "DOWNLOAD_DELAY=0.2"),
-                                   cwd=PROJECT, env=env, stdin=slave, stdout=slave, stderr=slave)
-        os.close(slave)
-        output = bytearray()
-        deadline = time.monotonic() + 120
-        signalled = False
-        while time.monotonic() < deadline:
-            if not signalled and re.search(rb"[a-z]+ page \d", output):  # a list page is being read
-                process.send_signal(signal.SIGTERM)
-                signalled = True
-            ready, _, _ = select.select([master], [], [], 0.2)
-            if ready:
-                try:
-                    data = os.read(master, 65536)
-                except OSError:
-                    break
-                if not data:
-                    break
-                output += data
-            elif process.poll() is not None:
-                break
-        code = process.wait(timeout=10)
-        os.close(master)
-    screen = output.decode("utf-8", "replace")
+        code, screen = run_in_terminal(crawl_command(site.base_url, tmp_path / "out", "-s", "DOWNLOAD_DELAY=0.2"),
+                                       on_screen=stop_on_a_list_page)
     assert signalled and code == 5, screen[-2000:]
     assert screen.rstrip().endswith("\x1b[?25h")
     assert "committing (shutdown)" in screen or "done" in screen
+
+
+def test_console_lines_carry_no_traceback_the_log_file_keeps_it(tmp_path, capsys):
+    """An error logged with its exception (Scrapy's, for an unreachable site) is one line on stderr."""
+    from crawler.extensions.console import ConsoleHandler
+
+    logger = logging.getLogger("tests.console")
+    console, logfile = ConsoleHandler(), logging.FileHandler(tmp_path / "run.log")
+    logger.propagate = False  # only these two handlers
+    for handler in (console, logfile):
+        logger.addHandler(handler)
+    try:
+        try:
+            raise ConnectionError("DNS lookup failed")
+        except ConnectionError:
+            logger.error("Error downloading %s", "https://www.sichuanpeace.gov.cn/", exc_info=True)
+    finally:
+        for handler in (console, logfile):
+            logger.removeHandler(handler)
+        logfile.close()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Error downloading https://www.sichuanpeace.gov.cn/" in err
+    assert "Traceback" not in err and "(traceback in the log file)" in err
+    assert "Traceback" in (tmp_path / "run.log").read_text() and "DNS lookup failed" in (tmp_path / "run.log").read_text()

@@ -4,7 +4,8 @@ The full log goes to a file (``logs/<run id>.log`` unless LOG_FILE or ``--logfil
 so without this handler a cron run would mail nothing but its exit code, and a run given
 ``--logfile`` would hide even its errors. The handler sits on the root logger at WARNING; a record
 logged with ``extra=SUMMARY`` (the run's verdict line, ``crawler/run/commit.py``) passes too, so a
-complete run still says what it did. The live progress display (``progress.py``) is the only other
+complete run still says what it did. Each is one line: a traceback stays in the log file (an
+unreachable site would otherwise mail Scrapy's stack traces). The live progress display (``progress.py``) is the only other
 thing written to stderr, and only on a terminal.
 """
 
@@ -19,6 +20,19 @@ SUMMARY = {"console_summary": True}
 FORMAT = "%(asctime)s [%(name)s] %(levelname)s: %(message)s"
 
 
+class OneLineFormatter(logging.Formatter):
+    """FORMAT, without the traceback a record may carry (the log file keeps it)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info = record.exc_text = record.stack_info = None  # not cached for other handlers
+        try:
+            line = super().format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
+        return line + (" (traceback in the log file)" if saved[0] or saved[1] else "")
+
+
 class ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Warnings, errors and summary lines, to whatever ``sys.stderr`` is when each is logged.
 
@@ -30,7 +44,7 @@ class ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().__init__()
         self.setLevel(logging.DEBUG)  # the filter decides
         self.addFilter(wanted_on_console)
-        self.setFormatter(logging.Formatter(FORMAT))
+        self.setFormatter(OneLineFormatter(FORMAT))
 
     @property  # type: ignore[override]
     def stream(self) -> TextIO:
