@@ -4,11 +4,7 @@ last_checked, content hash version): unit tests, one migration end to end, and t
 from __future__ import annotations
 
 import hashlib
-import shutil
-import socket
 import sqlite3
-import subprocess
-import time
 from dataclasses import replace
 
 import pytest
@@ -194,44 +190,26 @@ def test_an_old_store_brings_no_flood_of_modified_records(tmp_path):
         assert {row[0] for row in db.execute("SELECT content_hash_version FROM articles WHERE deleted=0")} == {2}
 
 
-@pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed")
-def test_the_fleet_store_orders_rechecks_the_same_way(tmp_path):
+def test_the_fleet_store_orders_rechecks_the_same_way(tmp_path, redis_url):
     from crawler.state.redis_store import RedisStateStore
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                               "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
-        store = RedisStateStore(f"redis://127.0.0.1:{port}/0", tmp_path)
-        base = known_row(article())
-        for article_id, published, checked in [("1", "2020", "2026-03"), ("2", "2021", None), ("3", "2022", "2026-01"),
-                                               ("4", "2026-11-30", None)]:
-            store.stage("run", 1, replace(base, id=article_id, published_at=published, last_checked=checked,
-                                          deleted=int(article_id == "3")))
-        store.promote("run", 1, 1)
-        assert [r.id for r in store.recheck_oldest(SITE, "2026-11-24", 10)] == ["2", "3", "1"]
-        store.touch_checked(SITE, "2", "2026-12-01")
-        assert [r.id for r in store.recheck_oldest(SITE, "2026-11-24", 10)] == ["3", "1", "2"]
-        assert store.known_ids(SITE) == {"1", "2", "3", "4"}  # deleted ones too: rechecks ask for them
-        assert store.get(SITE, "1").channel == "fzxc"
-        # A row written before schema 3 (no such fields) still reads.
-        store.redis.hset(store._articles(SITE), "5", '{"site": "%s", "id": "5", "url": "u", "published_at": null, '
-                         '"first_seen": "f", "last_seen": "l", "content_sha256": null, "revision": 1}' % SITE)
-        assert store.get(SITE, "5").content_hash_version == 1
-        store.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    store = RedisStateStore(redis_url, tmp_path)
+    base = known_row(article())
+    for article_id, published, checked in [("1", "2020", "2026-03"), ("2", "2021", None), ("3", "2022", "2026-01"),
+                                           ("4", "2026-11-30", None)]:
+        store.stage("run", 1, replace(base, id=article_id, published_at=published, last_checked=checked,
+                                      deleted=int(article_id == "3")))
+    store.promote("run", 1, 1)
+    assert [r.id for r in store.recheck_oldest(SITE, "2026-11-24", 10)] == ["2", "3", "1"]
+    store.touch_checked(SITE, "2", "2026-12-01")
+    assert [r.id for r in store.recheck_oldest(SITE, "2026-11-24", 10)] == ["3", "1", "2"]
+    assert store.known_ids(SITE) == {"1", "2", "3", "4"}  # deleted ones too: rechecks ask for them
+    assert store.get(SITE, "1").channel == "fzxc"
+    # A row written before schema 3 (no such fields) still reads.
+    store.redis.hset(store._articles(SITE), "5", '{"site": "%s", "id": "5", "url": "u", "published_at": null, '
+                     '"first_seen": "f", "last_seen": "l", "content_sha256": null, "revision": 1}' % SITE)
+    assert store.get(SITE, "5").content_hash_version == 1
+    store.close()
 
 
 @pytest.mark.parametrize("value, ok", [("0", True), ("250", True), ("-1", False), ("many", False)])
