@@ -83,13 +83,7 @@ class FixtureSite:
                 if resource is None:
                     resource = Resource(404, {"Content-Type": "text/html; charset=utf-8"},
                                         "<html><body>404 Not Found</body></html>".encode())
-                body = site.rewrite(resource)
-                self.send_response(resource.status)
-                for name, value in resource.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                site.send(self, resource)
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -185,6 +179,16 @@ class FixtureSite:
                 moved[SHTML_LINK_RE.sub(rb"\1.shtml", path.encode()).decode()] = Resource(
                     resource.status, resource.headers, body)
             self.resources = moved
+
+    def send(self, handler: BaseHTTPRequestHandler, resource: Resource) -> None:
+        """Answer with ``resource`` (its status, headers and rewritten body): a behaviour may call it too."""
+        body = self.rewrite(resource)
+        handler.send_response(resource.status)
+        for name, value in resource.headers.items():
+            handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
 
     def rewrite(self, resource: Resource) -> bytes:
         if "html" not in resource.headers.get("Content-Type", ""):

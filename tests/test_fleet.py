@@ -275,14 +275,7 @@ def test_accounting_balances_when_a_redirect_hop_runs_on_another_worker(tmp_path
             handler.send_header("Content-Length", "0")
             handler.end_headers()
             return
-        resource = site.resources[path.split("?")[0]]
-        body = site.rewrite(resource)
-        handler.send_response(resource.status)
-        for name, value in resource.headers.items():
-            handler.send_header(name, value)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
+        site.send(handler, site.resources[path.split("?")[0]])
 
     for case in cases:
         site.behaviours[case.meta["path"]] = moved
