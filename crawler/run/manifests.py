@@ -12,6 +12,7 @@ manifest by the next run (``recovered: true``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -132,7 +133,13 @@ def may_stop_early(output_dir: Path, site: str) -> bool:
 
 
 class UnreadableRecords(Exception):
-    """A manifest lists records this machine cannot read back (a remote feed, a missing file)."""
+    """A manifest lists records this machine cannot read back (a remote feed, a missing file), or
+    whose bytes are not the ones committed (``DamagedRange``)."""
+
+
+class DamagedRange(UnreadableRecords):
+    """A committed range whose bytes differ from what its manifest says: short, another SHA-256
+    (a file replaced since, as ``-O`` does), or another record count."""
 
 
 def records_path(output_dir: Path, entry: dict[str, Any]) -> Path:
@@ -145,19 +152,35 @@ def records_path(output_dir: Path, entry: dict[str, Any]) -> Path:
 
 def read_range(output_dir: Path, entry: dict[str, Any]) -> bytes:
     """The bytes a ``records`` entry commits: ``offset`` to ``offset + bytes`` of its file (a legacy
-    manifest's whole file)."""
+    manifest's whole file), verified against the entry's ``bytes``, ``sha256`` and ``records``.
+
+    The one place a committed range is read: the state rebuild, the catch-up, the export, the WACZ
+    and ``scrapy verify`` all read through it, so none of them trusts bytes it did not check.
+    Raises ``UnreadableRecords`` (``DamagedRange`` when the bytes are there but not the committed ones).
+    """
     path = records_path(output_dir, entry)
     try:
         with path.open("rb") as handle:
             handle.seek(entry.get("offset", 0))
-            return handle.read(entry["bytes"]) if "bytes" in entry else handle.read()
+            data = handle.read(entry["bytes"]) if "bytes" in entry else handle.read()
     except OSError as error:
         raise UnreadableRecords(f"{path}: {error}") from error
+    if "bytes" in entry and len(data) != entry["bytes"]:
+        raise DamagedRange(f"{path} ends before its committed range ({len(data)} of {entry['bytes']} bytes "
+                           f"from offset {entry.get('offset', 0)})")
+    if "sha256" in entry and hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        raise DamagedRange(f"the committed range of {path} does not match its sha256 (the file was replaced "
+                           "or changed since it was committed, as -O does to yesterday's file)")
+    lines = data.count(b"\n")
+    if "records" in entry and "bytes" in entry and lines != entry["records"]:
+        raise DamagedRange(f"the committed range of {path} holds {lines} records, its manifest says "
+                           f"{entry['records']}")
+    return data
 
 
 def read_records(output_dir: Path, manifest: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """The records a manifest commits, in order: each ``records`` entry's byte range, read as the
-    README tells a consumer to (a legacy manifest's whole files)."""
+    """The records a manifest commits, in order: each ``records`` entry's byte range, verified and
+    read as the README tells a consumer to (a legacy manifest's whole files)."""
     for entry in manifest.get("files", []):
         if entry.get("kind") != "records":
             continue
