@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import shutil
 import socket
@@ -76,3 +78,43 @@ def redis_url(tmp_path):
     yield f"redis://127.0.0.1:{port}/0"
     server.terminate()
     server.wait(timeout=10)
+
+
+# --- The quick tier (`python3 -m pytest -m quick`, the edit loop) ---------------------------------
+# A test is end-to-end when it or one of its fixtures starts something: a fixture site, a crawl, a
+# redis-server, any subprocess. Every other test is marked `quick`. Decided here, from the code
+# itself, so that a new test lands in the right tier without anyone listing it.
+E2E_WORDS = ("run_crawl", "FixtureSite", "BadSite", "subprocess", "redis_url", "Popen", "run_in_terminal",
+             "crawl_command", "CrawlerProcess")
+
+
+@functools.cache
+def _starts_something(function: object) -> bool:
+    """Whether ``function``'s source, or that of a function of the tests or bench it calls by name
+    (``scrapy(…)``, ``run_bench(…)``, and so on down), holds one of E2E_WORDS."""
+    seen, todo = set(), [function]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            source = inspect.getsource(current)  # type: ignore[arg-type]
+        except (OSError, TypeError):
+            continue
+        if any(word in source for word in E2E_WORDS):
+            return True
+        code, scope = getattr(current, "__code__", None), getattr(current, "__globals__", {})
+        todo += [f for name in (code.co_names if code is not None else ()) if inspect.isfunction(f := scope.get(name))
+                 and f.__module__.split(".")[0] in ("tests", "bench")]
+    return False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        functions = [getattr(item, "function", None)]
+        fixture_info = getattr(item, "_fixtureinfo", None)
+        if fixture_info is not None:
+            functions += [d.func for defs in fixture_info.name2fixturedefs.values() for d in defs]
+        if not any(f is not None and _starts_something(f) for f in functions):
+            item.add_marker(pytest.mark.quick)
