@@ -47,6 +47,12 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.downloadermiddlewares.offsite.CrawlHostOffsiteMiddleware": 50,
     # Outermost: counts each attempt once, before offsite/robots filters can drop it.
     "crawler.downloadermiddlewares.accounting.AccountingMiddleware": 10,
+    # Scrapy's redirects, an unparseable Location left unfollowed (redirect_dropped), not a crash
+    # filed as retries_exhausted; same places (meta refresh one ahead of the challenge check's 580).
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.downloadermiddlewares.redirect.ParsedRedirectMiddleware": 600,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.downloadermiddlewares.redirect.ParsedMetaRefreshMiddleware": 579,
     "crawler.downloadermiddlewares.truncation.TruncationMiddleware": 595,  # sees bodies before inflating (590)
     # Inside redirects and inflating (590): a 200 challenge, block or busy page fails its request.
     "crawler.downloadermiddlewares.challenge.ChallengeMiddleware": 580,
