@@ -128,6 +128,11 @@ FEED_EXPORT_FIELDS = list(RECORD_FIELDS)
 # No empty file when a run finds nothing.
 FEED_STORE_EMPTY = False
 
+# Each run's log is OUTPUT_DIR/logs/<run id>.log; a run deletes at its start the logs of the runs
+# before the newest 180 (its own included, never deleted; 0 keeps all): 30 days at README's cron
+# schedule (6 runs a day), the recheck cycle's length, and room to look back far past the 12-hour
+# alert. A run's log was 8 KB on a 2,000-article mirror crawl (bench/disk.py), more when much fails.
+LOG_RETENTION_RUNS = 180
 # Dropped records are logged (and counted) by the pipeline that drops them; keep Scrapy's line short.
 LOG_FORMATTER = "crawler.logformatter.ArchiveLogFormatter"
 
