@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from warcio.timeutils import timestamp_to_iso_date
 
 from bench.common import mirror_server
 from crawler.export import cli
@@ -135,7 +136,11 @@ def test_export_wacz_of_a_rerun_validates_and_replays_its_article_and_an_earlier
     with zipfile.ZipFile(made[0]) as archive:
         pages = [json.loads(line) for line in archive.read("pages/pages.jsonl").decode().splitlines()[1:]]
     page = next(p for p in pages if p["url"] == runs.modified["url"])
-    assert page["title"] == NEW_TITLE and page["ts"] and page["id"]
+    # Its capture time is the one of the capture its record points at (not the first run's).
+    pointer = runs.modified["warc"]
+    captured = next(timestamp for _, timestamp, fields in replay.lines
+                    if fields["filename"] == Path(pointer["file"]).name and int(fields["offset"]) == pointer["offset"])
+    assert page["title"] == NEW_TITLE and page["ts"] == timestamp_to_iso_date(captured) and page["id"]
 
 
 def test_export_wacz_of_every_run_holds_every_article_once_in_its_pages(runs, tmp_path):
