@@ -4,20 +4,22 @@ each, in the layout py-wacz writes (WACZ 1.1.1) and ReplayWeb.page opens.
 Two callers. ``scrapy export --format wacz`` (``crawler.export.wacz``) makes one on demand for any
 range of committed runs, each file checked against its manifest as it is packed: the way a WACZ is
 delivered, since the archive then keeps one copy of each byte (its WARC files). With
-``WACZ_ENABLED`` (off by default) the run's final commit (``crawler.run.commit``) calls :func:`build_run_wacz` once the final slice's
-WARC files are sealed and its records stored, and lists the file in the final manifest
-(``"kind": "wacz"``, with its size and SHA-256). The WACZ holds every WARC file the run's manifests
-list, plus any earlier run's file holding a requisite (an image) one of its records points at, so
-it replays alone. Its pages list (``pages/pages.jsonl``) names each article record of the run with
-its title and capture time. It is written hidden (``.<name>.open``) and renamed when complete.
+``WACZ_ENABLED`` (off by default) the run's final commit (``crawler.run.commit``) calls
+:func:`build_run_wacz` once the final slice's WARC files are sealed and its records stored, and
+lists the file in the final manifest (``"kind": "wacz"``, with its size and SHA-256). Either WACZ
+holds every WARC file its manifests list, plus any earlier run's file holding a requisite (an
+image) one of its records points at, so it replays alone. Its pages list (``pages/pages.jsonl``)
+names each article record with its title and capture time. It is written hidden
+(``.<name>.open``) and renamed when complete.
 
 Why not ``wacz create``: py-wacz reads every WARC record again to index it, then every entry of the
 zip again to hash it; that took 7.1 s after a 2,000-article crawl (BENCHMARKS.md). Here nothing is
 read twice. The index is the ``.cdxj`` the crawl wrote beside each WARC file, by cdxj-indexer's
 per-record code (the library py-wacz indexes with), merged and cut into a ZipNum index by
-cdxj-indexer's own ``CompressedWriter``, as py-wacz does; a WARC file's SHA-256 is the one its
-manifest (or the commit about to list it) holds, and the other entries are hashed as they are
-written. ``wacz validate`` (py-wacz) checks the result in the tests.
+cdxj-indexer's own ``CompressedWriter``, as py-wacz does; a run's WARC file's SHA-256 is the one
+the commit about to list it holds, an exported one's is computed as it is packed and compared with
+its manifest's, and the other entries are hashed as they are written. ``wacz validate`` (py-wacz)
+checks the result in the tests.
 """
 
 from __future__ import annotations
@@ -95,8 +97,10 @@ Expected = tuple[int, str]
 
 def _check(path: Path, expected: Expected | None, size: int, sha256: str) -> None:
     if expected is not None and (size, sha256) != expected:
-        what = f"{size} bytes, not {expected[0]}" if size != expected[0] else f"sha256 {sha256[:12]}…, not {expected[1][:12]}…"
-        raise DamagedFile(f"{path} is not the file its manifest lists ({what}): damaged or replaced since it was committed")
+        what = (f"{size} bytes, not {expected[0]}" if size != expected[0]
+                else f"sha256 {sha256[:12]}…, not {expected[1][:12]}…")
+        raise DamagedFile(f"{path} is not the file its manifest lists ({what}): damaged or replaced since it "
+                          "was committed")
 
 
 def _lines_checked(path: Path, expected: Expected | None) -> Iterator[str]:

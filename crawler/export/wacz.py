@@ -74,7 +74,8 @@ def parse_since(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"--since takes a date or an ISO date and time (2026-12-01, 2026-12-01T06:00); got {text!r}") from None
+        raise ValueError(f"--since takes a date or an ISO date and time (2026-12-01, 2026-12-01T06:00); "
+                         f"got {text!r}") from None
     if len(text) <= len("2026-12-01"):
         moment = datetime.combine(date.fromisoformat(text), time(), timezone.utc)
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
@@ -207,6 +208,8 @@ def export_wacz(output_dir: Path, export_dir: Path, selection: Selection) -> Pat
     title = f"{chosen[0].get('site') or DEFAULT_SPIDER} {selection.describe()}"
     try:
         with _folder_lock(export_dir):
+            for stale in export_dir.glob(".*.wacz.open"):  # a killed export's: none writes here but this one
+                stale.unlink()
             write_wacz(target, [listings.path(name) for name in names], list(pages.values()), title,
                        expected=expected)
     except DamagedFile as error:
