@@ -25,7 +25,8 @@ class Command(ScrapyCommand):
                 "[--search QUERY] [--limit N]")
 
     def short_desc(self) -> str:
-        return "Export every committed article, latest version and every revision (JSONL, Parquet, SQLite)"
+        return ("Export every committed article, latest version and every revision (JSONL, Parquet, SQLite), "
+                "or a WACZ of any runs")
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)

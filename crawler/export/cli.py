@@ -30,9 +30,9 @@ OK = 0  # exitcodes.FAILED and LOCKED mean here what they mean for a crawl; "com
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="DIR", help=f"the export folder (default: OUTPUT_DIR/{EXPORT_DIR})")
     parser.add_argument("--format", default=",".join(FORMATS), metavar="LIST",
-                        help="outputs to write, comma-separated: jsonl, parquet, sqlite (default: these three; "
-                             f"{ARCHIVE_DB} is always kept, it is the export's state), and wacz: a WACZ of "
-                             "the runs chosen by --since, --runs or --seq (default: every run), only when asked")
+                        help="outputs to write, comma-separated: jsonl, parquet, sqlite (default: all three; "
+                             f"{ARCHIVE_DB} is always kept, it is the export's state), and wacz, only when asked "
+                             "(a WACZ of the runs --since, --runs or --seq name, else of every run)")
     scope = parser.add_mutually_exclusive_group()
     scope.add_argument("--since", metavar="DATE", help="the WACZ holds the slices committed at or after DATE "
                        "(2026-12-01 or 2026-12-01T06:00, UTC unless a zone is given)")
