@@ -75,9 +75,11 @@ WARC_OPERATOR = "sichuanpeace-archive (+https://github.com/sichuanpeace-archive/
 # this many bytes (a 300 MB video attachment is not fetched: requisites/failed/oversize).
 REQUISITES_ENABLED = True
 REQUISITES_MAX_SIZE = 20 * 1024 * 1024
-# A WACZ of the run's WARC files, index and pages at its end, listed in its final manifest
-# (crawler/archive/wacz.py), for ReplayWeb.page-style tools.
-WACZ_ENABLED = True
+# No WACZ per run: it would copy the run's WARC files (warc/ + wacz/ was 1.93x the WARC bytes).
+# The archive keeps one copy of each byte; `scrapy export --format wacz [--runs RUN_ID]` packs a WACZ
+# of any runs on demand (crawler/export/wacz.py). True: each run also writes its own WACZ at its end,
+# listed in its final manifest (crawler/archive/wacz.py), a second copy of its WARC files.
+WACZ_ENABLED = False
 
 # Pages over this size (also once decompressed: gzip bombs) are not articles of this site.
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
@@ -126,6 +128,11 @@ FEED_EXPORT_FIELDS = list(RECORD_FIELDS)
 # No empty file when a run finds nothing.
 FEED_STORE_EMPTY = False
 
+# Each run's log is OUTPUT_DIR/logs/<run id>.log; a run deletes at its start the logs of the runs
+# before the newest 180 (its own included, never deleted; 0 keeps all): 30 days at README's cron
+# schedule (6 runs a day), the recheck cycle's length, and room to look back far past the 12-hour
+# alert. A run's log was 8 KB on a 2,000-article mirror crawl (bench/disk.py), more when much fails.
+LOG_RETENTION_RUNS = 180
 # Dropped records are logged (and counted) by the pipeline that drops them; keep Scrapy's line short.
 LOG_FORMATTER = "crawler.logformatter.ArchiveLogFormatter"
 

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from crawler import exitcodes
-from crawler.run.points import MANIFEST_WRITTEN, POINTS, RECORDS_STORED, SLICE_CUT, STATE_PROMOTED, WARC_SEALED
+from crawler.run.points import (MANIFEST_WRITTEN, POINTS, RECORDS_STORED, SLICE_CUT, STATE_PROMOTED, WACZ_WRITTEN,
+                                 WARC_SEALED)
 from tests import consumer
 from tests.conftest import PROJECT, run_crawl
 from tests.fixture_cases import load_cases
@@ -57,10 +58,12 @@ KILLS = [(point, 1) for point in POINTS] + [(SLICE_CUT, 4)] + [
 
 @pytest.mark.parametrize(("point", "nth"), KILLS, ids=[f"{p}-{n}" for p, n in KILLS])
 def test_kill_at_each_commit_point_then_rerun(tmp_path, point, nth):
+    # The run's own WACZ is written only when asked (WACZ_ENABLED, off by default).
+    wacz = ("-s", "WACZ_ENABLED=True") if point == WACZ_WRITTEN else ()
     with FixtureSite() as site:
-        killed = run_crawl(site.base_url, tmp_path, *SLICED, "-s", f"FAULT_KILL_AT={point}:{nth}")
+        killed = run_crawl(site.base_url, tmp_path, *SLICED, *wacz, "-s", f"FAULT_KILL_AT={point}:{nth}")
         assert killed.returncode == -signal.SIGKILL, killed.log[-2000:]
-        rerun = run_crawl(site.base_url, tmp_path, *SLICED)
+        rerun = run_crawl(site.base_url, tmp_path, *SLICED, *wacz)
     assert rerun.returncode == 0, rerun.log[-3000:]
     assert_each_article_once(tmp_path)
     assert_no_stray_files(tmp_path)

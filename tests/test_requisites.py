@@ -1,5 +1,6 @@
 """Page requisites and the run's WACZ: an archived article replays with its images, from the CDXJ
-index as pywb looks it up, and from the WACZ a ReplayWeb.page-style tool opens."""
+index as pywb looks it up, and from the WACZ a ReplayWeb.page-style tool opens (a run's own WACZ,
+``WACZ_ENABLED``, off by default: tests/test_wacz_export.py has the one made on demand)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from tests.fixture_server import FixtureSite, Resource
 
 SCHEMA = json.loads((PROJECT / "crawler/schema/article.schema.json").read_text("utf-8"))
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif")
+PER_RUN_WACZ = ("-s", "WACZ_ENABLED=True")  # off by default
 
 
 def listed(output_dir: Path, kind: str) -> list[dict]:
@@ -88,16 +90,17 @@ def image_paths(records: list[dict]) -> list[str]:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """A crawl, then a rerun where one article's text changed (a ``modified`` record with images)."""
+    """A crawl, then a rerun where one article's text changed (a ``modified`` record with images);
+    each writes its own WACZ."""
     output_dir = tmp_path_factory.mktemp("requisites")
     with FixtureSite() as site:
-        first = run_crawl(site.base_url, output_dir)
+        first = run_crawl(site.base_url, output_dir, *PER_RUN_WACZ)
         assert first.returncode == 0, first.log[-3000:]
         counts_after_first = site.request_counts()
         edited = "/scyw/20211103/2541288.html"
         page = site.resources[edited]
         site.put(edited, Resource(page.status, page.headers, page.body.replace("遂宁市政法队伍教育整顿综述".encode(), "遂宁市政法队伍教育整顿工作综述".encode())))
-        second = run_crawl(site.base_url, output_dir, "-a", "recheck=all")
+        second = run_crawl(site.base_url, output_dir, "-a", "recheck=all", *PER_RUN_WACZ)
         assert second.returncode == 0, second.log[-3000:]
         yield first, counts_after_first, second, site.request_counts(), site
 
@@ -246,7 +249,7 @@ def test_a_run_that_archived_nothing_writes_no_wacz_and_no_error(tmp_path):
     with socket.socket() as probe:  # a port nothing listens on: every request is refused
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    result = run_crawl(f"http://127.0.0.1:{port}/", tmp_path)
+    result = run_crawl(f"http://127.0.0.1:{port}/", tmp_path, *PER_RUN_WACZ)
     assert result.returncode == 4, result.log[-3000:]  # the site could not be reached
     assert listed(tmp_path, "wacz") == [] and not (tmp_path / "wacz").exists()
     assert "Could not write the run's WACZ" not in result.log

@@ -7,7 +7,8 @@ manifests. The exit code is the final manifest's (``crawler.exitcodes``); once i
 run's metrics file is written with it (``crawler.run.metrics``). A second SIGTERM/SIGINT does not
 abandon the commit: the run still ends with its manifest and exit code 5.
 
-The full log goes to ``logs/<run id>.log`` (or LOG_FILE); stderr gets warnings, errors and the
+The full log goes to ``logs/<run id>.log`` (or LOG_FILE), and the logs of runs beyond the newest
+``LOG_RETENTION_RUNS`` are deleted at the start (``crawler.run.logs``); stderr gets warnings, errors and the
 summary line whatever LOG_FILE says (``crawler.extensions.console``), and on a terminal the live
 progress display (``crawler.extensions.progress``).
 """
@@ -27,7 +28,7 @@ from scrapy.spiderloader import get_spider_loader
 
 from .. import exitcodes
 from ..extensions import console
-from ..run import lock, metrics, recovery
+from ..run import lock, logs, metrics, recovery
 from ..run.ids import new_run_id
 from ..run.settings_check import setting_errors
 from ..spiders.arguments import SpiderArguments, spider_argument_errors
@@ -63,7 +64,7 @@ class Command(ScrapyCrawlCommand):
         except lock.Locked as locked:
             _refuse(f"{locked}; not starting (exit code {exitcodes.LOCKED})", exitcodes.LOCKED)
         if not self.settings.get("LOG_FILE"):
-            log_file = output_dir / "logs" / f"{self.settings.get('RUN_ID')}.log"
+            log_file = logs.log_path(output_dir, self.settings.get("RUN_ID"))
             log_file.parent.mkdir(parents=True, exist_ok=True)
             self.settings.set("LOG_FILE", str(log_file), priority="cmdline")
         # The log always goes to a file here, so Scrapy writes nothing to stderr itself: this handler
@@ -90,6 +91,9 @@ class Command(ScrapyCrawlCommand):
 
     def _crawl(self, name: str, opts: argparse.Namespace) -> None:
         assert self.settings is not None and self.crawler_process is not None
+        # Under the lock, with the run's log open: the old runs' logs beyond the retention go.
+        logs.prune(Path(self.settings.get("OUTPUT_DIR")), self.settings.get("RUN_ID"),
+                   self.settings.getint("LOG_RETENTION_RUNS"))
         try:
             recovery.prepare(self.settings)
         except StateError as error:

@@ -14,16 +14,19 @@ from scrapy.exceptions import UsageError
 
 
 class Command(ScrapyCommand):
-    """Fold the committed runs into the archive (JSONL, Parquet, SQLite with full-text search)."""
+    """Fold the committed runs into the archive (JSONL, Parquet, SQLite with full-text search), or
+    pack a range of them into a WACZ (``--format wacz``)."""
 
     requires_project = True
     requires_crawler_process = False  # nothing is crawled
 
     def syntax(self) -> str:
-        return "[--out DIR] [--format jsonl,parquet,sqlite] [--search QUERY] [--limit N]"
+        return ("[--out DIR] [--format jsonl,parquet,sqlite,wacz] [--since DATE | --runs RUN_ID… | --seq A-B] "
+                "[--search QUERY] [--limit N]")
 
     def short_desc(self) -> str:
-        return "Export every committed article, latest version and every revision (JSONL, Parquet, SQLite)"
+        return ("Export every committed article, latest version and every revision (JSONL, Parquet, SQLite), "
+                "or a WACZ of any runs")
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)

@@ -1,9 +1,9 @@
 """The export's command line, shared by ``scrapy export`` (OUTPUT_DIR from the project's settings,
 ``-s OUTPUT_DIR=…``) and the ``sichuanpeace-export OUTPUT_DIR`` script (no Scrapy needed).
 
-Exit codes: 0 done; 1 the archive cannot be folded (a range that does not check, records not in a
-local file, an SQLite without the trigram tokenizer) or bad options; 3 another export is writing
-the same folder.
+Exit codes: 0 done; 1 the archive cannot be folded or packed (a range that does not check, records
+not in a local file, an SQLite without the trigram tokenizer, a WARC or CDXJ file that is not the
+one its manifest lists) or bad options; 3 another export is writing the same folder.
 """
 
 from __future__ import annotations
@@ -17,8 +17,11 @@ from .fold import ExportError
 from .run import ARCHIVE_DB, EXPORT_DIR, FORMATS, ExportLocked, ExportReport, export
 from .search import TRIGRAM, indexed, search, terms_of
 from .store import ArchiveStore, ExportStoreError, check_sqlite
+from .wacz import Selection, export_wacz, parse_seq, parse_since
 
 DEFAULT_LIMIT = 20
+# Made only when asked (--format wacz): it copies the WARC files it holds (crawler/export/wacz.py).
+WACZ = "wacz"
 DESCRIPTION = ("Fold the committed runs under OUTPUT_DIR into one dataset: every article, its latest version, "
                "and every revision (JSONL, Parquet, SQLite with full-text search).")
 OK = 0  # exitcodes.FAILED and LOCKED mean here what they mean for a crawl; "complete" does not apply
@@ -27,8 +30,14 @@ OK = 0  # exitcodes.FAILED and LOCKED mean here what they mean for a crawl; "com
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="DIR", help=f"the export folder (default: OUTPUT_DIR/{EXPORT_DIR})")
     parser.add_argument("--format", default=",".join(FORMATS), metavar="LIST",
-                        help="outputs to write, comma-separated: jsonl, parquet, sqlite (default: all; "
-                             f"{ARCHIVE_DB} is always kept, it is the export's state)")
+                        help="outputs to write, comma-separated: jsonl, parquet, sqlite (default: all three; "
+                             f"{ARCHIVE_DB} is always kept, it is the export's state), and wacz, only when asked "
+                             "(a WACZ of the runs --since, --runs or --seq name, else of every run)")
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument("--since", metavar="DATE", help="the WACZ holds the slices committed at or after DATE "
+                       "(2026-12-01 or 2026-12-01T06:00, UTC unless a zone is given)")
+    scope.add_argument("--runs", nargs="+", metavar="RUN_ID", help="the WACZ holds these runs")
+    scope.add_argument("--seq", metavar="A-B", help="the WACZ holds the manifests of seq A to B")
     parser.add_argument("--search", metavar="QUERY",
                         help="do not export: print the articles of the exported database matching QUERY")
     parser.add_argument("--limit", type=int, default=DEFAULT_LIMIT, metavar="N",
@@ -37,10 +46,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _formats(value: str) -> tuple[str, ...]:
     formats = tuple(f.strip() for f in value.split(",") if f.strip())
-    unknown = sorted(set(formats) - set(FORMATS))
+    unknown = sorted(set(formats) - {*FORMATS, WACZ})
     if not formats or unknown:
-        raise ValueError(f"--format takes {', '.join(FORMATS)}; got {value!r}")
+        raise ValueError(f"--format takes {', '.join((*FORMATS, WACZ))}; got {value!r}")
     return formats
+
+
+def _selection(opts: argparse.Namespace, formats: tuple[str, ...]) -> Selection | None:
+    """The WACZ's runs, when --format asks for a WACZ; --since, --runs and --seq say nothing else."""
+    chosen = [f"--{name}" for name in ("since", "runs", "seq") if getattr(opts, name, None)]
+    if WACZ not in formats:
+        if chosen:
+            raise ValueError(f"{chosen[0]} chooses the runs of a WACZ: give --format wacz")
+        return None
+    return Selection(since=parse_since(opts.since) if getattr(opts, "since", None) else None,
+                     runs=tuple(getattr(opts, "runs", None) or ()),
+                     seq=parse_seq(opts.seq) if getattr(opts, "seq", None) else None)
 
 
 def summary(report: ExportReport, export_dir: Path) -> str:
@@ -85,14 +106,20 @@ def run(output_dir: Path, opts: argparse.Namespace) -> int:
             if not terms_of(opts.search):
                 raise ValueError("--search needs a term")
             return print_search(export_dir, opts.search, opts.limit)
-        report = export(output_dir, export_dir, formats)
+        selection = _selection(opts, formats)
+        tables = tuple(f for f in formats if f != WACZ)
+        report = export(output_dir, export_dir, tables) if tables else None
+        wacz = export_wacz(output_dir, export_dir, selection) if selection is not None else None
     except ExportLocked as error:
         print(f"sichuanpeace export: {error}", file=sys.stderr)
         return exitcodes.LOCKED
     except (ExportError, ExportStoreError, ValueError) as error:
         print(f"sichuanpeace export: {error}", file=sys.stderr)
         return exitcodes.FAILED
-    print(summary(report, export_dir))
+    if report is not None:
+        print(summary(report, export_dir))
+    if wacz is not None:
+        print(f"WACZ written: {wacz}")
     return OK
 
 

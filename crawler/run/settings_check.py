@@ -85,6 +85,7 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "PROGRESS_REFRESH_PER_SECOND": _number(float, 0.1, 60),
     "METRICS_ENABLED": _flag,
     "METRICS_FILE": template_error,
+    "LOG_RETENTION_RUNS": _number(int, 0),
 }
 
 
