@@ -7,9 +7,10 @@ manifests. The exit code is the final manifest's (``crawler.exitcodes``); once i
 run's metrics file is written with it (``crawler.run.metrics``). A second SIGTERM/SIGINT does not
 abandon the commit: the run still ends with its manifest and exit code 5.
 
-The full log goes to ``logs/<run id>.log`` (or LOG_FILE); stderr gets warnings, errors and the
-summary line whatever LOG_FILE says (``crawler.extensions.console``), and on a terminal the live
-progress display (``crawler.extensions.progress``).
+The full log goes to ``logs/<run id>.log`` (or LOG_FILE); stderr gets warnings and errors, a few of
+each kind, from LOG_LEVEL (``-L``) up and nothing with ``--nolog``: a complete run without warnings
+prints nothing, a failed one its summary (``crawler.extensions.console``). On a terminal the live
+progress display shows the run (``crawler.extensions.progress``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class Command(ScrapyCrawlCommand):
     """Scrapy's crawl, plus checks, the run lock, the per-run log file, recovery and exit codes."""
 
     started = 0.0  # time.time() when the run's options were read: its metrics' duration
+    stderr_handler: console.ConsoleHandler | None = None  # None with --nolog
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         self.started = time.time()
@@ -68,7 +70,12 @@ class Command(ScrapyCrawlCommand):
             self.settings.set("LOG_FILE", str(log_file), priority="cmdline")
         # The log always goes to a file here, so Scrapy writes nothing to stderr itself: this handler
         # is the only one there, whether LOG_FILE is ours or given (no line twice, none hidden).
-        console.install()
+        level = console.console_level(self.settings)
+        if level is None:
+            # --nolog: quiet on stderr, yet the run's log file is still its account of what happened.
+            self.settings.set("LOG_ENABLED", True, priority="cmdline")
+        else:
+            self.stderr_handler = console.install(level, self.settings.get("LOG_FILE"))
 
     def _argument_errors(self, name: str, arguments: dict[str, Any]) -> list[str]:
         assert self.settings is not None
@@ -87,6 +94,8 @@ class Command(ScrapyCrawlCommand):
             self._crawl(args[0], opts)
         finally:
             self._write_metrics(opts.spargs)
+            if self.stderr_handler is not None:
+                self.stderr_handler.finish()  # "… and 312 more …": the kinds of line held back
 
     def _crawl(self, name: str, opts: argparse.Namespace) -> None:
         assert self.settings is not None and self.crawler_process is not None
