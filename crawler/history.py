@@ -9,7 +9,8 @@
 Records are read only through ``manifests.read_range`` (bytes, SHA-256 and count verified), one
 committed range at a time: memory holds one range and what is being answered (one article's
 revisions; the deleted articles), never the archive. The cost is a scan: every committed range is
-read and parsed once per question (twice for ``deletions``), as a full read of the archive costs.
+read, and its SHA-256 computed, once per question (twice for ``deletions``), as a full read of the
+archive costs; ``revisions`` parses only the lines that hold the article's id, ``deletions`` every line.
 
 Chinese has no spaces, so a "word" is a run of Latin letters and digits, a run of white space, or
 one other character (each Han character its own token); difflib's matcher groups the changed tokens
@@ -64,8 +65,10 @@ def _read(path: Path) -> dict[str, Any]:
         raise HistoryError(f"unreadable manifest {path}: {error}") from None
 
 
-def records(output_dir: Path) -> Iterator[Committed]:
-    """Every committed record, in commit order, each range read verified (``manifests.read_range``)."""
+def records(output_dir: Path, containing: bytes | None = None) -> Iterator[Committed]:
+    """Every committed record, in commit order, each range read verified (``manifests.read_range``);
+    with ``containing``, only the lines holding those bytes are parsed (a filter, not a match: the
+    caller still checks the record)."""
     for seq, run_id, path in _manifests(output_dir):
         manifest = _read(path)
         for entry in manifest.get("files", []):
@@ -75,8 +78,8 @@ def records(output_dir: Path) -> Iterator[Committed]:
                 data = manifests.read_range(output_dir, entry)
             except manifests.UnreadableRecords as error:
                 raise HistoryError(f"manifest {path.name}: {error}") from None
-            for line in data.decode("utf-8").splitlines():
-                if line.strip():
+            for line in data.splitlines():
+                if line.strip() and (containing is None or containing in line):
                     yield Committed(seq, manifest.get("run_id", run_id), json.loads(line))
 
 
@@ -217,7 +220,8 @@ class Revision:
 def revisions(output_dir: Path, article_id: str, site: str | None = None) -> Iterator[Revision]:
     """Every committed record of one article (of ``site``, when given), in commit order, with its changes."""
     last_content: dict[str, dict[str, Any]] = {}  # per site: the last record that had content
-    for committed in records(output_dir):
+    # The id as JSON writes it: a line without it is not parsed (most of an archive's bytes, skipped).
+    for committed in records(output_dir, json.dumps(article_id, ensure_ascii=False).encode("utf-8")):
         record = committed.record
         if str(record.get("id")) != article_id or (site is not None and record.get("site") != site):
             continue

@@ -171,6 +171,11 @@ def test_describe_prints_arguments_settings_sites_and_channels(history):
     assert re.search(r"^  127\.0\.0\.1  scyw  四川要闻  \d+ articles$", text, re.M), text
 
 
+def test_crawl_help_points_to_describe():
+    done = scrapy("crawl", "-h")
+    assert done.returncode == 0 and "scrapy describe" in " ".join(done.stdout.split())
+
+
 def test_word_diff_of_chinese_and_latin():
     assert word_diff("广元：全市政法干警", "广元市：全市政法干警") == "广元{+市+}：全市政法干警"
     assert word_diff("共1.2万余名干警", "共1.3万余名干警") == "共[-1.2-]{+1.3+}万余名干警"

@@ -48,6 +48,10 @@ class Command(ScrapyCrawlCommand):
     started = 0.0  # time.time() when the run's options were read: its metrics' duration
     stderr_handler: console.ConsoleHandler | None = None  # None with --nolog
 
+    def long_desc(self) -> str:
+        return (f"{super().long_desc()}. The spider's arguments (-a NAME=VALUE), the settings that matter with "
+                "their defaults, the sister sites and the channels: scrapy describe.")
+
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         self.started = time.time()
         super().process_options(args, opts)

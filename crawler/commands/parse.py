@@ -64,7 +64,7 @@ class Command(ScrapyParseCommand):
     default_settings = {**ScrapyParseCommand.default_settings, "LOG_LEVEL": "WARNING"}
 
     def short_desc(self) -> str:
-        return "Parse URL (using its spider), run the item pipelines and print the records"
+        return "Parse URL (using its spider), run the item pipelines and print the records as JSON lines"
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
