@@ -74,7 +74,7 @@ def describe_arguments() -> list[str]:
 
 
 def describe_settings(settings: BaseSettings) -> list[str]:
-    path = Path(project_settings.__file__ or "settings.py").relative_to(Path(project_settings.__file__ or "").parent.parent)
+    path = project_settings.__name__.replace(".", "/") + ".py"
     lines = [f"Settings ({path}: -s NAME=VALUE changes one; the default, then this command line's value if other):"]
     for comment, names in documented_settings(project_settings):
         lines.append("")
@@ -94,7 +94,13 @@ def describe_sites(output_dir: Path) -> list[str]:
     for site in registry():
         lines.append(f"  {site.short:<{width}}  {site.host}  {site.name} ({site.level})")
     state = output_dir / STATE_FILE
-    channels = SqliteStateStore(state, readonly=True).channels() if state.is_file() else []
+    channels: list[tuple[str, str, str | None, int]] = []
+    if state.is_file():
+        store = SqliteStateStore(state, readonly=True)  # a copy in memory: a crawl may be writing
+        try:
+            channels = store.channels()
+        finally:
+            store.close()
     lines += ["", "Channels (-a channels=FOLDER,...): each run reads them from the home page's navigation."]
     if not channels:
         lines.append(f"  This archive ({output_dir}) has no committed article yet.")
