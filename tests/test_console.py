@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from scrapy.settings import Settings
 
 from crawler import exitcodes
 from crawler.extensions.console import PER_KIND, ConsoleHandler, console_kind, console_level, describe_kind
@@ -130,18 +131,10 @@ def test_describe_kind():
     assert describe_kind("failed requests (challenge)") == "failed requests (challenge)"
 
 
-class Settings(dict):
-    def get(self, name, default=None):
-        return super().get(name, default)
-
-    def getbool(self, name, default=False):
-        return bool(self.get(name, default))
-
-
 @pytest.mark.parametrize(("settings", "level"), [
     ({}, logging.WARNING), ({"LOG_LEVEL": "DEBUG"}, logging.WARNING), ({"LOG_LEVEL": "info"}, logging.WARNING),
     ({"LOG_LEVEL": "ERROR"}, logging.ERROR), ({"LOG_LEVEL": logging.CRITICAL}, logging.CRITICAL),
     ({"LOG_ENABLED": False}, None),
 ])
 def test_console_level(settings, level):
-    assert console_level(Settings(settings)) == level
+    assert console_level(Settings(settings)) == level  # Scrapy's defaults beneath: LOG_LEVEL DEBUG, LOG_ENABLED

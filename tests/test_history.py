@@ -143,6 +143,17 @@ def test_runs_refuses_a_damaged_range_in_one_line(history, tmp_path):
     assert done.stderr.count("\n") == 1 and "sha256" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_runs_shows_a_run_without_its_final_manifest(history, tmp_path):
+    out = tmp_path / "copy"
+    shutil.copytree(history, out)
+    first = sorted((out / "runs").glob("*.json"))[:-1]  # run 1's slices (run 2 has one manifest)
+    first[-1].unlink()  # as while the run is still going, or after it died (the next crawl gives it one)
+    done = runs(out)
+    assert done.returncode == 0, done.stderr
+    line = done.stdout.splitlines()[1]
+    assert line.startswith(f"1-{len(first) - 1} ") and line.endswith("(running, or died: no final manifest yet)")
+
+
 @pytest.mark.parametrize("options", [("--since", "2024-01-01"), ("--article", "1", "--deleted"),
                                      ("--deleted", "--since", "yesterday"), ("--site", "x")])
 def test_runs_refuses_options_that_do_not_go_together(tmp_path, options):
