@@ -32,6 +32,7 @@ from twisted.web.client import ResponseFailed
 from .downloadermiddlewares.challenge import ChallengePage
 from .downloadermiddlewares.offsite import RefusedRequest
 from .downloadermiddlewares.truncation import TruncatedBody
+from .extensions.console import console_kind
 
 try:  # what Twisted puts in a ResponseFailed when a body ends before its Content-Length
     from twisted.web.http import _DataLoss
@@ -242,7 +243,7 @@ def record_failure(crawler: Crawler, failure: Failure, article: bool = True) -> 
         if ledger is not None:
             ledger.missing_article(url, status, linking)
     logger.warning("Request failed (%s): %s: %s%s", bucket, url, failure.getErrorMessage()[:200],
-                   f" (linked from {linking})" if linking else "")
+                   f" (linked from {linking})" if linking else "", extra=console_kind(f"failed requests ({bucket})"))
     return bucket
 
 

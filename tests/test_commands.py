@@ -1,17 +1,26 @@
-"""``scrapy parse`` and ``scrapy check``: the real commands in a subprocess against the fixture site."""
+"""``scrapy parse``, ``scrapy check`` and ``scrapy describe``, and ``python -m crawler.extract``: the real
+commands in a subprocess, against the fixture site."""
 
 from __future__ import annotations
 
-import ast
 import json
+import os
 import re
+import subprocess
+import sys
+
+import pytest
 
 from scrapy.utils.misc import is_generator_with_return_value
 
+from crawler import settings as project_settings
 from crawler.items import RECORD_FIELDS
+from crawler.rules.sites import registry
+from crawler.spiders.arguments import KNOWN_ARGUMENTS
 from crawler.spiders.sichuanpeace import SichuanpeaceSpider
 from tests.fixture_cases import load_cases
 from tests.fixture_server import FixtureSite, Resource
+from tests.conftest import PROJECT
 from tests.test_arguments import FAST, files_under, scrapy
 
 ARTICLE = next(c for c in load_cases("article") if c.expected["id"] == "2541288")
@@ -26,11 +35,9 @@ def parse(site: FixtureSite, path: str, output_dir, *args: str):
                   "-s", f"OUTPUT_DIR={output_dir}", *FAST, site.base_url + path.lstrip("/"))
 
 
-def printed(stdout: str) -> tuple[list[dict], list[str]]:
-    """The items (as Python literals) and request URLs ``scrapy parse`` printed."""
-    items_part = stdout.split("# Scraped Items", 1)[1].split("\n", 1)[1].split("# Requests", 1)[0]
-    requests_part = stdout.split("# Requests", 1)[1]
-    return ast.literal_eval(items_part.strip()), re.findall(r"<GET (\S+)>", requests_part)
+def printed(done: subprocess.CompletedProcess) -> tuple[list[dict], list[str]]:
+    """The records (stdout: JSON lines, nothing else) and request URLs (stderr) ``scrapy parse`` printed."""
+    return [json.loads(line) for line in done.stdout.splitlines()], re.findall(r"^request: GET (\S+)$", done.stderr, re.M)
 
 
 def check(site: FixtureSite, output_dir, *args: str):
@@ -43,7 +50,7 @@ def check(site: FixtureSite, output_dir, *args: str):
 def test_parse_prints_the_cleaned_record_of_an_article(site, tmp_path):
     done = parse(site, ARTICLE.meta["path"], tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
-    items, requests = printed(done.stdout)
+    items, requests = printed(done)
     assert len(items) == 1
     record = items[0]
     # What a consumer sees: the record's fields, no internal ones (blocks, etag, last_modified).
@@ -66,7 +73,7 @@ def test_parse_prints_the_cleaned_record_of_an_article(site, tmp_path):
 def test_parse_routes_a_list_page_to_the_listing_callback(site, tmp_path):
     done = parse(site, "/scyw/", tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
-    items, requests = printed(done.stdout)
+    items, requests = printed(done)
     assert items == []
     # Only the listing callback follows 下一页, and the list's articles.
     assert f"{site.base_url}scyw/index_1.html" in requests
@@ -76,7 +83,7 @@ def test_parse_routes_a_list_page_to_the_listing_callback(site, tmp_path):
 def test_parse_nopipelines_prints_the_raw_item(site, tmp_path):
     done = parse(site, ARTICLE.meta["path"], tmp_path, "--nopipelines")
     assert done.returncode == 0, done.stderr[-3000:]
-    items, _ = printed(done.stdout)
+    items, _ = printed(done)
     assert len(items) == 1 and items[0]["body"] is None and items[0]["content_sha256"] is None
 
 
@@ -87,7 +94,7 @@ def test_parse_does_not_print_an_item_the_pipelines_drop(site, tmp_path):
     site.put(ARTICLE.meta["path"], Resource(200, dict(ARTICLE.meta["headers"]), garbled))
     done = parse(site, ARTICLE.meta["path"], tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
-    items, _ = printed(done.stdout)
+    items, _ = printed(done)
     assert items == []
     assert "Not printed, dropped by the item pipelines" in done.stderr
     assert "quarantined" in done.stderr
@@ -97,6 +104,19 @@ def test_parse_of_a_missing_page_exits_1(site, tmp_path):
     done = parse(site, "/scyw/20211103/9999999.html", tmp_path)
     assert done.returncode == 1
     assert "No response downloaded" in done.stderr
+
+
+@pytest.mark.parametrize(("options", "log_lines"), [((), False), (("-L", "INFO"), True)], ids=["default", "-L INFO"])
+def test_parse_prints_json_lines_without_the_debug_log(site, tmp_path, options, log_lines):
+    done = scrapy("parse", "--spider=sichuanpeace", "-a", f"base_url={site.base_url}", "-s", f"OUTPUT_DIR={tmp_path}",
+                  "-s", "DOWNLOAD_DELAY=0", *options, site.base_url + ARTICLE.meta["path"].lstrip("/"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    # stdout is the records file's format: one JSON object a line, Chinese as it is, fields in order.
+    assert len(done.stdout.splitlines()) == 1
+    assert f'"title": "{ARTICLE.expected["title"]}"' in done.stdout
+    assert list(json.loads(done.stdout)) == list(RECORD_FIELDS)
+    assert " DEBUG: " not in done.stderr
+    assert (" INFO: " in done.stderr) is log_lines  # Scrapy's own lines, when asked for with -L
 
 
 def test_parse_writes_nothing_into_output_dir(site, tmp_path):
@@ -161,3 +181,25 @@ def test_check_reports_a_refused_argument(site, tmp_path):
     assert "scrapy check sichuanpeace: not checking: since must not be empty" in done.stderr
     assert "Ran 0 contracts" not in done.stderr
     assert site.request_counts() == {}
+
+
+# --- python -m crawler.extract --------------------------------------------------------------------
+
+def extract(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "crawler.extract", *args], cwd=PROJECT, input=stdin,
+                          env={**os.environ, "PYTHONPATH": str(PROJECT)}, capture_output=True, timeout=60)
+
+
+def test_extract_reads_the_page_from_stdin():
+    done = extract("-", "--url", ARTICLE.url, stdin=ARTICLE.body)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    record = json.loads(done.stdout)
+    assert record["id"] == "2541288" and record["title"] == ARTICLE.expected["title"]
+
+
+@pytest.mark.parametrize("page", ["no-such-page.html", "tests"])
+def test_extract_answers_an_unreadable_page_in_one_line(page):
+    done = extract(page, "--url", ARTICLE.url)
+    assert done.returncode == 1 and done.stdout == b""
+    assert done.stderr.decode().count("\n") == 1 and "Traceback" not in done.stderr.decode()
+    assert done.stderr.decode().startswith(f"python -m crawler.extract: cannot read {page}: ")

@@ -8,9 +8,10 @@ run's metrics file is written with it (``crawler.run.metrics``). A second SIGTER
 abandon the commit: the run still ends with its manifest and exit code 5.
 
 The full log goes to ``logs/<run id>.log`` (or LOG_FILE), and the logs of runs beyond the newest
-``LOG_RETENTION_RUNS`` are deleted at the start (``crawler.run.logs``); stderr gets warnings, errors and the
-summary line whatever LOG_FILE says (``crawler.extensions.console``), and on a terminal the live
-progress display (``crawler.extensions.progress``).
+``LOG_RETENTION_RUNS`` are deleted at the start (``crawler.run.logs``); stderr gets warnings and
+errors, a few of each kind, from LOG_LEVEL (``-L``) up and nothing with ``--nolog``: a complete run
+without warnings prints nothing, a failed one its summary (``crawler.extensions.console``). On a
+terminal the live progress display shows the run (``crawler.extensions.progress``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ class Command(ScrapyCrawlCommand):
     """Scrapy's crawl, plus checks, the run lock, the per-run log file, recovery and exit codes."""
 
     started = 0.0  # time.time() when the run's options were read: its metrics' duration
+    stderr_handler: console.ConsoleHandler | None = None  # None with --nolog
+
+    def long_desc(self) -> str:
+        return (f"{super().long_desc()}. The spider's arguments (-a NAME=VALUE), the settings that matter with "
+                "their defaults, the sister sites and the channels: scrapy describe.")
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         self.started = time.time()
@@ -69,7 +75,12 @@ class Command(ScrapyCrawlCommand):
             self.settings.set("LOG_FILE", str(log_file), priority="cmdline")
         # The log always goes to a file here, so Scrapy writes nothing to stderr itself: this handler
         # is the only one there, whether LOG_FILE is ours or given (no line twice, none hidden).
-        console.install()
+        level = console.console_level(self.settings)
+        if level is None:
+            # --nolog: quiet on stderr, yet the run's log file is still its account of what happened.
+            self.settings.set("LOG_ENABLED", True, priority="cmdline")
+        else:
+            self.stderr_handler = console.install(level, self.settings.get("LOG_FILE"))
 
     def _argument_errors(self, name: str, arguments: dict[str, Any]) -> list[str]:
         assert self.settings is not None
@@ -88,6 +99,8 @@ class Command(ScrapyCrawlCommand):
             self._crawl(args[0], opts)
         finally:
             self._write_metrics(opts.spargs)
+            if self.stderr_handler is not None:
+                self.stderr_handler.finish()  # "… and 312 more …": the kinds of line held back
 
     def _crawl(self, name: str, opts: argparse.Namespace) -> None:
         assert self.settings is not None and self.crawler_process is not None

@@ -7,6 +7,11 @@ shows the raw items), each item is printed only once the whole chain has returne
 pipeline drops is logged, not printed), and an article is printed as its record
 (``ArticleItem.record()``: the exported fields, in their order), without internal fields.
 
+stdout holds only the records, one JSON object a line as in the run's records file (``| jq`` reads
+it); the requests the callback would follow go to stderr (``--nolinks`` leaves them out). The log
+is at WARNING unless ``-L`` / ``LOG_LEVEL`` says otherwise: a page's parse is not buried under
+Scrapy's DEBUG lines.
+
 Use the spider's ``parse`` callback to let it route the URL (article or list page)::
 
     scrapy parse --spider=sichuanpeace -a base_url=http://127.0.0.1:8000/ http://127.0.0.1:8000/scyw/20211103/2541288.html
@@ -15,6 +20,8 @@ Use the spider's ``parse`` callback to let it route the URL (article or list pag
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import logging
 import sys
 from typing import Any
@@ -22,7 +29,6 @@ from typing import Any
 from itemadapter import ItemAdapter
 from scrapy.commands.parse import Command as ScrapyParseCommand
 from scrapy.exceptions import DropItem
-from scrapy.utils import display
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet.defer import Deferred
 
@@ -39,11 +45,26 @@ def shown(item: Any) -> dict[str, Any]:
     return ItemAdapter(item).asdict()
 
 
+def json_value(value: Any) -> Any:
+    """What JSON makes of a value a raw item (``--nopipelines``) may hold: a block's fields, else its text."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return str(value)
+
+
+def json_line(item: Any) -> str:
+    """An item as one line of JSON, Chinese as it is (the records file's encoding)."""
+    return json.dumps(shown(item), ensure_ascii=False, default=json_value)
+
+
 class Command(ScrapyParseCommand):
-    """Scrapy's parse, with the item pipelines on by default and records printed."""
+    """Scrapy's parse, with the item pipelines on by default and records printed as JSON lines."""
+
+    # Below -L / LOG_LEVEL on the command line, above settings.py (priority "command").
+    default_settings = {**ScrapyParseCommand.default_settings, "LOG_LEVEL": "WARNING"}
 
     def short_desc(self) -> str:
-        return "Parse URL (using its spider), run the item pipelines and print the records"
+        return "Parse URL (using its spider), run the item pipelines and print the records as JSON lines"
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
@@ -78,17 +99,33 @@ class Command(ScrapyParseCommand):
         return kept
 
     def print_items(self, lvl: int | None = None, colour: bool = True) -> None:
+        """The records on stdout, one JSON line each (all depths, or depth ``lvl``)."""
         if lvl is None:
             items = [item for level in self.items.values() for item in level]
         else:
             items = self.items.get(lvl, [])
-        print("# Scraped Items ", "-" * 60)
-        display.pprint([shown(item) for item in items], colorize=colour)
+        for item in items:
+            print(json_line(item))
+
+    def print_requests(self, lvl: int | None = None, colour: bool = True) -> None:
+        """The requests the callback would follow, on stderr: stdout is the records'."""
+        if lvl is not None:
+            requests = self.requests.get(lvl, [])
+        else:
+            requests = self.requests[max(self.requests)] if self.requests else []
+        for request in requests:
+            print(f"request: {request.method} {request.url}", file=sys.stderr)
 
     def print_results(self, opts: argparse.Namespace) -> None:
         if self.exitcode and not self.first_response:
             return  # refused or failed before anything was parsed: the error says it
-        super().print_results(opts)
+        for level in range(1, self.max_level + 1) if opts.verbose else [None]:
+            if level is not None:
+                print(f"depth {level}:", file=sys.stderr)  # Scrapy's ">>> DEPTH LEVEL" header, off stdout
+            if not opts.noitems:
+                self.print_items(level)
+            if not opts.nolinks:
+                self.print_requests(level)
 
     def start_parsing(self, url: str, opts: argparse.Namespace) -> None:
         assert self.spidercls is not None

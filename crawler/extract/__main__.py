@@ -1,4 +1,8 @@
-"""``python -m crawler.extract PAGE.html --url URL``: the record the crawl would emit for one saved page."""
+"""``python -m crawler.extract PAGE.html --url URL``: the record the crawl would emit for one saved page.
+
+``-`` for PAGE reads the page from stdin (``curl -s URL | python -m crawler.extract - --url URL``). A
+page that cannot be read is one line on stderr and exit code 1, as a page that is not an article is.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +18,15 @@ from .challenge import challenge_reason
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m crawler.extract", description=__doc__)
-    parser.add_argument("page", type=Path, help="the saved page (raw bytes as served)")
+    parser.add_argument("page", help="the saved page (raw bytes as served); - reads it from stdin")
     parser.add_argument("--url", required=True, help="the URL the page was served at")
     parser.add_argument("--content-type", help="the response's Content-Type header, if known")
     args = parser.parse_args(argv)
-    body = args.page.read_bytes()
+    try:
+        body = sys.stdin.buffer.read() if args.page == "-" else Path(args.page).read_bytes()
+    except OSError as error:
+        print(f"{parser.prog}: cannot read {args.page}: {error.strerror or error}", file=sys.stderr)
+        return 1
     headers = {"Content-Type": args.content_type} if args.content_type else None
     record = extract_record(body, args.url, headers)
     if record is None:

@@ -36,7 +36,6 @@ from scrapy.utils.defer import ensure_awaitable
 from .. import exitcodes
 from ..archive.wacz import build_run_wacz
 from ..accounting import UNCHANGED
-from ..extensions.console import SUMMARY
 from ..quality import detect_drift, drift_baseline, summarize
 from ..state.stores import state_store
 from . import jobdir, manifests, points, verdict
@@ -418,4 +417,4 @@ class RunCommitter(FeedExporter):
             "%s of %s attempts failed, %s broken links", self.run_id,
             "complete" if manifest["complete"] else "INCOMPLETE", manifest["exit_code"], self.reason,
             counts["new"], counts["modified"], counts["deleted"], counts["unchanged"], counts["failed"],
-            counts["attempted"], counts["broken_links"], extra=SUMMARY)  # on stderr too, for cron's mail
+            counts["attempted"], counts["broken_links"])  # an error, so on stderr, when the run failed

@@ -590,7 +590,8 @@ class SichuanpeaceSpider(scrapy.Spider):
         elif raw.not_article_reason is not None:
             reason_key = raw.not_article_reason.split(":")[0].replace(" ", "_")
             self.crawler.stats.inc_value(f"extract/not_article/{reason_key}")
-            self.logger.warning("Not an article (%s): %s", raw.not_article_reason, response.url)
+            # Info, not a warning: a site serves such pages routinely (counted, and in the manifest).
+            self.logger.info("Not an article (%s): %s", raw.not_article_reason, response.url)
             count(self.crawler, accounting.NOT_ARTICLE, response)
             self._settled(response.url)
         else:

@@ -161,6 +161,11 @@ class SqliteStateStore:
         deleted article does not ask for it again each run; rechecks do, and see it return."""
         return {row[0] for row in self.db.execute("SELECT id FROM articles WHERE site=?", (site,))}
 
+    def channels(self) -> list[tuple[str, str, str | None, int]]:
+        """(site, channel, its name, articles) for each channel committed articles were first filed under."""
+        return list(self.db.execute("SELECT site, channel, max(channel_name), count(*) FROM articles WHERE channel "
+                                    "IS NOT NULL GROUP BY site, channel ORDER BY site, count(*) DESC, channel"))
+
     def recheck_candidates(self, site: str, published_since: str | None) -> Iterator[ArticleState]:
         """Known articles (deleted ones too: they may come back) published at or after
         ``published_since`` (None: all of them)."""
