@@ -29,9 +29,7 @@ from twisted.internet import error as tx_error
 from twisted.python.failure import Failure
 from twisted.web.client import ResponseFailed
 
-from .downloadermiddlewares.challenge import ChallengePage
-from .downloadermiddlewares.offsite import RefusedRequest
-from .downloadermiddlewares.truncation import TruncatedBody
+from .exceptions import ChallengePage, RefusedRequest, TruncatedBody
 
 try:  # what Twisted puts in a ResponseFailed when a body ends before its Content-Length
     from twisted.web.http import _DataLoss
@@ -211,7 +209,7 @@ def classify_failure(failure: Failure, article: bool = True) -> str:
         return OFFSITE
     if isinstance(error, TRANSIENT_ERRORS):
         return RETRIES_EXHAUSTED
-    if isinstance(error, RefusedRequest):  # crawler.downloadermiddlewares.offsite
+    if isinstance(error, RefusedRequest):
         return REDIRECT_REFUSED if article and error.redirected else OFFSITE
     if isinstance(error, IgnoreRequest):
         return _ignored_by(error)
