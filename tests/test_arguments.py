@@ -169,3 +169,36 @@ def test_recheck_at_the_bound_and_a_runners_argument_crawl(tmp_path):
     # Both gcsy articles (2019) are older than the default 7 days: only a long recheck fetches them again.
     for path in ("/gcsy/20190319/1792665.html", "/gcsy/20190402/1801234.html"):
         assert after[path] == before[path] + 1, (path, before[path], after[path])
+
+
+# --- values that name files (issue 19, case 10) -----------------------------------------------------
+
+@pytest.mark.parametrize("run_id", ["../../escaped", "escaped", "", "20261125T054925Z-1d7baf/../../x",
+                                    "20261125T054925Z-1D7BAF", "20261125T054925Z-1d7baf.json"])
+def test_a_run_id_of_another_shape_exits_1_and_writes_nothing(tmp_path, run_id):
+    """RUN_ID names the log, the manifests, the WARC and WACZ files: only the shape the run makes
+    itself is taken, so nothing lands outside OUTPUT_DIR or passes for another kind of file."""
+    out = tmp_path / "deep" / "out"
+    done = scrapy("crawl", "sichuanpeace", "-a", f"base_url={NOWHERE}", "-s", f"OUTPUT_DIR={out}",
+                  "-s", f"RUN_ID={run_id}", *FAST)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "RUN_ID must look like 20261125T054925Z-1d7baf" in done.stderr
+    assert files_under(tmp_path) == []
+    assert "Traceback" not in done.stderr
+
+
+def test_a_crawl_started_from_python_refuses_a_bad_run_id_too():
+    from scrapy.settings import Settings
+
+    from crawler.run.feeds import RunOutput
+
+    with pytest.raises(ValueError, match="RUN_ID must look like"):
+        RunOutput().update_settings(Settings({"RUN_ID": "../../escaped", "OUTPUT_DIR": "/nonexistent"}))
+
+
+def test_a_run_id_of_the_runs_own_shape_is_taken(tmp_path):
+    out = tmp_path / "out"
+    done = scrapy("crawl", "sichuanpeace", "-a", f"base_url={NOWHERE}", "-s", f"OUTPUT_DIR={out}",
+                  "-s", "RUN_ID=20261125T054925Z-1d7baf", "-s", "RETRY_TIMES=0", *FAST)
+    assert done.returncode != 1, done.stderr[-2000:]
+    assert (out / "logs" / "20261125T054925Z-1d7baf.log").is_file()

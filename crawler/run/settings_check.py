@@ -8,6 +8,7 @@ from typing import Any
 
 from scrapy.settings import BaseSettings
 
+from .ids import run_id_error
 from .metrics import template_error
 from .points import FaultInjection
 
@@ -60,6 +61,8 @@ def _fault(value: Any) -> str | None:
 # Each setting with its rule; -s NAME=value reaches here as text.
 RULES: dict[str, Callable[[Any], str | None]] = {
     "OUTPUT_DIR": _not_empty,
+    # Names the run's files: only the shape the run makes itself (crawler/run/ids.py).
+    "RUN_ID": run_id_error,
     "CHECKPOINT_RECORDS": _number(int, 1),
     "CHECKPOINT_SECONDS": _number(float, 0),
     "RUN_MAX_ERROR_RATE": _number(float, 0, 1),
