@@ -202,3 +202,84 @@ def test_a_run_id_of_the_runs_own_shape_is_taken(tmp_path):
                   "-s", "RUN_ID=20261125T054925Z-1d7baf", "-s", "RETRY_TIMES=0", *FAST)
     assert done.returncode != 1, done.stderr[-2000:]
     assert (out / "logs" / "20261125T054925Z-1d7baf.log").is_file()
+
+
+# --- nothing done is never exit 0 (issue 19, case 9) --------------------------------------------------
+
+def _not_a_folder(tmp_path: Path) -> str:
+    (tmp_path / "a-file").write_text("not a folder")
+    return str(tmp_path / "a-file")
+
+
+def _under_a_file(tmp_path: Path) -> str:
+    (tmp_path / "a-file").write_text("not a folder")
+    return str(tmp_path / "a-file" / "out")
+
+
+# (spider arguments, settings, OUTPUT_DIR (None: tmp_path/out), what stderr says)
+REFUSED_BEFORE_WRITING = {
+    "unknown channel": (["channels=nosuch"], [], None,
+                        "channels: nosuch is not a channel of {base} (its home page and site maps link to "
+                        "azsf, fzxc, gcsy, scyw, szdt"),
+    "one unknown among known": (["channels=gcsy,nosuch"], [], None, "channels: nosuch is not a channel"),
+    "fleet seed without redis": (["fleet=seed"], [], None, "fleet=seed needs a fleet's Redis: give -s REDIS_URL="),
+    "fleet worker without redis": (["fleet=worker"], [], None, "fleet=worker needs a fleet's Redis"),
+    "port out of range": (["base_url=http://127.0.0.1:99999/"], [], None,
+                          "base_url's port must be a number from 1 to 65535"),
+    "port zero": (["base_url=http://127.0.0.1:0/"], [], None, "base_url's port must be a number from 1 to 65535"),
+    "host that is a path": (["base_url=http://../"], [], None, "base_url must be an http(s) URL with a host"),
+    "output dir is a file": ([], [], _not_a_folder, "OUTPUT_DIR {out} is not a folder"),
+    "output dir under a file": ([], [], _under_a_file, "OUTPUT_DIR {out} cannot be created: "),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED_BEFORE_WRITING))
+def test_a_run_that_would_do_nothing_exits_1_in_one_line_before_writing(tmp_path, case):
+    arguments, settings, output_dir, message = REFUSED_BEFORE_WRITING[case]
+    out = output_dir(tmp_path) if output_dir else str(tmp_path / "out")
+    before = files_under(tmp_path)
+    with FixtureSite() as site:
+        base = [] if any(a.startswith("base_url=") for a in arguments) else ["-a", f"base_url={site.base_url}"]
+        done = scrapy("crawl", "sichuanpeace", *base, *(x for a in arguments for x in ("-a", a)), *settings,
+                      "-s", f"OUTPUT_DIR={out}", *FAST)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("sichuanpeace: not starting: "), done.stderr
+    assert message.format(base=site.base_url, out=out) in done.stderr
+    assert files_under(tmp_path) == before  # no lock, no log, no manifest
+
+
+def test_a_known_channel_is_crawled():
+    """The channel check asks the home page and its site maps: a channel only the site maps name is known."""
+    from crawler.run.preflight import channel_errors, http_fetch
+
+    with FixtureSite() as site:
+        fetch = http_fetch("127.0.0.1", "test", 10)
+        assert channel_errors({"gcsy", "scyw"}, site.base_url, "127.0.0.1", fetch) == []
+
+
+@pytest.mark.parametrize("home", [None, (b"<html><body><p>\xe7\xb3\xbb\xe7\xbb\x9f\xe7\xb9\x81\xe5\xbf\x99</p></body></html>",
+                                         "text/html; charset=utf-8")])
+def test_channels_are_not_refused_when_the_site_cannot_say(home):
+    """The site down or a page without channel links: the run's own verdict tells (exit 4, 10), not a guess."""
+    from crawler.run.preflight import channel_errors
+
+    assert channel_errors({"nosuch"}, "http://127.0.0.1:9/", "127.0.0.1", lambda url: home) == []
+
+
+def test_a_read_only_output_dir_is_refused_without_writing(tmp_path, monkeypatch):
+    """A read-only folder (root passes permission bits, so access() is what says it; a read-only
+    file system answers EROFS there for root too)."""
+    from crawler.run import settings_check
+
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    read_only.chmod(0o555)
+    if os.geteuid() == 0:
+        real_access = os.access
+        monkeypatch.setattr(settings_check.os, "access",
+                            lambda path, mode: False if Path(path) == read_only else real_access(path, mode))
+    assert settings_check.output_dir_error(str(read_only)) == f"OUTPUT_DIR {read_only} is not writable (a read-only " \
+                                                             "file system, or its permissions)"
+    assert settings_check.output_dir_error(str(read_only / "sub")) == \
+        f"OUTPUT_DIR {read_only / 'sub'} cannot be created: {read_only} is not writable"
+    assert list(read_only.iterdir()) == []

@@ -3,7 +3,9 @@ error (``scrapy crawl`` exits 1), never a silent default."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from scrapy.settings import BaseSettings
@@ -91,10 +93,35 @@ RULES: dict[str, Callable[[Any], str | None]] = {
 }
 
 
+def output_dir_error(value: Any) -> str | None:
+    """Why OUTPUT_DIR cannot hold a run (a file, a read-only folder, a path that cannot be
+    created), or None; found without writing anything."""
+    if value is None or not str(value).strip():
+        return None  # _not_empty says so
+    path = Path(str(value)).absolute()
+    if path.exists():
+        if not path.is_dir():
+            return f"OUTPUT_DIR {path} is not a folder"
+        if not os.access(path, os.W_OK | os.X_OK):
+            return f"OUTPUT_DIR {path} is not writable (a read-only file system, or its permissions)"
+        return None
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"OUTPUT_DIR {path} cannot be created: {parent} is not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"OUTPUT_DIR {path} cannot be created: {parent} is not writable"
+    return None
+
+
 def setting_errors(settings: BaseSettings) -> list[str]:
     errors = []
     for name, rule in RULES.items():
         problem = rule(settings.get(name))
         if problem:
             errors.append(f"{name} {problem}")
+    problem = output_dir_error(settings.get("OUTPUT_DIR"))
+    if problem:
+        errors.append(problem)
     return errors
