@@ -59,6 +59,7 @@ ROBOTS = "robots"                      # forbidden by robots.txt
 PARSE_FAILURE = "parse_failure"        # the page broke extraction or a callback raised, or its record was invalid
 DUPLICATE = "duplicate"                # same article as another URL of this run
 CHALLENGE = "challenge"                # a 200 page that was a challenge, block or busy page (系统繁忙, a WAF)
+ID_CONFLICT = "id_conflict"            # an article whose (site, id) the state or this run holds for another URL
 
 # The buckets whose attempts failed: the only source of a run's failure count and error rate.
 # Not failures: a broken link (the linking page's fault: the site's, not the run's), a page forbidden
@@ -77,6 +78,9 @@ STATS_BUCKET = "accounting/bucket/"
 STATS_ARTICLE_MISSING = "accounting/article_missing"
 STATS_LISTS_WITH_LINKS = "discovery/list_pages_with_links"
 STATS_LIST_PAGES_FAILED = "discovery/list_pages_failed"
+# Article URLs whose (site, id) is held for another canonical URL: never emitted, never a revision
+# (the final manifest's ``counts.id_conflicts``).
+STATS_ID_CONFLICT = "state/id_conflict"
 # How many broken links / missing articles the run keeps listed (crawler.accounting); the rest are counted.
 LIST_MAX = 1000
 GONE_STATUSES = (404, 410)
@@ -108,6 +112,14 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     tx_error.TimeoutError, tx_error.DNSLookupError, tx_error.ConnectError, tx_error.ConnectionLost,
     tx_error.ConnectionDone, ResponseFailed,
 )
+
+
+def id_conflict(stats: Any, site: str, article_id: str, url: str, held_url: str) -> None:
+    """Log and count an article URL whose (site, id) is held for another URL: the one place that
+    says so, whoever found it (discovery, the dedupe or the state pipeline)."""
+    stats.inc_value(STATS_ID_CONFLICT)
+    logger.warning("Id conflict: %s has id %s of %s, which is held for %s; not emitted, not a revision",
+                   url, article_id, site, held_url)
 
 
 def meta_of(where: Response | Request | Failure | None) -> dict[str, Any] | None:

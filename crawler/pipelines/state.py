@@ -14,7 +14,8 @@ from dataclasses import replace
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
-from ..accounting import HTTP_ERROR, UNCHANGED, DropRecord
+from ..accounting import HTTP_ERROR, ID_CONFLICT, UNCHANGED, DropRecord, id_conflict
+from ..extract.urls import same_page
 from ..items import (
     CONTENT_HASH_VERSION,
     STATUS_DELETED,
@@ -42,6 +43,9 @@ class StatePipeline:
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
         known = self.store.get(item.site, item.id)
+        if known is not None and not self._same_article(known, item):
+            id_conflict(self.stats, item.site, item.id, item.url, known.url)
+            raise DropRecord(f"{item.url}: id {item.id} is held for {known.url}", ID_CONFLICT)
         if known is not None and known.channel:
             # Filed under the channel it was first found in, whatever list (or none: a recheck) led here.
             item.channel = known.channel
@@ -68,6 +72,13 @@ class StatePipeline:
         self.stats.inc_value(f"state/{item.status}")
         item.state_row = self._row(item, known, item.revision, item.first_seen or item.fetched_at)
         return item
+
+    @staticmethod
+    def _same_article(known: ArticleState, item: ArticleItem) -> bool:
+        """Whether the item is the article the store holds under its id: at the URL the store
+        knows, or reached by a redirect from it (the article moved). Any other URL with this id is
+        another article, never a revision of this one."""
+        return same_page(known.url, item.url) or (item.asked_url is not None and same_page(known.url, item.asked_url))
 
     @staticmethod
     def _unchanged(known: ArticleState, item: ArticleItem) -> bool:

@@ -22,7 +22,16 @@ from ..accounting import count
 from ..extract.article_page import read_article_page
 from ..extract.listing import ListedArticle, Listing, parse_listing
 from ..extract.sitemaps import Discovered, parse_feed, parse_sitemap, sitemaps_in_robots
-from ..extract.urls import URL_SHAPE_OTHER, ArticleRef, article_ref, list_page, other_page_ref, page_ref, same_site
+from ..extract.urls import (
+    URL_SHAPE_OTHER,
+    ArticleRef,
+    article_ref,
+    list_page,
+    other_page_ref,
+    page_ref,
+    same_page,
+    same_site,
+)
 from ..rules.discovery import SITEMAP_MAX_DEPTH, WELL_KNOWN_SITEMAPS
 from ..fleet import ROLE_WORKER, fleet_name, start_round
 from ..items import ArticleItem, utc_now
@@ -100,6 +109,7 @@ class SichuanpeaceSpider(scrapy.Spider):
         self.recheck_days = arguments.recheck_days
         self.seen_list_pages: set[tuple[str, int]] = set()
         self.known: set[str] = set()  # ids of articles earlier runs emitted
+        self.id_conflicts: set[str] = set()  # URLs met whose id the state holds for another URL
         self.recent_requests = RecentKeys(RECENT_ARTICLE_REQUESTS)
         self.stop_at_known_pages = False
         self.list_pages_max = 0
@@ -353,7 +363,8 @@ class SichuanpeaceSpider(scrapy.Spider):
             self.crawler.stats.inc_value("discovery/skipped_before_since")
             return None
         if ref.id in self.known:  # fetched by an earlier run; rechecks come from the store
-            self.crawler.stats.inc_value("discovery/skipped_known")
+            if not self._held_for_another(ref):
+                self.crawler.stats.inc_value("discovery/skipped_known")
             return None
         if not self.recent_requests.add(ref.url):
             self.crawler.stats.inc_value("discovery/skipped_recent")
@@ -364,6 +375,18 @@ class SichuanpeaceSpider(scrapy.Spider):
             ref.url, callback=self.parse_article_page, errback=self.on_error, priority=PRIORITY_ARTICLE,
             cb_kwargs={"list_channel": list_channel, "list_channel_name": list_channel_name},
         )
+
+    def _held_for_another(self, ref: ArticleRef) -> bool:
+        """A known id linked at another URL than the one the state holds for it: another article,
+        never fetched as this one; logged and counted once a run."""
+        if ref.url in self.id_conflicts:
+            return True
+        known = state_store(self.crawler).get(self.site, ref.id)
+        if known is None or same_page(known.url, ref.url):
+            return False
+        self.id_conflicts.add(ref.url)
+        accounting.id_conflict(self.crawler.stats, self.site, ref.id, ref.url, known.url)
+        return True
 
     def _article_requests(self, listing: Listing, list_channel: str | None,
                           list_channel_name: str | None) -> Iterator[scrapy.Request]:
@@ -597,6 +620,7 @@ class SichuanpeaceSpider(scrapy.Spider):
             record_quality(self.crawler.stats, raw)
             item = ArticleItem.from_raw(raw, self.site, list_channel, list_channel_name)
             item.warc = response.meta.get("warc")
+            item.asked_url = (response.meta.get("redirect_urls") or [None])[0]
             item.etag = _header(response, b"ETag")
             item.last_modified = _header(response, b"Last-Modified")
             yield item
