@@ -46,7 +46,8 @@ logger = logging.getLogger(__name__)
 RECORD = "record"                      # a record was written (new, modified, deleted)
 UNCHANGED = "unchanged"                # known content (same hash, or 304 Not Modified)
 LISTING = "listing"                    # home, site map or list page, read for links
-NOT_ARTICLE = "soft_404"               # article URL whose page is not an article (soft 404, empty, binary)
+NOT_ARTICLE = "soft_404"               # article URL whose page says it is not there (soft 404), or a candidate that is no article
+UNREADABLE = "unreadable"              # article URL answering a 200 that cannot be read as its article (empty, binary, unparsable)
 HTTP_ERROR = "http_error"              # 4xx (an article URL's 404/410 too), or a 5xx not retried
 BROKEN_LINK = "broken_link"            # a linked page that is not an article (list, site map) answered 404/410
 RETRIES_EXHAUSTED = "retries_exhausted"  # 5xx/429/412/521, timeouts, dropped connections, after all retries
@@ -63,7 +64,10 @@ ID_CONFLICT = "id_conflict"            # an article whose (site, id) the state o
 
 # The buckets whose attempts failed: the only source of a run's failure count and error rate.
 # Not failures: a broken link (the linking page's fault: the site's, not the run's), a page forbidden
-# by robots.txt, off-site or dropped redirects of pages that are not articles, duplicates, soft 404s.
+# by robots.txt, off-site or dropped redirects of pages that are not articles, duplicates, id conflicts, soft 404s,
+# unreadable article pages (the site's bad answer, as a soft 404 was counted; the article stays in the
+# state's pending list and is asked for again: only a 404/410, soft-404 wording or a redirect to the
+# home page or a list page ever makes an article ``deleted``).
 # An article whose redirect was refused was not fetched: a failure.
 FAILURE_BUCKETS: tuple[str, ...] = (RETRIES_EXHAUSTED, HTTP_ERROR, OVERSIZE, PARSE_FAILURE, TRUNCATED,
                                     REDIRECT_REFUSED, CHALLENGE)

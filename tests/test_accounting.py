@@ -189,11 +189,11 @@ def test_a_callback_exception_is_one_failure():
 
 
 def test_failures_are_the_failure_buckets_only():
-    stats = {"accounting/attempts": len(FAILURE_BUCKETS) + 15, "accounting/article_missing": 1,
+    stats = {"accounting/attempts": len(FAILURE_BUCKETS) + 17, "accounting/article_missing": 1,
              "discovery/list_pages_with_links": 3,
              **buckets(**{bucket: 1 for bucket in FAILURE_BUCKETS}),
              **buckets(broken_link=4, robots=1, offsite=1, redirect_dropped=1, duplicate=1, soft_404=1,
-                       unchanged=1, listing=3, record=2)}
+                       unreadable=1, id_conflict=1, unchanged=1, listing=3, record=2)}
     health = run_health(stats)
     assert health["failed"] == len(FAILURE_BUCKETS)
     assert set(health["failed_by_bucket"]) == set(FAILURE_BUCKETS)

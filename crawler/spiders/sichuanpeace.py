@@ -610,12 +610,20 @@ class SichuanpeaceSpider(scrapy.Spider):
             # A known article whose page now says it is not there: gone, as a 404 would say.
             self.logger.info("Known article is gone (soft 404): %s", response.url)
             yield self._gone(response, self._rechecked(response))
-        elif raw.not_article_reason is not None:
-            reason_key = raw.not_article_reason.split(":")[0].replace(" ", "_")
-            self.crawler.stats.inc_value(f"extract/not_article/{reason_key}")
+        elif raw.not_article_reason == SOFT_404:
+            # The page says the article is not there: settled (a known one is deleted by its recheck, above).
+            self.crawler.stats.inc_value("extract/not_article/soft_404")
             self.logger.warning("Not an article (%s): %s", raw.not_article_reason, response.url)
             count(self.crawler, accounting.NOT_ARTICLE, response)
             self._settled(response.url)
+        elif raw.not_article_reason is not None:
+            # Empty, binary or unparsable: nothing says the article is gone, so it is asked for again.
+            reason_key = raw.not_article_reason.split(":")[0].replace(" ", "_")
+            self.crawler.stats.inc_value(f"extract/not_article/{reason_key}")
+            self.logger.warning("Article page not readable (%s), asked for again next run: %s",
+                                raw.not_article_reason, response.url)
+            count(self.crawler, accounting.UNREADABLE, response)
+            self._keep_pending(response, list_channel)
         else:
             record_quality(self.crawler.stats, raw)
             item = ArticleItem.from_raw(raw, self.site, list_channel, list_channel_name)
@@ -635,6 +643,11 @@ class SichuanpeaceSpider(scrapy.Spider):
                 held.append((ref.id, ref.url, request.cb_kwargs.get("list_channel") or ref.channel))
         if held:
             state_store(self.crawler).add_pending_many(self.site, held)
+
+    def _keep_pending(self, response: Response, list_channel: str | None) -> None:
+        """An article whose answer may change by asking again: in the state's pending list."""
+        ref = self._page_ref(response.meta.get("redirect_urls", [response.url])[0])
+        state_store(self.crawler).add_pending(self.site, ref.id, ref.url, list_channel or ref.channel)
 
     def _settled(self, url: str) -> None:
         """An article URL whose answer will not change by asking again: no longer pending."""
