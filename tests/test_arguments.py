@@ -283,3 +283,17 @@ def test_a_read_only_output_dir_is_refused_without_writing(tmp_path, monkeypatch
     assert settings_check.output_dir_error(str(read_only / "sub")) == \
         f"OUTPUT_DIR {read_only / 'sub'} cannot be created: {read_only} is not writable"
     assert list(read_only.iterdir()) == []
+
+
+def test_the_channel_check_reads_the_site_maps_only_while_a_channel_is_not_found():
+    """Each request of the check is one more for the site: the home page, then the site maps only if needed."""
+    from crawler.run.preflight import channel_errors, http_fetch
+
+    with FixtureSite() as site:
+        fetch = http_fetch("127.0.0.1", "test", 10)
+        assert channel_errors({"szdt"}, site.base_url, "127.0.0.1", fetch) == []  # on the home page
+        on_home = site.request_counts()
+        assert channel_errors({"gcsy"}, site.base_url, "127.0.0.1", fetch) == []  # in the site maps only
+        both = site.request_counts()
+    assert sorted(on_home.elements()) == ["/"]
+    assert both["/"] == 2 and both["/wzdt/index.html"] == 1 and "/wzlm/index.html" not in both

@@ -94,12 +94,13 @@ class Command(ScrapyCrawlCommand):
         """``-a channels=`` naming a channel the site does not have (crawler/run/preflight.py)."""
         assert self.settings is not None
         parsed = SpiderArguments.parse(arguments)  # checked already
-        if parsed.channels is None:
-            return []
+        if parsed.channels is None or self.settings.get("REDIS_URL"):
+            return []  # a fleet's requests all go through its shared rate limit
         settings = self.settings.copy()
         OperatorContact().update_settings(settings)  # the User-Agent the crawl will send
         fetch = preflight.http_fetch(parsed.crawl_host, settings.get("USER_AGENT"),
-                                     min(settings.getfloat("DOWNLOAD_TIMEOUT"), PREFLIGHT_TIMEOUT))
+                                     min(settings.getfloat("DOWNLOAD_TIMEOUT"), PREFLIGHT_TIMEOUT),
+                                     settings.getfloat("DOWNLOAD_DELAY"))
         return preflight.channel_errors(parsed.channels, parsed.base_url, parsed.crawl_host, fetch)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
