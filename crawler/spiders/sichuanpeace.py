@@ -120,6 +120,12 @@ class SichuanpeaceSpider(scrapy.Spider):
         self.discover_feeds = True
         self.discovery_requested: set[str] = set()
         self.recheck_budget = 0  # RECHECK_BUDGET: older articles rechecked per run
+        # Whether list pages, sitemaps and feeds go past Scrapy's duplicate filter, deduplicated by
+        # this spider instead (seen_list_pages, discovery_requested: once per run). The filter a
+        # resumed JOBDIR restores holds the run before's fingerprints: it would drop the home page and
+        # every list page, and the run would read nothing ("site down"). A fleet keeps its shared
+        # filter, emptied by the seeder each round: it is what dedupes them across workers.
+        self.own_dedupe = True
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SichuanpeaceSpider:
@@ -130,6 +136,7 @@ class SichuanpeaceSpider(scrapy.Spider):
         spider.discover_sitemaps = crawler.settings.getbool("DISCOVERY_SITEMAPS", True)
         spider.discover_feeds = crawler.settings.getbool("DISCOVERY_FEEDS", True)
         spider.recheck_budget = crawler.settings.getint("RECHECK_BUDGET", 0)
+        spider.own_dedupe = not crawler.settings.get("REDIS_URL")
         crawler.signals.connect(spider._robots_received, signal=signals.response_received)
         crawler.signals.connect(spider._count_url_shape, signal=signals.item_scraped)
         if crawler.settings.get("REDIS_URL"):
@@ -149,8 +156,9 @@ class SichuanpeaceSpider(scrapy.Spider):
             return  # a worker takes its requests from the fleet's queue
         if redis_url:
             start_round(redis_url, self.name)
+        # The run's own start (once per run; in a fleet, by the seeder only): past the duplicate filter.
         yield scrapy.Request(self.base_url, callback=self.parse_listing_page, errback=self.on_error,
-                             priority=PRIORITY_CHANNEL)
+                             priority=PRIORITY_CHANNEL, dont_filter=True)
         if self.discover_sitemaps:
             for path in WELL_KNOWN_SITEMAPS:
                 request = self._discovery_request(urljoin(self.base_url, path), "sitemap")
@@ -208,9 +216,11 @@ class SichuanpeaceSpider(scrapy.Spider):
         if state.last_modified:
             headers["If-Modified-Since"] = state.last_modified
         # Redirects are read here, not followed by Scrapy: one to the home page or a list page is how
-        # a CMS says an article is gone (and Scrapy's duplicate filter would drop it unseen).
+        # a CMS says an article is gone (and Scrapy's duplicate filter would drop it unseen). Once per
+        # article per run, from the store: past the duplicate filter (a resumed JOBDIR's remembers
+        # the run before's recheck).
         return scrapy.Request(ref.url, callback=self.parse_article_page, errback=self.on_error,
-                              headers=headers, priority=PRIORITY_ARTICLE,
+                              headers=headers, priority=PRIORITY_ARTICLE, dont_filter=True,
                               cb_kwargs={"list_channel": state.channel, "list_channel_name": state.channel_name},
                               meta={"recheck": True, "dont_redirect": True,
                                     "handle_httpstatus_list": RECHECK_STATUSES + REDIRECT_STATUSES})
@@ -225,9 +235,10 @@ class SichuanpeaceSpider(scrapy.Spider):
         meta = {"handle_httpstatus_list": ABSENT_STATUSES}
         if kind == "sitemap":
             return scrapy.Request(url, callback=self.parse_sitemap, errback=self.on_discovery_error,
-                                  priority=PRIORITY_CHANNEL, cb_kwargs={"depth": depth}, meta=meta)
+                                  priority=PRIORITY_CHANNEL, cb_kwargs={"depth": depth}, meta=meta,
+                                  dont_filter=self.own_dedupe)
         return scrapy.Request(url, callback=self.parse_feed, errback=self.on_discovery_error,
-                              priority=PRIORITY_CHANNEL, meta=meta)
+                              priority=PRIORITY_CHANNEL, meta=meta, dont_filter=self.own_dedupe)
 
     def _robots_received(self, response: Response, request: Request, spider: scrapy.Spider) -> None:
         """robots.txt as Scrapy's robots middleware fetched it: its ``Sitemap:`` lines are requested."""
@@ -334,11 +345,15 @@ class SichuanpeaceSpider(scrapy.Spider):
             if key in self.seen_list_pages or not (sitemap or self._channel_wanted(key[0])):
                 return None
             self.seen_list_pages.add(key)
+        elif self.own_dedupe:  # a site map of another shape (/sitemap.html): once per run, by its URL
+            if (url, -1) in self.seen_list_pages:
+                return None
+            self.seen_list_pages.add((url, -1))
         cb_kwargs: dict[str, Any] = {"channel_name": channel_name}
         if empty_run is not None:
             cb_kwargs["empty_run"] = empty_run
         return scrapy.Request(url, callback=self.parse_listing_page, errback=self.on_error, priority=priority,
-                              cb_kwargs=cb_kwargs)
+                              cb_kwargs=cb_kwargs, dont_filter=self.own_dedupe)
 
     def _page_ref(self, url: str) -> ArticleRef:
         """The article an article request's URL names: by its shape, else as a URL of another shape."""
