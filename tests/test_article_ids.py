@@ -3,6 +3,7 @@ another URL than the one the state holds for it is logged, counted and never tak
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -97,6 +98,27 @@ def test_a_redirect_from_the_known_url_is_the_article_moved():
     stats = _stats()
     item = StatePipeline(_Store(_known(KNOWN)), stats).process_item(_item(OTHER, asked_url=KNOWN))
     assert (item.status, item.revision) == (STATUS_MODIFIED, 2)
+    assert stats.get_value(STATS_ID_CONFLICT) is None
+
+
+def test_an_article_of_another_shape_the_state_knows_under_its_earlier_id_keeps_it():
+    """Before ids were hashes, /xwzx/2024/0115/12.htm was id 0115: its records go on under that id
+    (no second article for the consumer); .../13.htm, never emitted under it, gets an id of its own."""
+    url = BASE + "xwzx/2024/0115/12.htm"
+    earlier = replace(_known(KNOWN), id="0115", url=url, channel=None)
+    stats = _stats()
+    pipeline = StatePipeline(_Store(earlier), stats)
+    item = _item(KNOWN)
+    item.id, item.url, item.url_shape, item.channel = other_page_ref(url, BASE).id, url, "other", None
+    assert item.id.startswith("u")
+    item = pipeline.process_item(item)
+    assert (item.id, item.status, item.revision) == ("0115", STATUS_MODIFIED, 2)
+    sibling = _item(KNOWN)
+    sibling_url = BASE + "xwzx/2024/0115/13.htm"
+    sibling.id, sibling.url, sibling.url_shape, sibling.channel = other_page_ref(sibling_url, BASE).id, sibling_url, \
+        "other", None
+    sibling = pipeline.process_item(sibling)
+    assert (sibling.id, sibling.status) == (other_page_ref(sibling_url, BASE).id, "new")
     assert stats.get_value(STATS_ID_CONFLICT) is None
 
 

@@ -174,6 +174,18 @@ def other_page_ref(url: str, base_url: str) -> ArticleRef:
     return ArticleRef(url=canonical, channel=None, date=None, id=article_id, shape=URL_SHAPE_OTHER)
 
 
+# Before ids were hashes, a URL of another shape took the last run of 4 or more digits in its path and
+# query as its id (two URLs could share one): read only to find an article the state knows under it.
+EARLIER_OTHER_ID_RE = re.compile(r"\d{4,}")
+
+
+def earlier_other_id(url: str) -> str | None:
+    """The id an earlier version gave a URL of another shape (its last run of 4 or more digits), or None."""
+    parts = urlsplit(url)
+    tokens = EARLIER_OTHER_ID_RE.findall(f"{parts.path}?{parts.query}")
+    return tokens[-1] if tokens else None
+
+
 def same_page(url: str, other: str) -> bool:
     """Whether two canonical URLs of one site name the same page: the same path and query (the
     scheme and host may differ: http and https, the live site and its mirror)."""
