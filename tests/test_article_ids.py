@@ -184,3 +184,22 @@ def test_an_id_that_comes_with_another_url_is_logged_counted_and_not_emitted(tmp
     assert final["counts"]["id_conflicts"] == 2
     assert final["accounting"]["buckets"].get(ID_CONFLICT) == 1 and final["accounting"]["balanced"]
     assert "Id conflict: " in second.log and "/gcsy/20190320/1792665.html has id 1792665" in second.log
+
+
+def test_discovery_skips_known_articles_and_counts_an_id_held_for_another_url():
+    from scrapy.utils.test import get_crawler
+
+    from crawler.extract.listing import ListedArticle
+    from crawler.spiders.sichuanpeace import SichuanpeaceSpider
+
+    crawler = get_crawler(SichuanpeaceSpider)
+    spider = SichuanpeaceSpider.from_crawler(crawler, base_url=BASE)
+    earlier = BASE + "xwzx/2024/0115/12.htm"
+    crawler.state_store = _Store(_known(KNOWN), replace(_known(KNOWN), id="0115", url=earlier, channel=None))
+    spider.known = {"2541288", "0115"}
+    listed = [ListedArticle(ref=page_ref(url, BASE), title=url)
+              for url in (KNOWN, OTHER, OTHER, earlier, BASE + "xwzx/2024/0115/13.htm")]
+    requested = [r.url for r in spider._requests_for(listed, None, None)]
+    assert requested == [BASE + "xwzx/2024/0115/13.htm"]
+    assert crawler.stats.get_value("discovery/skipped_known") == 2  # KNOWN, and 12.htm under its earlier id
+    assert crawler.stats.get_value(STATS_ID_CONFLICT) == 1  # OTHER, counted once a run

@@ -26,6 +26,7 @@ from ..extract.urls import (
     URL_SHAPE_OTHER,
     ArticleRef,
     article_ref,
+    earlier_other_id,
     list_page,
     other_page_ref,
     page_ref,
@@ -222,7 +223,8 @@ class SichuanpeaceSpider(scrapy.Spider):
         return scrapy.Request(ref.url, callback=self.parse_article_page, errback=self.on_error,
                               headers=headers, priority=PRIORITY_ARTICLE, dont_filter=True,
                               cb_kwargs={"list_channel": state.channel, "list_channel_name": state.channel_name},
-                              meta={"recheck": True, "dont_redirect": True,
+                              # The id the state holds it under (an earlier id, for some URLs of another shape).
+                              meta={"recheck": True, "recheck_id": state.id, "dont_redirect": True,
                                     "handle_httpstatus_list": RECHECK_STATUSES + REDIRECT_STATUSES})
 
     # --- sitemaps and feeds ----------------------------------------------------------------------
@@ -381,6 +383,9 @@ class SichuanpeaceSpider(scrapy.Spider):
             if not self._held_for_another(ref):
                 self.crawler.stats.inc_value("discovery/skipped_known")
             return None
+        if ref.shape == URL_SHAPE_OTHER and self._known_under_earlier_id(ref):
+            self.crawler.stats.inc_value("discovery/skipped_known")
+            return None
         if not self.recent_requests.add(ref.url):
             self.crawler.stats.inc_value("discovery/skipped_recent")
             return None
@@ -390,6 +395,15 @@ class SichuanpeaceSpider(scrapy.Spider):
             ref.url, callback=self.parse_article_page, errback=self.on_error, priority=PRIORITY_ARTICLE,
             cb_kwargs={"list_channel": list_channel, "list_channel_name": list_channel_name},
         )
+
+    def _known_under_earlier_id(self, ref: ArticleRef) -> bool:
+        """A URL of another shape the state knows under the digits id an earlier version gave it
+        (the state pipeline keeps that id for it)."""
+        earlier = earlier_other_id(ref.url)
+        if earlier is None or earlier not in self.known:
+            return False
+        known = state_store(self.crawler).get(self.site, earlier)
+        return known is not None and same_page(known.url, ref.url)
 
     def _held_for_another(self, ref: ArticleRef) -> bool:
         """A known id linked at another URL than the one the state holds for it: another article,
@@ -525,7 +539,7 @@ class SichuanpeaceSpider(scrapy.Spider):
         if response.status == 304:
             self.crawler.stats.inc_value("state/not_modified")
             count(self.crawler, accounting.UNCHANGED, response)
-            state_store(self.crawler).touch_checked(self.site, ref.id, utc_now())
+            state_store(self.crawler).touch_checked(self.site, response.meta.get("recheck_id", ref.id), utc_now())
             return
         if response.status in REDIRECT_STATUSES:
             location = _header(response, b"Location")
@@ -570,7 +584,7 @@ class SichuanpeaceSpider(scrapy.Spider):
             count(self.crawler, accounting.HTTP_ERROR if target is None else accounting.REDIRECT_DROPPED, response)
             return
         meta = {key: value for key, value in response.meta.items()
-                if key in ("recheck", "dont_redirect", "handle_httpstatus_list", accounting.META_LINKED_FROM)}
+                if key in ("recheck", "recheck_id", "dont_redirect", "handle_httpstatus_list", accounting.META_LINKED_FROM)}
         yield scrapy.Request(target, callback=self.parse_article_page, errback=self.on_error,
                              priority=PRIORITY_ARTICLE, dont_filter=True,
                              cb_kwargs={"list_channel": list_channel, "list_channel_name": list_channel_name},
