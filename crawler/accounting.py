@@ -29,9 +29,7 @@ from twisted.internet import error as tx_error
 from twisted.python.failure import Failure
 from twisted.web.client import ResponseFailed
 
-from .downloadermiddlewares.challenge import ChallengePage
-from .downloadermiddlewares.offsite import RefusedRequest
-from .downloadermiddlewares.truncation import TruncatedBody
+from .exceptions import ChallengePage, RefusedRequest, TruncatedBody
 from .extensions.console import console_kind
 
 try:  # what Twisted puts in a ResponseFailed when a body ends before its Content-Length
@@ -49,7 +47,8 @@ logger = logging.getLogger(__name__)
 RECORD = "record"                      # a record was written (new, modified, deleted)
 UNCHANGED = "unchanged"                # known content (same hash, or 304 Not Modified)
 LISTING = "listing"                    # home, site map or list page, read for links
-NOT_ARTICLE = "soft_404"               # article URL whose page is not an article (soft 404, empty, binary)
+NOT_ARTICLE = "soft_404"               # article URL whose page says it is not there (soft 404), or a candidate that is no article
+UNREADABLE = "unreadable"              # article URL answering a 200 that cannot be read as its article (empty, binary, unparsable)
 HTTP_ERROR = "http_error"              # 4xx (an article URL's 404/410 too), or a 5xx not retried
 BROKEN_LINK = "broken_link"            # a linked page that is not an article (list, site map) answered 404/410
 RETRIES_EXHAUSTED = "retries_exhausted"  # 5xx/429/412/521, timeouts, dropped connections, after all retries
@@ -62,10 +61,14 @@ ROBOTS = "robots"                      # forbidden by robots.txt
 PARSE_FAILURE = "parse_failure"        # the page broke extraction or a callback raised, or its record was invalid
 DUPLICATE = "duplicate"                # same article as another URL of this run
 CHALLENGE = "challenge"                # a 200 page that was a challenge, block or busy page (系统繁忙, a WAF)
+ID_CONFLICT = "id_conflict"            # an article whose (site, id) the state or this run holds for another URL
 
 # The buckets whose attempts failed: the only source of a run's failure count and error rate.
 # Not failures: a broken link (the linking page's fault: the site's, not the run's), a page forbidden
-# by robots.txt, off-site or dropped redirects of pages that are not articles, duplicates, soft 404s.
+# by robots.txt, off-site or dropped redirects of pages that are not articles, duplicates, id conflicts, soft 404s,
+# unreadable article pages (the site's bad answer, as a soft 404 was counted; the article stays in the
+# state's pending list and is asked for again: only a 404/410, soft-404 wording or a redirect to the
+# home page or a list page ever makes an article ``deleted``).
 # An article whose redirect was refused was not fetched: a failure.
 FAILURE_BUCKETS: tuple[str, ...] = (RETRIES_EXHAUSTED, HTTP_ERROR, OVERSIZE, PARSE_FAILURE, TRUNCATED,
                                     REDIRECT_REFUSED, CHALLENGE)
@@ -80,6 +83,9 @@ STATS_BUCKET = "accounting/bucket/"
 STATS_ARTICLE_MISSING = "accounting/article_missing"
 STATS_LISTS_WITH_LINKS = "discovery/list_pages_with_links"
 STATS_LIST_PAGES_FAILED = "discovery/list_pages_failed"
+# Article URLs whose (site, id) is held for another canonical URL: never emitted, never a revision
+# (the final manifest's ``counts.id_conflicts``).
+STATS_ID_CONFLICT = "state/id_conflict"
 # How many broken links / missing articles the run keeps listed (crawler.accounting); the rest are counted.
 LIST_MAX = 1000
 GONE_STATUSES = (404, 410)
@@ -111,6 +117,14 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     tx_error.TimeoutError, tx_error.DNSLookupError, tx_error.ConnectError, tx_error.ConnectionLost,
     tx_error.ConnectionDone, ResponseFailed,
 )
+
+
+def id_conflict(stats: Any, site: str, article_id: str, url: str, held_url: str) -> None:
+    """Log and count an article URL whose (site, id) is held for another URL: the one place that
+    says so, whoever found it (discovery, the dedupe or the state pipeline)."""
+    stats.inc_value(STATS_ID_CONFLICT)
+    logger.warning("Id conflict: %s has id %s of %s, which is held for %s; not emitted, not a revision",
+                   url, article_id, site, held_url)
 
 
 def meta_of(where: Response | Request | Failure | None) -> dict[str, Any] | None:
@@ -212,7 +226,7 @@ def classify_failure(failure: Failure, article: bool = True) -> str:
         return OFFSITE
     if isinstance(error, TRANSIENT_ERRORS):
         return RETRIES_EXHAUSTED
-    if isinstance(error, RefusedRequest):  # crawler.downloadermiddlewares.offsite
+    if isinstance(error, RefusedRequest):
         return REDIRECT_REFUSED if article and error.redirected else OFFSITE
     if isinstance(error, IgnoreRequest):
         return _ignored_by(error)

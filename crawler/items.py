@@ -84,6 +84,9 @@ class ArticleItem:
     blocks: list[Block] = field(default_factory=list, repr=False)
     etag: str | None = field(default=None, repr=False)
     last_modified: str | None = field(default=None, repr=False)
+    # The URL the request asked for, when a redirect led from it to ``url``: a known article's own
+    # URL redirecting here says the article moved (the state pipeline's test for an id conflict).
+    asked_url: str | None = field(default=None, repr=False)
     # What the state pipeline decided the store will know once the record's slice is committed.
     state_row: ArticleState | None = field(default=None, repr=False)
 

@@ -43,7 +43,8 @@ from crawler.accounting import (BROKEN_LINK, FAILURE_BUCKETS, HTTP_ERROR, LISTIN
                                 RECORD, REDIRECT_DROPPED, RETRIES_EXHAUSTED, ROBOTS, STATS_BUCKET, TRUNCATED,
                                 classify_failure, run_health)
 from crawler.downloadermiddlewares.accounting import AccountingMiddleware
-from crawler.downloadermiddlewares.truncation import PRIORITY, TruncatedBody, TruncationMiddleware, deflate_problem, gzip_problem
+from crawler.downloadermiddlewares.truncation import PRIORITY, TruncationMiddleware, deflate_problem, gzip_problem
+from crawler.exceptions import TruncatedBody
 from crawler.extensions.accounting import AccountingExtension
 from tests.bad_site import UTF8, _send, article_html
 from tests.conftest import run_crawl
@@ -188,11 +189,11 @@ def test_a_callback_exception_is_one_failure():
 
 
 def test_failures_are_the_failure_buckets_only():
-    stats = {"accounting/attempts": len(FAILURE_BUCKETS) + 15, "accounting/article_missing": 1,
+    stats = {"accounting/attempts": len(FAILURE_BUCKETS) + 17, "accounting/article_missing": 1,
              "discovery/list_pages_with_links": 3,
              **buckets(**{bucket: 1 for bucket in FAILURE_BUCKETS}),
              **buckets(broken_link=4, robots=1, offsite=1, redirect_dropped=1, duplicate=1, soft_404=1,
-                       unchanged=1, listing=3, record=2)}
+                       unreadable=1, id_conflict=1, unchanged=1, listing=3, record=2)}
     health = run_health(stats)
     assert health["failed"] == len(FAILURE_BUCKETS)
     assert set(health["failed_by_bucket"]) == set(FAILURE_BUCKETS)
@@ -475,3 +476,19 @@ def test_home_without_links_discovers_nothing(tmp_path):
     # Not a success: the run exits with its own code and is not complete.
     assert result.returncode == exitcodes.NO_LINKS, result.log[-2000:]
     assert final_manifest(tmp_path)["complete"] is False
+
+
+def test_accounting_reads_the_exceptions_from_one_module_not_the_middlewares():
+    """The exceptions the middlewares raise live in crawler/exceptions.py (as Scrapy keeps its own):
+    the accounting that reads them imports no downloader middleware."""
+    import ast
+    from pathlib import Path
+
+    import crawler.accounting
+    from crawler import exceptions
+
+    tree = ast.parse(Path(crawler.accounting.__file__).read_text(encoding="utf-8"))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    assert not any("downloadermiddlewares" in module for module in imported)
+    assert all(getattr(exceptions, name).__module__ == "crawler.exceptions"
+               for name in ("TruncatedBody", "RefusedRequest", "ChallengePage"))

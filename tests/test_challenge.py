@@ -15,7 +15,8 @@ from twisted.python.failure import Failure
 
 from crawler import exitcodes
 from crawler.accounting import CHALLENGE, FAILURE_BUCKETS, TRANSIENT_BUCKETS, classify_failure, run_health
-from crawler.downloadermiddlewares.challenge import ChallengeMiddleware, ChallengePage
+from crawler.downloadermiddlewares.challenge import ChallengeMiddleware
+from crawler.exceptions import ChallengePage
 from crawler.extract.challenge import challenge_reason
 from crawler.run import verdict
 from crawler.state.sqlite import SqliteStateStore

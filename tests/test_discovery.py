@@ -34,7 +34,10 @@ PAGES = [c for c in load_cases() if c.kind not in ("asset", "robots")]
 LISTINGS = [c for c in PAGES if c.kind in ("listing", "home", "sitemap")]
 CHROME_PATHS = {"/about/intro2024.htm", "/help/guide.htm", "/zt/hotline-12337.htm"}
 NOT_ARTICLE = "/zt/notice.htm"
-OTHER_IDS = {"123456", "98765", other_page_ref(BASE + "zhuanti/pingan.htm", BASE).id}
+# The fixture site's articles of another shape, by their ids (u + a hash of path and query).
+CONTENT_ID = other_page_ref(BASE + "content/2024/123456.htm", BASE).id
+SHOW_ID = other_page_ref(BASE + "show.php?id=98765", BASE).id
+OTHER_IDS = {CONTENT_ID, SHOW_ID, other_page_ref(BASE + "zhuanti/pingan.htm", BASE).id}
 SITEMAP_AND_FEED_ONLY = {"3001001", "3001002", "3001003"}
 
 
@@ -73,7 +76,7 @@ def test_list_entries_of_another_shape_beside_articles_are_candidates():
     found = [(urlsplit(a.url).path + (f"?{urlsplit(a.url).query}" if urlsplit(a.url).query else ""), a.title, a.date)
              for a in listing.other_articles]
     assert found == [(path, title, date.fromisoformat(day)) for path, title, day in DISCOVERY_LISTED]
-    assert [a.ref.id for a in listing.other_articles][:2] == ["123456", "98765"]
+    assert [a.ref.id for a in listing.other_articles][:2] == [CONTENT_ID, SHOW_ID]
     assert all(a.ref.shape == "other" and a.ref.date is None for a in listing.other_articles)
     assert len(listing.articles) == 3  # the article-shaped links are unchanged
 
@@ -86,21 +89,21 @@ def test_sibling_rule_needs_the_same_list_and_the_same_kind_of_entry():
     </ul>
     <ul class="tools"><li><a href="/service/online-petition.htm">网上信访与投诉举报入口</a></li></ul>
     <div class="item"><a href="/content/2024/888888.htm">同一栏目下另一个区块的链接</a></div></div>""")
-    assert [a.ref.id for a in listing_of(html).other_articles] == ["777777"]
+    assert [a.url for a in listing_of(html).other_articles] == [BASE + "content/2024/777777.htm"]
 
 
 def test_links_written_straight_into_a_list_block_are_siblings_too():
     html = page("""<div class="list">
       <a href="/scyw/20240101/2900001.html">全省政法工作会议在成都召开</a><br>
       <a href="/show.php?id=55555">市州政法委书记座谈会召开</a><br></div>""")
-    assert [a.ref.id for a in listing_of(html).other_articles] == ["55555"]
+    assert [a.url for a in listing_of(html).other_articles] == [BASE + "show.php?id=55555"]
 
 
 def test_dated_entries_make_an_article_list_without_article_shaped_links():
     dated = page("""<ul><li><a href="/content/2024/111111.htm">第一条新闻的标题文字</a><span>2024-03-01</span></li>
       <li><a href="/content/2024/222222.htm">第二条新闻的标题文字</a><span>2024/3/2</span></li></ul>""")
-    assert [(a.ref.id, a.date) for a in listing_of(dated).other_articles] == [
-        ("111111", date(2024, 3, 1)), ("222222", date(2024, 3, 2))]
+    assert [(a.url, a.date) for a in listing_of(dated).other_articles] == [
+        (BASE + "content/2024/111111.htm", date(2024, 3, 1)), (BASE + "content/2024/222222.htm", date(2024, 3, 2))]
     one = page("""<ul><li><a href="/content/2024/111111.htm">第一条新闻的标题文字</a><span>2024-03-01</span></li>
       <li><a href="/service/guide.htm">办事指南与常见问题解答</a></li></ul>""")
     assert listing_of(one).other_articles == []  # one date is a notice, not a list
@@ -127,9 +130,7 @@ def test_candidates_per_page_are_bounded():
     assert len(listing_of(page(f"<ul>{entries}</ul>")).other_articles) == OTHER_ARTICLES_MAX_PER_PAGE
 
 
-def test_an_id_from_the_last_numeric_token_else_a_stable_hash():
-    assert other_page_ref(BASE + "content/2024/123456.htm", BASE).id == "123456"
-    assert other_page_ref(BASE + "show.php?id=98765", BASE).id == "98765"
+def test_an_id_from_a_stable_hash_of_path_and_query():
     hashed = other_page_ref("http://www.sichuanpeace.gov.cn/zhuanti/pingan.htm", BASE)
     assert hashed.id.startswith("u") and len(hashed.id) == 17
     assert hashed.id == other_page_ref(BASE + "zhuanti/pingan.htm", BASE).id
@@ -171,7 +172,7 @@ def test_sitemap_pages_sorted_by_url_shape(compress):
     found = parse_sitemap(body, BASE + "sitemap.xml", HOST, BASE)
     assert found.kind == "urlset"
     assert [(a.ref.id, a.ref.shape, a.date) for a in found.articles] == [("3001001", "current", date(2024, 3, 1))]
-    assert [(a.ref.id, a.ref.shape, a.date) for a in found.other_articles] == [("123456", "other", date(2024, 3, 2))]
+    assert [(a.ref.id, a.ref.shape, a.date) for a in found.other_articles] == [(CONTENT_ID, "other", date(2024, 3, 2))]
     assert found.list_pages == [BASE + "szdt/"]
     assert found.offsite == 2  # the image and the other host
 
@@ -206,15 +207,15 @@ def test_rss_items_with_link_or_permalink_guid():
     found = parse_feed(rss, BASE + "rss.xml", HOST, BASE)
     assert found.kind == "rss"
     assert [(a.ref.id, a.title) for a in found.articles] == [("2868001", "广元法律明白人")]
-    assert [(a.ref.id, a.date) for a in found.other_articles] == [("98765", date(2024, 3, 4))]
+    assert [(a.ref.id, a.date) for a in found.other_articles] == [(SHOW_ID, date(2024, 3, 4))]
 
 
 def test_rdf_and_atom_feeds():
     rdf = b"""<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"
       xmlns:dc="http://purl.org/dc/elements/1.1/"><item><title>x</title>
       <link>https://www.sichuanpeace.gov.cn/content/2024/4444.htm</link><dc:date>2024-03-05</dc:date></item></rdf:RDF>"""
-    assert [(a.ref.id, a.date) for a in parse_feed(rdf, BASE + "rdf", HOST, BASE).other_articles] == [
-        ("4444", date(2024, 3, 5))]
+    assert [(a.url, a.date) for a in parse_feed(rdf, BASE + "rdf", HOST, BASE).other_articles] == [
+        (BASE + "content/2024/4444.htm", date(2024, 3, 5))]
     atom = b"""<feed xmlns="http://www.w3.org/2005/Atom"><entry><title>A</title>
       <link rel="enclosure" href="/a.mp3"/><link href="/scyw/20240305/3000005.html"/><updated>2024-03-05T00:00:00Z</updated>
       </entry></feed>"""
@@ -261,13 +262,13 @@ def test_articles_of_another_shape_are_records(discovery_crawl):
     result, _, site = discovery_crawl
     other = {r["id"]: r for r in result.records if r["url_shape"] == "other"}
     assert set(other) == OTHER_IDS
-    assert other["98765"]["url"] == site.base_url + "show.php?id=98765"
-    assert other["123456"]["title"] == "成都政法系统开展执法规范化专题培训"
-    assert other["123456"]["published_at"] == "2024-03-05T09:30:00+08:00"
+    assert other[SHOW_ID]["url"] == site.base_url + "show.php?id=98765"
+    assert other[CONTENT_ID]["title"] == "成都政法系统开展执法规范化专题培训"
+    assert other[CONTENT_ID]["published_at"] == "2024-03-05T09:30:00+08:00"
     # Linked from /gcsy/ only: its channel. 123456 is in the RSS feed too, and whichever link is
     # followed first gives it its channel (the feed names none).
-    assert all(other[i]["channel"] == "gcsy" and other[i]["channel_name"] == "高层声音" for i in OTHER_IDS - {"123456"})
-    assert other["123456"]["channel"] in ("gcsy", None)
+    assert all(other[i]["channel"] == "gcsy" and other[i]["channel_name"] == "高层声音" for i in OTHER_IDS - {CONTENT_ID})
+    assert other[CONTENT_ID]["channel"] in ("gcsy", None)
     validator = Draft202012Validator(load_schema())
     for record in other.values():
         assert not list(validator.iter_errors(record)), record["url"]
@@ -341,7 +342,7 @@ def test_other_shaped_articles_through_rerun_recheck_and_pending(tmp_path):
         site.behaviours["/show.php"] = lambda handler, hits: _send(handler, 503, b"busy")
         first = run_crawl(site.base_url, out, "-a", "channels=gcsy")
         assert first.returncode == 0, first.log[-2000:]
-        assert {r["id"] for r in first.records if r["url_shape"] == "other"} == OTHER_IDS - {"98765"}
+        assert {r["id"] for r in first.records if r["url_shape"] == "other"} == OTHER_IDS - {SHOW_ID}
         # Second run, /gcsy/ no longer links it: it is asked for from the pending list.
         del site.behaviours["/show.php"]
         gcsy = site.resources["/gcsy/"]
@@ -350,7 +351,7 @@ def test_other_shaped_articles_through_rerun_recheck_and_pending(tmp_path):
         second = run_crawl(site.base_url, out, "-a", "channels=gcsy", "-a", "recheck=0")
         assert second.returncode == 0, second.log[-2000:]
         new = consumer.records(out, consumer.final(out)["run_id"])
-        assert [(r["id"], r["url_shape"], r["status"]) for r in new] == [("98765", "other", "new")]
+        assert [(r["id"], r["url_shape"], r["status"]) for r in new] == [(SHOW_ID, "other", "new")]
         assert "'state/pending_requested': 1" in second.log
         assert site.request_counts()["/content/2024/123456.htm"] == 0  # known: skipped
         # Third run (every channel) rechecks every known article; one of another shape is gone.
@@ -361,7 +362,7 @@ def test_other_shaped_articles_through_rerun_recheck_and_pending(tmp_path):
         requests = site.request_counts()
         assert requests["/show.php"] == 1 and requests["/zhuanti/pingan.htm"] == 1
         last = consumer.records(out, consumer.final(out)["run_id"])
-        assert [(r["id"], r["status"]) for r in last if r["url_shape"] == "other"] == [("123456", "deleted")]
+        assert [(r["id"], r["status"]) for r in last if r["url_shape"] == "other"] == [(CONTENT_ID, "deleted")]
         assert "'state/unchanged': " in third.log
 
 
@@ -391,7 +392,7 @@ def test_candidates_are_judged_by_since_through_the_date_beside_their_link(spide
 
 def test_a_page_is_only_known_by_its_article_links_when_it_has_some(spider):
     known = article_ref(BASE + "gcsy/20240301/3000001.html", BASE)
-    spider.known = {known.id, "111111"}
+    spider.known = {known.id, other_page_ref(BASE + "content/2024/111111.htm", BASE).id}
     notice = _candidates(("zt/notice.htm", None))  # never an article, so never known
     beside = Listing(articles=[ListedArticle(ref=known, title="x")], other_articles=notice)
     assert spider._only_known(beside)

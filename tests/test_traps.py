@@ -17,10 +17,10 @@ from crawler.downloadermiddlewares.offsite import (
     OTHER_HOST,
     PRIVATE_ADDRESS,
     CrawlHostOffsiteMiddleware,
-    RefusedRequest,
     is_private_host,
     refusal,
 )
+from crawler.exceptions import RefusedRequest
 from crawler.run import verdict
 from crawler.run.settings_check import RULES
 from crawler.spiders.paging import EmptyRun

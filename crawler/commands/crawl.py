@@ -1,6 +1,9 @@
 """``scrapy crawl`` for unattended runs: the only command that writes OUTPUT_DIR.
 
-Settings and spider arguments are checked before anything is written (exit 1), then the run takes
+Settings and spider arguments are checked before anything is written (exit 1, one line on stderr):
+values, ``-a fleet=`` against REDIS_URL, OUTPUT_DIR (a writable folder, or one that can be made),
+and last ``-a channels=`` against the channels the site's home page and site maps name
+(``crawler.run.preflight``). Then the run takes
 the OUTPUT_DIR lock (exit 3 when another run holds it), opens its log file, settles what earlier
 runs left (``crawler.run.recovery``) and crawls; the commit (``crawler.run.commit``) writes the
 manifests. The exit code is the final manifest's (``crawler.exitcodes``); once it is final, the
@@ -29,13 +32,18 @@ from scrapy.spiderloader import get_spider_loader
 
 from .. import exitcodes
 from ..extensions import console
-from ..run import lock, logs, metrics, recovery
+from ..extensions.contact import OperatorContact
+from ..run import lock, logs, metrics, preflight, recovery
 from ..run.ids import new_run_id
 from ..run.settings_check import setting_errors
-from ..spiders.arguments import SpiderArguments, spider_argument_errors
+from ..spiders.arguments import SpiderArguments, fleet_errors, spider_argument_errors
 from ..state import StateError
 
 logger = logging.getLogger(__name__)
+
+# Seconds the channel check waits for a page (at most DOWNLOAD_TIMEOUT): a slow site is checked by
+# the crawl itself, not before it.
+PREFLIGHT_TIMEOUT = 20.0
 
 
 def _refuse(message: str, code: int = exitcodes.FAILED) -> None:
@@ -60,6 +68,8 @@ class Command(ScrapyCrawlCommand):
         errors = setting_errors(self.settings)
         if args:
             errors += self._argument_errors(args[0], opts.spargs)
+        if not errors and args:  # the site's own answer, once everything else holds
+            errors += self._channel_errors(opts.spargs)
         if errors:
             _refuse("not starting: " + "; ".join(errors))
         if not self.settings.get("RUN_ID"):
@@ -67,12 +77,14 @@ class Command(ScrapyCrawlCommand):
         output_dir = Path(self.settings.get("OUTPUT_DIR"))
         try:
             lock.acquire(output_dir, self.settings.get("RUN_ID"))
+            if not self.settings.get("LOG_FILE"):
+                log_file = logs.log_path(output_dir, self.settings.get("RUN_ID"))
+                log_file.parent.mkdir(parents=True, exist_ok=True)
+                self.settings.set("LOG_FILE", str(log_file), priority="cmdline")
         except lock.Locked as locked:
             _refuse(f"{locked}; not starting (exit code {exitcodes.LOCKED})", exitcodes.LOCKED)
-        if not self.settings.get("LOG_FILE"):
-            log_file = logs.log_path(output_dir, self.settings.get("RUN_ID"))
-            log_file.parent.mkdir(parents=True, exist_ok=True)
-            self.settings.set("LOG_FILE", str(log_file), priority="cmdline")
+        except OSError as error:  # what settings_check could not foresee (a race, a full disk)
+            _refuse(f"not starting: OUTPUT_DIR {output_dir} cannot hold a run: {error}")
         # The log always goes to a file here, so Scrapy writes nothing to stderr itself: this handler
         # is the only one there, whether LOG_FILE is ours or given (no line twice, none hidden).
         level = console.console_level(self.settings)
@@ -88,7 +100,20 @@ class Command(ScrapyCrawlCommand):
             spidercls = get_spider_loader(self.settings).load(name)
         except KeyError:
             return []  # Scrapy says so itself
-        return spider_argument_errors(spidercls, arguments)
+        return spider_argument_errors(spidercls, arguments) + fleet_errors(arguments, self.settings.get("REDIS_URL"))
+
+    def _channel_errors(self, arguments: dict[str, Any]) -> list[str]:
+        """``-a channels=`` naming a channel the site does not have (crawler/run/preflight.py)."""
+        assert self.settings is not None
+        parsed = SpiderArguments.parse(arguments)  # checked already
+        if parsed.channels is None or self.settings.get("REDIS_URL"):
+            return []  # a fleet's requests all go through its shared rate limit
+        settings = self.settings.copy()
+        OperatorContact().update_settings(settings)  # the User-Agent the crawl will send
+        fetch = preflight.http_fetch(parsed.crawl_host, settings.get("USER_AGENT"),
+                                     min(settings.getfloat("DOWNLOAD_TIMEOUT"), PREFLIGHT_TIMEOUT),
+                                     settings.getfloat("DOWNLOAD_DELAY"))
+        return preflight.channel_errors(parsed.channels, parsed.base_url, parsed.crawl_host, fetch)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) != 1:

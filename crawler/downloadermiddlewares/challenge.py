@@ -21,9 +21,9 @@ import logging
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Response
 
+from ..exceptions import ChallengePage
 from ..extract.challenge import challenge_reason
 
 logger = logging.getLogger(__name__)
@@ -31,15 +31,6 @@ logger = logging.getLogger(__name__)
 PRIORITY = 580
 STATS_PAGES = "challenge/pages"
 STATS_RULE = "challenge/"
-
-
-class ChallengePage(IgnoreRequest):
-    """The site answered a challenge, block or busy page (status 200) in place of the page asked for."""
-
-    def __init__(self, reason: str, response: Response | None = None):
-        super().__init__(f"challenge page ({reason})")
-        self.reason = reason
-        self.response = response
 
 
 class ChallengeMiddleware:

@@ -34,9 +34,9 @@ from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.httpobj import urlparse_cached
 
+from ..exceptions import RefusedRequest
 from ..extract.urls import same_site
 
 logger = logging.getLogger(__name__)
@@ -51,20 +51,6 @@ LOCAL_NAMES = ("localhost", "localhost.localdomain")
 # A host that may be an IPv4 address in a short or numeric form (127.1, 0x7f000001, 2130706433),
 # which resolvers accept as one.
 NUMERIC_HOST_RE = re.compile(r"^[0-9a-fx.]+$")
-
-
-class RefusedRequest(IgnoreRequest):
-    """A request this crawl does not follow; ``reason`` is ``other_host`` or ``private_address``,
-    ``redirected`` says whether a redirect (3xx or meta refresh) led to it."""
-
-    def __init__(self, url: str, host: str, reason: str, redirected: bool):
-        what = "redirect" if redirected else "request"
-        # "offsite" in the message: the word accounting's fallback reads off a bare IgnoreRequest.
-        super().__init__(f"Filtered offsite {what} to {host!r} ({reason.replace('_', ' ')}): {url}")
-        self.url = url
-        self.host = host
-        self.reason = reason
-        self.redirected = redirected
 
 
 def ip_address_of(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -26,9 +26,9 @@ import zlib
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
+from ..exceptions import TruncatedBody
 from .retry import backoff_seconds
 
 logger = logging.getLogger(__name__)
@@ -38,15 +38,6 @@ PRIORITY = 595
 COMPRESSION_MIDDLEWARE = "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware"
 GZIP_MAGIC = b"\x1f\x8b"
 CHUNK = 64 * 1024
-
-
-class TruncatedBody(IgnoreRequest):
-    """The response body is not whole: a gzip/deflate stream cut short or corrupt, or (with
-    DOWNLOAD_FAIL_ON_DATALOSS off) shorter than its Content-Length."""
-
-    def __init__(self, message: str, response: Response | None = None):
-        super().__init__(message)
-        self.response = response
 
 
 def _inflate_to_end(decompressor: zlib._Decompress, data: bytes, budget: int) -> int | None:

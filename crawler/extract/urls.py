@@ -45,10 +45,10 @@ HTTP_SCHEMES = frozenset({"http", "https"})
 URL_SHAPE_CURRENT = "current"  # /<channel>/<YYYYMMDD>/<id>.html
 URL_SHAPE_LEGACY = "legacy"    # /system/<YYYYMMDD>/<id>.html
 URL_SHAPE_OTHER = "other"      # any other page on the crawl host that reads as an article
-# The last run of digits in a URL of another shape is its id (content_123.htm, ?id=4567).
-NUMERIC_TOKEN_RE = re.compile(r"\d+")
-# Fewer digits than this are a page number or a year fragment, not an id: the URL is hashed instead.
-MIN_ID_DIGITS = 4
+# The id of a URL of another shape: this prefix and the first 16 hex digits of the SHA-1 of its path
+# and query. Digits alone (the known shapes' ids) can never equal one.
+OTHER_ID_PREFIX = "u"
+OTHER_ID_HEX_DIGITS = 16
 
 
 @dataclass(frozen=True)
@@ -158,18 +158,39 @@ def article_ref(url: str, base_url: str) -> ArticleRef | None:
 
 
 def other_page_ref(url: str, base_url: str) -> ArticleRef:
-    """A page URL of another shape, as an article: its id is the last numeric token, else a hash.
+    """A page URL of another shape, as an article: its id is derived from its whole path and query.
 
     The URL keeps its path and query (a CMS may name its article by ``?id=``), moved onto
-    base_url's scheme and host; the id is stable across runs for the same URL.
+    base_url's scheme and host. The id is ``u`` and 16 hex digits of the SHA-1 of that path and
+    query: stable across runs for the same URL, and never shared by two URLs as a run of digits
+    in them was (``/xwzx/2024/0115/12.htm`` and ``.../13.htm`` were both ``0115``). Should two
+    paths ever hash alike, the state pipeline sees an id come with another URL and refuses it.
     """
     parts, base = urlsplit(url), urlsplit(base_url)
     canonical = urlunsplit((base.scheme, base.netloc, parts.path or "/", parts.query, ""))
-    tokens = [token for token in NUMERIC_TOKEN_RE.findall(f"{parts.path}?{parts.query}")
-              if len(token) >= MIN_ID_DIGITS]
-    article_id = tokens[-1] if tokens else "u" + hashlib.sha1(
-        f"{parts.path}?{parts.query}".encode("utf-8")).hexdigest()[:16]
+    # The same text that URLs without digits were hashed from before: their ids stay as they were.
+    digest = hashlib.sha1(f"{parts.path}?{parts.query}".encode("utf-8")).hexdigest()
+    article_id = OTHER_ID_PREFIX + digest[:OTHER_ID_HEX_DIGITS]
     return ArticleRef(url=canonical, channel=None, date=None, id=article_id, shape=URL_SHAPE_OTHER)
+
+
+# Before ids were hashes, a URL of another shape took the last run of 4 or more digits in its path and
+# query as its id (two URLs could share one): read only to find an article the state knows under it.
+EARLIER_OTHER_ID_RE = re.compile(r"\d{4,}")
+
+
+def earlier_other_id(url: str) -> str | None:
+    """The id an earlier version gave a URL of another shape (its last run of 4 or more digits), or None."""
+    parts = urlsplit(url)
+    tokens = EARLIER_OTHER_ID_RE.findall(f"{parts.path}?{parts.query}")
+    return tokens[-1] if tokens else None
+
+
+def same_page(url: str, other: str) -> bool:
+    """Whether two canonical URLs of one site name the same page: the same path and query (the
+    scheme and host may differ: http and https, the live site and its mirror)."""
+    a, b = urlsplit(url), urlsplit(other)
+    return (a.path or "/", a.query) == (b.path or "/", b.query)
 
 
 def page_ref(url: str, base_url: str) -> ArticleRef:

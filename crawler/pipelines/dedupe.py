@@ -8,7 +8,8 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
-from ..accounting import DUPLICATE, DropRecord
+from ..accounting import DUPLICATE, ID_CONFLICT, DropRecord, id_conflict
+from ..extract.urls import same_page
 from ..fleet import FleetClaims
 from ..items import ArticleItem
 
@@ -22,19 +23,21 @@ class DedupePipeline:
     def __init__(self, stats: StatsCollector, claims: FleetClaims | None = None):
         self.stats = stats
         self.claims = claims
-        # Ids per site (a fleet worker may see more than one): no (site, id) tuple per record.
-        self.seen: dict[str, set[str]] = {}
+        # Per site (a fleet worker may see more than one), each id emitted with the URL it came with.
+        self.seen: dict[str, dict[str, str]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DedupePipeline:
         assert crawler.stats is not None
         pipeline = cls(crawler.stats, FleetClaims.from_crawler(crawler))
-        if pipeline.claims is not None:
-            crawler.signals.connect(pipeline.item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(pipeline.item_dropped, signal=signals.item_dropped)
         return pipeline
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
-        seen = self.seen.setdefault(item.site, set())
+        seen = self.seen.setdefault(item.site, {})
+        if item.id in seen and not same_page(seen[item.id], item.url):
+            id_conflict(self.stats, item.site, item.id, item.url, seen[item.id])
+            raise DropRecord(f"{item.url}: id {item.id} is held for {seen[item.id]} in this run", ID_CONFLICT)
         if item.id in seen:
             self.stats.inc_value("dedupe/duplicate")
             logger.info("Duplicate record %s (id %s) dropped", item.url, item.id)
@@ -43,14 +46,19 @@ class DedupePipeline:
             self.stats.inc_value("dedupe/duplicate_fleet")
             logger.info("Duplicate record %s (id %s) dropped: another worker of the fleet has it", item.url, item.id)
             raise DropRecord(f"{item.url}: id {item.id} claimed by another worker", DUPLICATE)
-        seen.add(item.id)
+        seen[item.id] = item.url
         return item
 
     def item_dropped(self, item: object, exception: BaseException, **kwargs: object) -> None:
-        """A record claimed here but dropped by a later pipeline (unchanged) frees its claim."""
-        assert self.claims is not None
+        """A record that passed here but was dropped by a later pipeline: an unchanged one frees its
+        fleet claim; one the state pipeline refused (its id is held for another URL) does not hold
+        its id in this run either."""
         site, article_id = getattr(item, "site", None), getattr(item, "id", None)
-        if getattr(exception, "bucket", None) == DUPLICATE:
-            return
-        if site and article_id and article_id in self.seen.get(site, ()):
+        bucket = getattr(exception, "bucket", None)
+        seen = self.seen.get(site or "", {})
+        if bucket == DUPLICATE or not article_id or seen.get(article_id) != getattr(item, "url", None):
+            return  # dropped here: it never passed
+        if bucket == ID_CONFLICT:
+            del seen[article_id]
+        if self.claims is not None:
             self.claims.release(site, article_id)

@@ -14,7 +14,8 @@ from dataclasses import replace
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
-from ..accounting import HTTP_ERROR, UNCHANGED, DropRecord
+from ..accounting import HTTP_ERROR, ID_CONFLICT, UNCHANGED, DropRecord, id_conflict
+from ..extract.urls import URL_SHAPE_OTHER, earlier_other_id, same_page
 from ..items import (
     CONTENT_HASH_VERSION,
     STATUS_DELETED,
@@ -41,7 +42,10 @@ class StatePipeline:
         return cls(state_store(crawler), crawler.stats)
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
-        known = self.store.get(item.site, item.id)
+        known = self.store.get(item.site, item.id) or self._known_under_earlier_id(item)
+        if known is not None and not self._same_article(known, item):
+            id_conflict(self.stats, item.site, item.id, item.url, known.url)
+            raise DropRecord(f"{item.url}: id {item.id} is held for {known.url}", ID_CONFLICT)
         if known is not None and known.channel:
             # Filed under the channel it was first found in, whatever list (or none: a recheck) led here.
             item.channel = known.channel
@@ -68,6 +72,23 @@ class StatePipeline:
         self.stats.inc_value(f"state/{item.status}")
         item.state_row = self._row(item, known, item.revision, item.first_seen or item.fetched_at)
         return item
+
+    def _known_under_earlier_id(self, item: ArticleItem) -> ArticleState | None:
+        """A URL of another shape the state knows under the id an earlier version gave it (a run of
+        digits, before ids were hashes): that id is kept, so its records go on under one id."""
+        earlier = earlier_other_id(item.url) if item.url_shape == URL_SHAPE_OTHER else None
+        known = self.store.get(item.site, earlier) if earlier else None
+        if known is None or not same_page(known.url, item.url):
+            return None
+        item.id = known.id
+        return known
+
+    @staticmethod
+    def _same_article(known: ArticleState, item: ArticleItem) -> bool:
+        """Whether the item is the article the store holds under its id: at the URL the store
+        knows, or reached by a redirect from it (the article moved). Any other URL with this id is
+        another article, never a revision of this one."""
+        return same_page(known.url, item.url) or (item.asked_url is not None and same_page(known.url, item.asked_url))
 
     @staticmethod
     def _unchanged(known: ArticleState, item: ArticleItem) -> bool:

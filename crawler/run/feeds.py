@@ -25,7 +25,7 @@ from scrapy.settings import BaseSettings
 from twisted.internet.defer import maybeDeferred
 
 from .files import fsync_dir, part_path
-from .ids import new_run_id
+from .ids import new_run_id, run_id_error
 from .lock import holds
 from .manifests import records_entry, relative_name
 
@@ -175,6 +175,11 @@ class RunOutput:
     def update_settings(self, settings: BaseSettings) -> None:
         if not settings.get("RUN_ID"):
             settings.set("RUN_ID", new_run_id(), priority="addon")
+        # The run id names files (WARC, WACZ, manifests, the log): ``scrapy crawl`` refused a bad one
+        # already; a crawl started from Python meets the same rule here.
+        problem = run_id_error(settings.get("RUN_ID"))
+        if problem:
+            raise ValueError(f"RUN_ID {problem}")
         if holds(settings.get("OUTPUT_DIR")) and not settings.getdict("FEEDS"):
             settings.set("FEEDS", {DEFAULT_FEED_URI: {"format": "jsonlines", "encoding": "utf-8"}}, priority="addon")
 

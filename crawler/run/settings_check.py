@@ -3,11 +3,14 @@ error (``scrapy crawl`` exits 1), never a silent default."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from scrapy.settings import BaseSettings
 
+from .ids import run_id_error
 from .metrics import template_error
 from .points import FaultInjection
 
@@ -60,6 +63,8 @@ def _fault(value: Any) -> str | None:
 # Each setting with its rule; -s NAME=value reaches here as text.
 RULES: dict[str, Callable[[Any], str | None]] = {
     "OUTPUT_DIR": _not_empty,
+    # Names the run's files: only the shape the run makes itself (crawler/run/ids.py).
+    "RUN_ID": run_id_error,
     "CHECKPOINT_RECORDS": _number(int, 1),
     "CHECKPOINT_SECONDS": _number(float, 0),
     "RUN_MAX_ERROR_RATE": _number(float, 0, 1),
@@ -89,10 +94,35 @@ RULES: dict[str, Callable[[Any], str | None]] = {
 }
 
 
+def output_dir_error(value: Any) -> str | None:
+    """Why OUTPUT_DIR cannot hold a run (a file, a read-only folder, a path that cannot be
+    created), or None; found without writing anything."""
+    if value is None or not str(value).strip():
+        return None  # _not_empty says so
+    path = Path(str(value)).absolute()
+    if path.exists():
+        if not path.is_dir():
+            return f"OUTPUT_DIR {path} is not a folder"
+        if not os.access(path, os.W_OK | os.X_OK):
+            return f"OUTPUT_DIR {path} is not writable (a read-only file system, or its permissions)"
+        return None
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"OUTPUT_DIR {path} cannot be created: {parent} is not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"OUTPUT_DIR {path} cannot be created: {parent} is not writable"
+    return None
+
+
 def setting_errors(settings: BaseSettings) -> list[str]:
     errors = []
     for name, rule in RULES.items():
         problem = rule(settings.get(name))
         if problem:
             errors.append(f"{name} {problem}")
+    problem = output_dir_error(settings.get("OUTPUT_DIR"))
+    if problem:
+        errors.append(problem)
     return errors

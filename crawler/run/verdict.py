@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import exitcodes
-from ..accounting import run_health
+from ..accounting import STATS_ID_CONFLICT, run_health
 from ..versions import package_version
 
 BOUND_REASONS = ("closespider_", "memusage_")
@@ -48,6 +48,8 @@ def counts(stats: dict[str, Any]) -> dict[str, Any]:
         "rechecked": {"recent": stats.get("state/recheck_requested", 0),
                       "older": stats.get("state/recheck_older_requested", 0)},
         "skipped_known": stats.get("discovery/skipped_known", 0),
+        # Article URLs whose (site, id) the state or the run holds for another URL: not emitted.
+        "id_conflicts": stats.get(STATS_ID_CONFLICT, 0),
         "pending_retried": stats.get("state/pending_requested", 0),
         "dropped": {**{f"not_article/{k}": v for k, v in prefixed("extract/not_article/").items()},
                     **{f"invalid/{k}": v for k, v in prefixed("validate/dropped/").items()},

@@ -10,6 +10,7 @@ with ``_`` are left alone: they come from job runners, not from a person (scrapy
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -26,6 +27,10 @@ DEFAULT_RECHECK_DAYS = 7
 # (Unbounded, a large number crashed the run after it had started: the recheck horizon, now minus
 # that many days, falls before year 1 or overflows timedelta.)
 MAX_RECHECK_DAYS = 36_500
+# A host name (letters, digits, "-", "_", dots between labels) or an IPv4 address; IPv6 is checked apart.
+# The host becomes the records' and the state's ``site`` when no registered site is named, and the
+# site names files (METRICS_FILE's %(site)s): nothing else may pass.
+HOST_NAME_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$")
 CHANNEL_SLUG_RE = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 DAYS_RE = re.compile(r"^[0-9]+$")
 
@@ -45,9 +50,26 @@ RUNNER_PREFIX = "_"
 def parse_base_url(value: str | None) -> str:
     """The crawl's root URL (scheme, host, port), or ValueError for anything but http(s)."""
     parts = urlsplit(_given("base_url", value) or DEFAULT_BASE_URL)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https") or not parts.hostname or not _is_host(parts.hostname):
         raise ValueError(f"base_url must be an http(s) URL with a host, got {value!r}")
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or past 65535
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        raise ValueError(f"base_url's port must be a number from 1 to 65535, got {value!r}")
     return urlunsplit((parts.scheme, parts.netloc, "/", "", ""))
+
+
+def _is_host(host: str) -> bool:
+    """A host name or IP address (urlsplit gives it lowercased, IPv6 without brackets)."""
+    if ":" in host:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return False
+        return True
+    return bool(HOST_NAME_RE.match(host))
 
 
 def parse_channels(value: str | None) -> frozenset[str] | None:
@@ -186,6 +208,15 @@ VALUE_PARSERS: dict[str, Callable[[Any], Any]] = {
     "base_url": parse_base_url, "channels": parse_channels, "fleet": parse_fleet_role,
     "recheck": parse_recheck, "since": parse_since, "site": parse_site,
 }
+
+
+def fleet_errors(kwargs: Mapping[str, Any], redis_url: str | None) -> list[str]:
+    """``-a fleet=`` without REDIS_URL: there is no fleet to seed or work for, so the run would do
+    something else than what was asked (a plain crawl, or nothing)."""
+    if kwargs.get("fleet") is None or redis_url:
+        return []
+    return [f"fleet={str(kwargs['fleet']).strip()} needs a fleet's Redis: give -s REDIS_URL=redis://host:6379/0, "
+            "or leave -a fleet out for a crawl of its own"]
 
 
 def spider_argument_errors(spidercls: type, kwargs: Mapping[str, Any]) -> list[str]:

@@ -22,7 +22,17 @@ from ..accounting import count
 from ..extract.article_page import read_article_page
 from ..extract.listing import ListedArticle, Listing, parse_listing
 from ..extract.sitemaps import Discovered, parse_feed, parse_sitemap, sitemaps_in_robots
-from ..extract.urls import URL_SHAPE_OTHER, ArticleRef, article_ref, list_page, other_page_ref, page_ref, same_site
+from ..extract.urls import (
+    URL_SHAPE_OTHER,
+    ArticleRef,
+    article_ref,
+    earlier_other_id,
+    list_page,
+    other_page_ref,
+    page_ref,
+    same_page,
+    same_site,
+)
 from ..rules.discovery import SITEMAP_MAX_DEPTH, WELL_KNOWN_SITEMAPS
 from ..fleet import ROLE_WORKER, fleet_name, start_round
 from ..items import ArticleItem, utc_now
@@ -100,6 +110,7 @@ class SichuanpeaceSpider(scrapy.Spider):
         self.recheck_days = arguments.recheck_days
         self.seen_list_pages: set[tuple[str, int]] = set()
         self.known: set[str] = set()  # ids of articles earlier runs emitted
+        self.id_conflicts: set[str] = set()  # URLs met whose id the state holds for another URL
         self.recent_requests = RecentKeys(RECENT_ARTICLE_REQUESTS)
         self.stop_at_known_pages = False
         self.list_pages_max = 0
@@ -110,6 +121,12 @@ class SichuanpeaceSpider(scrapy.Spider):
         self.discover_feeds = True
         self.discovery_requested: set[str] = set()
         self.recheck_budget = 0  # RECHECK_BUDGET: older articles rechecked per run
+        # Whether list pages, sitemaps and feeds go past Scrapy's duplicate filter, deduplicated by
+        # this spider instead (seen_list_pages, discovery_requested: once per run). The filter a
+        # resumed JOBDIR restores holds the run before's fingerprints: it would drop the home page and
+        # every list page, and the run would read nothing ("site down"). A fleet keeps its shared
+        # filter, emptied by the seeder each round: it is what dedupes them across workers.
+        self.own_dedupe = True
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SichuanpeaceSpider:
@@ -120,6 +137,7 @@ class SichuanpeaceSpider(scrapy.Spider):
         spider.discover_sitemaps = crawler.settings.getbool("DISCOVERY_SITEMAPS", True)
         spider.discover_feeds = crawler.settings.getbool("DISCOVERY_FEEDS", True)
         spider.recheck_budget = crawler.settings.getint("RECHECK_BUDGET", 0)
+        spider.own_dedupe = not crawler.settings.get("REDIS_URL")
         crawler.signals.connect(spider._robots_received, signal=signals.response_received)
         crawler.signals.connect(spider._count_url_shape, signal=signals.item_scraped)
         if crawler.settings.get("REDIS_URL"):
@@ -139,8 +157,9 @@ class SichuanpeaceSpider(scrapy.Spider):
             return  # a worker takes its requests from the fleet's queue
         if redis_url:
             start_round(redis_url, self.name)
+        # The run's own start (once per run; in a fleet, by the seeder only): past the duplicate filter.
         yield scrapy.Request(self.base_url, callback=self.parse_listing_page, errback=self.on_error,
-                             priority=PRIORITY_CHANNEL)
+                             priority=PRIORITY_CHANNEL, dont_filter=True)
         if self.discover_sitemaps:
             for path in WELL_KNOWN_SITEMAPS:
                 request = self._discovery_request(urljoin(self.base_url, path), "sitemap")
@@ -198,11 +217,14 @@ class SichuanpeaceSpider(scrapy.Spider):
         if state.last_modified:
             headers["If-Modified-Since"] = state.last_modified
         # Redirects are read here, not followed by Scrapy: one to the home page or a list page is how
-        # a CMS says an article is gone (and Scrapy's duplicate filter would drop it unseen).
+        # a CMS says an article is gone (and Scrapy's duplicate filter would drop it unseen). Once per
+        # article per run, from the store: past the duplicate filter (a resumed JOBDIR's remembers
+        # the run before's recheck).
         return scrapy.Request(ref.url, callback=self.parse_article_page, errback=self.on_error,
-                              headers=headers, priority=PRIORITY_ARTICLE,
+                              headers=headers, priority=PRIORITY_ARTICLE, dont_filter=True,
                               cb_kwargs={"list_channel": state.channel, "list_channel_name": state.channel_name},
-                              meta={"recheck": True, "dont_redirect": True,
+                              # The id the state holds it under (an earlier id, for some URLs of another shape).
+                              meta={"recheck": True, "recheck_id": state.id, "dont_redirect": True,
                                     "handle_httpstatus_list": RECHECK_STATUSES + REDIRECT_STATUSES})
 
     # --- sitemaps and feeds ----------------------------------------------------------------------
@@ -215,9 +237,10 @@ class SichuanpeaceSpider(scrapy.Spider):
         meta = {"handle_httpstatus_list": ABSENT_STATUSES}
         if kind == "sitemap":
             return scrapy.Request(url, callback=self.parse_sitemap, errback=self.on_discovery_error,
-                                  priority=PRIORITY_CHANNEL, cb_kwargs={"depth": depth}, meta=meta)
+                                  priority=PRIORITY_CHANNEL, cb_kwargs={"depth": depth}, meta=meta,
+                                  dont_filter=self.own_dedupe)
         return scrapy.Request(url, callback=self.parse_feed, errback=self.on_discovery_error,
-                              priority=PRIORITY_CHANNEL, meta=meta)
+                              priority=PRIORITY_CHANNEL, meta=meta, dont_filter=self.own_dedupe)
 
     def _robots_received(self, response: Response, request: Request, spider: scrapy.Spider) -> None:
         """robots.txt as Scrapy's robots middleware fetched it: its ``Sitemap:`` lines are requested."""
@@ -324,11 +347,15 @@ class SichuanpeaceSpider(scrapy.Spider):
             if key in self.seen_list_pages or not (sitemap or self._channel_wanted(key[0])):
                 return None
             self.seen_list_pages.add(key)
+        elif self.own_dedupe:  # a site map of another shape (/sitemap.html): once per run, by its URL
+            if (url, -1) in self.seen_list_pages:
+                return None
+            self.seen_list_pages.add((url, -1))
         cb_kwargs: dict[str, Any] = {"channel_name": channel_name}
         if empty_run is not None:
             cb_kwargs["empty_run"] = empty_run
         return scrapy.Request(url, callback=self.parse_listing_page, errback=self.on_error, priority=priority,
-                              cb_kwargs=cb_kwargs)
+                              cb_kwargs=cb_kwargs, dont_filter=self.own_dedupe)
 
     def _page_ref(self, url: str) -> ArticleRef:
         """The article an article request's URL names: by its shape, else as a URL of another shape."""
@@ -353,6 +380,10 @@ class SichuanpeaceSpider(scrapy.Spider):
             self.crawler.stats.inc_value("discovery/skipped_before_since")
             return None
         if ref.id in self.known:  # fetched by an earlier run; rechecks come from the store
+            if not self._held_for_another(ref):
+                self.crawler.stats.inc_value("discovery/skipped_known")
+            return None
+        if ref.shape == URL_SHAPE_OTHER and self._known_under_earlier_id(ref):
             self.crawler.stats.inc_value("discovery/skipped_known")
             return None
         if not self.recent_requests.add(ref.url):
@@ -364,6 +395,27 @@ class SichuanpeaceSpider(scrapy.Spider):
             ref.url, callback=self.parse_article_page, errback=self.on_error, priority=PRIORITY_ARTICLE,
             cb_kwargs={"list_channel": list_channel, "list_channel_name": list_channel_name},
         )
+
+    def _known_under_earlier_id(self, ref: ArticleRef) -> bool:
+        """A URL of another shape the state knows under the digits id an earlier version gave it
+        (the state pipeline keeps that id for it)."""
+        earlier = earlier_other_id(ref.url)
+        if earlier is None or earlier not in self.known:
+            return False
+        known = state_store(self.crawler).get(self.site, earlier)
+        return known is not None and same_page(known.url, ref.url)
+
+    def _held_for_another(self, ref: ArticleRef) -> bool:
+        """A known id linked at another URL than the one the state holds for it: another article,
+        never fetched as this one; logged and counted once a run."""
+        if ref.url in self.id_conflicts:
+            return True
+        known = state_store(self.crawler).get(self.site, ref.id)
+        if known is None or same_page(known.url, ref.url):
+            return False
+        self.id_conflicts.add(ref.url)
+        accounting.id_conflict(self.crawler.stats, self.site, ref.id, ref.url, known.url)
+        return True
 
     def _article_requests(self, listing: Listing, list_channel: str | None,
                           list_channel_name: str | None) -> Iterator[scrapy.Request]:
@@ -487,7 +539,7 @@ class SichuanpeaceSpider(scrapy.Spider):
         if response.status == 304:
             self.crawler.stats.inc_value("state/not_modified")
             count(self.crawler, accounting.UNCHANGED, response)
-            state_store(self.crawler).touch_checked(self.site, ref.id, utc_now())
+            state_store(self.crawler).touch_checked(self.site, response.meta.get("recheck_id", ref.id), utc_now())
             return
         if response.status in REDIRECT_STATUSES:
             location = _header(response, b"Location")
@@ -532,7 +584,7 @@ class SichuanpeaceSpider(scrapy.Spider):
             count(self.crawler, accounting.HTTP_ERROR if target is None else accounting.REDIRECT_DROPPED, response)
             return
         meta = {key: value for key, value in response.meta.items()
-                if key in ("recheck", "dont_redirect", "handle_httpstatus_list", accounting.META_LINKED_FROM)}
+                if key in ("recheck", "recheck_id", "dont_redirect", "handle_httpstatus_list", accounting.META_LINKED_FROM)}
         yield scrapy.Request(target, callback=self.parse_article_page, errback=self.on_error,
                              priority=PRIORITY_ARTICLE, dont_filter=True,
                              cb_kwargs={"list_channel": list_channel, "list_channel_name": list_channel_name},
@@ -587,17 +639,26 @@ class SichuanpeaceSpider(scrapy.Spider):
             # A known article whose page now says it is not there: gone, as a 404 would say.
             self.logger.info("Known article is gone (soft 404): %s", response.url)
             yield self._gone(response, self._rechecked(response))
-        elif raw.not_article_reason is not None:
-            reason_key = raw.not_article_reason.split(":")[0].replace(" ", "_")
-            self.crawler.stats.inc_value(f"extract/not_article/{reason_key}")
+        elif raw.not_article_reason == SOFT_404:
+            # The page says the article is not there: settled (a known one is deleted by its recheck, above).
+            self.crawler.stats.inc_value("extract/not_article/soft_404")
             # Info, not a warning: a site serves such pages routinely (counted, and in the manifest).
             self.logger.info("Not an article (%s): %s", raw.not_article_reason, response.url)
             count(self.crawler, accounting.NOT_ARTICLE, response)
             self._settled(response.url)
+        elif raw.not_article_reason is not None:
+            # Empty, binary or unparsable: nothing says the article is gone, so it is asked for again.
+            reason_key = raw.not_article_reason.split(":")[0].replace(" ", "_")
+            self.crawler.stats.inc_value(f"extract/not_article/{reason_key}")
+            self.logger.warning("Article page not readable (%s), asked for again next run: %s",
+                                raw.not_article_reason, response.url)
+            count(self.crawler, accounting.UNREADABLE, response)
+            self._keep_pending(response, list_channel)
         else:
             record_quality(self.crawler.stats, raw)
             item = ArticleItem.from_raw(raw, self.site, list_channel, list_channel_name)
             item.warc = response.meta.get("warc")
+            item.asked_url = (response.meta.get("redirect_urls") or [None])[0]
             item.etag = _header(response, b"ETag")
             item.last_modified = _header(response, b"Last-Modified")
             yield item
@@ -612,6 +673,11 @@ class SichuanpeaceSpider(scrapy.Spider):
                 held.append((ref.id, ref.url, request.cb_kwargs.get("list_channel") or ref.channel))
         if held:
             state_store(self.crawler).add_pending_many(self.site, held)
+
+    def _keep_pending(self, response: Response, list_channel: str | None) -> None:
+        """An article whose answer may change by asking again: in the state's pending list."""
+        ref = self._page_ref(response.meta.get("redirect_urls", [response.url])[0])
+        state_store(self.crawler).add_pending(self.site, ref.id, ref.url, list_channel or ref.channel)
 
     def _settled(self, url: str) -> None:
         """An article URL whose answer will not change by asking again: no longer pending."""
