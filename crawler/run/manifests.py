@@ -42,7 +42,36 @@ class ManifestRef:
     path: Path
 
     def read(self) -> dict[str, Any]:
-        return json.loads(self.path.read_text("utf-8"))
+        return read_manifest(self.path)
+
+
+class DamagedManifest(ValueError):
+    """A file in ``runs/`` that cannot be read as a manifest. A manifest is a commit, so the archive
+    is damaged: no run may start on it (recovery, the state rebuild and the revisits all read it)."""
+
+    def __init__(self, path: Path, reason: object):
+        super().__init__(f"the archive is damaged: {path} cannot be read as a manifest ({reason}). A manifest "
+                         "is a commit: restore this file from a backup of OUTPUT_DIR, then run again (moving it "
+                         "out of runs/ would drop the records it lists from the archive)")
+        self.path = path
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """A manifest's content; ``DamagedManifest`` when it is not a JSON object with a ``files`` list."""
+    try:
+        manifest = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as error:  # a torn or foreign file, bytes that are not UTF-8
+        raise DamagedManifest(path, error) from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), list):
+        raise DamagedManifest(path, "not a JSON object with a files list")
+    return manifest
+
+
+def check_readable(output_dir: Path) -> None:
+    """Raise ``DamagedManifest`` for the first manifest of OUTPUT_DIR (0.1.0's too) that cannot be
+    read: checked once, under the lock, before a crawl reads any of them."""
+    for path in [*legacy(output_dir), *(ref.path for ref in committed(output_dir))]:
+        read_manifest(path)
 
 
 def committed(output_dir: Path) -> list[ManifestRef]:
@@ -118,7 +147,9 @@ def final_manifests(output_dir: Path, site: str | None = None) -> Iterator[dict[
         try:
             manifest = ref.read()
         except (OSError, ValueError) as error:
-            logger.warning("Unreadable manifest %s: %s", ref.path, error)
+            # A crawl refuses to start on it (``check_readable``, under the lock), with one line:
+            # only that refused run's metrics meet it here.
+            logger.debug("Unreadable manifest %s: %s", ref.path, error)
             continue
         if manifest.get("final") and (site is None or manifest.get("site") == site):
             yield manifest

@@ -41,9 +41,11 @@ WARC_DIR = "warc"
 
 
 def prepare(settings: BaseSettings) -> None:
-    """Settle OUTPUT_DIR for the run ``RUN_ID``; raise StateError when the crawl must not start."""
+    """Settle OUTPUT_DIR for the run ``RUN_ID``; raise StateError (or ``manifests.DamagedManifest``)
+    when the crawl must not start."""
     output_dir = Path(settings.get("OUTPUT_DIR"))
     run_id = settings.get("RUN_ID")
+    manifests.check_readable(output_dir)  # every step below reads the manifests
     jobdir.start(settings.get("JOBDIR"), run_id)
     store = _open_checked(settings, output_dir, run_id)
     try:
