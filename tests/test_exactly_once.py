@@ -54,3 +54,29 @@ def test_an_unparseable_manifest_stops_the_run_with_one_line(tmp_path, which):
     assert len(lines) == 1 and str(damaged) in lines[0] and "restore this file from a backup" in lines[0], lines
     # Nothing was written: no manifest, the damaged one left as it was for the repair.
     assert {p.name: p.read_bytes() for p in (tmp_path / "runs").iterdir()} == before
+
+
+# --- case 8: once the final manifest is written, its exit code is the process's -------------------
+
+WITH_STATE_FAULT = ("-s", "EXTENSIONS=" + json.dumps({
+    "scrapy.extensions.feedexport.FeedExporter": None, "crawler.run.commit.RunCommitter": 0,
+    "crawler.extensions.accounting.AccountingExtension": 800, "tests.state_faults.FailOnce": 900}))
+
+
+def test_a_failure_after_the_final_manifest_keeps_its_exit_code(tmp_path, monkeypatch):
+    monkeypatch.setenv("STATE_FAULT", "promote:1")  # the disk fills up once the final manifest is in place
+    with FixtureSite() as site:
+        first = run_crawl(site.base_url, tmp_path, *WITH_STATE_FAULT)
+        final = consumer.final(tmp_path)
+        assert first.returncode == final["exit_code"] == exitcodes.COMPLETE, first.log[-2000:]
+        assert final["complete"] is True
+        assert "the next run does" in first.log
+        # Both metrics series tell the same story: the run's exit code is its final manifest's.
+        prom = (tmp_path / "metrics" / "127.0.0.1.prom").read_text("utf-8")
+        assert 'sichuanpeace_crawl_last_run_exit_code{site="127.0.0.1"} 0.0' in prom
+        monkeypatch.delenv("STATE_FAULT")
+        rerun = run_crawl(site.base_url, tmp_path, "-a", "recheck=0")
+    assert rerun.returncode == 0, rerun.log[-2000:]
+    assert "committed, state now promoted" in rerun.log  # the next run finished the promotion
+    assert consumer.final(tmp_path)["counts"]["new"] == 0
+    assert sorted(r["id"] for r in consumer.records(tmp_path)) == ARTICLE_IDS

@@ -241,14 +241,13 @@ class RunCommitter(FeedExporter):
             logger.exception("Committing slice %s of run %s failed", cut.number, self.run_id)
             if not cut.committed:
                 self._slice_failed(cut, f"committing failed: {error}")
-            else:  # the manifest is in place: the next run promotes the slice from it
-                self.failure = self.failure or f"promoting slice {cut.number} failed: {error}"
+            elif not final:  # the manifest is in place: the next run settles what is left
+                self.failure = self.failure or f"finishing slice {cut.number} failed: {error}"
                 self._stop()
-            if final and self.exit_code is None:
+            if final and self.exit_code is None:  # else the final manifest's, whatever failed after it
                 self.exit_code = exitcodes.OUTPUT_FAILED
 
     async def _commit_steps(self, cut: Slice, final: bool) -> None:
-        store = state_store(self.crawler)
         archive = getattr(self.crawler, "warc_archive", None)
         if archive is not None:
             sealed, warc_error = await archive.seal(final=final)
@@ -293,19 +292,34 @@ class RunCommitter(FeedExporter):
             return
         self.unclaimed_warcs = []
         cut.committed = cut.error is None
+        if final:  # the commit decided it: what fails from here is logged, never changes it
+            self.exit_code = manifest["exit_code"]
         self.faults.reach(points.MANIFEST_WRITTEN)
         if cut.error is None:
-            store.promote(self.run_id, cut.number, manifest["seq"])
+            self._promote(cut, manifest["seq"], final)
             if claims is not None:
                 claims.settled(cut.number)
         self.faults.reach(points.STATE_PROMOTED)
         if final:
-            self.exit_code = manifest["exit_code"]
             jobdir.end(self.crawler.settings.get("JOBDIR"), self.run_id, self.reason)
             self._log_verdict(manifest)
         else:
             logger.info("Committed slice %s of run %s: %s records (manifest seq %s)", cut.number, self.run_id,
                         cut.emitted, manifest["seq"])
+
+    def _promote(self, cut: Slice, seq: int, final: bool) -> None:
+        """The committed slice's rows into the state. A failure (a full disk) loses nothing: the
+        manifest is in place and the next run's recovery promotes the slice from it. A run with
+        slices left to commit stops (its storage is likely to fail again) and its final manifest
+        says why; after the final manifest, the run's exit code is that manifest's."""
+        try:
+            state_store(self.crawler).promote(self.run_id, cut.number, seq)
+        except Exception as error:
+            logger.error("Slice %s of run %s is committed (manifest seq %s) but the state store could not take "
+                         "it in (%s): the next run does", cut.number, self.run_id, seq, error)
+            if not final:
+                self.failure = self.failure or f"promoting slice {cut.number} failed: {error}"
+                self._stop()
 
     async def _store(self, cut: Slice) -> list[dict[str, Any]]:
         """Store each feed's batch; on a failure, mark the slice (what was stored stays, unlisted)."""
