@@ -193,7 +193,7 @@ def test_dash_o_appends_a_range(tmp_path):
     with FixtureSite() as site:
         assert run_crawl(site.base_url, tmp_path / "out", "-o", str(target), "-a", "channels=scyw").returncode == 0
         assert run_crawl(site.base_url, tmp_path / "out", "-o", str(target)).returncode == 0
-    entries = [f for m in consumer.manifests(tmp_path / "out") for f in m["files"] if f["kind"] == "records"]
+    entries = [f for m in consumer.manifests(tmp_path / "out") for f in m["files"] if f["kind"] == "delivery"]
     assert entries[1]["offset"] == entries[0]["bytes"] > 0
     assert sorted(r["id"] for r in consumer.records(tmp_path / "out")) == ARTICLE_IDS
     assert len(target.read_text("utf-8").splitlines()) == len(ARTICLE_IDS)
@@ -209,8 +209,10 @@ def test_stdout_feed_is_committed(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     printed = [json.loads(line) for line in done.stdout.decode("utf-8").splitlines() if line.startswith("{")]
     assert sorted(r["id"] for r in printed) == ARTICLE_IDS
-    entry = next(f for f in consumer.final(tmp_path)["files"] if f["kind"] == "records")
+    entry = next(f for f in consumer.final(tmp_path)["files"] if f["kind"] == "delivery")
     assert entry["uri"] == "stdout:" and entry["records"] == len(ARTICLE_IDS) and entry["file"] is None
+    # The consumer reads the archive's own copy: the same bytes as were printed.
+    assert consumer.records(tmp_path) == printed
     # The state was promoted: a rerun finds nothing new.
     with FixtureSite() as site:
         rerun = run_crawl(site.base_url, tmp_path, "-a", "recheck=0")
@@ -293,7 +295,7 @@ def test_ftp_feed_is_committed(tmp_path):
     finally:
         server.close_all()
     assert result.returncode == 0, result.log[-2000:]
-    entries = [f for m in consumer.manifests(tmp_path / "out") for f in m["files"] if f["kind"] == "records"]
+    entries = [f for m in consumer.manifests(tmp_path / "out") for f in m["files"] if f["kind"] == "delivery"]
     assert [e["records"] for e in entries] == [5, 5, 5, 5, 1]
     assert all("secret" not in e["uri"] and e["file"] is None for e in entries)
     # Each manifest's digest is that of the bytes the server received.

@@ -2,7 +2,8 @@
 
 The consumer's rule (README): read the manifests in order of ``seq``, and in each the byte range
 (``offset``, ``bytes``) of every ``files`` entry of ``kind`` ``records``. Each record a run emits is
-in exactly one manifest. ``seq`` only grows within an OUTPUT_DIR: the next one is the highest
+in exactly one manifest. From version 3 a ``records`` range is always the archive's own copy, under
+OUTPUT_DIR; a feed the user named is listed as ``delivery`` (the same records, not read back). ``seq`` only grows within an OUTPUT_DIR: the next one is the highest
 present plus one, read under the run lock, so a clock set back changes nothing.
 
 A run commits in slices; each slice writes one manifest. The run's last one has ``final: true``
@@ -27,7 +28,9 @@ logger = logging.getLogger(__name__)
 
 RUNS_DIR = "runs"
 # 2: seq, slices, byte ranges (0.1.0 wrote runs/<run id>.json, one per run, read when complete).
-MANIFEST_VERSION = 2
+# 3: the records ranges are always the archive's own copy under OUTPUT_DIR; a feed the user named
+# (-O, -o, stdout:, ftp://) is a ``delivery`` entry. The consumer's rule is unchanged.
+MANIFEST_VERSION = 3
 NAME_RE = re.compile(r"^(\d{8,})-(.+)\.json$")
 
 
@@ -113,9 +116,11 @@ def relative_name(output_dir: Path, path: Path) -> str:
         return str(path.resolve())
 
 
-def records_entry(*, uri: str, file: str | None, records: int, offset: int, size: int, sha256: str) -> dict[str, Any]:
-    """A ``files`` entry for records: the byte range a consumer reads (``file`` None: at ``uri``)."""
-    return {"kind": "records", "uri": uri, "file": file, "records": records, "offset": offset, "bytes": size,
+def range_entry(*, kind: str, uri: str, file: str | None, records: int, offset: int, size: int,
+                sha256: str) -> dict[str, Any]:
+    """A ``files`` entry for a byte range of records (``file`` None: at ``uri``): ``records``, the
+    archive's own copy a consumer reads; ``delivery``, the same records in a feed the user named."""
+    return {"kind": kind, "uri": uri, "file": file, "records": records, "offset": offset, "bytes": size,
             "sha256": sha256}
 
 
