@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from crawler import exitcodes
-from crawler.run.points import MANIFEST_WRITTEN, POINTS, RECORDS_STORED, SLICE_CUT, STATE_PROMOTED, WARC_SEALED
+from crawler.run.points import MANIFEST_DUE, MANIFEST_WRITTEN, POINTS, RECORDS_STORED, SLICE_CUT, STATE_PROMOTED, WARC_SEALED
 from tests import consumer
 from tests.conftest import PROJECT, run_crawl
 from tests.fixture_cases import load_cases
@@ -52,7 +52,7 @@ def assert_no_stray_files(out: Path) -> None:
 
 
 KILLS = [(point, 1) for point in POINTS] + [(SLICE_CUT, 4)] + [
-    (point, FINAL_SLICE) for point in (WARC_SEALED, RECORDS_STORED, MANIFEST_WRITTEN, STATE_PROMOTED)]
+    (point, FINAL_SLICE) for point in (WARC_SEALED, RECORDS_STORED, MANIFEST_DUE, MANIFEST_WRITTEN, STATE_PROMOTED)]
 
 
 @pytest.mark.parametrize(("point", "nth"), KILLS, ids=[f"{p}-{n}" for p, n in KILLS])
