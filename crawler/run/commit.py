@@ -13,11 +13,12 @@ run ends. At the cut, new records go to the next batch of each feed at once (Scr
 4. ``state_promoted``: the slice's staged rows enter the state store.
 
 A slice that fails a step before 3 is not committed: its staged rows are discarded (its articles
-are emitted again by a later run), and the run stops with exit code 8. The archive's copy
+are emitted again by a later run), and the run stops with exit code 8. Once the final manifest is
+written its exit code is the run's, whatever fails after it. The archive's copy
 (``crawler.run.feeds.ARCHIVE_FEED_URI``) is listed as ``records``, the feeds the user named as
 ``delivery``. A feed URI without a batch parameter (``-O file``, ``-o file``, ``stdout:``) cannot be
-cut: the run is then one slice. Only
-``scrapy crawl`` holding the OUTPUT_DIR lock commits; other commands get Scrapy's exporter as is.
+cut: the run is then one slice. Only ``scrapy crawl`` holding the OUTPUT_DIR lock commits; other
+commands get Scrapy's exporter as is.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 The consumer's rule (README): read the manifests in order of ``seq``, and in each the byte range
 (``offset``, ``bytes``) of every ``files`` entry of ``kind`` ``records``. Each record a run emits is
 in exactly one manifest. From version 3 a ``records`` range is always the archive's own copy, under
-OUTPUT_DIR; a feed the user named is listed as ``delivery`` (the same records, not read back). ``seq`` only grows within an OUTPUT_DIR: the next one is the highest
-present plus one, read under the run lock, so a clock set back changes nothing.
+OUTPUT_DIR; a feed the user named is listed as ``delivery`` (the same records, not read back).
+``seq`` only grows within an OUTPUT_DIR: the next one is the highest present plus one, read under
+the run lock, so a clock set back changes nothing.
 
 A run commits in slices; each slice writes one manifest. The run's last one has ``final: true``
 and the run's verdict (``complete``, ``exit_code``, counts). A run that died is given its final
