@@ -297,6 +297,7 @@ class RunCommitter(FeedExporter):
         except OSError as error:
             logger.error("Could not write the manifest of slice %s: %s", cut.number, error)
             self.seq -= 1
+            self._remove_archive_copy(entries)
             self._slice_failed(cut, f"writing its manifest failed: {error}")
             if final:
                 self.exit_code = exitcodes.OUTPUT_FAILED
@@ -375,6 +376,15 @@ class RunCommitter(FeedExporter):
             logger.error("Could not write the run's WACZ: %s", error)
             self.crawler.stats.inc_value("wacz/failed")
             return []
+
+    def _remove_archive_copy(self, entries: list[dict[str, Any]]) -> None:
+        """A slice whose manifest could not be written: the archive holds only committed records, so
+        its own copy goes (its articles come again); deliveries stay, as the user's files."""
+        for entry in entries:
+            if entry["kind"] == "records":
+                path = manifests.records_path(self.output_dir, entry)
+                logger.warning("Removed %s: no manifest lists it", path)
+                path.unlink(missing_ok=True)
 
     def _slice_failed(self, cut: Slice, error: str | None = None) -> None:
         cut.error = cut.error or error
