@@ -115,8 +115,8 @@ ITEM_PIPELINES = {
     "crawler.pipelines.requisites.RequisitesPipeline": 500,
 }
 
-# One UTF-8 JSONL file per run under OUTPUT_DIR, named by the run id (UTC start time), unless the
-# command line gives its own feed (-O/-o): the add-on only fills FEEDS when it is empty.
+# The archive's own UTF-8 JSONL file per slice under OUTPUT_DIR, named by the run id (UTC start time),
+# whatever feed the command line adds (-O/-o: deliveries): the add-on adds it to FEEDS.
 ADDONS = {"crawler.run.feeds.RunOutput": 0, "crawler.fleet.Fleet": 10,
           # The User-Agent carries CONTACT.
           "crawler.extensions.contact.OperatorContact": 20}

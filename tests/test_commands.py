@@ -13,10 +13,7 @@ import pytest
 
 from scrapy.utils.misc import is_generator_with_return_value
 
-from crawler import settings as project_settings
 from crawler.items import RECORD_FIELDS
-from crawler.rules.sites import registry
-from crawler.spiders.arguments import KNOWN_ARGUMENTS
 from crawler.spiders.sichuanpeace import SichuanpeaceSpider
 from tests.fixture_cases import load_cases
 from tests.fixture_server import FixtureSite, Resource

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from crawler import exitcodes
-from crawler.run.points import (MANIFEST_WRITTEN, POINTS, RECORDS_STORED, SLICE_CUT, STATE_PROMOTED, WACZ_WRITTEN,
-                                 WARC_SEALED)
+from crawler.run.points import (MANIFEST_DUE, MANIFEST_WRITTEN, POINTS, RECORDS_STORED, SLICE_CUT, STATE_PROMOTED,
+                                 WACZ_WRITTEN, WARC_SEALED)
 from tests import consumer
 from tests.conftest import PROJECT, run_crawl
 from tests.fixture_cases import load_cases
@@ -53,7 +53,7 @@ def assert_no_stray_files(out: Path) -> None:
 
 
 KILLS = [(point, 1) for point in POINTS] + [(SLICE_CUT, 4)] + [
-    (point, FINAL_SLICE) for point in (WARC_SEALED, RECORDS_STORED, MANIFEST_WRITTEN, STATE_PROMOTED)]
+    (point, FINAL_SLICE) for point in (WARC_SEALED, RECORDS_STORED, MANIFEST_DUE, MANIFEST_WRITTEN, STATE_PROMOTED)]
 
 
 @pytest.mark.parametrize(("point", "nth"), KILLS, ids=[f"{p}-{n}" for p, n in KILLS])
@@ -196,7 +196,7 @@ def test_dash_o_appends_a_range(tmp_path):
     with FixtureSite() as site:
         assert run_crawl(site.base_url, tmp_path / "out", "-o", str(target), "-a", "channels=scyw").returncode == 0
         assert run_crawl(site.base_url, tmp_path / "out", "-o", str(target)).returncode == 0
-    entries = [f for m in consumer.manifests(tmp_path / "out") for f in m["files"] if f["kind"] == "records"]
+    entries = [f for m in consumer.manifests(tmp_path / "out") for f in m["files"] if f["kind"] == "delivery"]
     assert entries[1]["offset"] == entries[0]["bytes"] > 0
     assert sorted(r["id"] for r in consumer.records(tmp_path / "out")) == ARTICLE_IDS
     assert len(target.read_text("utf-8").splitlines()) == len(ARTICLE_IDS)
@@ -212,8 +212,10 @@ def test_stdout_feed_is_committed(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     printed = [json.loads(line) for line in done.stdout.decode("utf-8").splitlines() if line.startswith("{")]
     assert sorted(r["id"] for r in printed) == ARTICLE_IDS
-    entry = next(f for f in consumer.final(tmp_path)["files"] if f["kind"] == "records")
+    entry = next(f for f in consumer.final(tmp_path)["files"] if f["kind"] == "delivery")
     assert entry["uri"] == "stdout:" and entry["records"] == len(ARTICLE_IDS) and entry["file"] is None
+    # The consumer reads the archive's own copy: the same bytes as were printed.
+    assert consumer.records(tmp_path) == printed
     # The state was promoted: a rerun finds nothing new.
     with FixtureSite() as site:
         rerun = run_crawl(site.base_url, tmp_path, "-a", "recheck=0")
@@ -296,7 +298,7 @@ def test_ftp_feed_is_committed(tmp_path):
     finally:
         server.close_all()
     assert result.returncode == 0, result.log[-2000:]
-    entries = [f for m in consumer.manifests(tmp_path / "out") for f in m["files"] if f["kind"] == "records"]
+    entries = [f for m in consumer.manifests(tmp_path / "out") for f in m["files"] if f["kind"] == "delivery"]
     assert [e["records"] for e in entries] == [5, 5, 5, 5, 1]
     assert all("secret" not in e["uri"] and e["file"] is None for e in entries)
     # Each manifest's digest is that of the bytes the server received.

@@ -11,6 +11,7 @@ from jsonschema import Draft202012Validator
 
 from crawler.items import RECORD_FIELDS
 from crawler.pipelines.validate import load_schema
+from tests import consumer
 from tests.conftest import run_crawl
 from tests.fixture_cases import load_cases
 from tests.fixture_server import FixtureSite
@@ -127,7 +128,11 @@ def test_dash_O_writes_exactly_that_file(tmp_path):
     assert result.returncode == 0
     lines = [json.loads(line) for line in target.read_text("utf-8").splitlines()]
     assert {r["id"] for r in lines} == {"1792665", "1801234"}
-    assert not list((tmp_path / "out").glob("*.jsonl"))
+    # -O is a delivery; the archive keeps its own copy under OUTPUT_DIR, which the consumer reads.
+    files = consumer.final(tmp_path / "out")["files"]
+    assert [f["uri"] for f in files if f["kind"] == "delivery"] == [str(target)]
+    assert [f["file"] for f in files if f["kind"] == "records"] == [p.name for p in (tmp_path / "out").glob("*.jsonl")]
+    assert consumer.records(tmp_path / "out") == lines
 
 
 @pytest.mark.parametrize("argument", ["base_url=ftp://example.org/", "channels=SC YW", "since=2021-13-01"])

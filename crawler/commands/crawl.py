@@ -33,7 +33,7 @@ from scrapy.spiderloader import get_spider_loader
 from .. import exitcodes
 from ..extensions import console
 from ..extensions.contact import OperatorContact
-from ..run import lock, logs, metrics, preflight, recovery
+from ..run import lock, logs, manifests, metrics, preflight, recovery
 from ..run.ids import new_run_id
 from ..run.settings_check import setting_errors
 from ..spiders.arguments import SpiderArguments, fleet_errors, spider_argument_errors
@@ -134,9 +134,9 @@ class Command(ScrapyCrawlCommand):
                    self.settings.getint("LOG_RETENTION_RUNS"))
         try:
             recovery.prepare(self.settings)
-        except StateError as error:
-            logger.error("Not starting: %s", error)
-            _refuse(f"not starting: {error}")
+        except (StateError, manifests.DamagedManifest) as error:
+            logger.error("Not starting: %s", error)  # one line on stderr too: the console handler is in place
+            sys.exit(exitcodes.FAILED)
         crawler = self.crawler_process.create_crawler(name)
         self.crawler_process._signal_kill = self._signal_again  # type: ignore[method-assign]
         self.crawler_process.crawl(crawler, **opts.spargs)

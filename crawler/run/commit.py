@@ -5,15 +5,20 @@ run ends. At the cut, new records go to the next batch of each feed at once (Scr
 ``%(batch_id)d`` in the feed URI); the cut slice then commits, one slice after another:
 
 1. ``warc_sealed``: the WARC files written so far are closed, fsynced, renamed and indexed;
-2. ``records_stored``: each feed's batch file fsynced and renamed (or uploaded), refused if any of
-   its writes failed;
-3. ``manifest_written``: ``runs/<seq>-<run id>.json``, atomically: the commit point;
+2. ``records_stored``: the state store records what each feed's batch holds (its bytes' size and
+   SHA-256, as written); then each batch file is fsynced and renamed (or uploaded), the archive's
+   own copy last, refused if any of its writes failed;
+3. ``manifest_due``, then ``manifest_written``: ``runs/<seq>-<run id>.json``, atomically: the
+   commit point;
 4. ``state_promoted``: the slice's staged rows enter the state store.
 
 A slice that fails a step before 3 is not committed: its staged rows are discarded (its articles
-are emitted again by a later run), and the run stops with exit code 8. A feed URI without a batch
-parameter (``-O file``, ``-o file``, ``stdout:``) cannot be cut: the run is then one slice. Only
-``scrapy crawl`` holding the OUTPUT_DIR lock commits; other commands get Scrapy's exporter as is.
+are emitted again by a later run), and the run stops with exit code 8. Once the final manifest is
+written its exit code is the run's, whatever fails after it. The archive's copy
+(``crawler.run.feeds.ARCHIVE_FEED_URI``) is listed as ``records``, the feeds the user named as
+``delivery``. A feed URI without a batch parameter (``-O file``, ``-o file``, ``stdout:``) cannot be
+cut: the run is then one slice. Only ``scrapy crawl`` holding the OUTPUT_DIR lock commits; other
+commands get Scrapy's exporter as is.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from ..accounting import UNCHANGED
 from ..quality import detect_drift, drift_baseline, summarize
 from ..state.stores import state_store
 from . import jobdir, manifests, points, verdict
-from .feeds import TrackedStorage, without_password
+from .feeds import ARCHIVE_FEED_URI, TrackedStorage, without_password
 from .files import sha256_of
 from .lock import holds
 
@@ -73,6 +78,11 @@ def command_line(argv: list[str] | None = None, orig_argv: list[str] | None = No
     if not program or command is None or typed[:command] + typed[command + 1:] != argv[1:]:
         return argv
     return argv[:1] + typed
+
+
+def _is_archive(slot: FeedSlot) -> bool:
+    """Whether a feed slot writes the archive's own copy (listed as ``records``), not a delivery."""
+    return slot.uri_template == ARCHIVE_FEED_URI
 
 
 @dataclass
@@ -240,14 +250,13 @@ class RunCommitter(FeedExporter):
             logger.exception("Committing slice %s of run %s failed", cut.number, self.run_id)
             if not cut.committed:
                 self._slice_failed(cut, f"committing failed: {error}")
-            else:  # the manifest is in place: the next run promotes the slice from it
-                self.failure = self.failure or f"promoting slice {cut.number} failed: {error}"
+            elif not final:  # the manifest is in place: the next run settles what is left
+                self.failure = self.failure or f"finishing slice {cut.number} failed: {error}"
                 self._stop()
-            if final and self.exit_code is None:
+            if final and self.exit_code is None:  # else the final manifest's, whatever failed after it
                 self.exit_code = exitcodes.OUTPUT_FAILED
 
     async def _commit_steps(self, cut: Slice, final: bool) -> None:
-        store = state_store(self.crawler)
         archive = getattr(self.crawler, "warc_archive", None)
         if archive is not None:
             sealed, warc_error = await archive.seal(final=final)
@@ -281,51 +290,78 @@ class RunCommitter(FeedExporter):
             if not final:
                 return
         manifest = self._manifest(cut, entries, final)
+        self.faults.reach(points.MANIFEST_DUE)
         try:
             manifests.write(self.output_dir, manifest)
         except OSError as error:
             logger.error("Could not write the manifest of slice %s: %s", cut.number, error)
             self.seq -= 1
+            self._remove_archive_copy(entries)
             self._slice_failed(cut, f"writing its manifest failed: {error}")
             if final:
                 self.exit_code = exitcodes.OUTPUT_FAILED
             return
         self.unclaimed_warcs = []
         cut.committed = cut.error is None
+        if final:  # the commit decided it: what fails from here is logged, never changes it
+            self.exit_code = manifest["exit_code"]
         self.faults.reach(points.MANIFEST_WRITTEN)
         if cut.error is None:
-            store.promote(self.run_id, cut.number, manifest["seq"])
+            self._promote(cut, manifest["seq"], final)
             if claims is not None:
                 claims.settled(cut.number)
         self.faults.reach(points.STATE_PROMOTED)
         if final:
-            self.exit_code = manifest["exit_code"]
             jobdir.end(self.crawler.settings.get("JOBDIR"), self.run_id, self.reason)
             self._log_verdict(manifest)
         else:
             logger.info("Committed slice %s of run %s: %s records (manifest seq %s)", cut.number, self.run_id,
                         cut.emitted, manifest["seq"])
 
+    def _promote(self, cut: Slice, seq: int, final: bool) -> None:
+        """The committed slice's rows into the state. A failure (a full disk) loses nothing: the
+        manifest is in place and the next run's recovery promotes the slice from it. A run with
+        slices left to commit stops (its storage is likely to fail again) and its final manifest
+        says why; after the final manifest, the run's exit code is that manifest's."""
+        try:
+            state_store(self.crawler).promote(self.run_id, cut.number, seq)
+        except Exception as error:
+            logger.error("Slice %s of run %s is committed (manifest seq %s) but the state store could not take "
+                         "it in (%s): the next run does", cut.number, self.run_id, seq, error)
+            if not final:
+                self.failure = self.failure or f"promoting slice {cut.number} failed: {error}"
+                self._stop()
+
     async def _store(self, cut: Slice) -> list[dict[str, Any]]:
-        """Store each feed's batch; on a failure, mark the slice (what was stored stays, unlisted)."""
-        entries = []
-        for slot in cut.slots:
-            if not slot.itemcount:
-                continue
+        """Store each feed's batch, the archive's copy last, once the state store holds what each
+        batch is (recovery recognises a stored slice by those bytes alone, never by what they say).
+        The first failure marks the slice and stores nothing more (what was stored stays, unlisted):
+        an archive copy in place means every delivery of its slice was stored."""
+        slots = sorted((slot for slot in cut.slots if slot.itemcount), key=_is_archive)
+        if sum(slot.itemcount for slot in cut.slots) < cut.emitted * len(cut.slots):
+            cut.error = "fewer records written than emitted"
+            return []
+        for slot in slots:
             slot.finish_exporting()
+        entries = [slot.storage.entry("records" if _is_archive(slot) else "delivery", slot.itemcount, self.output_dir)
+                   for slot in slots]
+        try:
+            state_store(self.crawler).record_stored(self.run_id, cut.number, entries)
+        except Exception as error:  # unrecorded, a killed run's stored files could not be recognised
+            logger.error("Could not record slice %s's files in the state store: %s", cut.number, error)
+            cut.error = f"recording its files in the state store failed: {error}"
+            return []
+        for slot in slots:
             try:
                 await ensure_awaitable(slot.storage.store(self._get_file(slot)))
             except Exception as error:
                 uri = without_password(slot.uri)
                 logger.error("Could not store %s (%s records): %s", uri, slot.itemcount, error)
                 self.crawler.stats.inc_value(f"feedexport/failed_count/{type(slot.storage.inner).__name__}")
-                cut.error = cut.error or f"storing {uri} failed: {error}"
-                continue
+                cut.error = f"storing {uri} failed: {error}"
+                return []
             self.crawler.stats.inc_value(f"feedexport/success_count/{type(slot.storage.inner).__name__}")
             await self.crawler.signals.send_catch_log_async(signals.feed_slot_closed, slot=slot)
-            entries.append(slot.storage.entry(slot.itemcount, self.output_dir))
-        if cut.error is None and sum(s.itemcount for s in cut.slots) < cut.emitted * len(cut.slots):
-            cut.error = "fewer records written than emitted"
         return entries
 
     async def _wacz(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -339,6 +375,15 @@ class RunCommitter(FeedExporter):
             logger.error("Could not write the run's WACZ: %s", error)
             self.crawler.stats.inc_value("wacz/failed")
             return []
+
+    def _remove_archive_copy(self, entries: list[dict[str, Any]]) -> None:
+        """A slice whose manifest could not be written: the archive holds only committed records, so
+        its own copy goes (its articles come again); deliveries stay, as the user's files."""
+        for entry in entries:
+            if entry["kind"] == "records":
+                path = manifests.records_path(self.output_dir, entry)
+                logger.warning("Removed %s: no manifest lists it", path)
+                path.unlink(missing_ok=True)
 
     def _slice_failed(self, cut: Slice, error: str | None = None) -> None:
         cut.error = cut.error or error

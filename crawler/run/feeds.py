@@ -1,5 +1,11 @@
-"""The run's feeds: the default per-slice JSONL file, atomic local files, and bytes tracked for
-every storage Scrapy has (``stdout:``, ``-``, ``file://``, ``s3://``, ``ftp://``).
+"""The run's feeds: the archive's own per-slice JSONL file, atomic local files, and bytes tracked
+for every storage Scrapy has (``stdout:``, ``-``, ``file://``, ``s3://``, ``ftp://``).
+
+The archive keeps its own copy of every record it commits, under OUTPUT_DIR, whatever feed the
+command line asked for: the manifests list it as ``records``, so the state can always be rebuilt
+from them and a consumer reads it. A feed the user names (``-O``, ``-o``, ``stdout:``, ``ftp://``)
+is a delivery: listed as ``delivery``, never read back (``-O`` replaces yesterday's file, a remote
+one cannot be read).
 
 Scrapy writes a local feed in place, so a killed run leaves a torn last line and ``-O`` on a
 failed run truncates yesterday's file. Here a local feed is written to a hidden ``.<name>.part``
@@ -21,18 +27,23 @@ from urllib.parse import urlsplit, urlunsplit
 
 from scrapy import Spider
 from scrapy.extensions.feedexport import FileFeedStorage
-from scrapy.settings import BaseSettings
+from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 from twisted.internet.defer import maybeDeferred
 
+from ..items import RECORD_FIELDS
 from .files import fsync_dir, part_path
 from .ids import new_run_id, run_id_error
 from .lock import holds
-from .manifests import records_entry, relative_name
+from .manifests import range_entry, relative_name
 
 logger = logging.getLogger(__name__)
 
-# One file per slice (checkpoint); %(batch_id)05d is Scrapy's batch number, 1 for the first slice.
-DEFAULT_FEED_URI = "%(output_dir)s/sichuanpeace-%(run_id)s-%(batch_id)05d.jsonl"
+# The archive's copy: one file per slice (checkpoint); %(batch_id)05d is Scrapy's batch number, 1 for
+# the first slice. Every record field in schema order, whatever FEED_EXPORT_FIELDS says for the
+# deliveries: the state is rebuilt from it.
+ARCHIVE_FEED_URI = "%(output_dir)s/sichuanpeace-%(run_id)s-%(batch_id)05d.jsonl"
+ARCHIVE_FEED_OPTIONS = {"format": "jsonlines", "encoding": "utf-8", "fields": list(RECORD_FIELDS),
+                        "item_export_kwargs": {}}
 
 
 class OutputFailed(Exception):
@@ -131,13 +142,14 @@ class TrackedStorage:
         if isinstance(self.inner, AtomicFileFeedStorage):
             self.inner.discard()
 
-    def entry(self, records: int, output_dir: Path) -> dict[str, Any]:
-        """The manifest's line for this slice's bytes."""
+    def entry(self, kind: str, records: int, output_dir: Path) -> dict[str, Any]:
+        """The manifest's line for this slice's bytes (``kind``: ``records`` or ``delivery``), as
+        written: their count and SHA-256 are known before the file is stored."""
         assert self.file is not None
         path = self.local_path
-        return records_entry(uri=without_password(self.uri), file=relative_name(output_dir, path) if path else None,
-                             records=records, offset=self.offset, size=self.file.bytes,
-                             sha256=self.file.digest.hexdigest())
+        return range_entry(kind=kind, uri=without_password(self.uri),
+                           file=relative_name(output_dir, path) if path else None, records=records,
+                           offset=self.offset, size=self.file.bytes, sha256=self.file.digest.hexdigest())
 
 
 class AtomicFileFeedStorage(FileFeedStorage):
@@ -169,8 +181,8 @@ class AtomicFileFeedStorage(FileFeedStorage):
 
 
 class RunOutput:
-    """Add-on: give the run its id, and the default feed when ``scrapy crawl`` holds the lock and
-    the command line named no feed of its own (other commands and Python-started crawls get none)."""
+    """Add-on: give the run its id, and the archive's feed beside any the command line named when
+    ``scrapy crawl`` holds the lock (other commands and Python-started crawls get none)."""
 
     def update_settings(self, settings: BaseSettings) -> None:
         if not settings.get("RUN_ID"):
@@ -180,8 +192,10 @@ class RunOutput:
         problem = run_id_error(settings.get("RUN_ID"))
         if problem:
             raise ValueError(f"RUN_ID {problem}")
-        if holds(settings.get("OUTPUT_DIR")) and not settings.getdict("FEEDS"):
-            settings.set("FEEDS", {DEFAULT_FEED_URI: {"format": "jsonlines", "encoding": "utf-8"}}, priority="addon")
+        if holds(settings.get("OUTPUT_DIR")):
+            priority = max(settings.getpriority("FEEDS") or 0, SETTINGS_PRIORITIES["addon"])  # -o's is cmdline
+            settings.set("FEEDS", {**settings.getdict("FEEDS"), ARCHIVE_FEED_URI: dict(ARCHIVE_FEED_OPTIONS)},
+                         priority=priority)
 
 
 def uri_params(params: dict[str, Any], spider: Spider) -> dict[str, Any]:

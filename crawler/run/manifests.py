@@ -2,8 +2,10 @@
 
 The consumer's rule (README): read the manifests in order of ``seq``, and in each the byte range
 (``offset``, ``bytes``) of every ``files`` entry of ``kind`` ``records``. Each record a run emits is
-in exactly one manifest. ``seq`` only grows within an OUTPUT_DIR: the next one is the highest
-present plus one, read under the run lock, so a clock set back changes nothing.
+in exactly one manifest. From version 3 a ``records`` range is always the archive's own copy, under
+OUTPUT_DIR; a feed the user named is listed as ``delivery`` (the same records, not read back).
+``seq`` only grows within an OUTPUT_DIR: the next one is the highest present plus one, read under
+the run lock, so a clock set back changes nothing.
 
 A run commits in slices; each slice writes one manifest. The run's last one has ``final: true``
 and the run's verdict (``complete``, ``exit_code``, counts). A run that died is given its final
@@ -27,7 +29,9 @@ logger = logging.getLogger(__name__)
 
 RUNS_DIR = "runs"
 # 2: seq, slices, byte ranges (0.1.0 wrote runs/<run id>.json, one per run, read when complete).
-MANIFEST_VERSION = 2
+# 3: the records ranges are always the archive's own copy under OUTPUT_DIR; a feed the user named
+# (-O, -o, stdout:, ftp://) is a ``delivery`` entry. The consumer's rule is unchanged.
+MANIFEST_VERSION = 3
 NAME_RE = re.compile(r"^(\d{8,})-(.+)\.json$")
 
 
@@ -42,7 +46,36 @@ class ManifestRef:
     path: Path
 
     def read(self) -> dict[str, Any]:
-        return json.loads(self.path.read_text("utf-8"))
+        return read_manifest(self.path)
+
+
+class DamagedManifest(ValueError):
+    """A file in ``runs/`` that cannot be read as a manifest. A manifest is a commit, so the archive
+    is damaged: no run may start on it (recovery, the state rebuild and the revisits all read it)."""
+
+    def __init__(self, path: Path, reason: object):
+        super().__init__(f"the archive is damaged: {path} cannot be read as a manifest ({reason}). A manifest "
+                         "is a commit: restore this file from a backup of OUTPUT_DIR, then run again (moving it "
+                         "out of runs/ would drop the records it lists from the archive)")
+        self.path = path
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """A manifest's content; ``DamagedManifest`` when it is not a JSON object with a ``files`` list."""
+    try:
+        manifest = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as error:  # a torn or foreign file, bytes that are not UTF-8
+        raise DamagedManifest(path, error) from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), list):
+        raise DamagedManifest(path, "not a JSON object with a files list")
+    return manifest
+
+
+def check_readable(output_dir: Path) -> None:
+    """Raise ``DamagedManifest`` for the first manifest of OUTPUT_DIR (0.1.0's too) that cannot be
+    read: checked once, under the lock, before a crawl reads any of them."""
+    for path in [*legacy(output_dir), *(ref.path for ref in committed(output_dir))]:
+        read_manifest(path)
 
 
 def committed(output_dir: Path) -> list[ManifestRef]:
@@ -84,9 +117,11 @@ def relative_name(output_dir: Path, path: Path) -> str:
         return str(path.resolve())
 
 
-def records_entry(*, uri: str, file: str | None, records: int, offset: int, size: int, sha256: str) -> dict[str, Any]:
-    """A ``files`` entry for records: the byte range a consumer reads (``file`` None: at ``uri``)."""
-    return {"kind": "records", "uri": uri, "file": file, "records": records, "offset": offset, "bytes": size,
+def range_entry(*, kind: str, uri: str, file: str | None, records: int, offset: int, size: int,
+                sha256: str) -> dict[str, Any]:
+    """A ``files`` entry for a byte range of records (``file`` None: at ``uri``): ``records``, the
+    archive's own copy a consumer reads; ``delivery``, the same records in a feed the user named."""
+    return {"kind": kind, "uri": uri, "file": file, "records": records, "offset": offset, "bytes": size,
             "sha256": sha256}
 
 
@@ -118,7 +153,9 @@ def final_manifests(output_dir: Path, site: str | None = None) -> Iterator[dict[
         try:
             manifest = ref.read()
         except (OSError, ValueError) as error:
-            logger.warning("Unreadable manifest %s: %s", ref.path, error)
+            # A crawl refuses to start on it (``check_readable``, under the lock), with one line:
+            # only that refused run's metrics meet it here.
+            logger.debug("Unreadable manifest %s: %s", ref.path, error)
             continue
         if manifest.get("final") and (site is None or manifest.get("site") == site):
             yield manifest

@@ -16,12 +16,13 @@ logger = logging.getLogger(__name__)
 # The commit of one slice, step by step.
 SLICE_CUT = "slice_cut"                # new records go to the next slice's files from here on
 WARC_SEALED = "warc_sealed"            # the slice's WARC files closed, fsynced, renamed, indexed
-RECORDS_STORED = "records_stored"      # its records files fsynced and renamed (or uploaded)
+RECORDS_STORED = "records_stored"      # their size and SHA-256 recorded, then fsynced and renamed (or uploaded)
 WACZ_WRITTEN = "wacz_written"          # the final slice only: the run's WACZ renamed into wacz/
+MANIFEST_DUE = "manifest_due"          # all but the manifest done: the state must not know the slice yet
 MANIFEST_WRITTEN = "manifest_written"  # runs/<seq>-<run id>.json in place: the commit point
 STATE_PROMOTED = "state_promoted"      # the state store knows the slice's articles
 
-POINTS = (SLICE_CUT, WARC_SEALED, RECORDS_STORED, WACZ_WRITTEN, MANIFEST_WRITTEN, STATE_PROMOTED)
+POINTS = (SLICE_CUT, WARC_SEALED, RECORDS_STORED, WACZ_WRITTEN, MANIFEST_DUE, MANIFEST_WRITTEN, STATE_PROMOTED)
 
 
 class FaultInjection:

@@ -2,14 +2,18 @@
 runs left. The manifests are the source of truth; the state store is their index.
 
 - A slice with its manifest but not promoted (killed between the two): promoted now.
-- A slice whose records files were renamed but got no manifest (killed between the two): it gets
-  its manifest now (``recovered: true``), then is promoted.
+- A slice whose archive copy was renamed into place but got no manifest (killed between the two):
+  it gets its manifest now (``recovered: true``), then is promoted. The file is recognised by the
+  size and SHA-256 of the bytes the slice wrote, recorded in the state store before the rename.
 - A slice with anything less: its staged rows are discarded (its articles come again) and its
   hidden part files removed.
 - A run that died without its final manifest gets one (``recovered``, not complete), so the next
   run does not stop paging early; it lists the run's sealed WARC files no manifest listed yet.
 - A missing, damaged or foreign SQLite state is rebuilt from the manifests, with a warning; a
-  state of a newer schema is refused (exit 1).
+  state of a newer schema is refused (exit 1). A state behind the manifests (a restored backup)
+  folds the newer ones in. Every records range is read verified (``manifests.read_range``); one
+  that cannot be (a 0.1.0 or version 2 manifest whose ``-O`` file was replaced since) stops the
+  run (exit 1). So does a manifest that cannot be parsed.
 
 Clean-up touches only names the crawler gives (``.<name>.part``/``.open`` of a run id, in
 OUTPUT_DIR, its ``warc/`` and ``runs/``; a dead run's unlisted WACZ in ``wacz/``), of runs other
@@ -18,7 +22,6 @@ than this one: every other run is dead while this process holds the lock.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -41,9 +44,11 @@ WARC_DIR = "warc"
 
 
 def prepare(settings: BaseSettings) -> None:
-    """Settle OUTPUT_DIR for the run ``RUN_ID``; raise StateError when the crawl must not start."""
+    """Settle OUTPUT_DIR for the run ``RUN_ID``; raise StateError (or ``manifests.DamagedManifest``)
+    when the crawl must not start."""
     output_dir = Path(settings.get("OUTPUT_DIR"))
     run_id = settings.get("RUN_ID")
+    manifests.check_readable(output_dir)  # every step below reads the manifests
     jobdir.start(settings.get("JOBDIR"), run_id)
     store = _open_checked(settings, output_dir, run_id)
     try:
@@ -104,13 +109,11 @@ def _rebuild(output_dir: Path, path: Path) -> SqliteStateStore:
         for legacy in manifests.legacy(output_dir):
             manifest = manifests.ManifestRef(0, "", legacy).read()
             if manifest.get("complete"):
-                store.apply_records(manifests.read_records(output_dir, manifest), 0)
+                _fold(output_dir, store, legacy, manifest, 0)
         for ref in manifests.committed(output_dir):
-            store.apply_records(manifests.read_records(output_dir, ref.read()), ref.seq)
-    except manifests.UnreadableRecords as error:
+            _fold(output_dir, store, ref.path, ref.read(), ref.seq)
+    finally:
         store.close()
-        raise StateError(f"cannot rebuild the state from the manifests: {error}") from None
-    store.close()
     for suffix in ("-wal", "-shm"):
         path.with_name(path.name + suffix).unlink(missing_ok=True)
     os.replace(fresh, path)
@@ -122,10 +125,20 @@ def _catch_up(output_dir: Path, store: StateStore) -> None:
     for ref in manifests.committed(output_dir):
         if ref.seq > store.last_seq:
             logger.warning("Manifest %s was committed but not in the state store: folding its records in", ref.path)
-            try:
-                store.apply_records(manifests.read_records(output_dir, ref.read()), ref.seq)
-            except manifests.UnreadableRecords as error:
-                raise StateError(f"cannot bring the state up to manifest {ref.path}: {error}") from None
+            _fold(output_dir, store, ref.path, ref.read(), ref.seq)
+
+
+def _fold(output_dir: Path, store: StateStore, path: Path, manifest: dict[str, Any], seq: int) -> None:
+    """A manifest's records into the state, each range read verified; StateError, saying what to do,
+    when one cannot be read as committed: the state is never guessed."""
+    try:
+        store.apply_records(manifests.read_records(output_dir, manifest), seq)
+    except manifests.UnreadableRecords as error:
+        raise StateError(
+            f"cannot bring the state up to manifest {path}: its records cannot be read back as committed ({error}). "
+            f"Put that file back as it was committed, or restore {STATE_FILE} from a backup, then run again: "
+            "the crawler does not guess which articles a consumer already has (manifests of version 3 "
+            "list the archive's own copy under OUTPUT_DIR, which no feed replaces)") from None
 
 
 def _remove_dead_parts(output_dir: Path, run_id: str, store: StateStore) -> None:
@@ -147,41 +160,53 @@ def _settle_slice(output_dir: Path, store: StateStore, run_id: str, slice_no: in
         store.promote(run_id, slice_no, done["seq"])
         logger.warning("Run %s slice %s: committed, state now promoted", run_id, slice_no)
         return
-    paths = [Path(f) for f in files]
-    emitted = store.emitted_ids(run_id, slice_no)
-    if emitted and paths and all(_holds_exactly(p, emitted) for p in paths):
+    stored = _stored_in_place(output_dir, run_id, slice_no, store.stored_entries(run_id, slice_no))
+    if stored is not None:
+        entries, site = stored
         seq = manifests.last_seq(output_dir) + 1
-        site = next(iter(emitted))[0]
-        entries = [_records_entry(output_dir, p) for p in paths]
+        records = sum(entry["records"] for entry in entries if entry["kind"] == "records")
         manifests.write(output_dir, manifests.new(
-            seq, run_id, slice_no, final=False, site=site, records=len(emitted),
+            seq, run_id, slice_no, final=False, site=site, records=records,
             files=entries + _unlisted_warcs(output_dir, run_id), recovered=True))
         store.promote(run_id, slice_no, seq)
         logger.warning("Run %s slice %s: records file in place without a manifest; manifest written (seq %s)",
                        run_id, slice_no, seq)
         return
     store.discard(run_id, slice_no)
-    for path in paths:
-        part_path(path).unlink(missing_ok=True)
+    for path in files:
+        part_path(Path(path)).unlink(missing_ok=True)
     logger.warning("Run %s slice %s: never committed; its articles will be emitted again", run_id, slice_no)
 
 
-def _holds_exactly(path: Path, emitted: set[tuple[str, str]]) -> bool:
-    """Whether a records file is the slice's own, whole: renamed into place (so fsynced) and holding
-    exactly the records the slice emitted (not yesterday's ``-O`` file, not an ``-o`` file)."""
+def _stored_in_place(output_dir: Path, run_id: str, slice_no: int,
+                     stored: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str] | None:
+    """A slice killed between storing its files and writing its manifest: its manifest entries and
+    site, when its archive copy is in place with the very bytes the slice wrote (the size and
+    SHA-256 recorded before the rename, checked by ``manifests.read_range``), else None. Never a file
+    that merely holds the same records (yesterday's ``-O`` file).
+
+    The archive copy is stored last, so every delivery was stored before it; a local one that no
+    longer holds its bytes (replaced since) is left out of the manifest, with a warning."""
+    archive = [entry for entry in stored if entry.get("kind") == "records"]
     try:
-        lines = path.read_bytes().splitlines()
-        found = [(record["site"], record["id"]) for record in map(json.loads, lines)]
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    return len(found) == len(emitted) and set(found) == emitted
-
-
-def _records_entry(output_dir: Path, path: Path) -> dict[str, Any]:
-    data = path.read_bytes()
-    return manifests.records_entry(uri=str(path.resolve()), file=manifests.relative_name(output_dir, path),
-                                   records=data.count(b"\n"), offset=0, size=len(data),
-                                   sha256=hashlib.sha256(data).hexdigest())
+        data = [manifests.read_range(output_dir, entry) for entry in archive]
+    except manifests.UnreadableRecords as error:
+        logger.info("Run %s slice %s: its archive copy is not in place as written (%s)", run_id, slice_no, error)
+        return None
+    if not data or not data[0]:
+        return None
+    entries = list(archive)
+    for entry in stored:
+        if entry.get("kind") != "delivery":
+            continue
+        try:
+            if entry.get("file"):
+                manifests.read_range(output_dir, entry)
+            entries.append(entry)
+        except manifests.UnreadableRecords as error:
+            logger.warning("Run %s slice %s: delivery %s no longer holds what was stored (%s): not listed",
+                           run_id, slice_no, entry.get("uri"), error)
+    return entries, json.loads(data[0].splitlines()[0])["site"]
 
 
 def _unlisted_warcs(output_dir: Path, run_id: str) -> list[dict[str, Any]]:

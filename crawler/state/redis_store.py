@@ -106,6 +106,17 @@ class RedisStateStore:
         if not self.readonly:
             self.redis.hset(self._slices, f"{run_id}:{slice_no}", json.dumps({"owner": self.owner, "files": files}))
 
+    def record_stored(self, run_id: str, slice_no: int, entries: list[dict]) -> None:
+        """As the SQLite store's: beside the open slice's owner and files."""
+        if not self.readonly:
+            key = f"{run_id}:{slice_no}"
+            info = json.loads(self.redis.hget(self._slices, key) or json.dumps({"owner": self.owner, "files": []}))
+            self.redis.hset(self._slices, key, json.dumps({**info, "stored": entries}))
+
+    def stored_entries(self, run_id: str, slice_no: int) -> list[dict]:
+        value = self.redis.hget(self._slices, f"{run_id}:{slice_no}")
+        return json.loads(value).get("stored", []) if value else []
+
     def stage(self, run_id: str, slice_no: int, state: ArticleState, emitted: bool = True) -> None:
         if not self.readonly:
             self.redis.hset(self._staged(run_id, slice_no), f"{state.site}\x1f{state.id}",

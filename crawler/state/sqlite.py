@@ -16,7 +16,9 @@ from pathlib import Path
 from . import ArticleState, StateError, StateTooNew
 
 # 1: 0.1.0 (articles, staged per run, settled_runs); 2: meta, slices, pending; 3: articles' first
-# channel, last_checked and content_hash_version (added in place to a 1 or 2 store).
+# channel, last_checked and content_hash_version (added in place to a 1 or 2 store). The ``stored``
+# table (a slice's files as written, for recovery) is created in any store of 2 or 3 as it is
+# opened; a crawler that does not know it leaves it alone, so it needs no new version.
 SCHEMA_VERSION = 3
 COLUMN_DEFINITIONS = (
     ("site", "TEXT NOT NULL"),
@@ -45,6 +47,8 @@ SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles ({_DEFINED}, PRIMARY KEY (site, id));
 CREATE TABLE IF NOT EXISTS slices (run_id TEXT NOT NULL, slice INTEGER NOT NULL, files TEXT NOT NULL,
+                                   PRIMARY KEY (run_id, slice));
+CREATE TABLE IF NOT EXISTS stored (run_id TEXT NOT NULL, slice INTEGER NOT NULL, entries TEXT NOT NULL,
                                    PRIMARY KEY (run_id, slice));
 CREATE TABLE IF NOT EXISTS staged (run_id TEXT NOT NULL, slice INTEGER NOT NULL, emitted INTEGER NOT NULL,
                                    {_DEFINED}, PRIMARY KEY (run_id, slice, site, id));
@@ -217,6 +221,17 @@ class SqliteStateStore:
         if not self.readonly:
             self.db.execute("INSERT OR REPLACE INTO slices VALUES (?, ?, ?)", (run_id, slice_no, json.dumps(files)))
 
+    def record_stored(self, run_id: str, slice_no: int, entries: list[dict]) -> None:
+        """The manifest entries of a slice's files as written (size, SHA-256), before any is
+        renamed into place: recovery accepts a killed slice's file only if it holds those bytes."""
+        if not self.readonly:
+            self.db.execute("INSERT OR REPLACE INTO stored VALUES (?, ?, ?)", (run_id, slice_no, json.dumps(entries)))
+
+    def stored_entries(self, run_id: str, slice_no: int) -> list[dict]:
+        """What ``record_stored`` recorded for the slice (none: it never reached its storing)."""
+        row = self.db.execute("SELECT entries FROM stored WHERE run_id=? AND slice=?", (run_id, slice_no)).fetchone()
+        return json.loads(row[0]) if row else []
+
     def stage(self, run_id: str, slice_no: int, state: ArticleState, emitted: bool = True) -> None:
         """What a slice emitted (or, ``emitted`` false, confirmed unchanged) for an article;
         promoted with the slice."""
@@ -262,6 +277,7 @@ class SqliteStateStore:
     def _forget(self, run_id: str, slice_no: int) -> None:
         self.db.execute("DELETE FROM staged WHERE run_id=? AND slice=?", (run_id, slice_no))
         self.db.execute("DELETE FROM slices WHERE run_id=? AND slice=?", (run_id, slice_no))
+        self.db.execute("DELETE FROM stored WHERE run_id=? AND slice=?", (run_id, slice_no))
 
     def apply_records(self, records: Iterable[dict], seq: int) -> int:
         """Fold committed records (a manifest's, in order) into ``articles``: rebuilding from manifests."""
