@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import io
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from warcio.recordloader import ArcWarcRecord
 from crawler.extract.article import parse_article
 from crawler.extract.cleaning import clean_blocks
 from tests import consumer
-from tests.conftest import run_crawl
+from tests.conftest import PROJECT, run_crawl
 from tests.fixture_cases import load_cases
 from tests.fixture_server import FixtureSite, Resource
 
@@ -298,6 +299,10 @@ def test_warcio_and_fastwarc_check_every_file(rechecked):
         assert failed <= revisits
 
 
+# The version pyproject.toml declares: the installed one the warcinfo names must be it.
+DECLARED_VERSION = re.search(r'^version = "([^"]+)"', (PROJECT / "pyproject.toml").read_text("utf-8"), re.M)[1]
+
+
 def test_warcinfo_names_the_crawl_and_every_record_names_its_warcinfo(rechecked):
     out = rechecked["out"]
     for run_id in rechecked["runs"]:
@@ -306,7 +311,7 @@ def test_warcinfo_names_the_crawl_and_every_record_names_its_warcinfo(rechecked)
             info = records[0]
             assert info.rec_type == "warcinfo"
             fields = dict(line.split(": ", 1) for line in info.payload.decode("utf-8").splitlines())
-            assert fields["software"].startswith("sichuanpeace-crawler/0.2.0 (Scrapy/")
+            assert fields["software"].startswith(f"sichuanpeace-crawler/{DECLARED_VERSION} (Scrapy/")
             assert fields["hostname"] == socket.gethostname()
             assert fields["operator"] == OPERATOR
             assert fields["isPartOf"] == f"127.0.0.1/{run_id}"
