@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler.archive.verify import verify as archive_verify
 from tests import consumer
 from tests.fixture_server import FixtureSite
 
@@ -33,8 +34,12 @@ class CrawlResult:
     output_dir: Path
 
 
-def run_crawl(base_url: str, output_dir: Path, *args: str, timeout: float = 300) -> CrawlResult:
-    """Run ``scrapy crawl sichuanpeace -a base_url=...`` in a subprocess, politeness off for speed."""
+def run_crawl(base_url: str, output_dir: Path, *args: str, timeout: float = 300, verify: bool = True) -> CrawlResult:
+    """Run ``scrapy crawl sichuanpeace -a base_url=...`` in a subprocess, politeness off for speed.
+
+    Then, whatever the exit code, the archive must verify as ``scrapy verify`` checks it (in
+    process, for speed): a test that damages the archive on purpose, or whose records are not all
+    local files, passes ``verify=False`` and says why."""
     command = [
         sys.executable, "-m", "scrapy", "crawl", "sichuanpeace", "-a", f"base_url={base_url}",
         "-s", f"OUTPUT_DIR={output_dir}", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
@@ -45,6 +50,9 @@ def run_crawl(base_url: str, output_dir: Path, *args: str, timeout: float = 300)
     records = consumer.records(output_dir) if (output_dir / "runs").is_dir() else []
     logs = sorted((output_dir / "logs").glob("*.log"), key=lambda p: p.stat().st_mtime)
     log = done.stderr + (logs[-1].read_text("utf-8") if logs else "")
+    if verify and (output_dir / "runs").is_dir():
+        problems = archive_verify(output_dir)
+        assert not problems, "the archive does not verify after the crawl:\n" + "\n".join(map(str, problems))
     return CrawlResult(done.returncode, log, records, output_dir)
 
 
