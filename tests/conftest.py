@@ -34,19 +34,23 @@ class CrawlResult:
     output_dir: Path
 
 
-def run_crawl(base_url: str, output_dir: Path, *args: str, timeout: float = 300, verify: bool = True) -> CrawlResult:
+def run_crawl(base_url: str, output_dir: Path, *args: str, timeout: float = 300, verify: bool = True,
+              env: dict[str, str] | None = None) -> CrawlResult:
     """Run ``scrapy crawl sichuanpeace -a base_url=...`` in a subprocess, politeness off for speed.
 
     Then, whatever the exit code, the archive must verify as ``scrapy verify`` checks it (in
     process, for speed): a test that damages the archive on purpose, or whose records are not all
-    local files, passes ``verify=False`` and says why."""
+    local files, passes ``verify=False`` and says why. ``env``: more environment variables (a
+    ``PYTHONPATH`` there comes before the project's)."""
     command = [
         sys.executable, "-m", "scrapy", "crawl", "sichuanpeace", "-a", f"base_url={base_url}",
         "-s", f"OUTPUT_DIR={output_dir}", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
         "-s", "RETRY_BACKOFF_BASE=0.05", "-s", "LOG_LEVEL=INFO", *args,
     ]
-    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
-    done = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=timeout)
+    more = dict(env or {})
+    path = os.pathsep.join(p for p in (more.pop("PYTHONPATH", ""), str(PROJECT)) if p)
+    done = subprocess.run(command, cwd=PROJECT, env={**os.environ, **more, "PYTHONPATH": path}, capture_output=True,
+                          text=True, timeout=timeout)
     records = consumer.records(output_dir) if (output_dir / "runs").is_dir() else []
     logs = sorted((output_dir / "logs").glob("*.log"), key=lambda p: p.stat().st_mtime)
     log = done.stderr + (logs[-1].read_text("utf-8") if logs else "")
