@@ -36,7 +36,6 @@ from warcio.archiveiterator import ArchiveIterator
 from ..run import manifests
 
 READ_BLOCK = 1 << 20
-UNPARSED = "does not parse"
 # File kinds a manifest lists with their size and SHA-256, besides records ranges.
 HASHED_KINDS = ("warc", "cdxj", "wacz")
 # Where a record points into the WARC archive: its own response, and its requisites'.
@@ -87,10 +86,10 @@ def verify(output_dir: Path) -> list[Problem]:
 def check(output_dir: Path) -> Report:
     """Check the archive in ``output_dir`` (see the module docstring)."""
     report = Report()
-    committed = _read_manifests(output_dir, report)
+    committed, whole = _read_manifests(output_dir, report)
     # A manifest missing or unparseable may be the one listing a file others point or refer into:
     # that is said once, for the manifest, not again for each pointer.
-    unparsed = any(p.file == f"{manifests.RUNS_DIR}/" or p.message.startswith(UNPARSED) for p in report.problems)
+    unparsed = not whole
     listed: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)  # file -> (manifest, entry)
     listed_warcs: set[str] = set()
     pointers: dict[str, dict[int, list[Pointer]]] = defaultdict(lambda: defaultdict(list))
@@ -122,9 +121,10 @@ def check(output_dir: Path) -> Report:
 
 # --- manifests ---------------------------------------------------------------------------------
 
-def _read_manifests(output_dir: Path, report: Report) -> list[tuple[str, dict[str, Any]]]:
-    """The manifests that parse, in the order a consumer reads them (0.1.0's first, then by seq);
-    a problem for each that does not parse, and for each seq used twice, missing or misnamed."""
+def _read_manifests(output_dir: Path, report: Report) -> tuple[list[tuple[str, dict[str, Any]]], bool]:
+    """The manifests that parse, in the order a consumer reads them (0.1.0's first, then by seq),
+    and whether none is missing or unparseable; a problem for each that does not parse, and for
+    each seq used twice, missing or misnamed."""
     found = []
     refs = [(path, None) for path in manifests.legacy(output_dir)]
     refs += [(ref.path, ref.seq) for ref in manifests.committed(output_dir)]
@@ -136,7 +136,7 @@ def _read_manifests(output_dir: Path, report: Report) -> list[tuple[str, dict[st
             if not isinstance(manifest, dict) or not isinstance(manifest.get("files", []), list):
                 raise ValueError("not a manifest (no object with a files list)")
         except (OSError, ValueError) as error:
-            report.add(name, f"{UNPARSED} ({error}): its records and files are not checked; restore it from "
+            report.add(name, f"does not parse ({error}): its records and files are not checked; restore it from "
                              "a backup or a copy of the archive")
             continue
         if seq is not None and manifest.get("seq") != seq:
@@ -155,7 +155,7 @@ def _read_manifests(output_dir: Path, report: Report) -> list[tuple[str, dict[st
     for seq in missing:
         report.add(f"{manifests.RUNS_DIR}/", f"no manifest holds seq {seq} (seqs run 1 to {seqs[-1]}): a commit "
                                              "is missing")
-    return found
+    return found, len(found) == len(refs) and not missing
 
 
 # --- records -----------------------------------------------------------------------------------
