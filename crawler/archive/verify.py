@@ -98,13 +98,13 @@ def check(output_dir: Path) -> Report:
         entries = [e for e in manifest.get("files") or [] if isinstance(e, dict)]
         for entry in entries:  # a manifest's records may point into the WARC files it lists itself
             if entry.get("kind") in HASHED_KINDS and entry.get("file"):
-                listed[entry["file"]].append((name, entry))
+                listed[_name(output_dir, entry["file"])].append((name, entry))
                 if entry["kind"] == "warc":
-                    listed_warcs.add(entry["file"])
+                    listed_warcs.add(_name(output_dir, entry["file"]))
         for entry in entries:
             if entry.get("kind") == "records":
                 for record in _records(output_dir, name, entry, ranges, report):
-                    _collect_pointers(record, name, listed_warcs, pointers, report, unparsed)
+                    _collect_pointers(output_dir, record, name, listed_warcs, pointers, report, unparsed)
     _check_overlaps(output_dir, ranges, report)
     responses: dict[str, str] = {}  # record id -> URL, of every response record of a listed WARC file
     revisits: dict[str, list[tuple[int, str, str, str]]] = defaultdict(list)  # file -> offset, id, refers to, URL
@@ -200,7 +200,13 @@ def _check_overlaps(output_dir: Path, ranges: dict[Path, list[tuple[int, int, st
                            "their records reach a consumer twice")
 
 
-def _collect_pointers(record: dict[str, Any], manifest: str, listed_warcs: set[str],
+def _name(output_dir: Path, file: str) -> str:
+    """A file as the manifests name it, whichever way it was written (0.1.0 wrote absolute paths)."""
+    path = Path(file)
+    return manifests.relative_name(output_dir, path if path.is_absolute() else output_dir / path)
+
+
+def _collect_pointers(output_dir: Path, record: dict[str, Any], manifest: str, listed_warcs: set[str],
                       pointers: dict[str, dict[int, list[Pointer]]], report: Report, unparsed: bool) -> None:
     """Note where the record's pointers lead, to be checked as the WARC files are read."""
     owner = f"record {record.get('site')}/{record.get('id')} of {manifest}"
@@ -214,7 +220,7 @@ def _collect_pointers(record: dict[str, Any], manifest: str, listed_warcs: set[s
             continue
         report.pointers += 1
         try:
-            file, offset, record_id = pointer["file"], int(pointer["offset"]), str(pointer["record_id"])
+            file, offset, record_id = _name(output_dir, pointer["file"]), int(pointer["offset"]), str(pointer["record_id"])
         except (KeyError, TypeError, ValueError):
             report.add(manifest, f"{owner}: {where} is not a pointer ({pointer!r})")
             continue
