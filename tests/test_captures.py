@@ -56,7 +56,8 @@ def _records_of(path: Path) -> list:
 
 def _responses_for(out: Path, run_id: str, url: str) -> list:
     return [headers for path in sorted((out / "warc").glob(f"*-{run_id}-*.warc.gz"))
-            for kind, headers in _records_of(path) if kind == "response" and headers.get_header("WARC-Target-URI") == url]
+            for kind, headers in _records_of(path)
+            if kind == "response" and headers.get_header("WARC-Target-URI") == url]
 
 
 def test_a_304_after_the_clock_was_set_back_refers_to_the_last_committed_version(tmp_path):
@@ -81,7 +82,8 @@ def test_a_304_after_the_clock_was_set_back_refers_to_the_last_committed_version
         first = run_crawl(site.base_url, out, "-a", "channels=szdt")
         assert first.returncode == 0, first.log[-3000:]
         page = site.resources[WITH_ETAG]
-        site.put(WITH_ETAG, Resource(page.status, page.headers, page.body.replace("1.2万余名".encode(), "1.3万余名".encode())))
+        edited = page.body.replace("1.2万余名".encode(), "1.3万余名".encode())
+        site.put(WITH_ETAG, Resource(page.status, page.headers, edited))
         second = run_crawl(site.base_url, out, "-a", "channels=szdt", "-a", "recheck=all",
                            env={"PYTHONPATH": str(clock), "TEST_CLOCK_SHIFT": str(-DAY)})
         assert second.returncode == 0, second.log[-3000:]
@@ -111,8 +113,8 @@ def test_a_picture_whose_earlier_warc_file_is_gone_is_fetched_again(tmp_path):
         lost = article["images"][0]["warc"]["file"]
         (out / lost).unlink()  # its .cdxj stays: the index still names the captures
         page = site.resources[WITH_IMAGES]
-        site.put(WITH_IMAGES, Resource(page.status, page.headers, page.body.replace(
-            "遂宁市政法队伍教育整顿综述".encode(), "遂宁市政法队伍教育整顿工作综述".encode())))
+        edited = page.body.replace("遂宁市政法队伍教育整顿综述".encode(), "遂宁市政法队伍教育整顿工作综述".encode())
+        site.put(WITH_IMAGES, Resource(page.status, page.headers, edited))
         # The archive is damaged on purpose (a listed WARC file removed): verified below.
         second = run_crawl(site.base_url, out, "-a", "recheck=all", verify=False)
         assert second.returncode == 0, second.log[-3000:]

@@ -28,6 +28,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -86,13 +87,13 @@ def verify(output_dir: Path) -> list[Problem]:
 def check(output_dir: Path) -> Report:
     """Check the archive in ``output_dir`` (see the module docstring)."""
     report = Report()
+    # A manifest missing or unparseable (not ``whole``) may be the one listing a file others point
+    # or refer into: that is said once, for the manifest, not again for each pointer.
     committed, whole = _read_manifests(output_dir, report)
-    # A manifest missing or unparseable may be the one listing a file others point or refer into:
-    # that is said once, for the manifest, not again for each pointer.
-    unparsed = not whole
     listed: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)  # file -> (manifest, entry)
     listed_warcs: set[str] = set()
     pointers: dict[str, dict[int, list[Pointer]]] = defaultdict(lambda: defaultdict(list))
+    unlisted: dict[str, list[str]] = defaultdict(list)  # file no manifest lists -> the pointers into it
     ranges: dict[Path, list[tuple[int, int, str]]] = defaultdict(list)
     for name, manifest in committed:
         entries = [e for e in manifest.get("files") or [] if isinstance(e, dict)]
@@ -104,8 +105,11 @@ def check(output_dir: Path) -> Report:
         for entry in entries:
             if entry.get("kind") == "records":
                 for record in _records(output_dir, name, entry, ranges, report):
-                    _collect_pointers(output_dir, record, name, listed_warcs, pointers, report, unparsed)
+                    _collect_pointers(output_dir, record, name, listed_warcs, pointers, unlisted, report)
     _check_overlaps(output_dir, ranges, report)
+    for file, owners in unlisted.items() if whole else ():  # else the missing manifest may list it: said once
+        report.add(file, f"{len(owners)} pointers lead into this file, which no manifest lists by then (first: "
+                         f"{owners[0]})")
     responses: dict[str, str] = {}  # record id -> URL, of every response record of a listed WARC file
     revisits: dict[str, list[tuple[int, str, str, str]]] = defaultdict(list)  # file -> offset, id, refers to, URL
     for name, entries in listed.items():
@@ -115,7 +119,7 @@ def check(output_dir: Path) -> Report:
         _check_file(output_dir, name, entries, wanted, responses, revisits, report)
     for name, found in revisits.items():
         report.revisits += len(found)
-        _check_revisits(name, found, responses, report, unparsed)
+        _check_revisits(name, found, responses, report, whole)
     return report
 
 
@@ -200,6 +204,7 @@ def _check_overlaps(output_dir: Path, ranges: dict[Path, list[tuple[int, int, st
                            "their records reach a consumer twice")
 
 
+@lru_cache(maxsize=4096)
 def _name(output_dir: Path, file: str) -> str:
     """A file as the manifests name it, whichever way it was written (0.1.0 wrote absolute paths)."""
     path = Path(file)
@@ -207,7 +212,8 @@ def _name(output_dir: Path, file: str) -> str:
 
 
 def _collect_pointers(output_dir: Path, record: dict[str, Any], manifest: str, listed_warcs: set[str],
-                      pointers: dict[str, dict[int, list[Pointer]]], report: Report, unparsed: bool) -> None:
+                      pointers: dict[str, dict[int, list[Pointer]]], unlisted: dict[str, list[str]],
+                      report: Report) -> None:
     """Note where the record's pointers lead, to be checked as the WARC files are read."""
     owner = f"record {record.get('site')}/{record.get('id')} of {manifest}"
     found = [("warc", record.get("warc"), record.get("url"))]
@@ -220,13 +226,13 @@ def _collect_pointers(output_dir: Path, record: dict[str, Any], manifest: str, l
             continue
         report.pointers += 1
         try:
-            file, offset, record_id = _name(output_dir, pointer["file"]), int(pointer["offset"]), str(pointer["record_id"])
+            file, offset, record_id = pointer["file"], int(pointer["offset"]), str(pointer["record_id"])
+            file = _name(output_dir, file)
         except (KeyError, TypeError, ValueError):
             report.add(manifest, f"{owner}: {where} is not a pointer ({pointer!r})")
             continue
         if file not in listed_warcs:
-            if not unparsed:
-                report.add(file, f"{owner}: {where} points into this file, which no manifest lists by then")
+            unlisted[file].append(f"{owner}: {where}")
             continue
         pointers[file][offset].append(Pointer(record_id, str(url), f"{owner}: {where}"))
 
@@ -329,13 +335,13 @@ def _read_warc(name: str, reader: _HashingReader, wanted: dict[int, list[Pointer
 
 
 def _check_revisits(name: str, found: list[tuple[int, str, str, str]], responses: dict[str, str], report: Report,
-                    unparsed: bool) -> None:
+                    whole: bool) -> None:
     """Each revisit of a WARC file refers to a response record of the archive, for its URL."""
     gone = [(offset, record_id, refers_to) for offset, record_id, refers_to, _ in found if refers_to not in responses]
     if gone:
         offset, record_id, refers_to = gone[0]
-        why = ("a missing or unparseable manifest may list it" if unparsed
-               else "its WARC file gone, damaged or listed by no manifest")
+        why = ("its WARC file gone, damaged or listed by no manifest" if whole
+               else "a missing or unparseable manifest may list it")
         report.add(name, f"{len(gone)} revisit records refer to a record the archive does not hold ({why}); first: "
                          f"{record_id} at offset {offset} refers to {refers_to}")
     for offset, record_id, refers_to, url in found:

@@ -50,8 +50,8 @@ from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 
 from ..archive.warc import (IDENTICAL_PAYLOAD_DIGEST, SERVER_NOT_MODIFIED, Capture, LeveledWARCWriter,
-                            RecordPosition, StoredCaptures, listed_warc_files, payload_digest, warc_date, warcinfo_fields,
-                            write_index_atomically)
+                            RecordPosition, StoredCaptures, listed_warc_files, payload_digest, warc_date,
+                            warcinfo_fields, write_index_atomically)
 from ..run.files import fsync_dir
 from ..run.lock import holds
 from ..versions import package_version
