@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler.archive.verify import verify as archive_verify
 from tests import consumer
 from tests.fixture_server import FixtureSite
 
@@ -35,18 +36,29 @@ class CrawlResult:
     output_dir: Path
 
 
-def run_crawl(base_url: str, output_dir: Path, *args: str, timeout: float = 300) -> CrawlResult:
-    """Run ``scrapy crawl sichuanpeace -a base_url=...`` in a subprocess, politeness off for speed."""
+def run_crawl(base_url: str, output_dir: Path, *args: str, timeout: float = 300, verify: bool = True,
+              env: dict[str, str] | None = None) -> CrawlResult:
+    """Run ``scrapy crawl sichuanpeace -a base_url=...`` in a subprocess, politeness off for speed.
+
+    Then, whatever the exit code, the archive must verify as ``scrapy verify`` checks it (in
+    process, for speed): a test that damages the archive on purpose, or whose records are not all
+    local files, passes ``verify=False`` and says why. ``env``: more environment variables (a
+    ``PYTHONPATH`` there comes before the project's)."""
     command = [
         sys.executable, "-m", "scrapy", "crawl", "sichuanpeace", "-a", f"base_url={base_url}",
         "-s", f"OUTPUT_DIR={output_dir}", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
         "-s", "RETRY_BACKOFF_BASE=0.05", "-s", "LOG_LEVEL=INFO", *args,
     ]
-    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
-    done = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=timeout)
+    more = dict(env or {})
+    path = os.pathsep.join(p for p in (more.pop("PYTHONPATH", ""), str(PROJECT)) if p)
+    done = subprocess.run(command, cwd=PROJECT, env={**os.environ, **more, "PYTHONPATH": path}, capture_output=True,
+                          text=True, timeout=timeout)
     records = consumer.records(output_dir) if (output_dir / "runs").is_dir() else []
     logs = sorted((output_dir / "logs").glob("*.log"), key=lambda p: p.stat().st_mtime)
     log = done.stderr + (logs[-1].read_text("utf-8") if logs else "")
+    if verify and (output_dir / "runs").is_dir():
+        problems = archive_verify(output_dir)
+        assert not problems, "the archive does not verify after the crawl:\n" + "\n".join(map(str, problems))
     return CrawlResult(done.returncode, log, records, output_dir)
 
 

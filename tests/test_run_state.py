@@ -218,7 +218,9 @@ def test_an_output_dir_of_0_1_0_is_taken_over(tmp_path):
             path.unlink()
         (tmp_path / "runs" / f"{run_id}.json").write_text(json.dumps({
             "run_id": run_id, "complete": True, "exit_code": 0,
-            "files": [{"file": str(p), "kind": "records"} for p in records]}), encoding="utf-8")
+            "files": [{"file": str(p), "kind": "records"} for p in records]  # 0.1.0 listed its WARC files too
+            + [{"file": str(p), "kind": "warc"} for p in sorted((tmp_path / "warc").glob("*.warc.gz"))]}),
+            encoding="utf-8")
         db = sqlite3.connect(tmp_path / "state.sqlite3")
         db.executescript("DROP TABLE meta; DROP TABLE slices; DROP TABLE pending; DROP TABLE staged;"
                          "CREATE TABLE staged (run_id TEXT, feed_file TEXT, site TEXT, id TEXT);"

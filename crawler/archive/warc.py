@@ -29,6 +29,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
+from ..run import manifests
 from ..run.files import OPEN_SUFFIX, fsync_dir
 
 logger = logging.getLogger(__name__)
@@ -187,73 +188,93 @@ def warcinfo_fields(*, software: str, operator: str, is_part_of: str, robots: st
     }
 
 
-# --- stored captures: what a revisit refers to ---------------------------------------------------
+# --- stored captures: what a revisit refers to, what a requisite is found at -------------------
+
+def listed_warc_files(output_dir: Path) -> list[str]:
+    """Every WARC file the manifests list (names relative to OUTPUT_DIR), in commit order: 0.1.0's
+    manifests first, then by ``seq``, each manifest's files in the order it lists them (written)."""
+    paths = manifests.legacy(output_dir) + [ref.path for ref in manifests.committed(output_dir)]
+    return [entry["file"] for path in paths for entry in manifests.ManifestRef(0, "", path).read().get("files", [])
+            if entry.get("kind") == "warc" and entry.get("file")]
+
 
 @dataclass
 class Capture:
     """The newest archived response of a URL: its payload digest and where its record is. ``date``
     and ``record_id`` are read from the record itself when first needed (an index holds the date
-    to the second only)."""
+    to the second only), which also checks that the record is there."""
 
     digest: str
     file: str           # relative to OUTPUT_DIR: warc/<name>
     offset: int
-    timestamp: str      # the index's 14 digits: which capture is newer
+    order: tuple[int, int]  # which capture is newer: (its file's place in commit order, offset)
+    status: int = 200
+    mime: str = ""
     date: str | None = None
     record_id: str | None = None
 
 
 class StoredCaptures:
     """Per URL, the newest response record committed to OUTPUT_DIR (read from the ``.cdxj`` beside
-    each WARC file a manifest lists) or written by this run. A revisit refers only to those: a file
-    no manifest lists may be a dead run's, and is not part of the archive."""
+    each WARC file a manifest lists) or written by this run. A revisit refers only to those, and a
+    requisite archived earlier is pointed at only there: a file no manifest lists may be a dead
+    run's, and is not part of the archive.
+
+    Newest is by commit, never by clock: the file listed by the later manifest (``seq``), then the
+    later record in its file. A capture's WARC-Date is the clock's, which may have been set back."""
 
     def __init__(self, output_dir: Path):
         self.output_dir = output_dir
         self.by_url: dict[str, Capture] = {}
 
     def load(self, warc_files: list[str]) -> None:
-        """Read the indexes of the listed WARC files (names relative to OUTPUT_DIR)."""
-        for name in warc_files:
+        """Read the indexes of the listed WARC files (names relative to OUTPUT_DIR, in commit order)."""
+        for rank, name in enumerate(warc_files):
             index = self.output_dir / (name + ".cdxj")
             try:
                 lines = index.open(encoding="utf-8")
             except OSError:
                 continue  # an index lost or never written: its captures are not referred to
-            folder = str(Path(name).parent)
             with lines:
                 for line in lines:
-                    self._add_line(line, folder)
+                    self._add_line(line, name, rank)
 
-    def _add_line(self, line: str, folder: str) -> None:
+    def _add_line(self, line: str, name: str, rank: int) -> None:
         try:
-            _, timestamp, data = line.split(" ", 2)
+            _, _, data = line.split(" ", 2)
             entry = json.loads(data)
-        except ValueError:
+            status, offset = int(entry.get("status", 0)), int(entry["offset"])
+        except (ValueError, KeyError):
             return
-        status = str(entry.get("status", ""))
-        if entry.get("mime") == "warc/revisit" or not status.startswith("2") or not entry.get("digest"):
+        if entry.get("mime") == "warc/revisit" or not 200 <= status < 300 or not entry.get("digest"):
             return  # a revisit refers to a full response only
         known = self.by_url.get(entry["url"])
-        if known is None or timestamp >= known.timestamp:
+        if known is None or (rank, offset) > known.order:
             digest = entry["digest"] if ":" in entry["digest"] else "sha1:" + entry["digest"]
-            self.by_url[entry["url"]] = Capture(digest, f"{folder}/{entry['filename']}", int(entry["offset"]),
-                                                timestamp)
+            self.by_url[entry["url"]] = Capture(digest, name, offset, (rank, offset), status,
+                                                str(entry.get("mime") or ""))
 
     def remember(self, url: str, capture: Capture) -> None:
+        """A capture this run wrote: newer than every committed one."""
         self.by_url[url] = capture
 
     def newest(self, url: str) -> Capture | None:
-        """The newest capture of ``url``, its date and record id read from its record if need be."""
+        """The newest capture of ``url``, its date and record id read from its record if need be;
+        None when there is none, or its record cannot be read back as a response for ``url`` (a
+        WARC file gone or damaged): then it is neither referred to nor pointed at."""
         capture = self.by_url.get(url)
         if capture is None or capture.date is not None:
             return capture
         try:
             with (self.output_dir / capture.file).open("rb") as stream:
                 stream.seek(capture.offset)
-                headers = next(iter(ArchiveIterator(stream))).rec_headers
+                record = next(iter(ArchiveIterator(stream)))
+            headers = record.rec_headers
+            if record.rec_type != "response" or headers.get_header("WARC-Target-URI") != url:
+                raise ValueError(f"the record there is a {record.rec_type} for {headers.get_header('WARC-Target-URI')}")
         except (OSError, StopIteration, ValueError, ArchiveLoadFailed) as error:
-            logger.warning("Cannot read the archived record of %s (%s): archiving it in full", url, error)
+            logger.warning("The archived capture of %s (%s, offset %s) cannot be read back (%s): not referred to",
+                           url, capture.file, capture.offset, error)
             self.by_url.pop(url, None)
             return None
         capture.date = headers.get_header("WARC-Date")

@@ -50,9 +50,8 @@ from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 
 from ..archive.warc import (IDENTICAL_PAYLOAD_DIGEST, SERVER_NOT_MODIFIED, Capture, LeveledWARCWriter,
-                            RecordPosition, StoredCaptures, payload_digest, warc_date, warcinfo_fields,
-                            write_index_atomically)
-from ..run import manifests
+                            RecordPosition, StoredCaptures, listed_warc_files, payload_digest, warc_date,
+                            warcinfo_fields, write_index_atomically)
 from ..run.files import fsync_dir
 from ..run.lock import holds
 from ..versions import package_version
@@ -173,13 +172,7 @@ class WarcArchiveMiddleware:
     def _load_stored(self) -> None:
         """On the writer thread, first: the captures of every WARC file a manifest lists."""
         try:
-            listed = []
-            for path in manifests.legacy(self.output_dir):
-                listed += [e["file"] for e in manifests.ManifestRef(0, "", path).read().get("files", [])
-                           if e.get("kind") == "warc" and e.get("file")]
-            for ref in manifests.committed(self.output_dir):
-                listed += [e["file"] for e in ref.read().get("files", []) if e.get("kind") == "warc" and e.get("file")]
-            self.stored.load(listed)
+            self.stored.load(listed_warc_files(self.output_dir))
         except (OSError, ValueError) as error:  # no revisits then: every response archived in full
             logger.warning("Could not read the stored captures in %s (%s): no revisit records", self.output_dir, error)
 
@@ -279,8 +272,8 @@ class WarcArchiveMiddleware:
             capture = referred[1]
             return {"file": capture.file, "record_id": str(capture.record_id), "offset": capture.offset}, digest
         if digest is not None:
-            self.stored.remember(url, Capture(digest, f"warc/{self.name}", offset,
-                                              "".join(c for c in date if c.isdigit())[:14], date, record_id))
+            self.stored.remember(url, Capture(digest, f"warc/{self.name}", offset, (self.serial, offset), status,
+                                              response_headers.get_header("Content-Type") or "", date, record_id))
         return {"file": f"warc/{self.name}", "record_id": record_id, "offset": offset}, digest
 
     @staticmethod

@@ -14,8 +14,11 @@ before it (``warc_sealed`` precedes ``manifest_written``). A record never points
 that is not sealed and listed by the same or an earlier manifest.
 
 Once: a URL fetched earlier in this run, or archived with status 200 in a WARC file a committed
-manifest lists (read from the ``.cdxj`` beside it, lazily, on the first article with requisites),
-is not fetched again; its earlier record is pointed at. Identical bytes at two URLs are counted
+manifest lists (its newest capture, ``crawler.archive.warc.StoredCaptures``, read from the
+``.cdxj`` beside each file, lazily, on the first article with requisites), is not fetched again;
+its earlier record is pointed at once it is read back. A capture whose record cannot be read back
+(its WARC file gone or damaged) is fetched again (``requisites/earlier_unreadable``), as a page's
+revisit is archived in full then. Identical bytes at two URLs are counted
 (``requisites/identical_payload``): both are archived, since a replay looks a requisite up by URL.
 
 A requisite that fails (404, robots.txt, too large, retries exhausted) leaves its ``warc`` null and
@@ -32,7 +35,6 @@ pointers are not part of the content the state compares.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -42,12 +44,11 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.python.failure import Failure
-from warcio.archiveiterator import ArchiveIterator
 
 from ..accounting import META_LINKED_FROM, classify_failure
+from ..archive.warc import StoredCaptures, listed_warc_files
 from ..extract.urls import same_site
 from ..items import STATUS_DELETED, ArticleItem
-from ..run import manifests
 
 logger = logging.getLogger(__name__)
 
@@ -59,40 +60,11 @@ PRIORITY_REQUISITE = 30
 Pointer = dict[str, Any]
 
 
-def archived_requisites(output_dir: Path) -> dict[str, Pointer]:
-    """URL → where its response (status 200, not text) is, in the WARC files committed manifests list.
-
-    Read from each listed file's ``.cdxj``; the record id is read from the WARC file when needed.
-    """
-    found: dict[str, Pointer] = {}
-    for ref in manifests.committed(output_dir):
-        for entry in ref.read().get("files", []):
-            if entry.get("kind") != "warc":
-                continue
-            index = output_dir / (entry["file"] + ".cdxj")
-            try:
-                lines = index.read_text("utf-8").splitlines()
-            except OSError:
-                continue
-            for line in lines:
-                parts = line.split(" ", 2)
-                if len(parts) < 3:
-                    continue
-                fields = json.loads(parts[2])
-                if str(fields.get("status")) != "200" or str(fields.get("mime", "")).startswith("text/"):
-                    continue
-                found[fields["url"]] = {"file": entry["file"], "offset": int(fields["offset"]),
-                                        "digest": fields.get("digest")}
-    return found
-
-
-def record_id_at(output_dir: Path, file: str, offset: int) -> str | None:
-    """The WARC-Record-ID of the record at ``offset`` of ``OUTPUT_DIR/file``."""
-    with (output_dir / file).open("rb") as stream:
-        stream.seek(offset)
-        for record in ArchiveIterator(stream):
-            return record.rec_headers.get_header("WARC-Record-ID")
-    return None
+def earlier_captures(output_dir: Path) -> StoredCaptures:
+    """The newest capture of each URL in the WARC files committed manifests list (their ``.cdxj``)."""
+    captures = StoredCaptures(output_dir)
+    captures.load(listed_warc_files(output_dir))
+    return captures
 
 
 class RequisitesPipeline:
@@ -106,7 +78,7 @@ class RequisitesPipeline:
         # URL → its pointer (None: it failed this run), or the fetch under way for it.
         self.fetched: dict[str, Pointer | None | asyncio.Future] = {}
         self.digests: dict[str, str] = {}  # payload digest → first URL archived with it this run
-        self.earlier: dict[str, Pointer] | None = None  # from committed manifests, read on first need
+        self.earlier: StoredCaptures | None = None  # from committed manifests, read on first need
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RequisitesPipeline:
@@ -153,17 +125,19 @@ class RequisitesPipeline:
         return pointer
 
     async def _earlier(self, url: str) -> Pointer | None:
-        """The record an earlier run committed for ``url``, if any."""
+        """The record an earlier run committed for ``url``, if it is an image or file (status 200,
+        not text) and can be read back; else None, and ``url`` is fetched again."""
         if self.earlier is None:
-            self.earlier = await asyncio.to_thread(archived_requisites, self.output_dir)
-        found = self.earlier.get(url)
-        if found is None:
+            self.earlier = await asyncio.to_thread(earlier_captures, self.output_dir)
+        found = self.earlier.by_url.get(url)
+        if found is None or found.status != 200 or found.mime.startswith("text/"):
             return None
-        record_id = await asyncio.to_thread(record_id_at, self.output_dir, found["file"], found["offset"])
-        if record_id is None:
+        capture = await asyncio.to_thread(self.earlier.newest, url)  # reads its record back
+        if capture is None:  # its WARC file gone or damaged: archived again, as a revisit would be
+            self.stats.inc_value("requisites/earlier_unreadable")
             return None
         self.stats.inc_value("requisites/archived_earlier")
-        return {"file": found["file"], "record_id": record_id, "offset": found["offset"]}
+        return {"file": capture.file, "record_id": capture.record_id, "offset": capture.offset}
 
     async def _fetch(self, url: str, page_url: str) -> Pointer | None:
         request = Request(url, headers={"Referer": page_url}, priority=PRIORITY_REQUISITE, dont_filter=True,

@@ -1,0 +1,139 @@
+"""Which earlier capture of a URL the archive uses: the newest by commit (manifest ``seq``, then
+position in the file), never by clock; and only one whose record can be read back. A revisit
+refers to it, a requisite archived earlier is pointed at it; when it is gone, the URL is archived
+again."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from warcio.archiveiterator import ArchiveIterator
+
+from crawler.archive.verify import verify
+from crawler.archive.warc import SERVER_NOT_MODIFIED, StoredCaptures
+from tests import consumer
+from tests.conftest import run_crawl
+from tests.fixture_server import FixtureSite, Resource
+
+WITH_IMAGES = "/scyw/20211103/2541288.html"
+WITH_ETAG = "/szdt/20240110/2868001.html"
+DAY = 24 * 3600
+# Loaded by the crawl's interpreter (PYTHONPATH): its clock (time.time) set back by TEST_CLOCK_SHIFT
+# seconds, as an NTP step or a wrong RTC would.
+CLOCK_SHIFT = """import os, time
+_real, _shift = time.time, float(os.environ["TEST_CLOCK_SHIFT"])
+time.time = lambda: _real() + _shift
+"""
+
+
+def _index_line(url: str, timestamp: str, offset: int, name: str) -> str:
+    fields = {"url": url, "mime": "text/html", "status": "200", "digest": f"sha1:{offset:032d}", "length": "10",
+              "offset": str(offset), "filename": name}
+    return f"key {timestamp} {json.dumps(fields)}\n"
+
+
+def test_the_newest_capture_is_the_last_committed_not_the_latest_dated(tmp_path):
+    """Two files in commit order, the second one's capture dated a day earlier; in one file, two
+    captures of a URL sorted by date (the index's order), the later-written one dated earlier."""
+    warc = tmp_path / "warc"
+    warc.mkdir()
+    (warc / "a.warc.gz.cdxj").write_text(_index_line("http://x/one", "20250102000000", 100, "a.warc.gz"))
+    (warc / "b.warc.gz.cdxj").write_text(_index_line("http://x/one", "20250101000000", 50, "b.warc.gz")
+                                         + _index_line("http://x/two", "20250101000000", 900, "b.warc.gz")
+                                         + _index_line("http://x/two", "20250102000000", 300, "b.warc.gz"))
+    captures = StoredCaptures(tmp_path)
+    captures.load(["warc/a.warc.gz", "warc/b.warc.gz"])
+    assert (captures.by_url["http://x/one"].file, captures.by_url["http://x/one"].offset) == ("warc/b.warc.gz", 50)
+    assert (captures.by_url["http://x/two"].file, captures.by_url["http://x/two"].offset) == ("warc/b.warc.gz", 900)
+
+
+def _records_of(path: Path) -> list:
+    with path.open("rb") as stream:
+        return [(record.rec_type, record.rec_headers) for record in ArchiveIterator(stream)]
+
+
+def _responses_for(out: Path, run_id: str, url: str) -> list:
+    return [headers for path in sorted((out / "warc").glob(f"*-{run_id}-*.warc.gz"))
+            for kind, headers in _records_of(path)
+            if kind == "response" and headers.get_header("WARC-Target-URI") == url]
+
+
+def test_a_304_after_the_clock_was_set_back_refers_to_the_last_committed_version(tmp_path):
+    """Run 1 archives version 1; run 2, its clock a day behind, archives version 2 (dated before
+    version 1); run 3 gets a 304 for version 2's ETag: its revisit refers to version 2."""
+    out = tmp_path / "out"
+    clock = tmp_path / "clock"
+    clock.mkdir()
+    (clock / "sitecustomize.py").write_text(CLOCK_SHIFT)
+    with FixtureSite() as site:
+        def behaviour(handler, hits: int) -> None:
+            resource = site.resources[WITH_ETAG]
+            etag = '"v%d"' % (2 if "1.3万余名".encode() in resource.body else 1)
+            if handler.headers.get("If-None-Match") == etag:
+                handler.send_response(304)
+                handler.send_header("ETag", etag)
+                handler.end_headers()
+                return
+            site.send(handler, Resource(resource.status, {**resource.headers, "ETag": etag}, resource.body))
+        site.behaviours[WITH_ETAG] = behaviour
+        url = site.base_url.rstrip("/") + WITH_ETAG
+        first = run_crawl(site.base_url, out, "-a", "channels=szdt")
+        assert first.returncode == 0, first.log[-3000:]
+        page = site.resources[WITH_ETAG]
+        edited = page.body.replace("1.2万余名".encode(), "1.3万余名".encode())
+        site.put(WITH_ETAG, Resource(page.status, page.headers, edited))
+        second = run_crawl(site.base_url, out, "-a", "channels=szdt", "-a", "recheck=all",
+                           env={"PYTHONPATH": str(clock), "TEST_CLOCK_SHIFT": str(-DAY)})
+        assert second.returncode == 0, second.log[-3000:]
+        third = run_crawl(site.base_url, out, "-a", "channels=szdt", "-a", "recheck=all")
+        assert third.returncode == 0, third.log[-3000:]
+    runs = [m["run_id"] for m in consumer.manifests(out) if m.get("final")]
+    assert [r["status"] for r in consumer.records(out, runs[1]) if r["url"] == url] == ["modified"]
+    (version_1,), (version_2,) = _responses_for(out, runs[0], url), _responses_for(out, runs[1], url)
+    assert version_2.get_header("WARC-Date") < version_1.get_header("WARC-Date")  # the clock was set back
+    revisits = [headers for path in sorted((out / "warc").glob(f"*-{runs[2]}-*.warc.gz"))
+                for kind, headers in _records_of(path)
+                if kind == "revisit" and headers.get_header("WARC-Target-URI") == url]
+    assert [h.get_header("WARC-Profile") for h in revisits] == [SERVER_NOT_MODIFIED]
+    assert revisits[0].get_header("WARC-Refers-To") == version_2.get_header("WARC-Record-ID")
+    assert revisits[0].get_header("WARC-Refers-To-Date") == version_2.get_header("WARC-Date")
+
+
+def test_a_picture_whose_earlier_warc_file_is_gone_is_fetched_again(tmp_path):
+    """The WARC file holding an article's pictures is lost; the article changes: the rerun fetches
+    its pictures again and points at the new records (before: no fetch, ``warc`` null, exit 0)."""
+    out = tmp_path / "out"
+    with FixtureSite() as site:
+        first = run_crawl(site.base_url, out)
+        assert first.returncode == 0, first.log[-3000:]
+        article = next(r for r in first.records if r["url"].endswith(WITH_IMAGES))
+        assert article["images"] and all(i["warc"] for i in article["images"])
+        lost = article["images"][0]["warc"]["file"]
+        (out / lost).unlink()  # its .cdxj stays: the index still names the captures
+        page = site.resources[WITH_IMAGES]
+        edited = page.body.replace("遂宁市政法队伍教育整顿综述".encode(), "遂宁市政法队伍教育整顿工作综述".encode())
+        site.put(WITH_IMAGES, Resource(page.status, page.headers, edited))
+        # The archive is damaged on purpose (a listed WARC file removed): verified below.
+        second = run_crawl(site.base_url, out, "-a", "recheck=all", verify=False)
+        assert second.returncode == 0, second.log[-3000:]
+        counts = site.request_counts()
+    run_id = consumer.final(out)["run_id"]
+    modified = next(r for r in consumer.records(out, run_id) if r["url"].endswith(WITH_IMAGES))
+    lost_images = [i for i in modified["images"] if i["url"] in
+                   {x["url"] for x in article["images"] if x["warc"]["file"] == lost}]
+    assert lost_images
+    for image in lost_images:
+        pointer = image["warc"]
+        assert pointer is not None and run_id in pointer["file"], image
+        with (out / pointer["file"]).open("rb") as stream:
+            stream.seek(pointer["offset"])
+            record = next(iter(ArchiveIterator(stream)))
+            assert record.rec_type == "response"
+            assert record.rec_headers.get_header("WARC-Record-ID") == pointer["record_id"]
+            assert record.rec_headers.get_header("WARC-Target-URI") == image["url"]
+        assert counts[urlsplit(image["url"]).path] == 2
+    # What verify says is exactly the loss: the file, and no revisit of the rerun refers into it.
+    problems = verify(out)
+    assert problems and {p.file for p in problems} == {lost}, problems
