@@ -179,20 +179,26 @@ class FleetIdle:
 # --- one record per (site, id) across the fleet: claims in Redis ----------------------------------
 
 CLAIM_KEY = "sichuanpeace:claim:%(site)s:%(id)s"
-# Take a claim unless a live run holds it. A claim's value is the run id while its record waits for
-# a commit (with a TTL the live run keeps refreshing: a killed run's claims lapse), and
-# ``<run id>:<slice>`` once its slice is about to commit (no TTL: the record may be in a manifest;
-# it is held until the state store settles that slice, promoted or discarded). A run with no
-# unsettled slice (its last slice promoted or discarded) holds nothing. KEYS: the claim, the state
-# store's hash of unsettled slices; ARGV: our run id, TTL in ms. Answers 1 (ours now) or 0 (held).
+# The fencing tokens: each claim taken gets the next one (INCR), so a token only grows and names one
+# claim for good. Outside CLAIM_KEY's pattern: no sweep or scan of the claims sees it.
+TOKEN_KEY = "sichuanpeace:claim-token"
+# A claim's value is "<token> <run id>" while its record waits for a commit (with a TTL the live
+# run keeps refreshing: a killed or stalled run's claims lapse), and "<token> <run id>:<slice>" once
+# its slice passed the fence and is about to commit (no TTL: the record may be in a manifest; it is
+# held until the state store settles that slice, promoted or discarded). A run with no unsettled
+# slice (its last slice promoted or discarded) holds nothing; a value of another shape is stale.
+# Take a claim unless a live run holds it. KEYS: the claim, the state store's hash of unsettled
+# slices, the token counter; ARGV: our run id, TTL in ms. Answers the claim's token, or 0 (held).
 CLAIM = """
 local held = redis.call('GET', KEYS[1])
 if held then
-  local run, slice = string.match(held, '^([^:]+):?(%d*)$')
+  local run, slice = string.match(held, '^%d+ ([^:]+):?(%d*)$')
   if run == ARGV[1] then return 0 end
   local live = false
-  if slice ~= '' then
-    live = redis.call('HEXISTS', KEYS[2], held) == 1
+  if run == nil then
+    live = false
+  elseif slice ~= '' then
+    live = redis.call('HEXISTS', KEYS[2], run .. ':' .. slice) == 1
   else
     for _, open in ipairs(redis.call('HKEYS', KEYS[2])) do
       if string.sub(open, 1, #run + 1) == run .. ':' then live = true break end
@@ -200,8 +206,9 @@ if held then
   end
   if live then return 0 end
 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
+local token = redis.call('INCR', KEYS[3])
+redis.call('SET', KEYS[1], token .. ' ' .. ARGV[1], 'PX', ARGV[2])
+return token
 """
 # Delete the claims no live run holds (KEYS: the slices hash, then claims): a killed run's claims on
 # a slice its next run settled are stale, nobody deletes them otherwise.
@@ -211,37 +218,50 @@ local swept = 0
 for i = 2, #KEYS do
   local held = redis.call('GET', KEYS[i])
   if held then
-    local run, slice = string.match(held, '^([^:]+):?(%d*)$')
+    local run, slice = string.match(held, '^%d+ ([^:]+):?(%d*)$')
     local live = false
-    for _, key in ipairs(open) do
-      if key == held or (slice == '' and string.sub(key, 1, #run + 1) == run .. ':') then live = true break end
+    if run ~= nil then
+      for _, key in ipairs(open) do
+        if key == run .. ':' .. slice or (slice == '' and string.sub(key, 1, #run + 1) == run .. ':') then
+          live = true break
+        end
+      end
     end
     if not live then redis.call('DEL', KEYS[i]) swept = swept + 1 end
   end
 end
 return swept
 """
-# The slice commits: our claims on its records lose their TTL (ARGV: run id, "<run id>:<slice>").
-PERSIST = """
-for _, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[1] then redis.call('SET', key, ARGV[2]) end
+# The fence of a slice's commit, all or nothing: unless every claim (KEYS) still holds exactly the
+# value we took it with (ARGV[i]: "<token> <run id>"), nothing changes and the lost ones are
+# answered (their positions); else each loses its TTL and is bound to the slice (ARGV[#KEYS + 1]:
+# "<run id>:<slice>"), and the answer is empty.
+FENCE = """
+local lost = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) ~= ARGV[i] then lost[#lost + 1] = i end
 end
-return 0
+if #lost > 0 then return lost end
+local slice = ARGV[#KEYS + 1]
+for i, key in ipairs(KEYS) do
+  local token = string.match(ARGV[i], '^(%d+) ')
+  redis.call('SET', key, token .. ' ' .. slice)
+end
+return lost
 """
-# Give claims up, ours only (ARGV: the values that are ours).
+# Give claims up, ours only (KEYS[i] is ours while it holds ARGV[2i - 1] or ARGV[2i]).
 RELEASE = """
-for _, key in ipairs(KEYS) do
+for i, key in ipairs(KEYS) do
   local held = redis.call('GET', key)
-  for _, mine in ipairs(ARGV) do
-    if held == mine then redis.call('DEL', key) break end
-  end
+  if held and (held == ARGV[2 * i - 1] or held == ARGV[2 * i]) then redis.call('DEL', key) end
 end
 return 0
 """
-# Keep a live run's waiting claims (ARGV: run id, TTL in ms).
+# Keep a live run's waiting claims (KEYS[i] while it holds ARGV[i]; ARGV[#KEYS + 1]: TTL in ms).
 REFRESH = """
-for _, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[1] then redis.call('PEXPIRE', key, ARGV[2]) end
+local ttl = ARGV[#KEYS + 1]
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[i] then redis.call('PEXPIRE', key, ttl) end
 end
 return 0
 """
@@ -250,11 +270,13 @@ return 0
 class FleetClaims:
     """A run's claims on (site, id) in Redis: a record is emitted only by the run that claimed it.
 
-    Life of a claim: taken by the dedupe pipeline before the record is emitted (TTL
-    FLEET_CLAIM_SECONDS, refreshed while the run lives); when its slice is about to write its
-    manifest (``committing``, called by the run's commit), it loses its TTL; after the slice's state
-    is promoted, or when the slice fails, it is deleted (``settled``): from then on the state store
-    knows the article, or nobody emitted it. A run killed before ``committing`` leaves claims that
+    Life of a claim: taken by the dedupe pipeline before the record is emitted, with a fencing token
+    that only grows (TTL FLEET_CLAIM_SECONDS, refreshed while the run lives); when its slice is about
+    to store its records and write its manifest (``committing``, called by the run's commit), the
+    fence checks in one step that every claim of the slice still holds our token, and binds them
+    (no TTL); a slice that lost one is not committed. After the slice's state is promoted, or when
+    the slice fails, its claims are deleted (``settled``): from then on the state store knows the
+    article, or nobody emitted it. A run killed or stalled before ``committing`` leaves claims that
     lapse after FLEET_CLAIM_SECONDS (or as soon as its next run discards its slice); killed after,
     its claims hold until its next run settles the slice from its manifest, so no record is doubled.
     """
@@ -265,11 +287,12 @@ class FleetClaims:
         self.slices_key = slices_key
         self.ttl_ms = int(ttl_seconds * 1000)
         self.store = store
+        self.tokens: dict[str, int] = {}  # claim -> the fencing token we took it with
         self.waiting: set[str] = set()  # claims with a TTL, refreshed while the run lives
         self.emitted: set[str] = set()
         self.bound: dict[int, list[str]] = {}  # slice -> its claims, from ``committing``
         self._claim = client.register_script(CLAIM)
-        self._persist = client.register_script(PERSIST)
+        self._fence = client.register_script(FENCE)
         self._release = client.register_script(RELEASE)
         self._refresh = client.register_script(REFRESH)
         self._sweep = client.register_script(SWEEP)
@@ -301,11 +324,19 @@ class FleetClaims:
     def key(site: str, article_id: str) -> str:
         return CLAIM_KEY % {"site": site, "id": article_id}
 
+    def _waiting_value(self, key: str) -> str:
+        return f"{self.tokens.get(key, 0)} {self.run_id}"
+
+    def _bound_value(self, key: str, slice_no: int) -> str:
+        return f"{self.tokens.get(key, 0)} {self.run_id}:{slice_no}"
+
     def claim(self, site: str, article_id: str) -> bool:
         """True when this run may emit the record of (site, id); False when a live run holds it."""
         key = self.key(site, article_id)
-        if not int(self._claim(keys=[key, self.slices_key], args=[self.run_id, self.ttl_ms])):
+        token = int(self._claim(keys=[key, self.slices_key, TOKEN_KEY], args=[self.run_id, self.ttl_ms]))
+        if not token:
             return False
+        self.tokens[key] = token
         self.waiting.add(key)
         return True
 
@@ -314,28 +345,37 @@ class FleetClaims:
         key = self.key(site, article_id)
         if key in self.waiting and key not in self.emitted:
             self.waiting.discard(key)
-            self._release(keys=[key], args=[self.run_id])
+            value = self._waiting_value(key)
+            self._release(keys=[key], args=[value, value])
 
     def _slice_keys(self, slice_no: int) -> list[str]:
-        return [self.key(site, article_id) for site, article_id in self.store.emitted_ids(self.run_id, slice_no)]
+        return sorted(self.key(site, article_id) for site, article_id in self.store.emitted_ids(self.run_id, slice_no))
 
-    def committing(self, slice_no: int) -> None:
-        """The slice is about to write its manifest: its claims hold until the slice is settled."""
+    def committing(self, slice_no: int) -> list[str]:
+        """The fence before the slice stores its records and writes its manifest: if every claim of
+        the slice still holds our token, all are bound to the slice (they hold until it is settled)
+        and the answer is empty; else nothing changes and the answer is the claims lost (lapsed
+        while the run stalled, taken by another worker): the slice must not commit."""
         keys = self._slice_keys(slice_no)
         if keys:
-            self._persist(keys=keys, args=[self.run_id, f"{self.run_id}:{slice_no}"])
+            lost = self._fence(keys=keys, args=[*map(self._waiting_value, keys), f"{self.run_id}:{slice_no}"])
+            if lost:
+                return [keys[int(i) - 1] for i in lost]
         self.waiting.difference_update(keys)
         self.bound[slice_no] = keys  # the staged rows are gone once promoted
+        return []
 
     def settled(self, slice_no: int) -> None:
         """The slice's state is promoted (the store knows its articles) or the slice failed (nobody
-        emitted them): its claims are deleted. Best effort: a claim left behind is stale anyway."""
+        emitted them): its claims are deleted, those still ours. Best effort: a claim left behind
+        is stale anyway."""
         try:
             keys = self.bound.pop(slice_no, None)
             if keys is None:
                 keys = self._slice_keys(slice_no)
             if keys:
-                self._release(keys=keys, args=[self.run_id, f"{self.run_id}:{slice_no}"])
+                self._release(keys=keys, args=[value for key in keys for value in
+                                               (self._waiting_value(key), self._bound_value(key, slice_no))])
             self.waiting.difference_update(keys)
         except redis.RedisError as error:
             logger.warning("Could not release the claims of slice %s: %s", slice_no, error)
@@ -347,8 +387,9 @@ class FleetClaims:
 
     def refresh(self) -> None:
         if self.waiting:
+            keys = sorted(self.waiting)
             try:
-                self._refresh(keys=sorted(self.waiting), args=[self.run_id, self.ttl_ms])
+                self._refresh(keys=keys, args=[*map(self._waiting_value, keys), self.ttl_ms])
             except redis.RedisError as error:
                 logger.warning("Could not refresh the fleet's claims: %s", error)
 
@@ -377,7 +418,7 @@ class FleetClaims:
         """Claims on records never emitted go now; the emitted ones wait for their commit."""
         unused = sorted(self.waiting - self.emitted)
         if unused:
-            self._release(keys=unused, args=[self.run_id])
+            self._release(keys=unused, args=[value for key in unused for value in [self._waiting_value(key)] * 2])
         self.waiting -= set(unused)
 
     def engine_stopped(self) -> None:

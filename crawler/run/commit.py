@@ -265,9 +265,16 @@ class RunCommitter(FeedExporter):
                 cut.refused = True
         claims = getattr(self.crawler, "fleet_claims", None)  # crawler.fleet.FleetClaims
         if claims is not None and cut.error is None:
-            # A fleet's claims on the slice's records outlive the worker from here: once its records
-            # files are in place, a killed run's slice is committed by the next run's recovery.
-            claims.committing(cut.number)
+            # The fence: every claim of the slice must still be this run's (a stalled worker's lapse
+            # and another worker may have emitted the article), checked and bound in one step. From
+            # here they outlive the worker: once its records files are in place, a killed run's
+            # slice is committed by the next run's recovery.
+            lost = claims.committing(cut.number)
+            if lost:
+                self.crawler.stats.inc_value("fleet/claims_lost", len(lost))
+                logger.error("Slice %s lost %s of its claims to another worker (this worker stalled longer than "
+                             "FLEET_CLAIM_SECONDS), e.g. %s", cut.number, len(lost), ", ".join(lost[:5]))
+                cut.error = f"{len(lost)} of its records' claims were taken by another worker"
         entries = await self._store(cut) if cut.error is None else []
         if cut.error is not None:
             entries = []  # a slice that failed lists no records, even those one of its feeds stored
