@@ -364,3 +364,46 @@ def test_stalled_worker_whose_claims_lapsed_commits_nothing(tmp_path, redis_url,
     run_round({"chengdu": site}, outs[1:], redis_url, "-a", "recheck=0")
     assert consumer_ids(outs) == expected
 
+
+def folder_owner(out: Path) -> str:
+    """How the fleet's state names a worker folder (crawler.state.redis_store)."""
+    import socket
+
+    return f"{socket.gethostname()}:{out.resolve()}"
+
+
+@pytest.mark.parametrize("loss", ["restart", "older_snapshot"])
+def test_a_redis_that_lost_the_state_is_rebuilt_from_the_manifests(tmp_path, redis_url, family, loss):
+    """Issue 19, case 4: Redis restarted without persistence (everything gone), or came back from an
+    older snapshot (the articles and each folder's last promoted seq behind the manifests). Each
+    folder's next run folds its manifests in before crawling: the next round emits nothing again."""
+    outs = [tmp_path / "machine-a", tmp_path / "machine-b"]
+    site = family["meishan"]
+    run_round({"meishan": site}, outs, redis_url)
+    expected = Counter({(HOSTS["meishan"], i): 1 for i in ARTICLE_IDS})
+    assert consumer_ids(outs) == expected
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    if loss == "restart":
+        client.flushall()
+    else:
+        client.delete(f"sichuanpeace:state:articles:{HOSTS['meishan']}")
+        client.hset("sichuanpeace:state:folders", mapping={folder_owner(out): 0 for out in outs})
+    client.close()
+    run_round({"meishan": site}, outs, redis_url, "-a", "recheck=0")
+    assert consumer_ids(outs) == expected
+
+
+def test_a_fleet_state_ahead_of_the_folder_is_refused(tmp_path, redis_url, family):
+    """The state says this folder committed more than its manifests hold (manifests removed, a
+    copy of another machine's folder): the run refuses, exit 1, with the reason on stderr."""
+    out = tmp_path / "machine-a"
+    site = family["sichuan"]
+    seeder = start_worker(site.base_url, "sichuan", out, redis_url, "seed", "-a", "channels=gcsy",
+                          "-s", "DISCOVERY_SITEMAPS=False")
+    assert seeder.wait(timeout=180) == 0, seeder.stderr.read()[-3000:]
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    client.hset("sichuanpeace:state:folders", folder_owner(out), 99)
+    client.close()
+    again = start_worker(site.base_url, "sichuan", out, redis_url, "seed")
+    assert again.wait(timeout=120) == 1
+    assert "the fleet's state in Redis holds manifest 99" in again.stderr.read()
