@@ -108,8 +108,10 @@ ITEM_PIPELINES = {
 }
 
 # One UTF-8 JSONL file per run under OUTPUT_DIR, named by the run id (UTC start time), unless the
-# command line gives its own feed (-O/-o): the add-on only fills FEEDS when it is empty.
-ADDONS = {"crawler.run.feeds.RunOutput": 0, "crawler.fleet.Fleet": 10,
+# command line gives its own feed (-O/-o): the add-on only fills FEEDS when it is empty. The state
+# store is a component of its own, shared by the spider, the pipelines and the commit; its add-on
+# keeps it on whatever EXTENSIONS the command line gives.
+ADDONS = {"crawler.run.feeds.RunOutput": 0, "crawler.state.stores.StateStoreAddon": 0, "crawler.fleet.Fleet": 10,
           # The User-Agent carries CONTACT.
           "crawler.extensions.contact.OperatorContact": 20}
 FEED_URI_PARAMS = "crawler.run.feeds.uri_params"

@@ -36,7 +36,10 @@ from scrapy.utils.defer import ensure_awaitable
 from .. import exitcodes
 from ..archive.wacz import build_run_wacz
 from ..accounting import UNCHANGED
+from ..downloadermiddlewares.warc import WarcArchiveMiddleware
+from ..extensions.accounting import AccountingExtension
 from ..extensions.console import SUMMARY
+from ..fleet.claims import FleetClaims
 from ..quality import detect_drift, drift_baseline, summarize
 from ..state.stores import state_store
 from . import jobdir, manifests, points, verdict
@@ -97,7 +100,6 @@ class RunCommitter(FeedExporter):
             return FeedExporter.from_crawler(crawler)  # shell, parse, check, Python code: write nothing of ours
         committer = super().from_crawler(crawler)
         crawler.signals.connect(committer.item_dropped, signals.item_dropped)
-        crawler.run_committer = committer
         return committer
 
     def __init__(self, crawler: Crawler):
@@ -249,7 +251,7 @@ class RunCommitter(FeedExporter):
 
     async def _commit_steps(self, cut: Slice, final: bool) -> None:
         store = state_store(self.crawler)
-        archive = getattr(self.crawler, "warc_archive", None)
+        archive = self.crawler.get_downloader_middleware(WarcArchiveMiddleware)  # None: WARC_ENABLED off
         if archive is not None:
             sealed, warc_error = await archive.seal(final=final)
             for path in sealed:  # hashed as written, or read back off the reactor thread
@@ -263,7 +265,7 @@ class RunCommitter(FeedExporter):
             if replaced:  # -O: yesterday's complete file is not replaced by an interrupted run's
                 cut.error = f"not replacing {', '.join(replaced)} after an interrupted run"
                 cut.refused = True
-        claims = getattr(self.crawler, "fleet_claims", None)  # crawler.fleet.FleetClaims
+        claims = self.crawler.get_extension(FleetClaims)  # None outside a fleet
         if claims is not None and cut.error is None:
             # The fence: every claim of the slice must still be this run's (a stalled worker's lapse
             # and another worker may have emitted the article), checked and bound in one step. From
@@ -352,7 +354,7 @@ class RunCommitter(FeedExporter):
         cut.error = cut.error or error
         if not cut.refused:
             self.failure = self.failure or cut.error
-        claims = getattr(self.crawler, "fleet_claims", None)  # crawler.fleet.FleetClaims
+        claims = self.crawler.get_extension(FleetClaims)  # None outside a fleet
         if claims is not None:
             claims.settled(cut.number)  # nobody emitted its records: others may
         try:
@@ -396,7 +398,7 @@ class RunCommitter(FeedExporter):
                                limited_by_since=getattr(spider, "since", None) is not None
                                or bool(stats.get("discovery/paging_stopped_since")),
                                may_find_nothing=fleet_worker)
-        accounts = getattr(self.crawler, "accounting", None)
+        accounts = self.crawler.get_extension(AccountingExtension)
         return {
             "run_start": self.started,
             "finish_reason": self.reason,

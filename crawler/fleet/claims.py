@@ -1,182 +1,22 @@
-"""Scale-out on scrapy-redis: with ``-s REDIS_URL=redis://...`` several crawler processes, on any
-number of machines, share one frontier (scheduler queue, duplicate filter) per site, the incremental
-state (``crawler.state_redis``) and a per-host request budget.
-
-Roles: ``-a fleet=seed`` starts a new round for its site (empties the site's queue and duplicate
-filter, then seeds the home page and the rechecks); other processes are workers that take requests
-from the shared queue and stop once the fleet has been idle for FLEET_IDLE_SECONDS.
-"""
+"""One record per (site, id) across a fleet: fenced claims in Redis, bound to the run's commit.
+An extension of its own, enabled by the fleet's add-on (``crawler.fleet``) in a writing
+``scrapy crawl``; the dedupe pipeline claims, the run's commit fences and settles."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
-import uuid
-import warnings
 
 import redis
-from scrapy import Request, Spider, signals
+from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DontCloseSpider, NotConfigured
-from scrapy.settings import BaseSettings
-from scrapy.utils.httpobj import urlparse_cached
-from scrapy_redis.scheduler import Scheduler
+from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
-from .accounting import STATS_ATTEMPTS
+from ..run.lock import holds
+from ..state.redis_store import KEY_PREFIX
+from ..state.stores import StateStore, state_store
 
 logger = logging.getLogger(__name__)
-
-# scrapy-redis 0.9 still passes ``spider`` to the stats collector; the warning would reach cron mail.
-warnings.filterwarnings("ignore", message="Passing a 'spider' argument to StatsCollector", module="scrapy_redis")
-
-ROLE_SEED, ROLE_WORKER = "seed", "worker"
-QUEUE_KEY = "%(spider)s:requests"
-DUPEFILTER_KEY = "%(spider)s:dupefilter"
-
-
-def fleet_name(spider_name: str, site: str) -> str:
-    """The spider name a fleet uses for a site: one queue and one duplicate filter per site."""
-    return f"{spider_name}:{site}"
-
-
-def start_round(redis_url: str, name: str) -> None:
-    """Empty a site's shared queue and duplicate filter: the seeder's first act."""
-    client = redis.Redis.from_url(redis_url)
-    client.delete(QUEUE_KEY % {"spider": name}, DUPEFILTER_KEY % {"spider": name})
-    client.close()
-
-
-class Fleet:
-    """Add-on: switch the scheduler, duplicate filter and state to Redis when REDIS_URL is set."""
-
-    def update_settings(self, settings: BaseSettings) -> None:
-        if not settings.get("REDIS_URL"):
-            return
-        settings.set("SCHEDULER", "crawler.fleet.FleetScheduler", priority="addon")
-        settings.set("DUPEFILTER_CLASS", "scrapy_redis.dupefilter.RFPDupeFilter", priority="addon")
-        settings.set("SCHEDULER_QUEUE_KEY", QUEUE_KEY, priority="addon")
-        settings.set("SCHEDULER_DUPEFILTER_KEY", DUPEFILTER_KEY, priority="addon")
-        # A worker that stops must leave the shared queue to the others.
-        settings.set("SCHEDULER_PERSIST", True, priority="addon")
-        # Take one request at a time from the shared queue: a worker that pulled 16 ahead would
-        # hoard work the others could do (and lose it all if killed).
-        settings.set("CONCURRENT_REQUESTS", 1, priority="addon")
-        # After the backoff (550): a retry that waited still takes a fresh token.
-        settings.set_in_component_priority_dict("DOWNLOADER_MIDDLEWARES", FleetRateLimitMiddleware, 560)
-        settings.set_in_component_priority_dict("EXTENSIONS", FleetIdle, 500)
-
-
-# In a request's meta: it continues an attempt another worker counted and then handed to the
-# shared queue (a redirect hop, a retry); the worker that takes it counts the attempt instead.
-META_HANDOFF = "fleet_attempt_handoff"
-
-
-class FleetScheduler(Scheduler):
-    """scrapy-redis's scheduler, keeping each worker's accounting balanced: a request that continues
-    an attempt already counted here (a redirect hop, a retry: ``accounted`` in its meta) takes the
-    attempt with it into the shared queue, since its outcome is bucketed by whichever worker takes
-    it. Dropped by the duplicate filter, it stays here (bucket ``duplicate``)."""
-
-    def enqueue_request(self, request: Request) -> bool:
-        handoff = bool(request.meta.get("accounted"))
-        if handoff:
-            request.meta[META_HANDOFF] = True
-        if not super().enqueue_request(request):
-            request.meta.pop(META_HANDOFF, None)
-            return False
-        if handoff and self.stats:
-            self.stats.inc_value(STATS_ATTEMPTS, -1)
-        return True
-
-    def next_request(self) -> Request | None:
-        request = super().next_request()
-        if request is not None and request.meta.pop(META_HANDOFF, None) and self.stats:
-            self.stats.inc_value(STATS_ATTEMPTS)
-        return request
-
-
-# A sliding window per host, in Redis, on Redis's clock (one clock for every machine of the fleet):
-# a request is admitted when fewer than ``limit`` were admitted in the last ``window`` seconds,
-# else the script answers how long to wait. KEYS[1]: the host's sorted set of admission times;
-# ARGV: limit, window (s), a unique member.
-SLIDING_WINDOW = """
-local now = redis.call('TIME')
-local t = tonumber(now[1]) + tonumber(now[2]) / 1000000
-local limit, window = tonumber(ARGV[1]), tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', t - window)
-if redis.call('ZCARD', KEYS[1]) < limit then
-  redis.call('ZADD', KEYS[1], t, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000) + 1000)
-  return '0'
-end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return tostring(tonumber(oldest[2]) + window - t)
-"""
-# Added to the window: a request admitted at the window's edge may reach the site a little earlier
-# than the one before it did (latency varies); the site never sees more than the limit in a second.
-RATE_MARGIN_SECONDS = 0.1
-
-
-def rate_window(max_rate: float) -> tuple[int, float]:
-    """(requests, seconds): at most ``requests`` in any window of ``seconds``, never faster than
-    ``max_rate`` a second and never more than ``max(1, max_rate)`` in any second
-    (0.5 -> 1 in 2 s; 4 -> 4 in 1 s; 2.5 -> 2 in 1 s)."""
-    seconds = max(1.0, 1.0 / max_rate)
-    return max(1, int(max_rate * seconds + 1e-9)), seconds
-
-
-class FleetRateLimitMiddleware:
-    """The fleet's combined request rate per host stays under FLEET_MAX_RATE requests a second
-    (fractions allowed): a sliding window shared in Redis, timed by the Redis server's clock."""
-
-    def __init__(self, client: redis.Redis, max_rate: float):
-        self.redis = client
-        self.max_rate = max_rate
-        self.limit, self.window = rate_window(max_rate)
-        self.admit = client.register_script(SLIDING_WINDOW)
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> FleetRateLimitMiddleware:
-        url = crawler.settings.get("REDIS_URL")
-        if not url:
-            raise NotConfigured
-        return cls(redis.Redis.from_url(url), crawler.settings.getfloat("FLEET_MAX_RATE"))
-
-    async def process_request(self, request: Request) -> None:
-        key = f"sichuanpeace:rate:{urlparse_cached(request).hostname}"
-        member = uuid.uuid4().hex
-        while True:
-            wait = float(self.admit(keys=[key], args=[self.limit, self.window + RATE_MARGIN_SECONDS, member]))
-            if wait <= 0:
-                return
-            await asyncio.sleep(wait + 0.001)
-
-
-class FleetIdle:
-    """Keep a worker alive while the fleet may still hand it work (FLEET_IDLE_SECONDS)."""
-
-    def __init__(self, crawler: Crawler, idle_seconds: float):
-        self.idle_seconds = idle_seconds
-        self.last_active = time.monotonic()
-        crawler.signals.connect(self.active, signal=signals.response_received)
-        crawler.signals.connect(self.active, signal=signals.spider_opened)
-        crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> FleetIdle:
-        return cls(crawler, crawler.settings.getfloat("FLEET_IDLE_SECONDS"))
-
-    def active(self, **kwargs: object) -> None:
-        self.last_active = time.monotonic()
-
-    def spider_idle(self, spider: Spider) -> None:
-        if time.monotonic() - self.last_active < self.idle_seconds:
-            raise DontCloseSpider
-
-
-# --- one record per (site, id) across the fleet: claims in Redis ----------------------------------
 
 CLAIM_KEY = "sichuanpeace:claim:%(site)s:%(id)s"
 # The fencing tokens: each claim taken gets the next one (INCR), so a token only grows and names one
@@ -281,12 +121,14 @@ class FleetClaims:
     its claims hold until its next run settles the slice from its manifest, so no record is doubled.
     """
 
-    def __init__(self, client: redis.Redis, run_id: str, slices_key: str, ttl_seconds: float, store: object):
+    def __init__(self, client: redis.Redis, run_id: str, slices_key: str, ttl_seconds: float,
+                 store: StateStore | None = None):
         self.redis = client
         self.run_id = run_id
         self.slices_key = slices_key
         self.ttl_ms = int(ttl_seconds * 1000)
-        self.store = store
+        self.store = store  # the crawl's state store (its staged rows name a slice's records)
+        self.crawler: Crawler | None = None
         self.tokens: dict[str, int] = {}  # claim -> the fencing token we took it with
         self.waiting: set[str] = set()  # claims with a TTL, refreshed while the run lives
         self.emitted: set[str] = set()
@@ -299,21 +141,14 @@ class FleetClaims:
         self.refresher: task.LoopingCall | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> FleetClaims | None:
-        """The crawl's claims (one per crawl), or None outside a fleet or a writing ``scrapy crawl``."""
-        claims = getattr(crawler, "fleet_claims", None)
-        if claims is not None:
-            return claims
-        from .run.lock import holds
-        from .state.stores import state_store
-
+    def from_crawler(cls, crawler: Crawler) -> FleetClaims:
+        """On in a fleet's writing ``scrapy crawl`` (REDIS_URL, the OUTPUT_DIR lock held)."""
         url = crawler.settings.get("REDIS_URL")
         if not url or not holds(crawler.settings.get("OUTPUT_DIR")):
-            return None
-        store = state_store(crawler)
+            raise NotConfigured
         claims = cls(redis.Redis.from_url(url, decode_responses=True), crawler.settings.get("RUN_ID"),
-                     f"{store.prefix}:slices", crawler.settings.getfloat("FLEET_CLAIM_SECONDS"), store)
-        crawler.fleet_claims = claims
+                     f"{KEY_PREFIX}:slices", crawler.settings.getfloat("FLEET_CLAIM_SECONDS"))
+        claims.crawler = crawler
         crawler.signals.connect(claims.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(claims.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(claims.spider_closed, signal=signals.spider_closed)
@@ -349,6 +184,9 @@ class FleetClaims:
             self._release(keys=[key], args=[value, value])
 
     def _slice_keys(self, slice_no: int) -> list[str]:
+        if self.store is None:  # a component of its own, found once the crawl's components are built
+            assert self.crawler is not None
+            self.store = state_store(self.crawler)
         return sorted(self.key(site, article_id) for site, article_id in self.store.emitted_ids(self.run_id, slice_no))
 
     def committing(self, slice_no: int) -> list[str]:
