@@ -27,6 +27,7 @@ TOKEN_KEY = "sichuanpeace:claim-token"
 # its slice passed the fence and is about to commit (no TTL: the record may be in a manifest; it is
 # held until the state store settles that slice, promoted or discarded). A run with no unsettled
 # slice (its last slice promoted or discarded) holds nothing; a value of another shape is stale.
+
 # Take a claim unless a live run holds it. KEYS: the claim, the state store's hash of unsettled
 # slices, the token counter; ARGV: our run id, TTL in ms. Answers the claim's token, or 0 (held).
 CLAIM = """
@@ -35,11 +36,9 @@ if held then
   local run, slice = string.match(held, '^%d+ ([^:]+):?(%d*)$')
   if run == ARGV[1] then return 0 end
   local live = false
-  if run == nil then
-    live = false
-  elseif slice ~= '' then
+  if run ~= nil and slice ~= '' then
     live = redis.call('HEXISTS', KEYS[2], run .. ':' .. slice) == 1
-  else
+  elseif run ~= nil then
     for _, open in ipairs(redis.call('HKEYS', KEYS[2])) do
       if string.sub(open, 1, #run + 1) == run .. ':' then live = true break end
     end
@@ -159,6 +158,7 @@ class FleetClaims:
     def key(site: str, article_id: str) -> str:
         return CLAIM_KEY % {"site": site, "id": article_id}
 
+    # A claim's value while ours (token 0, never given: a claim we never took is never ours).
     def _waiting_value(self, key: str) -> str:
         return f"{self.tokens.get(key, 0)} {self.run_id}"
 
