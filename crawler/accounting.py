@@ -86,7 +86,7 @@ STATS_LIST_PAGES_FAILED = "discovery/list_pages_failed"
 # Article URLs whose (site, id) is held for another canonical URL: never emitted, never a revision
 # (the final manifest's ``counts.id_conflicts``).
 STATS_ID_CONFLICT = "state/id_conflict"
-# How many broken links / missing articles the run keeps listed (crawler.accounting); the rest are counted.
+# How many broken links / missing articles the run keeps listed (AccountingExtension); the rest are counted.
 LIST_MAX = 1000
 GONE_STATUSES = (404, 410)
 
@@ -236,7 +236,7 @@ def classify_failure(failure: Failure, article: bool = True) -> str:
 
 def record_failure(crawler: Crawler, failure: Failure, article: bool = True) -> str:
     """For a spider's errback: bucket a failed request once, list it if it is a broken link or a
-    missing article (``crawler.accounting``), log it; returns the bucket."""
+    missing article (``AccountingExtension``), log it; returns the bucket."""
     bucket = classify_failure(failure, article)
     request = getattr(failure, "request", None)
     # After redirects, name the URL the spider asked for.
@@ -245,7 +245,9 @@ def record_failure(crawler: Crawler, failure: Failure, article: bool = True) -> 
     count(crawler, bucket, request)
     error = failure.value
     status = error.response.status if isinstance(error, HttpError) else None
-    ledger = getattr(crawler, "accounting", None)  # crawler.extensions.accounting
+    from .extensions.accounting import AccountingExtension  # it imports this module
+
+    ledger = crawler.get_extension(AccountingExtension)
     if bucket == BROKEN_LINK:
         if ledger is not None:
             ledger.broken_link(url, status, linking)

@@ -116,8 +116,10 @@ ITEM_PIPELINES = {
 }
 
 # The archive's own UTF-8 JSONL file per slice under OUTPUT_DIR, named by the run id (UTC start time),
-# whatever feed the command line adds (-O/-o: deliveries): the add-on adds it to FEEDS.
-ADDONS = {"crawler.run.feeds.RunOutput": 0, "crawler.fleet.Fleet": 10,
+# whatever feed the command line adds (-O/-o: deliveries): the add-on adds it to FEEDS. The state
+# store is a component of its own, shared by the spider, the pipelines and the commit; its add-on
+# keeps it on whatever EXTENSIONS the command line gives.
+ADDONS = {"crawler.run.feeds.RunOutput": 0, "crawler.state.stores.StateStoreAddon": 0, "crawler.fleet.Fleet": 10,
           # The User-Agent carries CONTACT.
           "crawler.extensions.contact.OperatorContact": 20}
 FEED_URI_PARAMS = "crawler.run.feeds.uri_params"

@@ -326,3 +326,84 @@ def test_a_hop_taken_by_another_worker_takes_its_attempt_along(redis_url):
     # A request no worker counted yet is no hand-off.
     assert a.enqueue_request(Request("http://x/other.html"))
     assert b.next_request().url == "http://x/other.html" and attempts(stats_b) == 1 and attempts(stats_a) == 1
+
+
+def test_stalled_worker_whose_claims_lapsed_commits_nothing(tmp_path, redis_url, family):
+    """Issue 19, case 3: a worker stopped (SIGSTOP) for longer than FLEET_CLAIM_SECONDS while its
+    records waited for their commit. Another machine claimed and committed the same articles; once
+    resumed, the first worker's commit finds its fencing tokens gone: its slice is not committed,
+    its articles go back to pending, and the consumer gets every article once."""
+    outs = [tmp_path / "machine-a", tmp_path / "machine-b", tmp_path / "machine-c"]
+    site = family["chengdu"]
+    stalled = start_worker(site.base_url, "chengdu", outs[0], redis_url, "seed", "-s", "FLEET_CLAIM_SECONDS=2",
+                           "-s", "DOWNLOAD_DELAY=0.5")
+    deadline = time.monotonic() + 120
+    while sum(1 for ttl in claim_keys(redis_url).values() if ttl > 0) < 2:
+        assert time.monotonic() < deadline and stalled.poll() is None
+        time.sleep(0.02)
+    stalled.send_signal(signal.SIGSTOP)
+    try:
+        taken = {key.rsplit(":", 1)[1] for key in claim_keys(redis_url)}
+        time.sleep(3)  # its claims lapse on the Redis server's clock
+        assert claim_keys(redis_url) == {}
+        run_round({"chengdu": site}, outs[1:], redis_url, "-s", "FLEET_CLAIM_SECONDS=2")
+    finally:
+        stalled.send_signal(signal.SIGCONT)
+    expected = Counter({(HOSTS["chengdu"], i): 1 for i in ARTICLE_IDS})
+    assert consumer_ids(outs[1:]) == expected
+    returncode = stalled.wait(timeout=180)
+    assert consumer_ids(outs) == expected
+    log = stalled.stderr.read()
+    assert returncode == 8 and "claims were taken by another worker" in log, log[-3000:]
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    assert taken & set(client.hkeys(f"sichuanpeace:state:pending:{HOSTS['chengdu']}"))  # back to pending
+    client.close()
+    # The stalled machine's next run settles nothing twice; a new round adds nothing.
+    again = start_worker(site.base_url, "chengdu", outs[0], redis_url, "worker")
+    assert again.wait(timeout=180) == 0, again.stderr.read()[-3000:]
+    run_round({"chengdu": site}, outs[1:], redis_url, "-a", "recheck=0")
+    assert consumer_ids(outs) == expected
+
+
+def folder_owner(out: Path) -> str:
+    """How the fleet's state names a worker folder (crawler.state.redis_store)."""
+    import socket
+
+    return f"{socket.gethostname()}:{out.resolve()}"
+
+
+@pytest.mark.parametrize("loss", ["restart", "older_snapshot"])
+def test_a_redis_that_lost_the_state_is_rebuilt_from_the_manifests(tmp_path, redis_url, family, loss):
+    """Issue 19, case 4: Redis restarted without persistence (everything gone), or came back from an
+    older snapshot (the articles and each folder's last promoted seq behind the manifests). Each
+    folder's next run folds its manifests in before crawling: the next round emits nothing again."""
+    outs = [tmp_path / "machine-a", tmp_path / "machine-b"]
+    site = family["meishan"]
+    run_round({"meishan": site}, outs, redis_url)
+    expected = Counter({(HOSTS["meishan"], i): 1 for i in ARTICLE_IDS})
+    assert consumer_ids(outs) == expected
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    if loss == "restart":
+        client.flushall()
+    else:
+        client.delete(f"sichuanpeace:state:articles:{HOSTS['meishan']}")
+        client.hset("sichuanpeace:state:folders", mapping={folder_owner(out): 0 for out in outs})
+    client.close()
+    run_round({"meishan": site}, outs, redis_url, "-a", "recheck=0")
+    assert consumer_ids(outs) == expected
+
+
+def test_a_fleet_state_ahead_of_the_folder_is_refused(tmp_path, redis_url, family):
+    """The state says this folder committed more than its manifests hold (manifests removed, a
+    copy of another machine's folder): the run refuses, exit 1, with the reason on stderr."""
+    out = tmp_path / "machine-a"
+    site = family["sichuan"]
+    seeder = start_worker(site.base_url, "sichuan", out, redis_url, "seed", "-a", "channels=gcsy",
+                          "-s", "DISCOVERY_SITEMAPS=False")
+    assert seeder.wait(timeout=180) == 0, seeder.stderr.read()[-3000:]
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    client.hset("sichuanpeace:state:folders", folder_owner(out), 99)
+    client.close()
+    again = start_worker(site.base_url, "sichuan", out, redis_url, "seed")
+    assert again.wait(timeout=120) == 1
+    assert "the fleet's state in Redis holds manifest 99" in again.stderr.read()

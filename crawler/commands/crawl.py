@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 from scrapy.spiderloader import get_spider_loader
 
@@ -34,6 +35,7 @@ from .. import exitcodes
 from ..extensions import console
 from ..extensions.contact import OperatorContact
 from ..run import lock, logs, manifests, metrics, preflight, recovery
+from ..run.commit import RunCommitter
 from ..run.ids import new_run_id
 from ..run.settings_check import setting_errors
 from ..spiders.arguments import SpiderArguments, fleet_errors, spider_argument_errors
@@ -141,7 +143,7 @@ class Command(ScrapyCrawlCommand):
         self.crawler_process._signal_kill = self._signal_again  # type: ignore[method-assign]
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
-        committer = getattr(crawler, "run_committer", None)
+        committer = _committer(crawler)
         if self.crawler_process.bootstrap_failed:
             self.exitcode = exitcodes.FAILED
         elif committer is None or committer.exit_code is None:
@@ -169,3 +171,12 @@ class Command(ScrapyCrawlCommand):
         from twisted.internet import reactor
         reactor.callFromThread(logger.warning, "Signal %s again: still shutting down, committing what was done "
                                "(send SIGKILL to abandon; the next run recovers)", signum)
+
+
+def _committer(crawler: Crawler) -> RunCommitter | None:
+    """The crawl's committer, or None when the crawl failed before its extensions were built (a bad
+    spider argument) or did not commit (no OUTPUT_DIR lock: Scrapy's own exporter)."""
+    try:
+        return crawler.get_extension(RunCommitter)
+    except RuntimeError:
+        return None

@@ -141,9 +141,8 @@ class WarcArchiveMiddleware:
         directory = Path(settings.get("OUTPUT_DIR")) / "warc"
         prefix = f"{crawler.spidercls.name}-{settings.get('RUN_ID')}"
         gzip_level = settings.getint("WARC_GZIP_LEVEL")  # 0-9: checked with the run's settings
-        middleware = cls(crawler, directory, prefix, settings.getint("WARC_MAX_SIZE"), gzip_level)
-        crawler.warc_archive = middleware  # the commit seals it and lists its files
-        return middleware
+        # The commit finds it (crawler.get_downloader_middleware), seals it and lists its files.
+        return cls(crawler, directory, prefix, settings.getint("WARC_MAX_SIZE"), gzip_level)
 
     def _open_next(self) -> None:
         self._close_current()

@@ -1,5 +1,5 @@
 """Buckets the attempts whose fate the pipelines, the scheduler or a raising callback decide, and
-keeps the run's broken links and missing articles for its manifest (``crawler.accounting``)."""
+keeps the run's broken links and missing articles for its manifest."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 class AccountingExtension:
     """Buckets the attempts whose fate is decided by the pipelines, the scheduler or a raising
-    callback; keeps the run's broken links and missing articles (``crawler.accounting``)."""
+    callback; keeps the run's broken links and missing articles (for the run's manifest)."""
 
     def __init__(self, crawler: Crawler, list_max: int = LIST_MAX):
         self.crawler = crawler
@@ -46,9 +46,8 @@ class AccountingExtension:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> AccountingExtension:
-        extension = cls(crawler, crawler.settings.getint("ACCOUNTING_LIST_MAX", LIST_MAX))
-        crawler.accounting = extension  # type: ignore[attr-defined]  # for the run report
-        return extension
+        # The run report and the spider's errbacks find it with crawler.get_extension.
+        return cls(crawler, crawler.settings.getint("ACCOUNTING_LIST_MAX", LIST_MAX))
 
     def broken_link(self, url: str, status: int | None, linked_from: str | None) -> None:
         if len(self.broken_links) < self.list_max:

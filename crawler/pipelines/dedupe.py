@@ -10,7 +10,7 @@ from scrapy.statscollectors import StatsCollector
 
 from ..accounting import DUPLICATE, ID_CONFLICT, DropRecord, id_conflict
 from ..extract.urls import same_page
-from ..fleet import FleetClaims
+from ..fleet.claims import FleetClaims
 from ..items import ArticleItem
 
 logger = logging.getLogger(__name__)
@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 class DedupePipeline:
     """Drop a second record for an article already emitted in this run (http/https, query noise),
-    or, in a fleet, claimed by another live run (``crawler.fleet.FleetClaims``)."""
+    or, in a fleet, claimed by another live run (``crawler.fleet.claims``)."""
 
     def __init__(self, stats: StatsCollector, claims: FleetClaims | None = None):
         self.stats = stats
@@ -29,7 +29,7 @@ class DedupePipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DedupePipeline:
         assert crawler.stats is not None
-        pipeline = cls(crawler.stats, FleetClaims.from_crawler(crawler))
+        pipeline = cls(crawler.stats, crawler.get_extension(FleetClaims))  # None outside a fleet's crawl
         crawler.signals.connect(pipeline.item_dropped, signal=signals.item_dropped)
         return pipeline
 

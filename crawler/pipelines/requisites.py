@@ -47,6 +47,7 @@ from twisted.python.failure import Failure
 
 from ..accounting import META_LINKED_FROM, classify_failure
 from ..archive.warc import StoredCaptures, listed_warc_files
+from ..downloadermiddlewares.warc import WarcArchiveMiddleware
 from ..extract.urls import same_site
 from ..items import STATUS_DELETED, ArticleItem
 
@@ -89,7 +90,7 @@ class RequisitesPipeline:
 
     async def process_item(self, item: ArticleItem) -> ArticleItem:
         # Outside a ``scrapy crawl`` holding OUTPUT_DIR nothing is archived: nothing to point at.
-        if item.status == STATUS_DELETED or getattr(self.crawler, "warc_archive", None) is None:
+        if item.status == STATUS_DELETED or self.crawler.get_downloader_middleware(WarcArchiveMiddleware) is None:
             return item
         for requisite in [*item.images, *item.attachments]:
             requisite["warc"] = await self._pointer(requisite["url"], item.url)

@@ -41,6 +41,9 @@ from scrapy.utils.defer import ensure_awaitable
 from .. import exitcodes
 from ..archive.wacz import build_run_wacz
 from ..accounting import UNCHANGED
+from ..downloadermiddlewares.warc import WarcArchiveMiddleware
+from ..extensions.accounting import AccountingExtension
+from ..fleet.claims import FleetClaims
 from ..quality import detect_drift, drift_baseline, summarize
 from ..state.stores import state_store
 from . import jobdir, manifests, points, verdict
@@ -106,7 +109,6 @@ class RunCommitter(FeedExporter):
             return FeedExporter.from_crawler(crawler)  # shell, parse, check, Python code: write nothing of ours
         committer = super().from_crawler(crawler)
         crawler.signals.connect(committer.item_dropped, signals.item_dropped)
-        crawler.run_committer = committer
         return committer
 
     def __init__(self, crawler: Crawler):
@@ -257,7 +259,7 @@ class RunCommitter(FeedExporter):
                 self.exit_code = exitcodes.OUTPUT_FAILED
 
     async def _commit_steps(self, cut: Slice, final: bool) -> None:
-        archive = getattr(self.crawler, "warc_archive", None)
+        archive = self.crawler.get_downloader_middleware(WarcArchiveMiddleware)  # None: WARC_ENABLED off
         if archive is not None:
             sealed, warc_error = await archive.seal(final=final)
             for path in sealed:  # hashed as written, or read back off the reactor thread
@@ -271,11 +273,18 @@ class RunCommitter(FeedExporter):
             if replaced:  # -O: yesterday's complete file is not replaced by an interrupted run's
                 cut.error = f"not replacing {', '.join(replaced)} after an interrupted run"
                 cut.refused = True
-        claims = getattr(self.crawler, "fleet_claims", None)  # crawler.fleet.FleetClaims
+        claims = self.crawler.get_extension(FleetClaims)  # None outside a fleet
         if claims is not None and cut.error is None:
-            # A fleet's claims on the slice's records outlive the worker from here: once its records
-            # files are in place, a killed run's slice is committed by the next run's recovery.
-            claims.committing(cut.number)
+            # The fence: every claim of the slice must still be this run's (a stalled worker's lapse
+            # and another worker may have emitted the article), checked and bound in one step. From
+            # here they outlive the worker: once its records files are in place, a killed run's
+            # slice is committed by the next run's recovery.
+            lost = claims.committing(cut.number)
+            if lost:
+                self.crawler.stats.inc_value("fleet/claims_lost", len(lost))
+                logger.error("Slice %s lost %s of its claims to another worker (this worker stalled longer than "
+                             "FLEET_CLAIM_SECONDS), e.g. %s", cut.number, len(lost), ", ".join(lost[:5]))
+                cut.error = f"{len(lost)} of its records' claims were taken by another worker"
         entries = await self._store(cut) if cut.error is None else []
         if cut.error is not None:
             entries = []  # a slice that failed lists no records, even those one of its feeds stored
@@ -389,7 +398,7 @@ class RunCommitter(FeedExporter):
         cut.error = cut.error or error
         if not cut.refused:
             self.failure = self.failure or cut.error
-        claims = getattr(self.crawler, "fleet_claims", None)  # crawler.fleet.FleetClaims
+        claims = self.crawler.get_extension(FleetClaims)  # None outside a fleet
         if claims is not None:
             claims.settled(cut.number)  # nobody emitted its records: others may
         try:
@@ -433,7 +442,7 @@ class RunCommitter(FeedExporter):
                                limited_by_since=getattr(spider, "since", None) is not None
                                or bool(stats.get("discovery/paging_stopped_since")),
                                may_find_nothing=fleet_worker)
-        accounts = getattr(self.crawler, "accounting", None)
+        accounts = self.crawler.get_extension(AccountingExtension)
         return {
             "run_start": self.started,
             "finish_reason": self.reason,

@@ -74,7 +74,8 @@ def _open_checked(settings: BaseSettings, output_dir: Path, run_id: str) -> Stat
         logger.warning("State store unusable (%s): moved aside, rebuilding it from the manifests", error)
         _move_aside(path, f"damaged-{run_id}")
         return _rebuild(output_dir, path)
-    if settings.get("REDIS_URL"):
+    if settings.get("REDIS_URL"):  # the fleet's state, checked against this folder's manifests
+        store.reconcile(output_dir)
         return store
     assert isinstance(store, SqliteStateStore)
     newest = manifests.last_seq(output_dir)

@@ -3,12 +3,15 @@
 Same contract as the SQLite store (``crawler.state.sqlite``): rows staged per (run, slice),
 promoted in one MULTI/EXEC transaction once the slice's manifest is written. Each open slice
 records its owner (machine and OUTPUT_DIR), so a process settles only the slices its own killed
-predecessors left behind. Manifests stay per OUTPUT_DIR, so there is no ``last_seq`` to check.
+predecessors left behind. Manifests stay per OUTPUT_DIR, so the store keeps the last promoted
+``seq`` per owner (``last_seq``, this folder's): checked against the folder's manifests before each
+run (``reconcile``, and recovery's catch-up), as the SQLite store's is.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -16,7 +19,10 @@ from pathlib import Path
 
 import redis
 
-from . import ArticleState
+from ..run import manifests
+from . import ArticleState, StateError
+
+logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "sichuanpeace:state"
 EMITTED = "_emitted"  # beside a staged row: a record was written for it (else: confirmed unchanged)
@@ -24,8 +30,6 @@ EMITTED = "_emitted"  # beside a staged row: a record was written for it (else: 
 
 class RedisStateStore:
     """Article state in Redis hashes: committed per site, staged per slice."""
-
-    last_seq = None  # manifests live per OUTPUT_DIR, the state is the fleet's
 
     def __init__(self, url: str, output_dir: Path, readonly: bool = False, prefix: str = KEY_PREFIX):
         self.redis = redis.Redis.from_url(url, decode_responses=True)
@@ -45,6 +49,69 @@ class RedisStateStore:
     @property
     def _slices(self) -> str:
         return f"{self.prefix}:slices"
+
+    @property
+    def _folders(self) -> str:
+        """owner (machine and OUTPUT_DIR) -> the last manifest seq of that folder the state holds."""
+        return f"{self.prefix}:folders"
+
+    @property
+    def last_seq(self) -> int | None:
+        """The newest manifest of this OUTPUT_DIR whose records the state holds (None: nothing of
+        this folder, or a Redis that lost its data)."""
+        value = self.redis.hget(self._folders, self.owner)
+        return None if value is None else int(value)
+
+    def _set_last_seq(self, pipe: redis.client.Pipeline, seq: int) -> None:
+        known = self.last_seq  # read outside the transaction: one process per folder, under its lock
+        if known is None or seq > known:
+            pipe.hset(self._folders, self.owner, seq)
+
+    def reconcile(self, output_dir: Path) -> None:
+        """Before a crawl, under the folder's lock: check this folder's part of the fleet's state
+        against its manifests. Nothing of it (a Redis restarted without persistence, a new server,
+        a state older than this check): rebuilt from the manifests. Ahead of the manifests (removed,
+        or another folder's copy): refused. Behind: recovery's catch-up folds the rest in."""
+        newest, legacy = manifests.last_seq(output_dir), manifests.legacy(output_dir)
+        known = self.last_seq
+        if known is not None and known > newest:
+            raise StateError(
+                f"the fleet's state in Redis holds manifest {known} of {output_dir}, but the newest there is "
+                f"{newest} (manifests removed, or OUTPUT_DIR copied from another machine): put the manifests "
+                f"back or use the OUTPUT_DIR this machine used")
+        if known is None and (newest or legacy):
+            logger.warning("The fleet's state in Redis holds nothing of the %s manifests in %s (Redis lost its "
+                           "data: it needs AOF persistence, see README): rebuilding this folder's part from them",
+                           newest + len(legacy), output_dir)
+            try:
+                for path in legacy:
+                    manifest = manifests.ManifestRef(0, "", path).read()
+                    if manifest.get("complete"):
+                        self.apply_records(manifests.read_records(output_dir, manifest), 0)
+                for ref in manifests.committed(output_dir):
+                    self.apply_records(manifests.read_records(output_dir, ref.read()), ref.seq)
+            except manifests.UnreadableRecords as error:
+                raise StateError(f"cannot rebuild the fleet's state from the manifests: {error}") from None
+        if self.last_seq is None:
+            self.redis.hset(self._folders, self.owner, 0)
+
+    def apply_records(self, records: Iterator[dict], seq: int) -> int:
+        """Fold committed records (a manifest's, in order) into the articles: rebuilding this
+        folder's part. Shared with other folders: a record older than what the state holds
+        (another folder committed a later capture) leaves it as it is."""
+        applied = 0
+        with self.redis.pipeline(transaction=True) as pipe:
+            for record in records:
+                known = self.get(record["site"], record["id"])
+                if known is not None and known.last_seen > record["fetched_at"]:
+                    continue
+                state = ArticleState.from_record(record, known)
+                pipe.hset(self._articles(state.site), state.id, json.dumps(asdict(state)))
+                pipe.hdel(f"{self.prefix}:pending:{state.site}", state.id)
+                applied += 1
+            self._set_last_seq(pipe, seq)
+            pipe.execute()
+        return applied
 
     def close(self) -> None:
         self.redis.close()
@@ -145,6 +212,7 @@ class RedisStateStore:
                 pipe.hdel(f"{self.prefix}:pending:{state.site}", state.id)
             pipe.delete(self._staged(run_id, slice_no))
             pipe.hdel(self._slices, f"{run_id}:{slice_no}")
+            self._set_last_seq(pipe, seq)
             pipe.execute()
         return len(staged)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
 from scrapy.settings import BaseSettings
 
 from ..run.lock import holds
@@ -25,10 +27,45 @@ def open_store(settings: BaseSettings, readonly: bool) -> StateStore:
     return SqliteStateStore(output_dir / STATE_FILE, readonly=readonly)
 
 
+class StateStoreExtension:
+    """The crawl's state store as a component of its own (enabled by ``StateStoreAddon``): opened on
+    first use, closed when the engine stops. The spider, the state pipeline, the fleet's claims and
+    the commit share it through ``state_store``."""
+
+    def __init__(self, settings: BaseSettings):
+        self.settings = settings
+        self._store: StateStore | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StateStoreExtension:
+        extension = cls(crawler.settings)
+        crawler.signals.connect(extension.engine_stopped, signal=signals.engine_stopped)
+        return extension
+
+    @property
+    def store(self) -> StateStore:
+        if self._store is None:
+            self._store = open_store(self.settings, readonly=not holds(self.settings.get("OUTPUT_DIR")))
+        return self._store
+
+    def engine_stopped(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+class StateStoreAddon:
+    """Add-on: the state store's component is always on (a crawl cannot decide anything without
+    it), even when the command line replaces EXTENSIONS."""
+
+    def update_settings(self, settings: BaseSettings) -> None:
+        settings.set_in_component_priority_dict("EXTENSIONS", StateStoreExtension, 0)
+
+
 def state_store(crawler: Crawler) -> StateStore:
-    """The crawler's state store (one per crawl, opened on first use)."""
-    store = getattr(crawler, "state_store", None)
-    if store is None:
-        store = open_store(crawler.settings, readonly=not holds(crawler.settings.get("OUTPUT_DIR")))
-        crawler.state_store = store
-    return store
+    """The crawl's state store (one per crawl; its add-on enables its component).
+    Found once the crawl's extensions are built: from a signal, a spider's ``start``, a pipeline."""
+    extension = crawler.get_extension(StateStoreExtension)
+    if extension is None:
+        raise NotConfigured("crawler.state.stores.StateStoreAddon is not in ADDONS")
+    return extension.store
