@@ -186,7 +186,7 @@ def test_an_id_that_comes_with_another_url_is_logged_counted_and_not_emitted(tmp
     assert "Id conflict: " in second.log and "/gcsy/20190320/1792665.html has id 1792665" in second.log
 
 
-def test_discovery_skips_known_articles_and_counts_an_id_held_for_another_url():
+def test_discovery_skips_known_articles_and_counts_an_id_held_for_another_url(monkeypatch):
     from scrapy.utils.test import get_crawler
 
     from crawler.extract.listing import ListedArticle
@@ -195,7 +195,9 @@ def test_discovery_skips_known_articles_and_counts_an_id_held_for_another_url():
     crawler = get_crawler(SichuanpeaceSpider)
     spider = SichuanpeaceSpider.from_crawler(crawler, base_url=BASE)
     earlier = BASE + "xwzx/2024/0115/12.htm"
-    crawler.state_store = _Store(_known(KNOWN), replace(_known(KNOWN), id="0115", url=earlier, channel=None))
+    store = _Store(_known(KNOWN), replace(_known(KNOWN), id="0115", url=earlier, channel=None))
+    # The crawl's store is a component (crawler.state.stores); here the spider is asked without a crawl.
+    monkeypatch.setattr("crawler.spiders.sichuanpeace.state_store", lambda _crawler: store)
     spider.known = {"2541288", "0115"}
     listed = [ListedArticle(ref=page_ref(url, BASE), title=url)
               for url in (KNOWN, OTHER, OTHER, earlier, BASE + "xwzx/2024/0115/13.htm")]
