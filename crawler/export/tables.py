@@ -6,7 +6,9 @@ the records write them (ISO 8601 text) and lists and objects as JSON text; Parqu
 
 ``revisions`` is every committed record, in stream order, with where it was committed (``position``
 in the stream, the manifest's ``seq`` and ``run_id``). ``articles`` is one row per (site, id): the
-record fields of its latest revision that has content, and what the archive knows of its history.
+record fields of its latest revision that has content, and what the archive knows of its history
+(in SQLite; the JSONL and Parquet outputs append an article's new row each time a fold changes it,
+and its row with the greatest ``last_position`` is its current one).
 """
 
 from __future__ import annotations
@@ -79,6 +81,9 @@ HISTORY_COLUMNS: tuple[Column, ...] = (
     _time("last_seen", UTC),  # fetched_at of its latest record
     _int("revisions"),  # records of it in the stream
     _int("first_seq"), _int("last_seq"), _text("last_run_id"),
+    # ``position`` of its latest record: which row of an article is its current one where the files
+    # keep more than one (the articles change log and dataset: the row with the greatest wins)
+    _int("last_position"),
 )
 ARTICLE_COLUMNS: tuple[Column, ...] = (*RECORD_COLUMNS, *HISTORY_COLUMNS)
 
