@@ -16,7 +16,7 @@ long to build (records, then the first export) and needs some tens of GB, so it 
     python -m bench.export_fold                          # 45,000
     python -m bench.export_fold --records 45000 1000000  # both
 
-Results: ``bench/results/export_fold.json``.
+Results: ``bench/results/export_fold.json`` (``--out``).
 """
 
 from __future__ import annotations
@@ -177,6 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--folds", type=int, default=3, help="new manifests folded one after another (default 3)")
     parser.add_argument("--workdir", type=Path, help="where to build (default: a temporary folder, removed)")
     parser.add_argument("--keep", action="store_true", help="keep the archives built")
+    parser.add_argument("--out", type=Path, default=RESULTS / "export_fold.json", help="the results file")
     opts = parser.parse_args(argv)
     workdir = opts.workdir or Path(tempfile.mkdtemp(prefix="export-fold-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -186,8 +187,8 @@ def main(argv: list[str] | None = None) -> None:
         if not opts.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     print(report(results))
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "export_fold.json").write_text(json.dumps(results, indent=2) + "\n", "utf-8")
+    opts.out.parent.mkdir(parents=True, exist_ok=True)
+    opts.out.write_text(json.dumps(results, indent=2) + "\n", "utf-8")
 
 
 if __name__ == "__main__":
