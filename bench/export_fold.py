@@ -157,7 +157,8 @@ def measure(records: int, workdir: Path, folds: int) -> dict[str, Any]:
         print(f"{records}: fold of {FOLD_RECORDS} records {seconds:.2f} s", flush=True)
     export_dir = output_dir / export_run.EXPORT_DIR
     return {"records": records, "manifests": archive.seq, "first_build_s": round(first, 2),
-            "fold_s": [round(s, 3) for s in fold_times], "fold_median_s": round(sorted(fold_times)[len(fold_times) // 2], 3),
+            "fold_s": [round(s, 3) for s in fold_times],
+            "fold_median_s": round(sorted(fold_times)[len(fold_times) // 2], 3),
             "records_bytes": _disk(output_dir / RECORDS_DIR), "export_bytes": _disk(export_dir)}
 
 
@@ -165,8 +166,9 @@ def report(results: list[dict[str, Any]]) -> str:
     lines = ["| records | manifests | first build | fold of 300 (median of folds) | folds | export on disk |",
              "| --- | --- | --- | --- | --- | --- |"]
     for r in results:
-        lines.append(f"| {r['records']:,} | {r['manifests']} | {r['first_build_s']:.1f} s | {r['fold_median_s']:.2f} s | "
-                     f"{', '.join(f'{s:.2f}' for s in r['fold_s'])} | {r['export_bytes'] / 2**20:,.0f} MiB |")
+        folds = ", ".join(f"{s:.2f}" for s in r["fold_s"])
+        lines.append(f"| {r['records']:,} | {r['manifests']} | {r['first_build_s']:.1f} s | "
+                     f"{r['fold_median_s']:.2f} s | {folds} | {r['export_bytes'] / 2**20:,.0f} MiB |")
     return "\n".join(lines)
 
 

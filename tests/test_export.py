@@ -500,7 +500,8 @@ def test_fold_new_deleted_restored(tmp_path):
     row = fold_one(1, "deleted", 1, "T1")
     assert (row["title"], row["body"], row["deleted"], row["deleted_at"]) == ("a", "x", True, "T1")
     assert (row["status"], row["revision"], row["last_seq"], row["last_position"]) == ("deleted", 1, 2, 1)
-    assert row["fetched_at"] == "T0" and row["images"] == [{"url": "u", "caption": "c"}]  # the capture its content is from
+    # The capture its content is from.
+    assert row["fetched_at"] == "T0" and row["images"] == [{"url": "u", "caption": "c"}]
     row = fold_one(2, "restored", 2, "T2", title="b", body="y")
     assert (row["title"], row["deleted"], row["deleted_at"], row["images"]) == ("b", False, None, None)
     assert (row["status"], row["revision"], row["revisions"], row["first_seq"]) == ("restored", 2, 3, 1)

@@ -14,8 +14,6 @@ and its row with the greatest ``last_position`` is its current one).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 import pyarrow as pa
 
@@ -92,15 +90,3 @@ TABLES: dict[str, tuple[Column, ...]] = {"articles": ARTICLE_COLUMNS, "revisions
 
 def arrow_schema(columns: tuple[Column, ...]) -> pa.Schema:
     return pa.schema([pa.field(c.name, c.arrow) for c in columns])
-
-
-def parse_time(value: str | None) -> datetime | None:
-    """A record's ISO time (``Z`` or ``+08:00``) as an aware datetime (3.10's fromisoformat lacks ``Z``)."""
-    if value is None:
-        return None
-    return datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
-
-
-def to_arrow_value(column: Column, value: Any) -> Any:
-    """A row value (as JSONL has it) as pyarrow takes it for the column's type."""
-    return parse_time(value) if column.kind == "time" else value
