@@ -453,14 +453,23 @@ def test_a_kill_mid_fold_leaves_a_correct_export_after_the_next_run(archive, tmp
             assert READERS[fmt](out / "export", table) == READERS[fmt](archive.second.folder, table), (fmt, table)
 
 
-def test_an_output_shorter_than_recorded_is_written_whole(archive, tmp_path):
+@pytest.mark.parametrize("killed", [False, True], ids=["whole", "killed_before_recording"])
+def test_an_output_shorter_than_recorded_is_written_whole(archive, tmp_path, monkeypatch, killed):
     out = tmp_path / "out"
     shutil.copytree(archive.out, out, ignore=shutil.ignore_patterns("export", ".lock"))
     shutil.copytree(archive.second.folder, out / "export")
     (out / "export" / "revisions.jsonl").write_bytes(b"")
+    (out / "export" / "articles.jsonl").unlink()
     (out / "export" / "articles" / os.listdir(out / "export" / "articles")[0]).unlink()
+    if killed:  # the file rewritten whole is longer than its old recorded length: never cut back to it
+        with closing(sqlite3.connect(out / "export" / "archive.sqlite")) as db, db:
+            db.execute("UPDATE outputs SET bytes = 10 WHERE name = 'articles.jsonl'")
+        _kill_when_recording(monkeypatch, "articles.jsonl")
+        with pytest.raises(Killed):
+            run.export(out, out / "export")
+        monkeypatch.undo()
     report = run.export(out, out / "export")
-    assert sorted(report.written) == ["articles", "revisions.jsonl"]
+    assert sorted(report.written) == ["articles", "articles.jsonl", "revisions.jsonl"]
     for fmt in READERS:
         for table in TABLES:
             assert READERS[fmt](out / "export", table) == READERS[fmt](archive.second.folder, table), (fmt, table)

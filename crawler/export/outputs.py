@@ -115,6 +115,9 @@ def _bring_jsonl(store: ArchiveStore, export_dir: Path, output: Output, target: 
         if state is not None:
             logger.warning("%s is not the %s bytes the export recorded (%s): writing it whole",
                            path, state.bytes, "missing" if size is None else f"{size} bytes")
+            # Forgotten first: the whole file must never be taken for an append past the old length.
+            with store.db:
+                store.forget_output(output.name)
         part = part_path(path)
         try:
             with part.open("wb") as handle:
