@@ -96,6 +96,12 @@ def test_rerun_bench(tmp_path):
     assert "rerun_wall_fraction" in result
 
 
+def test_export_fold_bench(tmp_path):
+    result = run_bench("bench.export_fold", tmp_path / "export_fold.json", "--records", "600", "--folds", "2")
+    assert [r["records"] for r in result] == [600] and len(result[0]["fold_s"]) == 2
+    assert {"first_build_s", "fold_median_s", "export_bytes"} <= set(result[0])
+
+
 def test_memory_bench(tmp_path):
     result = run_bench("bench.memory", tmp_path / "memory.json", "--articles", "20", "40")
     assert [r["articles"] for r in result["runs"]] == [20, 40]

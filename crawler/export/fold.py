@@ -1,10 +1,13 @@
-"""Reading OUTPUT_DIR as README's consumer rule says, and folding its records into the archive.
+"""Reading OUTPUT_DIR as README's consumer rule says: which manifests to fold, and their records.
 
 The rule: every manifest under ``runs/`` is a commit; read them in order of ``seq`` (0.1.0's
 ``runs/<run id>.json``, without ``seq``, before all others, whole files), and in each the byte range
 of every ``records`` entry, checked against its ``sha256`` and ``records`` count. Only committed
 manifests are read: a manifest is renamed into place whole, after the files it lists, so a crawl
 running meanwhile is never half seen, and nothing here takes its lock or writes under OUTPUT_DIR.
+
+The fold itself (a record into its article's row) is SQL, in ``store``: SQLite parses each record's
+line and changes the row in place, with no Python per record.
 
 Each manifest folded is remembered by its name, seq, run id, size and the SHA-256 of its bytes. An
 export lists the manifests (names and sizes only), and reads the records of those after the folded
@@ -20,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..items import STATUS_DELETED as DELETED
 from ..run import manifests
 
 
@@ -43,15 +45,6 @@ class Commit:
     key: ManifestKey
     sha256: str
     manifest: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Revision:
-    """One record of the stream and where it was committed."""
-    position: int  # 0, 1, 2 … over the whole stream, in the consumer's order
-    seq: int
-    run_id: str
-    record: dict[str, Any]
 
 
 def listed(output_dir: Path) -> list[ManifestKey]:
@@ -91,9 +84,9 @@ def _checked_range(output_dir: Path, entry: dict[str, Any], name: str) -> bytes:
         raise ExportError(f"manifest {name}: cannot read {error} (the export needs every committed range)") from None
 
 
-def records_of(output_dir: Path, commit: Commit) -> list[dict[str, Any]]:
-    """The records a manifest commits, in order, every range checked (sha256, count)."""
-    found: list[dict[str, Any]] = []
+def record_lines(output_dir: Path, commit: Commit) -> list[str]:
+    """The records a manifest commits, in order, as their JSON lines, every range checked (sha256, count)."""
+    found: list[str] = []
     if "seq" not in commit.manifest and commit.manifest.get("complete") is not True:
         return found  # a 0.1.0 run that did not complete: README's upgrade note reads none of it
     for entry in commit.manifest.get("files", []):
@@ -104,42 +97,5 @@ def records_of(output_dir: Path, commit: Commit) -> list[dict[str, Any]]:
         if "records" in entry and len(lines) != entry["records"]:
             raise ExportError(f"manifest {commit.key.name}: {entry['file']} holds {len(lines)} records in its "
                               f"range, the manifest says {entry['records']}")
-        found += [json.loads(line) for line in lines]
+        found += lines
     return found
-
-
-def revisions_of(commit: Commit, records: list[dict[str, Any]], start: int) -> list[Revision]:
-    """A commit's records as revisions, numbered on from ``start`` (the stream's length so far)."""
-    return [Revision(start + i, commit.key.seq, commit.key.run_id, record) for i, record in enumerate(records)]
-
-
-def revision_row(revision: Revision) -> dict[str, Any]:
-    """The ``revisions`` row of a record: where it was committed, then the record as written."""
-    return {"position": revision.position, "seq": revision.seq, "run_id": revision.run_id, **revision.record}
-
-
-def fold(article: dict[str, Any] | None, revision: Revision) -> dict[str, Any]:
-    """The ``articles`` row after one more record of it (``article``: the row before, None at first).
-
-    A record with content (new, modified, restored) gives the row its fields; a deleted record has
-    none (schema: title, body, content_sha256 null), so the row keeps its last content and is
-    flagged ``deleted`` until a restored record brings the article back.
-    """
-    record = revision.record
-    deleted = record.get("status") == DELETED
-    content = article if deleted and article is not None else record
-    history = article or {}
-    row = {key: value for key, value in content.items() if key in record}  # the record's fields only
-    row.update(
-        status=record.get("status"), revision=record.get("revision"),
-        first_seen=history.get("first_seen") or record.get("first_seen"),
-        deleted=deleted, deleted_at=record.get("fetched_at") if deleted else None,
-        last_seen=record.get("fetched_at"), revisions=history.get("revisions", 0) + 1,
-        first_seq=history.get("first_seq", revision.seq), last_seq=revision.seq, last_run_id=revision.run_id,
-    )
-    return row
-
-
-def article_key(record: dict[str, Any]) -> tuple[str, str]:
-    """What one article is: (site, id), as the crawl dedupes and the state keys it."""
-    return record["site"], record["id"]

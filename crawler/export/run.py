@@ -1,49 +1,40 @@
-"""One export, in order: list the manifests, fold the new ones into the database, write the other
-formats from it.
+"""One export, in order: list the manifests, fold the new ones into the database, bring the other
+outputs up to it.
 
 Where it writes: the export folder only (default ``OUTPUT_DIR/export/``), never anything else under
 OUTPUT_DIR, and it takes no crawl lock: it reads committed manifests, which a running crawl only
 adds to. Two exports of one folder at once are kept apart by the folder's own lock file.
 
-Every file is written hidden (``.<name>.part``), fsynced and renamed over the old one, so a kill
-mid-export leaves each table whole, old or new. The database is renamed first: it is the fold's
-state. Then each other output is rewritten when it does not hold the database's generation (the
-manifests folded), as ``outputs.json`` records: an export killed between the two finishes the job
-next time.
+The database is the export's state and its commit point: the new manifests are folded into it in
+place, in one transaction (a database built from nothing is written hidden and renamed into place).
+Then each JSONL file and Parquet dataset is brought up to it (``outputs``: appended, never rewritten),
+each recording in the database how far it got: an export killed between the two finishes the job
+next time, cutting back what it had appended unrecorded.
 """
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
-import json
 import logging
 import os
-from collections.abc import Callable, Iterator
+import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..run.files import fsync_dir, part_path, write_json_atomic
-from . import fold
+from ..run.files import fsync_dir, part_path
+from . import fold, outputs
 from .fold import ExportError, ManifestKey
-from .jsonl import write_jsonl
-from .parquet import write_parquet
 from .store import ArchiveStore, check_sqlite
-from .tables import TABLES
 
 logger = logging.getLogger(__name__)
 
 EXPORT_DIR = "export"  # under OUTPUT_DIR, unless --out says otherwise
 ARCHIVE_DB = "archive.sqlite"
-OUTPUTS_FILE = "outputs.json"  # which generation each JSONL and Parquet file holds
 LOCK_FILE = ".export.lock"
 # The database is always written: it is the fold's state. The others on request (all by default).
 FORMATS = ("jsonl", "parquet", "sqlite")
-WRITERS: dict[str, tuple[str, Callable]] = {
-    "jsonl": ("{table}.jsonl", lambda rows, table, path: write_jsonl(rows, path)),
-    "parquet": ("{table}.parquet", lambda rows, table, path: write_parquet(rows, TABLES[table], path)),
-}
 
 
 class ExportLocked(Exception):
@@ -58,12 +49,6 @@ class ExportReport:
     rebuilt: str | None = None  # why the database was built from nothing, when it was
     written: list[str] = field(default_factory=list)  # files renamed into place
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # rows per status, per table
-
-
-def generation(folded: list[ManifestKey]) -> str:
-    """What a database holds, as one string: the manifests folded into it."""
-    text = "\n".join(f"{key.seq} {key.run_id} {key.name} {key.size}" for key in folded)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @contextmanager
@@ -82,6 +67,13 @@ def _replacing(path: Path) -> Iterator[Path]:
     fsync_dir(path.parent)
 
 
+def _forget_journal(db_path: Path) -> None:
+    """The old database's write-ahead log gone before a new database takes its name: SQLite would
+    otherwise replay it onto the new one."""
+    for suffix in ("-wal", "-shm"):
+        db_path.with_name(db_path.name + suffix).unlink(missing_ok=True)
+
+
 @contextmanager
 def _export_lock(export_dir: Path) -> Iterator[None]:
     with (export_dir / LOCK_FILE).open("a") as handle:
@@ -97,13 +89,16 @@ def _folded_state(db_path: Path, output_dir: Path, current: list[ManifestKey]) -
     be built again."""
     if not db_path.exists():
         return None, "no database yet"
-    store = ArchiveStore.open(db_path)
     try:
-        if not store.usable():
-            return None, "the database is damaged or of another export version"
-        folded = store.folded()
-    finally:
-        store.close()
+        store = ArchiveStore.open(db_path)
+        try:
+            if not store.usable():
+                return None, "the database is damaged or of another export version"
+            folded = store.folded()
+        finally:
+            store.close()
+    except sqlite3.DatabaseError:
+        return None, "the database is damaged or of another export version"
     keys = [key for key, _ in folded]
     if fold.pending(keys, current) is None:
         return None, "a manifest it folded is gone or changed"
@@ -116,23 +111,26 @@ def _folded_state(db_path: Path, output_dir: Path, current: list[ManifestKey]) -
 
 def _fold_into(store: ArchiveStore, output_dir: Path, todo: list[ManifestKey], report: ExportReport) -> None:
     position = store.stream_length()
-    with store.db:  # one transaction: the part file is renamed only once it is committed
+    with store.db:  # one transaction: the export's commit point
         for key in todo:
             commit = fold.read(output_dir, key)
-            revisions = fold.revisions_of(commit, fold.records_of(output_dir, commit), position)
-            for revision in revisions:
-                store.add_revision(fold.revision_row(revision))
-                before = store.article(*fold.article_key(revision.record))
-                store.put_article(fold.fold(before, revision), known=before is not None)
-            store.mark_folded(commit, len(revisions), position)
-            position += len(revisions)
+            lines = fold.record_lines(output_dir, commit)
+            try:
+                store.add_records(lines, position, commit.key.seq, commit.key.run_id)
+            except sqlite3.OperationalError as error:
+                if "JSON" not in str(error):
+                    raise
+                # Its range checked: a line written so, not damaged since.
+                raise ExportError(f"manifest {key.name}: a record that is not JSON ({error})") from None
+            store.mark_folded(commit, len(lines), position)
+            position += len(lines)
             report.folded_manifests += 1
-            report.folded_records += len(revisions)
-            logger.info("Folded manifest %s: %d records", key.name, len(revisions))
+            report.folded_records += len(lines)
+            logger.info("Folded manifest %s: %d records", key.name, len(lines))
 
 
 def export(output_dir: Path, export_dir: Path, formats: tuple[str, ...] = FORMATS) -> ExportReport:
-    """Fold OUTPUT_DIR's manifests not folded yet into ``export_dir``, and write ``formats``."""
+    """Fold OUTPUT_DIR's manifests not folded yet into ``export_dir``, and bring ``formats`` up to them."""
     check_sqlite()
     if not (output_dir / "runs").is_dir():
         raise ExportError(f"{output_dir} holds no runs/ folder: no crawl has committed there")
@@ -146,43 +144,22 @@ def export(output_dir: Path, export_dir: Path, formats: tuple[str, ...] = FORMAT
         if folded is None:
             report.rebuilt = why
             logger.info("Building %s from every manifest: %s", db_path, why)
-        todo = current if folded is None else current[len(folded):]
-        if todo or folded is None:
             with _replacing(db_path) as part:
-                store = ArchiveStore.create(part) if folded is None else ArchiveStore.copy_of(db_path, part)
+                store = ArchiveStore.create(part)
                 try:
-                    _fold_into(store, output_dir, todo, report)
+                    _fold_into(store, output_dir, current, report)
                 finally:
                     store.close()
+                ArchiveStore.finish_build(part)
+                _forget_journal(db_path)
             report.written.append(ARCHIVE_DB)
-        _write_others(db_path, export_dir, [f for f in formats if f in WRITERS], report)
+        store = ArchiveStore.in_place(db_path)
+        try:
+            if folded is not None and len(current) > len(folded):
+                _fold_into(store, output_dir, current[len(folded):], report)
+                report.written.append(ARCHIVE_DB)
+            report.written += outputs.bring_up(store, export_dir, tuple(formats))
+            report.counts = store.counts()
+        finally:
+            store.close()
     return report
-
-
-def _write_others(db_path: Path, export_dir: Path, formats: list[str], report: ExportReport) -> None:
-    outputs_path = export_dir / OUTPUTS_FILE
-    try:
-        outputs = json.loads(outputs_path.read_text("utf-8"))
-    except (OSError, ValueError):
-        outputs = {}
-    store = ArchiveStore.open(db_path)
-    try:
-        current = generation([key for key, _ in store.folded()])
-        for fmt in formats:
-            name_pattern, write = WRITERS[fmt]
-            for table in TABLES:
-                name = name_pattern.format(table=table)
-                if outputs.get(name) == current and (export_dir / name).exists():
-                    continue
-                with _replacing(export_dir / name) as part:
-                    write(store.rows(table), table, part)
-                # Said at once: an export killed at the next file rewrites only what it did not finish.
-                outputs[name] = current
-                write_json_atomic(outputs_path, outputs)
-                report.written.append(name)
-        if outputs.get(ARCHIVE_DB) != current:
-            outputs[ARCHIVE_DB] = current
-            write_json_atomic(outputs_path, outputs)
-        report.counts = store.counts()
-    finally:
-        store.close()

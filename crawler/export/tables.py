@@ -6,14 +6,14 @@ the records write them (ISO 8601 text) and lists and objects as JSON text; Parqu
 
 ``revisions`` is every committed record, in stream order, with where it was committed (``position``
 in the stream, the manifest's ``seq`` and ``run_id``). ``articles`` is one row per (site, id): the
-record fields of its latest revision that has content, and what the archive knows of its history.
+record fields of its latest revision that has content, and what the archive knows of its history
+(in SQLite; the JSONL and Parquet outputs append an article's new row each time a fold changes it,
+and its row with the greatest ``last_position`` is its current one).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 import pyarrow as pa
 
@@ -79,6 +79,9 @@ HISTORY_COLUMNS: tuple[Column, ...] = (
     _time("last_seen", UTC),  # fetched_at of its latest record
     _int("revisions"),  # records of it in the stream
     _int("first_seq"), _int("last_seq"), _text("last_run_id"),
+    # ``position`` of its latest record: which row of an article is its current one where the files
+    # keep more than one (the articles change log and dataset: the row with the greatest wins)
+    _int("last_position"),
 )
 ARTICLE_COLUMNS: tuple[Column, ...] = (*RECORD_COLUMNS, *HISTORY_COLUMNS)
 
@@ -87,15 +90,3 @@ TABLES: dict[str, tuple[Column, ...]] = {"articles": ARTICLE_COLUMNS, "revisions
 
 def arrow_schema(columns: tuple[Column, ...]) -> pa.Schema:
     return pa.schema([pa.field(c.name, c.arrow) for c in columns])
-
-
-def parse_time(value: str | None) -> datetime | None:
-    """A record's ISO time (``Z`` or ``+08:00``) as an aware datetime (3.10's fromisoformat lacks ``Z``)."""
-    if value is None:
-        return None
-    return datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
-
-
-def to_arrow_value(column: Column, value: Any) -> Any:
-    """A row value (as JSONL has it) as pyarrow takes it for the column's type."""
-    return parse_time(value) if column.kind == "time" else value
