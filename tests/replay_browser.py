@@ -84,22 +84,34 @@ EMBED_PAGE = """<!doctype html>
 """
 
 
-class RangeHandler(SimpleHTTPRequestHandler):
-    """A static file server that answers ``Range: bytes=a-b`` (ReplayWeb.page reads a WACZ by ranges)."""
+class StaticHandler(SimpleHTTPRequestHandler):
+    """Files as ``python3 -m http.server`` serves them (whole, no ranges), quietly."""
 
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".js": "application/javascript",
                       ".wacz": "application/wacz+zip"}
 
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class RangeHandler(StaticHandler):
+    """Files with ``Range: bytes=a-b`` answered, as a web host answers them. ReplayWeb.page then
+    reads a WACZ as it reads a hosted one: the zip's directory, the index, and only the byte ranges
+    the index points at. Without ranges it loads the whole file."""
+
     def send_head(self):  # noqa: ANN201 (http.server's signature)
         self.range_left = None
-        match = re.fullmatch(r"bytes=(\d*)-(\d*)", self.headers.get("Range", ""))
+        match = re.fullmatch(r"bytes=(\d+)-(\d*)|bytes=-(\d+)", self.headers.get("Range", ""))
         path = Path(self.translate_path(self.path))
         if not match or not path.is_file():
             return super().send_head()
         size = path.stat().st_size
-        first, last = match.groups()
-        start, end = (size - int(last), size - 1) if not first else (int(first), min(int(last or size - 1), size - 1))
-        if start > end or start >= size:
+        first, last, suffix = match.groups()
+        if suffix is not None:  # the last N bytes
+            start, end = max(size - int(suffix), 0), size - 1
+        else:
+            start, end = int(first), min(int(last or size - 1), size - 1)
+        if start > end:
             self.send_error(416)
             return None
         handle = path.open("rb")
@@ -108,7 +120,6 @@ class RangeHandler(SimpleHTTPRequestHandler):
         self.send_header("Content-Type", self.guess_type(str(path)))
         self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
         self.send_header("Content-Length", str(end - start + 1))
-        self.send_header("Accept-Ranges", "bytes")
         self.end_headers()
         self.range_left = end - start + 1
         return handle
@@ -120,26 +131,23 @@ class RangeHandler(SimpleHTTPRequestHandler):
         outputfile.write(source.read(left))
 
     def end_headers(self) -> None:
-        if not self.headers.get("Range"):
-            self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Accept-Ranges", "bytes")
         super().end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 class ReplayServer:
     """ReplayWeb.page's files, an embed page replaying ``url`` and the WACZ, on 127.0.0.1 (a port the
-    OS chooses; a secure context, as a service worker needs)."""
+    OS chooses; a secure context, as a service worker needs), byte ranges answered or not."""
 
-    def __init__(self, root: Path, files: Path, wacz: Path, url: str):
+    def __init__(self, root: Path, files: Path, wacz: Path, url: str, ranges: bool = True):
         root.mkdir(parents=True, exist_ok=True)
         (root / "replay").mkdir(exist_ok=True)
         shutil.copy(files / "ui.js", root / "ui.js")
         shutil.copy(files / "sw.js", root / "replay" / "sw.js")  # the service worker's scope: /replay/
         shutil.copy(wacz, root / wacz.name)
         (root / "index.html").write_text(EMBED_PAGE.format(wacz=wacz.name, url=url), "utf-8")
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: RangeHandler(*a, directory=str(root)))
+        handler = RangeHandler if ranges else StaticHandler
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: handler(*a, directory=str(root)))
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
 
     def __enter__(self) -> ReplayServer:

@@ -55,26 +55,40 @@ def renders(state: dict, record: dict) -> dict:
     }
 
 
-def test_an_archived_article_replays_in_replaywebpage_in_headless_chromium(tmp_path):
-    browser_path = chromium_path()
-    if browser_path is None:
-        if os.environ.get("CI"):
-            raise RuntimeError("chromium is not installed: .ci/run installs it")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    files = replaywebpage()
-    out = tmp_path / "out"
+@pytest.fixture(scope="module")
+def archived(tmp_path_factory):
+    """One crawl of the fixture site, then the site stopped, and the run's WACZ made by the real
+    ``scrapy export --format wacz --runs RUN_ID``: the WACZ and the article's record."""
+    out = tmp_path_factory.mktemp("replay") / "out"
     with FixtureSite() as site:
         crawl = run_crawl(site.base_url, out)
     assert crawl.returncode == 0, crawl.log[-3000:]
     record = next(r for r in crawl.records if r["id"] == ARTICLE)
     assert record["images"] and record["body"]
-    run_id = consumer.final(out)["run_id"]
-    done = scrapy_export(out, "--format", "wacz", "--runs", run_id, "--out", str(tmp_path / "export"))
+    export = out.parent / "export"
+    done = scrapy_export(out, "--format", "wacz", "--runs", consumer.final(out)["run_id"], "--out", str(export))
     assert done.returncode == 0, done.stdout + done.stderr
-    [wacz] = (tmp_path / "export").glob("*.wacz")
+    [wacz] = export.glob("*.wacz")
+    return wacz, record
 
-    with ReplayServer(tmp_path / "www", files, wacz, record["url"]) as server, \
-            Chromium(browser_path, tmp_path / "profile") as browser:
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    found = chromium_path()
+    if found is None:
+        if os.environ.get("CI"):
+            raise RuntimeError("chromium is not installed: .ci/run installs it")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    return found
+
+
+# ranges: as a web host serves the WACZ (ReplayWeb.page reads its index, then the ranges it needs);
+# whole-file: as `python3 -m http.server` does (README's local way; ReplayWeb.page loads it all).
+@pytest.mark.parametrize("ranges", [True, False], ids=["ranges", "whole-file"])
+def test_an_archived_article_replays_in_replaywebpage_in_headless_chromium(chromium, archived, tmp_path, ranges):
+    wacz, record = archived
+    with ReplayServer(tmp_path / "www", replaywebpage(), wacz, record["url"], ranges=ranges) as server, \
+            Chromium(chromium, tmp_path / "profile") as browser:
         session = browser.open(server.url)
         wait_for(lambda: all(renders(replayed(browser, session, record["url"]), record).values()), REPLAY_WAIT)
         state = replayed(browser, session, record["url"])
