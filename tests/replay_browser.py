@@ -45,6 +45,9 @@ def replaywebpage(cache: Path | None = None) -> Path:
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder.parent) as scratch:
+        if shutil.which("npm") is None:
+            raise RuntimeError(f"npm is not installed: it fetches replaywebpage@{REPLAYWEBPAGE_VERSION} "
+                               f"(apt-get install npm, or Node.js's installer)")
         done = subprocess.run(["npm", "pack", f"replaywebpage@{REPLAYWEBPAGE_VERSION}", "--pack-destination", scratch,
                                "--silent"], capture_output=True, text=True, timeout=300)
         if done.returncode != 0:

@@ -36,11 +36,15 @@ RENDERED = """JSON.stringify({
 
 
 def replayed(browser: Chromium, session: str, url: str) -> dict:
-    """What the frame replaying ``url`` renders (``{}`` while there is no such frame)."""
-    frame = next((f for f in browser.frames(session) if f["url"].endswith("mp_/" + url)), None)
-    if frame is None:
-        return {}
-    return {"frame": frame["url"], **json.loads(browser.evaluate_in(session, frame["id"], RENDERED))}
+    """What the frame replaying ``url`` renders (``{}`` while there is no such frame; the browser's
+    answer when the frame went away while asked)."""
+    try:
+        frame = next((f for f in browser.frames(session) if f["url"].endswith("mp_/" + url)), None)
+        if frame is None:
+            return {}
+        return {"frame": frame["url"], **json.loads(browser.evaluate_in(session, frame["id"], RENDERED))}
+    except RuntimeError as error:  # e.g. the frame navigated between the two questions
+        return {"error": str(error)}
 
 
 def renders(state: dict, record: dict) -> dict:
