@@ -119,9 +119,9 @@ class Archive:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{run_id}.jsonl"
         path.write_bytes(data)
-        entry = manifests.records_entry(uri=path.resolve().as_uri(), file=f"{RECORDS_DIR}/{path.name}",
-                                        records=len(records), offset=0, size=len(data),
-                                        sha256=hashlib.sha256(data).hexdigest())
+        entry = manifests.range_entry(kind="records", uri=path.resolve().as_uri(), file=f"{RECORDS_DIR}/{path.name}",
+                                      records=len(records), offset=0, size=len(data),
+                                      sha256=hashlib.sha256(data).hexdigest())
         manifests.write(self.output_dir, manifests.new(self.seq, run_id, 1, final=True, site=SITE,
                                                        records=len(records), files=[entry], complete=True))
         return len(records)
