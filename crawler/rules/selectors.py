@@ -103,7 +103,8 @@ INFO_LINE_MAX_CHARS = 160      # an info line is short; a body paragraph quoting
 # [ 责编：… ] / 【责任编辑:…】 / 发布日期：… 责任编辑：龙慧 / 编辑/苏芳 / （松花江网编辑 孙桂芳）.
 EDITOR_RE = re.compile(
     r"(?:责任编辑|责编|(?<![\u4e00-\u9fff])编辑|网编辑|小编)\s*(?:[:：/]\s*|\s+(?=[\u4e00-\u9fff]{2,4}\s*[)）\]】]))"
-    r"(?P<editor>[\u4e00-\u9fffA-Za-z·•、,， ]{1,20}?)\s*"
+    # ... a name, or only a CMS's staff code (163.com: 责任编辑：NF041, NF041_NF5619): what the page shows.
+    r"(?P<editor>[\u4e00-\u9fffA-Za-z·•、,， ]{1,20}?|[A-Za-z]{1,6}\d{2,6}(?:_[A-Za-z]{1,6}\d{2,6})?)\s*"
     # ... up to a bracket, the line's end, the next label, or a CMS's staff code (PN269, _NN2587).
     r"(?=[)）\]】|｜]|$|\s{2,}|\s*(?:来源|作者|审核|校对|责任|发布|时间|日期)|\s*_?[A-Z]{2}\d{2,6}\b)")
 # An editor credit is a short line (or the info line).
