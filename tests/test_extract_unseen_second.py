@@ -26,3 +26,30 @@ BODY = "\n".join(PARAGRAPHS)
 def test_an_editor_written_as_a_staff_code_is_the_code(line, editor):
     record = extract_record(page(article(f"<p>{line}</p>")), URL)
     assert record is not None and record["editor"] == editor and record["body"] == BODY
+
+
+# --- 3. A "last updated" line under the info line ---------------------------------------------
+
+@pytest.mark.parametrize("line", ["最后更新: 2019-09-07 15:14:21", "更新时间：2019-09-07 15:14:21",
+                                  "修改时间：2019年09月07日 15:14:21"])
+def test_a_last_updated_line_is_read_into_updated_at_not_the_body(line):
+    html = (f"<h1>标题文字在这里</h1><div>2019-09-06 10:00 来源：人民日报</div><div>{line}</div>"
+            + "".join(f"<p>{p}</p>" for p in PARAGRAPHS))
+    record = extract_record(page(html), URL)
+    assert record is not None
+    assert record["published_at"] == "2019-09-06T10:00:00+08:00"
+    assert record["updated_at"] == "2019-09-07T15:14:21+08:00"
+    assert record["body"] == BODY
+
+
+def test_a_page_that_only_shows_a_new_updated_time_is_the_same_revision():
+    def shown(updated: str) -> dict:
+        html = (f"<h1>标题文字在这里</h1><div>2019-09-06 10:00 来源：人民日报 最后更新: {updated}</div>"
+                + "".join(f"<p>{p}</p>" for p in PARAGRAPHS))
+        record = extract_record(page(html), URL)
+        assert record is not None
+        return record
+    first, second = shown("2019-09-07 15:14:21"), shown("2019-09-08 09:00:00")
+    assert (first["updated_at"], second["updated_at"]) == ("2019-09-07T15:14:21+08:00", "2019-09-08T09:00:00+08:00")
+    assert first["content_sha256"] == second["content_sha256"]
+    assert first["published_at"] == "2019-09-06T10:00:00+08:00"

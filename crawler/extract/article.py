@@ -55,6 +55,7 @@ class RawArticle:
     title: str | None = None
     published_at: str | None = None
     published_at_source: str | None = None  # "page" or "url"
+    updated_at: str | None = None  # a "last updated" time the page shows (最后更新 / 更新时间 / 修改时间)
     source: str | None = None
     editor: str | None = None
     channel_name: str | None = None
@@ -179,6 +180,8 @@ def _is_info_line(text: str, near_title: bool = False) -> bool:
     if (len(text) > S.INFO_LINE_MAX_CHARS or text.startswith(("（", "(")) or "。" in text
             or ("20" not in text and "19" not in text)):  # no year: cheaper than the date pattern
         return False
+    if S.UPDATED_LABEL_RE.match(text):
+        return False  # a "last updated" line: its time is not the publication's
     match = S.DATETIME_RE.search(text)
     if not match:
         return False
@@ -310,6 +313,23 @@ def _main_region(blocks: list[Block]) -> tuple[int, int]:
         if total > best:
             best, best_range = total, (begin, index + 1)
     return best_range
+
+
+def _updated_at(blocks: list[Block], info_index: int | None, title_index: int | None) -> str | None:
+    """The "last updated" time shown in the info line or the few short lines under it (or under the
+    title), as ``published_at`` reads its time (Beijing time)."""
+    anchor = info_index if info_index is not None else title_index
+    if anchor is None:
+        return None
+    for block in blocks[anchor:anchor + S.INFO_NEIGHBOURHOOD + 1]:
+        line = block.line
+        if len(line) > S.INFO_LINE_MAX_CHARS or ("更" not in line and "修" not in line):
+            continue
+        label = S.UPDATED_LABEL_RE.search(line)
+        match = S.DATETIME_RE.match(line, label.end()) if label else None
+        if match:
+            return _iso_beijing(match)
+    return None
 
 
 def _channel_name(blocks: list[Block], title: str | None) -> str | None:
@@ -515,6 +535,7 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
     elif (url_time := _url_time(ref.url)) is not None:
         article.published_at, article.published_at_source = url_time, "url"
 
+    article.updated_at = _updated_at(page_blocks, info_index, title_index)
     article.source = _source(page_blocks, info_index, title_index, tree)
     article.editor = _editor(page_blocks, title_index or 0)
     article.channel_name = _channel_name(page_blocks, article.title)

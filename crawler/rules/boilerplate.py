@@ -76,6 +76,9 @@ LINE_RULES: tuple[LineRule, ...] = (
         rf"(?:[】【\s]*(?:{_INFO_FIELD}){{1,3}})?[】【\s]*$"), 100),
     # An info line with 来源 but no time (some pages only show the source), also whole.
     LineRule("info_line", re.compile(rf"^[】【\s]*(?:{_HOST}[】【\s]*)?(?:{_INFO_FIELD}){{1,3}}[】【\s]*$"), 60),
+    # A "last updated" line, whole (最后更新: 2019-09-07 15:14:21, 更新时间：…): read into updated_at.
+    LineRule("updated_line", re.compile(rf"^[【\[(（]?\s*(?:最后|最近)?(?:更新|修改|修订)(?:时间|日期|于)?\s*[:：]?\s*"
+                                        rf"(?:{_DATETIME})\s*[】\])）]?$"), 40),
     # 编辑:廖安泰 / 责任编辑：王五
     LineRule("editor_line", EDITOR_RE, EDITOR_LINE_MAX_CHARS),
     # 上一篇 / 下一篇 navigation between articles.

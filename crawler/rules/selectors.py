@@ -92,6 +92,10 @@ TIME_META_XPATHS: tuple[str, ...] = (
 # A date in a URL of another shape: /2022-02/12/, /202202/t20220213_1.html, /2024/0510/, /20240509/.
 URL_DATE_RE = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})(?:[-/](?P<m1>\d{1,2})[-/](?P<d1>\d{1,2})|"
                          r"[-/]?(?P<m>[01]\d)[-/]?(?P<d>[0-3]\d))(?!\d)")
+# A "last updated" line under the info line (or inside it): 最后更新: 2019-09-07 15:14:21 /
+# 更新时间：… / 修改时间：…; its time is the record's ``updated_at``, never ``published_at``, and the
+# line is not body (boilerplate ``updated_line``). The label, then the date-time.
+UPDATED_LABEL_RE = re.compile(r"(?:最后|最近)?(?:更新|修改|修订)(?:时间|日期|于)?\s*[:：]?\s*(?=(?:19|20)\d{2})")
 # How many blocks after the title the info line may be, and around it its 来源 / time may sit.
 INFO_AFTER_TITLE_BLOCKS = 12
 INFO_NEIGHBOURHOOD = 3
