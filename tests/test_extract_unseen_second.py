@@ -53,3 +53,40 @@ def test_a_page_that_only_shows_a_new_updated_time_is_the_same_revision():
     assert (first["updated_at"], second["updated_at"]) == ("2019-09-07T15:14:21+08:00", "2019-09-08T09:00:00+08:00")
     assert first["content_sha256"] == second["content_sha256"]
     assert first["published_at"] == "2019-09-06T10:00:00+08:00"
+
+
+# --- 7. A hidden block taken as the whole body --------------------------------------------------
+
+ELEVEN = [f"第{i}段正文，记者从有关部门获悉，这项工作在全省范围内稳步推进，取得了阶段性成效，群众反映良好。"
+          for i in range(1, 12)]
+
+
+@pytest.mark.parametrize("hiding", ['style="display:none"', 'style="DISPLAY: none;"', "hidden",
+                                    'aria-hidden="true"', 'style="visibility:hidden"'])
+def test_a_hidden_share_preview_block_is_not_the_body(hiding):
+    preview = f"<div {hiding}><h1>标题文字在这里</h1><p>{ELEVEN[0]}</p></div>"
+    content = ("<div class='main'><div class='hd'><h2>标题文字在这里</h2><span>2024-05-13 10:00 来源：人民日报</span></div>"
+               "<div class='bd'>" + "".join(f"<p>{p}</p>" for p in ELEVEN) + "</div></div>")
+    record = extract_record(page(preview + content), URL)
+    assert record is not None and record["body"] == "\n".join(ELEVEN)
+
+
+# The body ends at a share bar after one paragraph; the rest of the page's prose follows it.
+CUT_SHORT = ("<h1>标题文字在这里</h1><div>2024-05-13 10:00 来源：人民日报</div><p>" + PARAGRAPHS[0] + "</p><p>分享到：</p>"
+             + "".join(f"<p>{p}</p>" for p in ELEVEN))
+
+
+def test_a_body_much_shorter_than_the_page_s_main_prose_is_flagged_never_passed_silently():
+    assert parse_article(page(CUT_SHORT), URL).quality_flags == ["short_body"]
+    assert parse_article(page(article()), URL).quality_flags == []
+
+
+def test_the_quality_summary_counts_flagged_articles():
+    from scrapy.statscollectors import MemoryStatsCollector
+    from scrapy.utils.test import get_crawler
+
+    from crawler.quality import record_quality, summarize
+    stats = MemoryStatsCollector(get_crawler())
+    record_quality(stats, parse_article(page(CUT_SHORT), URL))
+    record_quality(stats, parse_article(page(article()), URL))
+    assert summarize(stats.get_stats())["flags"] == {"short_body": 1}

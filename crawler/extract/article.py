@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from ..rules import selectors as S
-from .blocks import Block, Linearized, clean_inline, linearize
+from .blocks import Block, Linearized, clean_inline, hidden_elements, linearize
 from .containers import ContainerSelectors
 from .page import HtmlPage, element_text, load_page
 from .urls import URL_SHAPE_CURRENT, ArticleRef, page_ref
@@ -33,6 +33,9 @@ PARAGRAPH_MIN_CHARS = 40
 SOFT_404_MAX_BODY_CHARS = 200
 # How many lines above the info line a headline may be (a subtitle or a kicker may sit between).
 TITLE_ABOVE_INFO_BLOCKS = 3
+# A body holding less than this share of the paragraph characters of the page's main run of prose
+# (``_main_region``) is flagged ``short_body``: never passed on silently (issue 22).
+SHORT_BODY_RATIO = 1 / 3
 # This many link lines in a row end the article: a related list or a ranking.
 LINK_RUN_BLOCKS = 2
 
@@ -65,6 +68,9 @@ class RawArticle:
     encoding_declared: str | None = None
     encoding_used: str = "utf-8"
     not_article_reason: str | None = None  # set when the page is not an article (soft 404 ...)
+    # What extraction doubts about this record (counted as quality/flag/<name>, in the manifest's
+    # quality summary, and logged): ``short_body``, the body much shorter than the page's main prose.
+    quality_flags: list[str] = field(default_factory=list)
 
 
 _TAG_RE = re.compile(r"<[^>]+>")
@@ -472,14 +478,15 @@ def _best_container(elements: list[etree._Element], linearized: Callable[[etree.
 
 
 def _body_by_selector(candidates: list[tuple[list[etree._Element], str]], page: Linearized,
-                      link_base: str) -> tuple[Linearized, str] | None:
+                      link_base: str, hidden: frozenset[etree._Element] = frozenset()
+                      ) -> tuple[Linearized, str] | None:
     """The first body container candidate holding real text, as the page walk saw it, with its family.
 
     Rarely, the container that stopped the marking holds no block text (only scripts ...): the
     candidates after it, which the walk did not record, are linearized here.
     """
     for elements, family in candidates:
-        best, best_chars = _best_container(elements, lambda e: page.part(e) or linearize(e, link_base))
+        best, best_chars = _best_container(elements, lambda e: page.part(e) or linearize(e, link_base, hidden=hidden))
         if best is not None and best_chars >= MIN_BODY_CHARS:
             return best, family
     return None
@@ -516,7 +523,8 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
     tree = page.tree
     link_base = page.link_base(ref.url)
     candidates = _BODY_SELECTORS.find(tree)
-    linear_page = linearize(page.content_root, link_base, _body_marks(candidates))
+    hidden = hidden_elements(tree)
+    linear_page = linearize(page.content_root, link_base, _body_marks(candidates), hidden)
     page_blocks = linear_page.blocks
     article.title = _choose_title(tree, page_blocks)
     title_index = _find_title_index(page_blocks, article.title)
@@ -558,7 +566,7 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
         if info_below:
             region_end = min(region_end, info_index)  # type: ignore[type-var]
     region = page_blocks[region_start:region_end]
-    selected = _body_by_selector(candidates, linear_page, link_base)
+    selected = _body_by_selector(candidates, linear_page, link_base, hidden)
     if selected is not None:
         linear, body_family = selected
         article.blocks = _trim_body(linear.blocks, article.title, info_text)
@@ -570,6 +578,10 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
         article.blocks = region
         article.attachments = _attachments_in(linear_page.attachments, article.blocks)
         article.extractor = EXTRACTOR_FALLBACK
+
+    if article.blocks and _chars(article.blocks) < SHORT_BODY_RATIO * sum(
+            len(b.line) for b in page_blocks[slice(*_main_region(page_blocks))] if _is_paragraph(b)):
+        article.quality_flags.append("short_body")  # less than a third of the page's main prose
 
     if info_text is None and _looks_like_soft_404(tree, page_blocks, article.blocks):
         article.not_article_reason = "soft 404"

@@ -11,12 +11,15 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from ..rules.selectors import (BLOCK_TAGS, CONTENT_LONG_CHARS, CONTENT_MARKS, HEADING_TAGS, MIN_CONTENT_CHARS,
-                               SKIP_TAGS)
+from ..rules.selectors import (BLOCK_TAGS, CONTENT_LONG_CHARS, CONTENT_MARKS, HEADING_TAGS, HIDDEN_STYLE_RE,
+                               HIDDEN_XPATH, MIN_CONTENT_CHARS, SKIP_TAGS)
 from .page import element_text
 from .urls import is_attachment, onto_page_site, resolve_href
 
 _INLINE_WHITESPACE = " \t\r\n"
+_HIDDEN = etree.XPath(HIDDEN_XPATH)
+# A hidden element holding at least this many characters of text is skipped (``hidden_elements``).
+HIDDEN_MIN_CHARS = MIN_CONTENT_CHARS
 
 
 @dataclass(slots=True, init=False)
@@ -89,13 +92,27 @@ def _image_src(element: etree._Element) -> str | None:
     return None
 
 
+def hidden_elements(root: etree._Element) -> frozenset[etree._Element]:
+    """The elements under ``root`` a reader never sees (selectors.HIDDEN_XPATH: display:none,
+    visibility:hidden, ``hidden``, aria-hidden="true"); ``linearize`` skips them, as readability does."""
+    found = [element for element in _HIDDEN(root)
+             if element.get("hidden") is not None or element.get("aria-hidden") == "true"
+             or HIDDEN_STYLE_RE.search(element.get("style") or "")]
+    # Only text: a hidden control (a share box's "分享到 - 微信", an icon) still marks where the
+    # template's parts meet, as it did, and is cleaned as boilerplate if it lands in a body.
+    return frozenset(e for e in found if e.tag not in ("html", "body", "head")
+                     and len(clean_inline(element_text(e))) >= HIDDEN_MIN_CHARS)
+
+
 def linearize(root: etree._Element, page_url: str,
-              marks: frozenset[etree._Element] = frozenset()) -> Linearized:
+              marks: frozenset[etree._Element] = frozenset(),
+              hidden: frozenset[etree._Element] = frozenset()) -> Linearized:
     """Blocks of ``root`` in document order; images resolved against ``page_url``.
 
     One depth-first pass, the hot loop of extraction (hence closures over locals): text and tails
     go into a buffer, and a block tag, <br> or <img> flushes the buffer into a block. For each
-    element of ``marks`` the slices of blocks and attachments it produced are recorded.
+    element of ``marks`` the slices of blocks and attachments it produced are recorded. The
+    elements of ``hidden`` (``hidden_elements``) are skipped, their tails kept.
     """
     out = Linearized()
     blocks, attachments, ranges = out.blocks, out.attachments, out.ranges
@@ -140,7 +157,8 @@ def linearize(root: etree._Element, page_url: str,
 
     def walk(element: etree._Element) -> None:
         tag = element.tag
-        if tag.__class__ is not str or (tag in SKIP_TAGS and element is not root):  # entities, scripts, styles ...
+        if (tag.__class__ is not str or (tag in SKIP_TAGS and element is not root)  # entities, scripts, styles ...
+                or (hidden and element in hidden)):  # text a reader never sees
             tail = element.tail
             if tail and (buffer or tail.strip(_INLINE_WHITESPACE)):
                 add(tail)

@@ -164,6 +164,15 @@ HEADING_RE = re.compile(r"^(?:[一二三四五六七八九十]+、|[（(][一二
 SITE_NAME_RE = re.compile(r"^[\u4e00-\u9fff]{2,10}长安网$")
 SENTENCE_END = ("。", "！", "？", "…", "；")
 
+# --- Text a reader never sees ------------------------------------------------------------------
+# Elements hidden from readers (readability's isProbablyVisible): display:none or visibility:hidden
+# in their style, the ``hidden`` attribute, aria-hidden="true". A news page's share-preview block
+# right after <body> (headline + one-sentence summary, display:none) is not the article. The XPath
+# finds candidates cheaply (attributes only); HIDDEN_STYLE_RE decides on the style.
+HIDDEN_XPATH = ("//*[@hidden or @aria-hidden='true' or "
+                "(@style and (contains(@style,'none') or contains(@style,'hidden')))]")
+HIDDEN_STYLE_RE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\s*(?:!important\s*)?(?:;|$)", re.I)
+
 # Block-level tags: a new line of text starts at each.
 BLOCK_TAGS = frozenset(
     {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "table", "tr", "td", "th",
