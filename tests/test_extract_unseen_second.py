@@ -90,3 +90,25 @@ def test_the_quality_summary_counts_flagged_articles():
     record_quality(stats, parse_article(page(CUT_SHORT), URL))
     record_quality(stats, parse_article(page(article()), URL))
     assert summarize(stats.get_stats())["flags"] == {"short_body": 1}
+
+
+# --- 9. An advertising box of links in the middle of the body -----------------------------------
+
+AD_BOX = "".join(f"<div>·</div><div><a href='http://ad.example.com/{i}'>{text}</a></div>"
+                 for i, text in enumerate(["医疗关注--前列腺新发现", "皮肤顽疾----康复圣地", "国际认证：专治口臭、溃疡"]))
+MORE = ["第三段正文，在广告框之后继续讲述，内容与前文紧密相连，篇幅也足够长，是一段完整的文章段落。",
+        "第四段正文，进一步说明了有关部门的做法，并介绍了下一步的工作安排，同样是文章本身的内容。"]
+
+
+def test_an_advertising_box_inside_the_body_does_not_end_it():
+    html = (f"<h1>标题文字在这里</h1><div>2024-05-13 10:00 来源：人民日报</div><div><p>{PARAGRAPHS[0]}</p>{AD_BOX}"
+            + "".join(f"<p>{p}</p>" for p in MORE) + "</div>")
+    record = extract_record(page(html), URL)
+    assert record is not None and record["body"] == "\n".join([PARAGRAPHS[0], *MORE])
+
+
+def test_a_related_list_at_the_end_still_ends_the_body():
+    related = "".join(f"<li><a href='/a/{i}.html'>另一篇报道的标题文字第{i}条</a></li>" for i in range(4))
+    teaser = "<p><b>热点专题</b></p><p>" + MORE[0] + "</p><p>" + MORE[1] + "</p>"
+    record = extract_record(page(article(f"<ul>{related}</ul>{teaser}")), URL)
+    assert record is not None and record["body"] == BODY

@@ -36,8 +36,14 @@ TITLE_ABOVE_INFO_BLOCKS = 3
 # A body holding less than this share of the paragraph characters of the page's main run of prose
 # (``_main_region``) is flagged ``short_body``: never passed on silently (issue 22).
 SHORT_BODY_RATIO = 1 / 3
-# This many link lines in a row end the article: a related list or a ranking.
+# This many link lines in a row end the article: a related list or a ranking ...
 LINK_RUN_BLOCKS = 2
+# ... unless this many paragraphs of prose follow it within this many text lines (an advertising
+# box of links inside an old portal's body: the article goes on below it).
+RESUME_MIN_PARAGRAPHS = 2
+RESUME_LOOKAHEAD_BLOCKS = 4
+# A line this short beside a box's links is its bullet (·), not text.
+BOX_BULLET_MAX_CHARS = 2
 
 # BODY_SELECTORS compiled once, into one search for all of them.
 _BODY_SELECTORS = ContainerSelectors(S.BODY_SELECTORS)
@@ -269,21 +275,34 @@ def _body_start(blocks: list[Block], start: int, title: str | None = None) -> in
     return index
 
 
-def _find_end_index(blocks: list[Block], start: int, title: str | None = None) -> int:
+def _find_end_index(blocks: list[Block], start: int, title: str | None = None,
+                    boxes: list[range] | None = None) -> int:
     """Index where the article ends, after some content (share/print bars may precede the body).
 
     It ends at the first end marker (selectors.END_MARKERS: an editor credit, 【纠错】, 上一篇,
     a share bar, a 相关新闻 / 排行 heading, a footer line) or at the first of
-    ``LINK_RUN_BLOCKS`` link lines in a row (a related list or a ranking with no heading).
+    ``LINK_RUN_BLOCKS`` link lines in a row (a related list or a ranking with no heading) -- unless
+    the article goes on after the run (``_article_resumes``: an advertising box of links in the
+    middle of an old portal's body): then the box's range is added to ``boxes`` (when given) and
+    the reading goes on past it.
     """
     seen_content = False
     run_start, run = 0, 0
-    for index in range(start, len(blocks)):
+    index = start
+    while index < len(blocks):
         block = blocks[index]
         if block.is_links:
             run_start, run = (run_start, run + 1) if run else (index, 1)
             if seen_content and run >= LINK_RUN_BLOCKS:
-                return run_start
+                resume = _article_resumes(blocks, index + 1) if boxes is not None else None
+                if resume is None:
+                    return run_start
+                first = run_start
+                while first > start and len(blocks[first - 1].line) <= BOX_BULLET_MAX_CHARS and not blocks[first - 1].is_image:
+                    first -= 1  # the box's bullets (·) before its first link
+                boxes.append(range(first, resume))  # type: ignore[union-attr]
+                run, index = 0, resume
+                continue
         elif block.is_content:
             run = 0  # only article text breaks a run of links (not an image, a date, a separator)
         line = block.line
@@ -292,7 +311,33 @@ def _find_end_index(blocks: list[Block], start: int, title: str | None = None) -
                 return index
         elif not block.is_image and block.is_content and line != title:
             seen_content = True  # an image alone is not (a QR code above a share bar), nor the title again
+        index += 1
     return len(blocks)
+
+
+def _article_resumes(blocks: list[Block], at: int) -> int | None:
+    """Where the article goes on after a run of link lines ending before ``at``, or None.
+
+    Past the run's other link lines and bullets, the next ``RESUME_LOOKAHEAD_BLOCKS`` text lines
+    must hold ``RESUME_MIN_PARAGRAPHS`` paragraphs of prose and no end marker or bold heading
+    (which opens another section: a related list's teaser, a ranking).
+    """
+    index = at
+    while index < len(blocks) and (blocks[index].is_links or len(blocks[index].line) <= BOX_BULLET_MAX_CHARS):
+        index += 1
+    paragraphs = seen = 0
+    for block in blocks[index:]:
+        if block.is_image:
+            continue
+        if block.is_links or block.is_strong or _end_marker(block.line) is not None:
+            return None
+        paragraphs += _is_paragraph(block)
+        seen += 1
+        if paragraphs >= RESUME_MIN_PARAGRAPHS:
+            return index
+        if seen >= RESUME_LOOKAHEAD_BLOCKS:
+            return None
+    return None
 
 
 def _main_region(blocks: list[Block]) -> tuple[int, int]:
@@ -504,7 +549,8 @@ def _trim_body(blocks: list[Block], title: str | None, info_text: str | None) ->
         start = head.index(info_text) + 1
     elif title is not None and title in head:
         start = head.index(title) + 1
-    return blocks[start:_find_end_index(blocks, start)]
+    boxes: list[range] = []
+    return _without(blocks, start, _find_end_index(blocks, start, boxes=boxes), boxes)
 
 
 def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str | None = None,
@@ -558,14 +604,16 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
         start: int | None = max(info_index, title_index if title_index is not None else -1) + 1
     else:
         start = title_index + 1 if title_index is not None else None
+    boxes: list[range] = []  # advertising boxes inside the body, left out
     if start is None:
         region_start, region_end = _main_region(page_blocks)
     else:
         start = _body_start(page_blocks, start, article.title)
-        region_start, region_end = start, _find_end_index(page_blocks, start, article.title)
+        region_end = _find_end_index(page_blocks, start, article.title, boxes)
+        region_start = start
         if info_below:
             region_end = min(region_end, info_index)  # type: ignore[type-var]
-    region = page_blocks[region_start:region_end]
+    region = _without(page_blocks, region_start, region_end, boxes)
     selected = _body_by_selector(candidates, linear_page, link_base, hidden)
     if selected is not None:
         linear, body_family = selected
@@ -592,6 +640,13 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
     elif not article.title:
         article.not_article_reason = "no title"
     return article
+
+
+def _without(blocks: list[Block], start: int, end: int, boxes: list[range]) -> list[Block]:
+    """``blocks[start:end]`` without the blocks of ``boxes``."""
+    if not boxes:
+        return blocks[start:end]
+    return [blocks[i] for i in range(start, end) if not any(i in box for box in boxes)]
 
 
 def _chars(blocks: list[Block]) -> int:
