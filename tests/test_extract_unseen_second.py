@@ -112,3 +112,18 @@ def test_a_related_list_at_the_end_still_ends_the_body():
     teaser = "<p><b>热点专题</b></p><p>" + MORE[0] + "</p><p>" + MORE[1] + "</p>"
     record = extract_record(page(article(f"<ul>{related}</ul>{teaser}")), URL)
     assert record is not None and record["body"] == BODY
+
+
+# --- 6. Deeply nested markup ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("depth", [300, 450, 1500, 3000])
+def test_a_page_nested_past_the_parser_s_depth_limit_is_read(depth):
+    html = page("<div class='wrap'><span>" * depth + article() + "</span></div>" * depth)
+    record = extract_record(html, URL)
+    assert record is not None and record["body"] == BODY
+    assert record["title"] == "标题文字在这里" and record["published_at"] == "2024-05-13T10:00:00+08:00"
+
+
+def test_a_page_that_cannot_be_flattened_is_not_read_and_says_why():
+    raw = parse_article(page("<q>" * 400 + article() + "</q>" * 400), URL)
+    assert raw.not_article_reason == "unparsable HTML: nested past the parser's depth limit"
