@@ -127,3 +127,24 @@ def test_a_page_nested_past_the_parser_s_depth_limit_is_read(depth):
 def test_a_page_that_cannot_be_flattened_is_not_read_and_says_why():
     raw = parse_article(page("<q>" * 400 + article() + "</q>" * 400), URL)
     assert raw.not_article_reason == "unparsable HTML: nested past the parser's depth limit"
+
+
+# --- 8. Share and recommendation widgets at the body's edges; a dateline opening the text --------
+
+RECOMMENDED = "<p>精彩视频推荐</p><p>另一条视频的标题文字，与本文无关的推荐内容而已。</p>"
+
+
+@pytest.mark.parametrize("head", ["<p><a href='#'>转播到腾讯微博</a></p>", "<div>转播到腾讯微博</div>"])
+def test_share_and_recommendation_widgets_at_the_edges_are_not_body(head):
+    html = ("<h1>标题文字在这里</h1><div>2024-05-13 10:00 来源：人民日报</div><div>" + head
+            + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + RECOMMENDED + "</div>")
+    record = extract_record(page(html), URL)
+    assert record is not None and record["body"] == BODY
+
+
+@pytest.mark.parametrize("widget", ["<p><a href='#'>转播到腾讯微博</a></p>", "<div>分享到：<a href='#'>微信</a></div>"])
+def test_a_dateline_opening_the_text_is_its_first_paragraph(widget):
+    html = ("<h1>标题文字在这里</h1><div>2024-05-13 10:00 来源：人民日报</div><div><p>TNW中文站 10月14日报道</p>" + widget
+            + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + "</div>")
+    record = extract_record(page(html), URL)
+    assert record is not None and record["body"] == "TNW中文站 10月14日报道\n" + BODY

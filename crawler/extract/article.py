@@ -268,8 +268,8 @@ def _body_start(blocks: list[Block], start: int, title: str | None = None) -> in
         index += 1  # a bar of links under the info line (荐稿, 打印, 分享 ...)
     for scan in range(index, len(blocks)):
         block = blocks[scan]
-        if not block.is_image and block.is_content and block.line != title:
-            break
+        if not block.is_image and block.line != title and (block.is_content or S.DATELINE_RE.match(block.line)):
+            break  # content, or a dateline opening the text (short, but the first paragraph)
         if block.is_links or _end_marker(block.line) is not None:
             index = scan + 1  # a box of links (recommended reading ...) before the body
     return index

@@ -89,6 +89,8 @@ LINE_RULES: tuple[LineRule, ...] = (
     LineRule("share_bar", re.compile(
         r"^\s*分享到\s*[:：]|打印本页|关闭窗口|收藏本页|(?:字号|字体)\s*[:：]?\s*[【\[]?\s*[大中小]|^[【\[]?\s*(?:打印|关闭|返回顶部|返回)\s*[】\]]?"
         r"(?:\s*[【\[]?\s*(?:打印|关闭|返回顶部|返回)\s*[】\]]?)*$"), 80),
+    # Share widgets' wordings inside the body (QQ news: 转播到腾讯微博 under the headline).
+    LineRule("share_bar", re.compile(r"^转播到\S{0,6}微博$"), 20),
     # Footer link row: 四川长安网简介 | 版权声明 | 网站地图 | ... | 投稿:sccaw@sina.com |
     LineRule("footer", re.compile(r"四川长安网简介|版权声明\s*[|｜]|网站地图\s*[|｜]|投稿\s*[:：]\s*\S+@\S+|联系我们\s*[|｜]"), 200),
     # 蜀ICP备13011412号-1 and other provinces' licence lines. The pattern starts with the literal,

@@ -132,7 +132,8 @@ END_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # there: it is cleaned, not an end).
     ("read_more", re.compile(r"阅读剩余全文|查看全文|点击查看原文")),
     ("prev_next", re.compile(r"^\s*[【\[]?\s*(?:上一篇|下一篇|上一条|下一条)")),
-    ("share", re.compile(r"分享到|分享至|^分享$|^\s*[【\[]?\s*(?:打印|关闭)(?:本页|窗口)?\s*[】\]]?$")),
+    # ... and the share widgets' own wordings (QQ news: 转播到腾讯微博), at either edge of the body.
+    ("share", re.compile(r"分享到|分享至|^分享$|^\s*[【\[]?\s*(?:打印|关闭)(?:本页|窗口)?\s*[】\]]?$|^转播到\S{0,6}微博$")),
     # Comment and feedback bars, comment boxes: 【我来说两句】【我要“揪”错】【推荐】, 页面功能 ...
     ("comments", re.compile(r"我来说两句|我要“?揪”?错|【\s*(?:推荐|评论|打印|热点排行)\s*】|页面功能|您的发表的评论|"
                             r"正文已结束|调查问题加载中|请各位遵纪守法|注意语言文明|返回搜狐")),
@@ -141,11 +142,15 @@ END_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # Disclaimers and reprint notices closing a page.
     ("disclaimer", re.compile(r"免责声明|特别声明|未经(?:授权|许可)[，,]?\s*不得转载|违者必究|本文来自.{0,12}更多.{0,12}请下载")),
     ("related", re.compile(r"^\s*[【\[]?\s*(?:相关(?:新闻|阅读|文章|链接|报道|推荐|稿件)|推荐阅读|延伸阅读|热点推荐|"
-                           r"热门(?:文章|推荐|新闻|排行)|猜你喜欢|精彩推荐|精彩图集|更多(?:新闻|精彩)|(?:新闻|点击|阅读)?排行|"
+                           r"热门(?:文章|推荐|新闻|排行)|猜你喜欢|精彩推荐|精彩图集|精彩视频(?:推荐)?|视频推荐|更多(?:新闻|精彩)|(?:新闻|点击|阅读)?排行|"
                            r"网友评论|我要评论|发表评论|评论区|最新评论|热门评论|全部评论|已有\d+人|往期(?:推荐|回顾)|友情链接|精彩专栏)")),
     ("footer", re.compile(r"四川长安网简介|蜀ICP备|ICP备\s*\d|版\s*权\s*所\s*有|Copyright|转载请注明|关于我们\s*[|｜]")),
 )
 END_MARKER_MAX_CHARS = 60
+
+# A dateline opening the text (TNW中文站 10月14日报道, 新华社北京5月13日电, 本报讯): the first paragraph,
+# even when short and a share widget follows it.
+DATELINE_RE = re.compile(r"^[\w\u4e00-\u9fff（）()·]{2,24}\s*(?:\d{1,2}月\d{1,2}日\s*(?:电|讯|报道|消息)|讯)(?:[\s（(]|$)")
 
 # A block this long (or an image) is article content, not a bar of controls.
 MIN_CONTENT_CHARS = 12
