@@ -148,3 +148,24 @@ def test_a_dateline_opening_the_text_is_its_first_paragraph(widget):
             + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + "</div>")
     record = extract_record(page(html), URL)
     assert record is not None and record["body"] == "TNW中文站 10月14日报道\n" + BODY
+
+
+# --- 2. A promotional headline or teaser link just above the first paragraph ---------------------
+
+@pytest.mark.parametrize("teaser", ["<p><a href='/zt/1.html'><strong>专题：代表委员热议政法工作</strong></a></p>",
+                                    "<p><b><a href='/zt/2.html'>点击阅读：两会特别报道</a></b></p>",
+                                    "<p><a href='/zt/3.html'>“平安四川建设进行时，一起来看”</a></p>",
+                                    "<div><a href='/zt/4.html'>【政法之声：本期节目精彩回顾】</a></div>"])
+def test_a_teaser_link_above_the_first_paragraph_is_not_body(teaser):
+    html = ("<h1>标题文字在这里</h1><div>2024-05-13 10:00 来源：人民日报</div><div class='content'>" + teaser
+            + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + "</div>")
+    record = extract_record(page(html), URL)
+    assert record is not None and record["body"] == BODY
+
+
+def test_a_link_inside_the_text_stays():
+    linked = "<p><a href='/a/1.html'>“第二段正文，继续介绍相关情况，并引用了有关负责人的讲话内容。”</a></p>"
+    html = ("<h1>标题文字在这里</h1><div>2024-05-13 10:00 来源：人民日报</div><div class='content'>"
+            f"<p>{PARAGRAPHS[0]}</p>{linked}</div>")
+    record = extract_record(page(html), URL)
+    assert record is not None and record["body"].count("\n") == 1
