@@ -169,3 +169,28 @@ def test_a_link_inside_the_text_stays():
             f"<p>{PARAGRAPHS[0]}</p>{linked}</div>")
     record = extract_record(page(html), URL)
     assert record is not None and record["body"].count("\n") == 1
+
+
+# --- 4. A plain sub-heading right after an image is not its caption ------------------------------
+
+IMAGE = "<img src='/pic/a.jpg'>"
+
+
+@pytest.mark.parametrize(("markup", "caption"), [
+    (f"<p>{IMAGE}</p><p>座谈会上的新变化</p>", None),                                  # a plain line: the next section
+    (f"<div>{IMAGE}</div><div>座谈会上的新变化</div>", None),
+    (f"<p style='text-align:center'>{IMAGE}</p><p>座谈会上的新变化</p>", None),          # the image centred, not the line
+    (f"<p style='text-align:center'>{IMAGE}</p><p style='text-align: center;'>图为座谈会现场</p>", "图为座谈会现场"),
+    (f"<p align='center'>{IMAGE}</p><p align='center'>图为座谈会现场</p>", "图为座谈会现场"),
+    (f"<p>{IMAGE}<br>图为座谈会现场</p>", "图为座谈会现场"),                             # in the image's own block
+    (f"<figure>{IMAGE}<figcaption>图为座谈会现场</figcaption></figure>", "图为座谈会现场"),
+    (f"<div>{IMAGE}</div><p><small>图为座谈会现场</small></p>", "图为座谈会现场"),        # small
+    (f"<div>{IMAGE}</div><p><font size='2'>图为座谈会现场</font></p>", "图为座谈会现场"),
+])
+def test_a_caption_sits_with_its_image_and_a_plain_sub_heading_after_it_is_not_one(markup, caption):
+    html = ("<h1>标题文字在这里</h1><div>2024-05-13 10:00 来源：人民日报</div><div class='content'>"
+            f"<p>{PARAGRAPHS[0]}</p>{markup}<p>{PARAGRAPHS[1]}</p></div>")
+    record = extract_record(page(html), URL)
+    assert record is not None and record["images"][0]["caption"] == caption
+    lines = record["body"].split("\n")
+    assert lines == ([PARAGRAPHS[0], "座谈会上的新变化", PARAGRAPHS[1]] if caption is None else PARAGRAPHS)

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from ..rules.selectors import (BLOCK_TAGS, CONTENT_LONG_CHARS, CONTENT_MARKS, HEADING_TAGS, HIDDEN_STYLE_RE,
-                               HIDDEN_XPATH, MIN_CONTENT_CHARS, SKIP_TAGS)
+from ..rules.boilerplate import IMAGE_FILENAME_RE
+from ..rules.selectors import (BLOCK_TAGS, CAPTION_CLASS_RE, CAPTION_FONT_SIZES, CAPTION_STYLE_RE, CAPTION_TAGS,
+                               CONTENT_LONG_CHARS, CONTENT_MARKS, HEADING_TAGS, HIDDEN_STYLE_RE, HIDDEN_XPATH,
+                               MIN_CONTENT_CHARS, SKIP_TAGS)
 from .page import element_text
 from .urls import is_attachment, onto_page_site, resolve_href
 
@@ -44,10 +46,14 @@ class Block:
     is_links: bool = field(repr=False, compare=False)  # mostly link text
     is_strong: bool = field(repr=False, compare=False)  # in a heading or bold as a whole: a sub-heading
     is_content: bool = field(repr=False, compare=False)  # an image, or text that reads as article content
+    # Text right after an image in the image's own block, or in a centred or small block right after
+    # it (selectors.CAPTION_*): where a caption sits. A plain line after an image is not one.
+    by_image: bool = field(repr=False, compare=False)
 
     def __init__(self, text: str = "", src: str | None = None, alt: str | None = None,
-                 link_chars: int = 0, strong_chars: int = 0):
+                 link_chars: int = 0, strong_chars: int = 0, by_image: bool = False):
         self.text, self.src, self.alt = text, src, alt
+        self.by_image = by_image
         self.line = line = clean_inline(text)
         self.link_chars, self.strong_chars = link_chars, strong_chars
         size = len(line)
@@ -104,6 +110,22 @@ def hidden_elements(root: etree._Element) -> frozenset[etree._Element]:
                      and len(clean_inline(element_text(e))) >= HIDDEN_MIN_CHARS)
 
 
+def _caption_place(element: etree._Element) -> bool:
+    """Whether an element right after an image is centred or small (a caption's place)."""
+    if element.tag in CAPTION_TAGS:
+        return True
+    align = element.get("align")
+    if align is not None and align.lower() == "center":
+        return True
+    style = element.get("style")
+    if style and CAPTION_STYLE_RE.search(style):
+        return True
+    if element.tag == "font" and (element.get("size") or "").strip() in CAPTION_FONT_SIZES:
+        return True
+    css = element.get("class")
+    return bool(css and CAPTION_CLASS_RE.search(css))
+
+
 def linearize(root: etree._Element, page_url: str,
               marks: frozenset[etree._Element] = frozenset(),
               hidden: frozenset[etree._Element] = frozenset()) -> Linearized:
@@ -119,8 +141,11 @@ def linearize(root: etree._Element, page_url: str,
     buffer: list[str] = []
     seen_attachments: set[str] = set()
     # Characters put in the buffer inside a link / a heading or bold, and how deep in one the walk is.
-    counts = [0, 0]
-    depth = [0, 0]
+    counts = [0, 0, 0]
+    depth = [0, 0, 0]  # ... and inside a centred or small element that follows an image
+    # Block boundaries passed so far, and how many had been passed at the last image: text flushed
+    # with none passed since the image is in the image's own block.
+    bounds = [0, -1]
 
     def add(text: str) -> None:
         buffer.append(text)
@@ -128,6 +153,8 @@ def linearize(root: etree._Element, page_url: str,
             counts[0] += len(text.strip())
         if depth[1]:
             counts[1] += len(text.strip())
+        if depth[2]:
+            counts[2] += len(text.strip())
 
     def flush() -> None:
         """The buffer, if it holds text, becomes a block (callers test ``buffer`` first: most calls find it empty)."""
@@ -135,8 +162,20 @@ def linearize(root: etree._Element, page_url: str,
         buffer.clear()
         # Keep NBSP/U+3000-only lines: the cleaner removes and counts them as empty paragraphs.
         if text:
-            blocks.append(Block(text.replace("\n", " "), link_chars=counts[0], strong_chars=counts[1]))
-        counts[0] = counts[1] = 0
+            # In the image's own block, or mostly in a centred or small element right after it.
+            by_image = (bounds[0] == bounds[1] and bool(blocks) and blocks[-1].is_image) or (
+                counts[2] * 2 >= len(text.strip()) > 0 and after_image())
+            blocks.append(Block(text.replace("\n", " "), link_chars=counts[0], strong_chars=counts[1],
+                                by_image=by_image))
+        counts[0] = counts[1] = counts[2] = 0
+
+    def after_image() -> bool:
+        """Whether the last block is an image, or an image's file name (alt residue) right under one."""
+        if not blocks:
+            return False
+        last = blocks[-1]
+        return last.is_image or (len(blocks) > 1 and blocks[-2].is_image and len(last.line) <= 90
+                                 and IMAGE_FILENAME_RE.search(last.line) is not None)
 
     def image(element: etree._Element) -> None:
         if buffer:
@@ -146,6 +185,7 @@ def linearize(root: etree._Element, page_url: str,
             src = onto_page_site(src, page_url)
             alt = (element.get("alt") or element.get("title") or "").strip() or None
             blocks.append(Block(src=src, alt=alt))
+            bounds[1] = bounds[0]
 
     def attachment(element: etree._Element, href: str) -> None:
         url = resolve_href(href, page_url)
@@ -171,8 +211,12 @@ def linearize(root: etree._Element, page_url: str,
         else:
             marked = element in marks
             is_block = marked or tag in BLOCK_TAGS
-            if is_block and buffer:
-                flush()
+            if is_block:
+                if buffer:
+                    flush()
+                bounds[0] += 1
+            # Right after an image (nothing flushed since): is this element a caption's place?
+            captioning = bool(not buffer and after_image() and _caption_place(element))
             if marked:
                 start = (len(blocks), len(attachments))
             link = strong = False
@@ -186,6 +230,7 @@ def linearize(root: etree._Element, page_url: str,
                 strong = True
             depth[0] += link
             depth[1] += strong
+            depth[2] += captioning
             text = element.text
             # Whitespace between blocks (the source's indentation) would only be stripped again.
             if text and (buffer or text.strip(_INLINE_WHITESPACE)):
@@ -195,8 +240,11 @@ def linearize(root: etree._Element, page_url: str,
                     walk(child)  # noqa: F821 (a linter misreads the ``del walk`` below)
             depth[0] -= link
             depth[1] -= strong
-            if is_block and buffer:
-                flush()
+            if is_block:
+                if buffer:
+                    flush()
+                bounds[0] += 1
+            depth[2] -= captioning
             if marked:
                 ranges[element] = (slice(start[0], len(blocks)), slice(start[1], len(attachments)))
         tail = element.tail

@@ -105,7 +105,7 @@ def clean_blocks(blocks: list[Block]) -> CleanedBody:
             if rule not in CAPTION_TRANSPARENT_RULES:
                 awaiting_caption = None  # the line under an image was boilerplate: what follows is body
             continue
-        if (awaiting_caption is not None and _is_caption(text) and not block.is_strong
+        if (awaiting_caption is not None and block.by_image and _is_caption(text) and not block.is_strong
                 and not IMAGE_FILENAME_RE.search(text)):
             awaiting_caption["caption"] = text
             awaiting_caption = None

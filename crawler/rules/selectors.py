@@ -163,6 +163,13 @@ SOFT_404_RE = re.compile(r"页面不存在|页面已删除|找不到(?:该|此)?
 
 # --- Captions ---------------------------------------------------------------------------------
 CAPTION_MAX_CHARS = 80
+# Where a caption sits: in the image's own block (<p><img><br>图为…</p>, <figure>), or in the block
+# right after it when that block is centred or small (these marks, read only on an element that
+# follows an image): a plain line after an image is the next section's sub-heading, not a caption.
+CAPTION_TAGS = frozenset({"center", "figcaption", "small"})
+CAPTION_STYLE_RE = re.compile(r"text-align\s*:\s*center|font-size\s*:\s*(?:x{0,2}-?small|smaller|1[0-4](?:\.\d+)?px|[0-9](?:\.\d+)?pt|0?\.\d+em)", re.I)
+CAPTION_CLASS_RE = re.compile(r"caption|pic_?(?:txt|text|desc|info|note)|img_?(?:txt|text|desc|info|note)|tuzhu|photo_?(?:txt|desc)|center", re.I)
+CAPTION_FONT_SIZES = frozenset({"1", "2", "-1", "-2"})  # <font size=2>: small
 # Sub-heading shapes (一、 / （二） / 第三章): right after an image they are headings, not captions.
 HEADING_RE = re.compile(r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[)）]|第[一二三四五六七八九十百\d]+[章节条部分])")
 # A site name in a heading (the logo's <h1>) is never an article title.
