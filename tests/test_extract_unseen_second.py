@@ -194,3 +194,25 @@ def test_a_caption_sits_with_its_image_and_a_plain_sub_heading_after_it_is_not_o
     assert record is not None and record["images"][0]["caption"] == caption
     lines = record["body"].split("\n")
     assert lines == ([PARAGRAPHS[0], "座谈会上的新变化", PARAGRAPHS[1]] if caption is None else PARAGRAPHS)
+
+
+# --- 5. Day-first dates -------------------------------------------------------------------------
+
+DATED_URL = "http://www.example.com/news/2022/0206/c123.html"
+
+
+@pytest.mark.parametrize(("info", "others", "url", "published_at", "source"), [
+    ("13/02/2022 10:30 来源：新华社", "", URL, "2022-02-13T10:30:00+08:00", "page"),           # the day is above 12
+    ("06-02-2022 10:30 来源：新华社", "", "http://www.example.com/news/c123.html", None, None),  # undecided, no URL date
+    ("06/02/2022 来源：新华社", "<li>上一篇 25/01/2022</li>", URL, "2022-02-06T00:00:00+08:00", "page"),  # the site's dates
+    ("02/06/2022 来源：新华社", "<li>01/25/2022</li>", URL, "2022-02-06T00:00:00+08:00", "page"),       # month first there
+    ("06/02/2022 10:30 来源：新华社", "", DATED_URL, "2022-02-06T00:00:00+08:00", "url"),       # undecided: the URL's date
+])
+def test_a_year_last_date_is_read_where_its_order_is_decided(info, others, url, published_at, source):
+    html = (f"<h1>标题文字在这里</h1><div>{info}</div><div>" + "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+            + f"</div><ul>{others}</ul>")
+    raw = parse_article(page(html), url)
+    assert (raw.published_at, raw.published_at_source) == (published_at, source)
+    if published_at is not None:
+        record = extract_record(page(html), url)
+        assert record is not None and record["body"] == BODY  # the info line is not body

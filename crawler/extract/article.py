@@ -178,6 +178,56 @@ def _iso_beijing(match: re.Match[str]) -> str | None:
     return moment.isoformat(timespec="seconds") + "+08:00"
 
 
+def _date_in(text: str) -> re.Match[str] | None:
+    """The first date (with its time) in the text: year first, else year last (06/02/2022)."""
+    return S.DATETIME_RE.search(text) or S.DMY_DATETIME_RE.search(text)
+
+
+def _day_first(match: re.Match[str], blocks: list[Block]) -> bool | None:
+    """Whether a year-last date reads day first (06/02/2022: 6 February), or None when undecided.
+
+    The date decides when one of its numbers is above 12; else the page's other year-last dates
+    do, when those that decide agree (a site writes its dates one way).
+    """
+    a, b = int(match["a"]), int(match["b"])
+    if a > 12 >= b:
+        return True
+    if b > 12 >= a:
+        return False
+    votes = set()
+    for block in blocks[:400]:
+        line = block.line
+        if "/" in line or "-" in line or "." in line:
+            for other in S.DMY_DATETIME_RE.finditer(line):
+                a, b = int(other["a"]), int(other["b"])
+                if a > 12 >= b:
+                    votes.add(True)
+                elif b > 12 >= a:
+                    votes.add(False)
+    return votes.pop() if len(votes) == 1 else None
+
+
+def _page_time(info_text: str, blocks: list[Block]) -> str | None:
+    """The publication time the info line shows (Beijing time), or None (a year-last date whose
+    order nothing on the page decides is no time: the URL's date is used instead)."""
+    match = S.DATETIME_RE.search(info_text)
+    if match:
+        return _iso_beijing(match)
+    match = S.DMY_DATETIME_RE.search(info_text)
+    if match is None:
+        return None
+    day_first = _day_first(match, blocks)
+    if day_first is None:
+        return None
+    day, month = (match["a"], match["b"]) if day_first else (match["b"], match["a"])
+    try:
+        moment = datetime(int(match["y"]), int(month), int(day), int(match["H"] or 0), int(match["M"] or 0),
+                          int(match["S"] or 0))
+    except ValueError:
+        return None
+    return moment.isoformat(timespec="seconds") + "+08:00"
+
+
 def _has_source(line: str) -> bool:
     """Whether the line names a source (selectors.SOURCE_RE), with a cheap test first."""
     return any(label in line for label in S.SOURCE_LABEL_CHARS) and S.SOURCE_RE.search(line) is not None
@@ -194,7 +244,7 @@ def _is_info_line(text: str, near_title: bool = False) -> bool:
         return False
     if S.UPDATED_LABEL_RE.match(text):
         return False  # a "last updated" line: its time is not the publication's
-    match = S.DATETIME_RE.search(text)
+    match = _date_in(text)
     if not match:
         return False
     return near_title or bool(match["H"]) or "来源" in text or any(b in text for b in S.INFO_BRACKETS)
@@ -214,7 +264,7 @@ def _find_info_index(blocks: list[Block], title_index: int | None) -> int | None
         for index in window:
             text = blocks[index].line
             if _is_info_line(text, near_title=True):
-                match = S.DATETIME_RE.search(text)
+                match = _date_in(text)
                 if S.SOURCE_RE.search(text) or (match and match["H"]):
                     return index
                 if first is None:
@@ -577,8 +627,7 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
     info_index = _find_info_index(page_blocks, title_index)
     info_text = page_blocks[info_index].line if info_index is not None else None
 
-    time_match = S.DATETIME_RE.search(info_text) if info_text else None
-    article.published_at = _iso_beijing(time_match) if time_match else None
+    article.published_at = _page_time(info_text, page_blocks) if info_text else None
     if article.published_at:
         article.published_at_source = "page"
     elif (meta_time := _meta_time(tree)) is not None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .selectors import DATETIME_RE, EDITOR_LINE_MAX_CHARS, EDITOR_RE, END_MARKERS
+from .selectors import DATETIME_RE, DMY_DATETIME_RE, EDITOR_LINE_MAX_CHARS, EDITOR_RE, END_MARKERS
 
 # The date-time shape without its named groups, so it can appear twice in one pattern.
 _DATETIME = re.sub(r"\?P<\w+>", "", DATETIME_RE.pattern)
+# ... or the year last (06/02/2022 10:30): an info line all the same.
+_DATETIME = rf"(?:{_DATETIME}|{re.sub(r'[?]P<[a-zA-Z]+>', '', DMY_DATETIME_RE.pattern)})"
 # Pieces of an info line: the site host, and labelled fields such as 来源:四川法治报 (no sentence punctuation).
 _HOST = r"(?:www\.)?[\w.-]+\.(?:gov\.)?cn"
 _INFO_FIELD = r"(?:(?:信息|文章|稿件|新闻)?来\s*源(?:于)?|作\s*者|点击(?:数|量)?|浏览(?:次数)?|阅读)\s*[:：]\s*[^\s】【，。,；;]*[】【\s]*"

@@ -60,6 +60,12 @@ DATETIME_RE = re.compile(
     r"(?P<y>(?:19|20)\d{2})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
     r"(?:\s*(?P<H>\d{1,2})\s*[:：时]\s*(?P<M>\d{2})(?:\s*[:：分]\s*(?P<S>\d{2}))?)?"
 )
+# The year last (sites outside the mainland, English-language pages): 06/02/2022, 06-02-2022 10:30,
+# 13.02.2022. Which of ``a`` and ``b`` is the day is read from the date itself (one above 12) or
+# the page's other dates of this shape (article.py, ``_day_first``); undecided, it gives no time.
+DMY_DATETIME_RE = re.compile(
+    r"(?<![\d/.-])(?P<a>\d{1,2})\s*[-/.]\s*(?P<b>\d{1,2})\s*[-/.]\s*(?P<y>(?:19|20)\d{2})(?!\d)"
+    r"(?:\s*(?P<H>\d{1,2})\s*[:：]\s*(?P<M>\d{2})(?:\s*[:：]\s*(?P<S>\d{2}))?)?")
 # 来源：人民网 / 来源于：… / [来源: 新华社]; the value stops at a space, a bracket, a glued date
 # (人民日报2024-05-13) or the next label (作者：, 编辑：, 发布时间 …).
 SOURCE_RE = re.compile(
