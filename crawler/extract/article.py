@@ -676,9 +676,8 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
         article.attachments = _attachments_in(linear_page.attachments, article.blocks)
         article.extractor = EXTRACTOR_FALLBACK
 
-    if article.blocks and _chars(article.blocks) < SHORT_BODY_RATIO * sum(
-            len(b.line) for b in page_blocks[slice(*_main_region(page_blocks))] if _is_paragraph(b)):
-        article.quality_flags.append("short_body")  # less than a third of the page's main prose
+    if article.blocks and _short_body(article.blocks, page_blocks):
+        article.quality_flags.append("short_body")
 
     if info_text is None and _looks_like_soft_404(tree, page_blocks, article.blocks):
         article.not_article_reason = "soft 404"
@@ -696,6 +695,15 @@ def _without(blocks: list[Block], start: int, end: int, boxes: list[range]) -> l
     if not boxes:
         return blocks[start:end]
     return [blocks[i] for i in range(start, end) if not any(i in box for box in boxes)]
+
+
+def _short_body(body: list[Block], blocks: list[Block]) -> bool:
+    """Whether the body holds less than SHORT_BODY_RATIO of the paragraph characters of the page's
+    main run of prose (``_main_region``); the page's paragraphs, all of them, bound it cheaply first."""
+    limit = _chars(body) / SHORT_BODY_RATIO
+    if sum(len(b.line) for b in blocks if len(b.line) >= PARAGRAPH_MIN_CHARS and "，" in b.line) <= limit:
+        return False
+    return sum(len(b.line) for b in blocks[slice(*_main_region(blocks))] if _is_paragraph(b)) > limit
 
 
 def _chars(blocks: list[Block]) -> int:

@@ -13,13 +13,12 @@ from lxml import etree
 
 from ..rules.boilerplate import IMAGE_FILENAME_RE
 from ..rules.selectors import (BLOCK_TAGS, CAPTION_CLASS_RE, CAPTION_FONT_SIZES, CAPTION_STYLE_RE, CAPTION_TAGS,
-                               CONTENT_LONG_CHARS, CONTENT_MARKS, HEADING_TAGS, HIDDEN_STYLE_RE, HIDDEN_XPATH,
+                               CONTENT_LONG_CHARS, CONTENT_MARKS, HEADING_TAGS, HIDDEN_STYLE_RE, HIDDEN_TAGS,
                                MIN_CONTENT_CHARS, SKIP_TAGS)
 from .page import element_text
 from .urls import is_attachment, onto_page_site, resolve_href
 
 _INLINE_WHITESPACE = " \t\r\n"
-_HIDDEN = etree.XPath(HIDDEN_XPATH)
 # A hidden element holding at least this many characters of text is skipped (``hidden_elements``).
 HIDDEN_MIN_CHARS = MIN_CONTENT_CHARS
 
@@ -99,15 +98,29 @@ def _image_src(element: etree._Element) -> str | None:
 
 
 def hidden_elements(root: etree._Element) -> frozenset[etree._Element]:
-    """The elements under ``root`` a reader never sees (selectors.HIDDEN_XPATH: display:none,
-    visibility:hidden, ``hidden``, aria-hidden="true"); ``linearize`` skips them, as readability does."""
-    found = [element for element in _HIDDEN(root)
-             if element.get("hidden") is not None or element.get("aria-hidden") == "true"
-             or HIDDEN_STYLE_RE.search(element.get("style") or "")]
+    """The elements under ``root`` a reader never sees (display:none or visibility:hidden in their
+    style, the ``hidden`` attribute, aria-hidden="true") that hold text; ``linearize`` skips them,
+    as readability does."""
+    found = []
+    for element in root.iter(*HIDDEN_TAGS):
+        style = element.get("style")
+        if (style and ("none" in style or "hidden" in style) and HIDDEN_STYLE_RE.search(style)) or (
+                element.get("hidden") is not None or element.get("aria-hidden") == "true"):
+            found.append(element)
     # Only text: a hidden control (a share box's "分享到 - 微信", an icon) still marks where the
     # template's parts meet, as it did, and is cleaned as boilerplate if it lands in a body.
-    return frozenset(e for e in found if e.tag not in ("html", "body", "head")
-                     and len(clean_inline(element_text(e))) >= HIDDEN_MIN_CHARS)
+    return frozenset(e for e in found if _text_chars(e, HIDDEN_MIN_CHARS) >= HIDDEN_MIN_CHARS) if found else frozenset()
+
+
+def _text_chars(element: etree._Element, enough: int) -> int:
+    """Characters of text (spaces aside) in the element, counted up to ``enough``; scripts and
+    styles not counted."""
+    count = 0
+    for piece in element.itertext(with_tail=False):
+        count += len(piece) - piece.count(" ") - piece.count("\n") if piece.strip() else 0
+        if count >= enough:
+            break
+    return count
 
 
 def _caption_place(element: etree._Element) -> bool:
@@ -146,6 +159,9 @@ def linearize(root: etree._Element, page_url: str,
     # Block boundaries passed so far, and how many had been passed at the last image: text flushed
     # with none passed since the image is in the image's own block.
     bounds = [0, -1]
+    # Whether the last block is an image, or an image's file name right under one: the next
+    # text may be its caption.
+    after = [False]
 
     def add(text: str) -> None:
         buffer.append(text)
@@ -162,20 +178,16 @@ def linearize(root: etree._Element, page_url: str,
         buffer.clear()
         # Keep NBSP/U+3000-only lines: the cleaner removes and counts them as empty paragraphs.
         if text:
+            line_after_image = after[0]
             # In the image's own block, or mostly in a centred or small element right after it.
-            by_image = (bounds[0] == bounds[1] and bool(blocks) and blocks[-1].is_image) or (
-                counts[2] * 2 >= len(text.strip()) > 0 and after_image())
+            by_image = line_after_image and ((bounds[0] == bounds[1] and blocks[-1].is_image)
+                                             or counts[2] * 2 >= len(text.strip()) > 0)
             blocks.append(Block(text.replace("\n", " "), link_chars=counts[0], strong_chars=counts[1],
                                 by_image=by_image))
+            # An image's file name shown under it (alt residue) keeps the place right after the image.
+            after[0] = (line_after_image and blocks[-2].is_image and len(text) <= 90
+                        and IMAGE_FILENAME_RE.search(blocks[-1].line) is not None)
         counts[0] = counts[1] = counts[2] = 0
-
-    def after_image() -> bool:
-        """Whether the last block is an image, or an image's file name (alt residue) right under one."""
-        if not blocks:
-            return False
-        last = blocks[-1]
-        return last.is_image or (len(blocks) > 1 and blocks[-2].is_image and len(last.line) <= 90
-                                 and IMAGE_FILENAME_RE.search(last.line) is not None)
 
     def image(element: etree._Element) -> None:
         if buffer:
@@ -186,6 +198,7 @@ def linearize(root: etree._Element, page_url: str,
             alt = (element.get("alt") or element.get("title") or "").strip() or None
             blocks.append(Block(src=src, alt=alt))
             bounds[1] = bounds[0]
+            after[0] = True
 
     def attachment(element: etree._Element, href: str) -> None:
         url = resolve_href(href, page_url)
@@ -216,7 +229,7 @@ def linearize(root: etree._Element, page_url: str,
                     flush()
                 bounds[0] += 1
             # Right after an image (nothing flushed since): is this element a caption's place?
-            captioning = bool(not buffer and after_image() and _caption_place(element))
+            captioning = after[0] and not buffer and _caption_place(element)
             if marked:
                 start = (len(blocks), len(attachments))
             link = strong = False
@@ -230,7 +243,8 @@ def linearize(root: etree._Element, page_url: str,
                 strong = True
             depth[0] += link
             depth[1] += strong
-            depth[2] += captioning
+            if captioning:
+                depth[2] += 1
             text = element.text
             # Whitespace between blocks (the source's indentation) would only be stripped again.
             if text and (buffer or text.strip(_INLINE_WHITESPACE)):
@@ -244,7 +258,8 @@ def linearize(root: etree._Element, page_url: str,
                 if buffer:
                     flush()
                 bounds[0] += 1
-            depth[2] -= captioning
+            if captioning:
+                depth[2] -= 1
             if marked:
                 ranges[element] = (slice(start[0], len(blocks)), slice(start[1], len(attachments)))
         tail = element.tail

@@ -185,10 +185,10 @@ SENTENCE_END = ("。", "！", "？", "…", "；")
 # --- Text a reader never sees ------------------------------------------------------------------
 # Elements hidden from readers (readability's isProbablyVisible): display:none or visibility:hidden
 # in their style, the ``hidden`` attribute, aria-hidden="true". A news page's share-preview block
-# right after <body> (headline + one-sentence summary, display:none) is not the article. The XPath
-# finds candidates cheaply (attributes only); HIDDEN_STYLE_RE decides on the style.
-HIDDEN_XPATH = ("//*[@hidden or @aria-hidden='true' or "
-                "(@style and (contains(@style,'none') or contains(@style,'hidden')))]")
+# right after <body> (headline + one-sentence summary, display:none) is not the article. Only the
+# tags that hold blocks of text are looked at (lxml's C iterator yields just them: a whole-tree
+# attribute search costs ~10 % of a page's extraction); HIDDEN_STYLE_RE decides on the style.
+HIDDEN_TAGS = ("div", "section", "article", "aside", "ul", "table", "p")
 HIDDEN_STYLE_RE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\s*(?:!important\s*)?(?:;|$)", re.I)
 
 # Block-level tags: a new line of text starts at each.
