@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from crawler.downloadermiddlewares.offsite import OTHER_HOST, PRIVATE_ADDRESS, refusal, requisite_refusal
+from tests import consumer
 from tests.conftest import run_crawl
 from tests.fixture_server import FixtureSite, Resource
 
@@ -84,6 +85,7 @@ def test_pictures_on_another_host_are_archived_through_its_robots_txt(tmp_path):
     assert other.requests["/private/hidden.png"] == 0
     assert other.requests["/scyw/20211103/9999999.html"] == 0  # pages keep to the crawl host
     assert all(pointer is not None for url, pointer in images.items() if "/private/" not in url)
+    assert consumer.final(tmp_path)["accounting"]["balanced"]  # requisites are no pages of the run's accounts
 
 
 def test_requisites_offsite_false_keeps_them_to_the_crawl_host(tmp_path):
