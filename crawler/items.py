@@ -16,10 +16,11 @@ from .extract.cleaning import clean_blocks
 from .extract.urls import URL_SHAPE_CURRENT
 from .state import ArticleState
 
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 
 # What ``content_sha256`` covers: every field that says what the article is. A change to any of them
-# is a new revision (a ``modified`` record); what the crawl adds (fetched_at, warc, encoding ...) is not.
+# is a new revision (a ``modified`` record); what the crawl adds (fetched_at, warc, encoding ...) is not,
+# nor ``updated_at`` (1.4): a page that only shows a new "last updated" time has not changed.
 CONTENT_FIELDS: tuple[str, ...] = (
     "title", "body", "published_at", "source", "editor", "byline", "images", "attachments")
 # Of each image and attachment, what the page says; not what the crawl adds to it (its ``warc`` record).
@@ -40,6 +41,8 @@ RECORD_FIELDS: tuple[str, ...] = (
     "status", "revision", "first_seen", "warc",
     # 1.2: articles found at URLs of another shape
     "url_shape",
+    # 1.4: the "last updated" time the page shows
+    "updated_at",
 )
 # Fields the crawl adds to what one page says: a record read from one page alone has none of them.
 CRAWL_FIELDS = ("fetched_at", "status", "revision", "first_seen", "warc")
@@ -80,6 +83,7 @@ class ArticleItem:
     first_seen: str | None = None
     warc: dict[str, str | int] | None = None
     url_shape: str = URL_SHAPE_CURRENT
+    updated_at: str | None = None
     # Internal, not exported: the raw body for the clean pipeline, HTTP validators for the state.
     blocks: list[Block] = field(default_factory=list, repr=False)
     etag: str | None = field(default=None, repr=False)
@@ -110,6 +114,7 @@ class ArticleItem:
             title=raw.title,
             published_at=raw.published_at,
             published_at_source=raw.published_at_source,
+            updated_at=raw.updated_at,
             source=raw.source,
             editor=raw.editor,
             extractor=raw.extractor,

@@ -48,6 +48,8 @@ def record_quality(stats: StatsCollector, raw: RawArticle) -> None:
         if present:
             stats.inc_value(f"quality/found/{name}")
     stats.inc_value("quality/body_chars", sum(len(b.text) for b in raw.blocks))
+    for flag in raw.quality_flags:  # what extraction doubts (RawArticle.quality_flags)
+        stats.inc_value(f"quality/flag/{flag}")
 
 
 def summarize(stats: dict[str, Any]) -> dict[str, Any]:
@@ -62,6 +64,8 @@ def summarize(stats: dict[str, Any]) -> dict[str, Any]:
         "fallback_share": round(extractors.get(EXTRACTOR_FALLBACK, 0) / articles, 4),
         "coverage": {name: round(stats.get(f"quality/found/{name}", 0) / articles, 4) for name in COVERAGE_FIELDS},
         "body_chars_mean": round(stats.get("quality/body_chars", 0) / articles, 1),
+        # Articles per quality flag (short_body: the body much shorter than the page's main prose).
+        "flags": {k.split("/", 2)[2]: v for k, v in stats.items() if k.startswith("quality/flag/")},
     }
 
 

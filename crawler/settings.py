@@ -70,11 +70,14 @@ WARC_MAX_SIZE = 512 * 1024 * 1024
 WARC_GZIP_LEVEL = 3
 # Who runs the crawl, as each WARC file's warcinfo record says (``operator``): a name and a contact.
 WARC_OPERATOR = "sichuanpeace-archive (+https://github.com/sichuanpeace-archive/crawler)"
-# Page requisites: each emitted article's images and attachments (on the crawl host) fetched into
-# the WARC archive once, so a replay shows them (crawler/pipelines/requisites.py); none larger than
-# this many bytes (a 300 MB video attachment is not fetched: requisites/failed/oversize).
+# Page requisites: each emitted article's images and attachments fetched into the WARC archive
+# once, so a replay shows them (crawler/pipelines/requisites.py); none larger than this many bytes
+# (a 300 MB video attachment is not fetched: requisites/failed/oversize).
 REQUISITES_ENABLED = True
 REQUISITES_MAX_SIZE = 20 * 1024 * 1024
+# From any public host (a CDN, the live site a mirror links to), as archivists expect; never from a
+# private address unless the crawl host is one (crawler/downloadermiddlewares/offsite.py).
+REQUISITES_OFFSITE = True
 # No WACZ per run: it would copy the run's WARC files (warc/ + wacz/ was 1.93x the WARC bytes).
 # The archive keeps one copy of each byte; `scrapy export --format wacz [--runs RUN_ID]` packs a WACZ
 # of any runs on demand (crawler/export/wacz.py). True: each run also writes its own WACZ at its end,

@@ -46,7 +46,7 @@ def test_long_paragraph_mentioning_copyright_is_kept():
 
 def test_caption_follows_image_and_file_name_is_never_caption():
     blocks = [Block(src="https://h/a.jpeg", alt="a.jpeg"), Block(text="9288ddce26e586400c70a19f9c549e74.jpeg"),
-              Block(text="遂宁召开座谈会"), Block(text=CONTENT),
+              Block(text="遂宁召开座谈会", by_image=True), Block(text=CONTENT),
               Block(src="https://h/b.png"), Block(text=CONTENT + "第二段。")]
     cleaned = clean_blocks(blocks)
     assert cleaned.images == [{"url": "https://h/a.jpeg", "caption": "遂宁召开座谈会"},

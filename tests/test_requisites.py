@@ -255,7 +255,8 @@ def test_a_run_that_archived_nothing_writes_no_wacz_and_no_error(tmp_path):
     assert "Could not write the run's WACZ" not in result.log
 
 
-@pytest.mark.parametrize("setting", ["REQUISITES_MAX_SIZE=0", "REQUISITES_ENABLED=perhaps", "WACZ_ENABLED=maybe"])
+@pytest.mark.parametrize("setting", ["REQUISITES_MAX_SIZE=0", "REQUISITES_ENABLED=perhaps", "WACZ_ENABLED=maybe",
+                                     "REQUISITES_OFFSITE=sometimes"])
 def test_a_bad_requisites_setting_exits_1(tmp_path, setting):
     done = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "sichuanpeace", "-a",
                            "base_url=http://127.0.0.1:9/", "-s", f"OUTPUT_DIR={tmp_path}", "-s", setting],

@@ -77,7 +77,7 @@ def test_an_edit_of_each_content_field_is_one_modified_record(crawled):
         value = records[0][field]
         assert shown in (value if isinstance(value, str) else repr(value)), (field, value)
         assert records[0]["first_seen"] == first["first_seen"]
-        assert records[0]["schema_version"] == "1.3"
+        assert records[0]["schema_version"] == "1.4"
     # Nothing changed since: the next recheck emits nothing.
     result = run_crawl(site.base_url, out, "-a", "recheck=all", "-a", "channels=szdt")
     assert result.returncode == 0 and last_run(out) == []

@@ -20,6 +20,17 @@ unless an allowed host is one itself (a mirror on 127.0.0.1). A refused request 
 :class:`RefusedRequest`, so its errback runs: the spider buckets it (``crawler.accounting``), an
 article as a failure kept pending for the next run. Stats: ``offsite/refused/<reason>``.
 
+Page requisites (an article's images and attachments, ``meta["requisite"]``, fetched by the
+requisites pipeline) are part of the page as its readers saw it, wherever they are served from, as
+browsertrix-crawler and Heritrix take them: with ``REQUISITES_OFFSITE`` (on by default) they may come
+from any public host (a CDN, the live site a mirror links to), still never from a private address
+unless the crawl host is one; a redirect hop of a requisite keeps its rule; so does the robots.txt
+of the requisite's host (Scrapy's robots.txt middleware asks for it through this middleware). They
+go through the downloader like pages: robots.txt per host, the politeness delay per host (Scrapy's
+download slots are per host), ``REQUISITES_MAX_SIZE``. With ``REQUISITES_OFFSITE=False`` they keep
+to the crawl host, as pages do. The requisites pipeline asks :func:`refusal` the same question
+before it makes a request, so the rule is decided here only.
+
 Not covered: a host name that resolves to a private address (the check reads the URL, not DNS).
 """
 
@@ -46,6 +57,10 @@ PRIVATE_ADDRESS = "private_address"
 OTHER_HOST = "other_host"
 
 STATS_REFUSED = "offsite/refused/"
+# Marks a page requisite's request (set by crawler.pipelines.requisites; a redirect hop keeps it).
+META_REQUISITE = "requisite"
+# Set by Scrapy's robots.txt middleware on its robots.txt requests.
+META_ROBOTS = "dont_obey_robotstxt"
 # Host names that are this machine whatever DNS says (RFC 6761).
 LOCAL_NAMES = ("localhost", "localhost.localdomain")
 # A host that may be an IPv4 address in a short or numeric form (127.1, 0x7f000001, 2130706433),
@@ -83,13 +98,16 @@ def is_private_host(host: str) -> bool:
             or address.is_multicast or address.is_unspecified)
 
 
-def refusal(url: str, allowed_hosts: Sequence[str], redirected_from: str | None = None) -> str | None:
+def refusal(url: str, allowed_hosts: Sequence[str], redirected_from: str | None = None,
+            any_public_host: bool = False) -> str | None:
     """Why a request for ``url`` is not followed (``private_address``, ``other_host``), or None.
 
     ``allowed_hosts``: the hosts crawled (no subdomains; a host's ``www.``/bare twin counts as it).
     ``redirected_from``: the URL first asked for, when a redirect led here. Without allowed hosts
     (a spider that names none, as ``scrapy fetch`` and ``shell`` use), every host is followed, as
-    Scrapy does, except a redirect from a public host to a private address.
+    Scrapy does, except a redirect from a public host to a private address. ``any_public_host``:
+    any host is followed but a private address (unless an allowed host is one): a page requisite's
+    rule under ``REQUISITES_OFFSITE`` (:func:`requisite_refusal`).
     """
     host = _hostname(url)
     if host is None:
@@ -97,9 +115,15 @@ def refusal(url: str, allowed_hosts: Sequence[str], redirected_from: str | None 
     crawl_hosts = list(allowed_hosts) or [h for h in [_hostname(redirected_from or "")] if h]
     if crawl_hosts and is_private_host(host) and not any(is_private_host(h) for h in crawl_hosts):
         return PRIVATE_ADDRESS
-    if allowed_hosts and not any(same_site(url, h) for h in allowed_hosts):
+    if allowed_hosts and not any_public_host and not any(same_site(url, h) for h in allowed_hosts):
         return OTHER_HOST
     return None
+
+
+def requisite_refusal(url: str, crawl_hosts: Sequence[str], offsite: bool) -> str | None:
+    """Why a page requisite at ``url`` is not fetched, or None: with ``offsite``
+    (``REQUISITES_OFFSITE``) any public host serves one; without, only the crawl host, as for pages."""
+    return refusal(url, crawl_hosts, any_public_host=offsite)
 
 
 def _hostname(url: str) -> str | None:
@@ -112,18 +136,25 @@ def _hostname(url: str) -> str | None:
 class CrawlHostOffsiteMiddleware:
     """Downloader middleware: refuses requests (links and redirect hops) off the crawl host."""
 
-    def __init__(self, crawler: Crawler):
+    def __init__(self, crawler: Crawler, requisites_offsite: bool = True):
         self.crawler = crawler
+        self.requisites_offsite = requisites_offsite
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlHostOffsiteMiddleware:
-        return cls(crawler)
+        return cls(crawler, crawler.settings.getbool("REQUISITES_OFFSITE", True))
 
     def process_request(self, request: Request) -> None:
         spider = self.crawler.spider
         allowed = [h for h in (getattr(spider, "allowed_domains", None) or []) if h]
         redirected_from = request.meta.get("redirect_urls") or []
-        reason = refusal(request.url, allowed, redirected_from[0] if redirected_from else None)
+        if request.meta.get(META_REQUISITE) or (request.meta.get(META_ROBOTS)
+                                                 and urlparse_cached(request).path == "/robots.txt"):
+            # A requisite (or the robots.txt of its host: a page on another host never gets this
+            # far, so its robots.txt is never asked for): any public host, under REQUISITES_OFFSITE.
+            reason = requisite_refusal(request.url, allowed, self.requisites_offsite)
+        else:
+            reason = refusal(request.url, allowed, redirected_from[0] if redirected_from else None)
         if reason is None:
             return
         host = urlparse_cached(request).hostname or ""

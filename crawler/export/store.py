@@ -29,8 +29,9 @@ from .tables import ARTICLE_COLUMNS, RECORD_COLUMNS, REVISION_COLUMNS, TABLES, C
 
 # 1: articles, revisions, articles_fts, folded; each JSONL and Parquet file rewritten whole.
 # 2: articles.last_position; outputs and parts: JSONL appended, Parquet a dataset of a file per fold.
+# 3: the records' updated_at column (record schema 1.4).
 # A database of another version is built again from the manifests (and every output with it).
-EXPORT_SCHEMA_VERSION = "2"
+EXPORT_SCHEMA_VERSION = "3"
 # Rows per chunk read for the JSONL and Parquet outputs (a Parquet row group): bodies run to a few
 # KB, so a chunk stays a few MB in memory.
 CHUNK_ROWS = 2000

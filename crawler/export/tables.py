@@ -56,7 +56,7 @@ def _json(name: str, arrow: pa.DataType) -> Column:
     return Column(name, "json", arrow)
 
 
-# The record's fields (crawler.items.RECORD_FIELDS, schema 1.3), in its order; a test keeps them equal.
+# The record's fields (crawler.items.RECORD_FIELDS, schema 1.4), in its order; a test keeps them equal.
 RECORD_COLUMNS: tuple[Column, ...] = (
     _text("id"), _text("url"), _text("site"), _text("channel"), _text("channel_name"), _text("title"),
     _time("published_at", BEIJING), _text("published_at_source"), _text("source"), _text("byline"),
@@ -64,6 +64,7 @@ RECORD_COLUMNS: tuple[Column, ...] = (
     _json("attachments", pa.list_(_ATTACHMENT)), _time("fetched_at", UTC), _text("content_sha256"),
     _text("extractor"), _json("encoding", _ENCODING), _text("schema_version"), _text("status"),
     _int("revision"), _time("first_seen", UTC), _json("warc", _WARC), _text("url_shape"),
+    _time("updated_at", BEIJING),
 )
 
 # Where a record was committed: its place in the whole stream (0, 1, 2 … in the consumer's order),

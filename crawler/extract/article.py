@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from ..rules import selectors as S
-from .blocks import Block, Linearized, clean_inline, linearize
+from .blocks import Block, Linearized, clean_inline, hidden_elements, linearize
 from .containers import ContainerSelectors
 from .page import HtmlPage, element_text, load_page
 from .urls import URL_SHAPE_CURRENT, ArticleRef, page_ref
@@ -33,8 +33,17 @@ PARAGRAPH_MIN_CHARS = 40
 SOFT_404_MAX_BODY_CHARS = 200
 # How many lines above the info line a headline may be (a subtitle or a kicker may sit between).
 TITLE_ABOVE_INFO_BLOCKS = 3
-# This many link lines in a row end the article: a related list or a ranking.
+# A body holding less than this share of the paragraph characters of the page's main run of prose
+# (``_main_region``) is flagged ``short_body``: never passed on silently (issue 22).
+SHORT_BODY_RATIO = 1 / 3
+# This many link lines in a row end the article: a related list or a ranking ...
 LINK_RUN_BLOCKS = 2
+# ... unless this many paragraphs of prose follow it within this many text lines (an advertising
+# box of links inside an old portal's body: the article goes on below it).
+RESUME_MIN_PARAGRAPHS = 2
+RESUME_LOOKAHEAD_BLOCKS = 4
+# A line this short beside a box's links is its bullet (·), not text.
+BOX_BULLET_MAX_CHARS = 2
 
 # BODY_SELECTORS compiled once, into one search for all of them.
 _BODY_SELECTORS = ContainerSelectors(S.BODY_SELECTORS)
@@ -55,6 +64,7 @@ class RawArticle:
     title: str | None = None
     published_at: str | None = None
     published_at_source: str | None = None  # "page" or "url"
+    updated_at: str | None = None  # a "last updated" time the page shows (最后更新 / 更新时间 / 修改时间)
     source: str | None = None
     editor: str | None = None
     channel_name: str | None = None
@@ -64,6 +74,9 @@ class RawArticle:
     encoding_declared: str | None = None
     encoding_used: str = "utf-8"
     not_article_reason: str | None = None  # set when the page is not an article (soft 404 ...)
+    # What extraction doubts about this record (counted as quality/flag/<name>, in the manifest's
+    # quality summary, and logged): ``short_body``, the body much shorter than the page's main prose.
+    quality_flags: list[str] = field(default_factory=list)
 
 
 _TAG_RE = re.compile(r"<[^>]+>")
@@ -165,6 +178,56 @@ def _iso_beijing(match: re.Match[str]) -> str | None:
     return moment.isoformat(timespec="seconds") + "+08:00"
 
 
+def _date_in(text: str) -> re.Match[str] | None:
+    """The first date (with its time) in the text: year first, else year last (06/02/2022)."""
+    return S.DATETIME_RE.search(text) or S.DMY_DATETIME_RE.search(text)
+
+
+def _day_first(match: re.Match[str], blocks: list[Block]) -> bool | None:
+    """Whether a year-last date reads day first (06/02/2022: 6 February), or None when undecided.
+
+    The date decides when one of its numbers is above 12; else the page's other year-last dates
+    do, when those that decide agree (a site writes its dates one way).
+    """
+    a, b = int(match["a"]), int(match["b"])
+    if a > 12 >= b:
+        return True
+    if b > 12 >= a:
+        return False
+    votes = set()
+    for block in blocks[:400]:
+        line = block.line
+        if "/" in line or "-" in line or "." in line:
+            for other in S.DMY_DATETIME_RE.finditer(line):
+                a, b = int(other["a"]), int(other["b"])
+                if a > 12 >= b:
+                    votes.add(True)
+                elif b > 12 >= a:
+                    votes.add(False)
+    return votes.pop() if len(votes) == 1 else None
+
+
+def _page_time(info_text: str, blocks: list[Block]) -> str | None:
+    """The publication time the info line shows (Beijing time), or None (a year-last date whose
+    order nothing on the page decides is no time: the URL's date is used instead)."""
+    match = S.DATETIME_RE.search(info_text)
+    if match:
+        return _iso_beijing(match)
+    match = S.DMY_DATETIME_RE.search(info_text)
+    if match is None:
+        return None
+    day_first = _day_first(match, blocks)
+    if day_first is None:
+        return None
+    day, month = (match["a"], match["b"]) if day_first else (match["b"], match["a"])
+    try:
+        moment = datetime(int(match["y"]), int(month), int(day), int(match["H"] or 0), int(match["M"] or 0),
+                          int(match["S"] or 0))
+    except ValueError:
+        return None
+    return moment.isoformat(timespec="seconds") + "+08:00"
+
+
 def _has_source(line: str) -> bool:
     """Whether the line names a source (selectors.SOURCE_RE), with a cheap test first."""
     return any(label in line for label in S.SOURCE_LABEL_CHARS) and S.SOURCE_RE.search(line) is not None
@@ -179,7 +242,9 @@ def _is_info_line(text: str, near_title: bool = False) -> bool:
     if (len(text) > S.INFO_LINE_MAX_CHARS or text.startswith(("（", "(")) or "。" in text
             or ("20" not in text and "19" not in text)):  # no year: cheaper than the date pattern
         return False
-    match = S.DATETIME_RE.search(text)
+    if S.UPDATED_LABEL_RE.match(text):
+        return False  # a "last updated" line: its time is not the publication's
+    match = _date_in(text)
     if not match:
         return False
     return near_title or bool(match["H"]) or "来源" in text or any(b in text for b in S.INFO_BRACKETS)
@@ -199,7 +264,7 @@ def _find_info_index(blocks: list[Block], title_index: int | None) -> int | None
         for index in window:
             text = blocks[index].line
             if _is_info_line(text, near_title=True):
-                match = S.DATETIME_RE.search(text)
+                match = _date_in(text)
                 if S.SOURCE_RE.search(text) or (match and match["H"]):
                     return index
                 if first is None:
@@ -253,28 +318,41 @@ def _body_start(blocks: list[Block], start: int, title: str | None = None) -> in
         index += 1  # a bar of links under the info line (荐稿, 打印, 分享 ...)
     for scan in range(index, len(blocks)):
         block = blocks[scan]
-        if not block.is_image and block.is_content and block.line != title:
-            break
+        if not block.is_image and block.line != title and (block.is_content or S.DATELINE_RE.match(block.line)):
+            break  # content, or a dateline opening the text (short, but the first paragraph)
         if block.is_links or _end_marker(block.line) is not None:
             index = scan + 1  # a box of links (recommended reading ...) before the body
     return index
 
 
-def _find_end_index(blocks: list[Block], start: int, title: str | None = None) -> int:
+def _find_end_index(blocks: list[Block], start: int, title: str | None = None,
+                    boxes: list[range] | None = None) -> int:
     """Index where the article ends, after some content (share/print bars may precede the body).
 
     It ends at the first end marker (selectors.END_MARKERS: an editor credit, 【纠错】, 上一篇,
     a share bar, a 相关新闻 / 排行 heading, a footer line) or at the first of
-    ``LINK_RUN_BLOCKS`` link lines in a row (a related list or a ranking with no heading).
+    ``LINK_RUN_BLOCKS`` link lines in a row (a related list or a ranking with no heading) -- unless
+    the article goes on after the run (``_article_resumes``: an advertising box of links in the
+    middle of an old portal's body): then the box's range is added to ``boxes`` (when given) and
+    the reading goes on past it.
     """
     seen_content = False
     run_start, run = 0, 0
-    for index in range(start, len(blocks)):
+    index = start
+    while index < len(blocks):
         block = blocks[index]
         if block.is_links:
             run_start, run = (run_start, run + 1) if run else (index, 1)
             if seen_content and run >= LINK_RUN_BLOCKS:
-                return run_start
+                resume = _article_resumes(blocks, index + 1) if boxes is not None else None
+                if resume is None:
+                    return run_start
+                first = run_start
+                while first > start and len(blocks[first - 1].line) <= BOX_BULLET_MAX_CHARS and not blocks[first - 1].is_image:
+                    first -= 1  # the box's bullets (·) before its first link
+                boxes.append(range(first, resume))  # type: ignore[union-attr]
+                run, index = 0, resume
+                continue
         elif block.is_content:
             run = 0  # only article text breaks a run of links (not an image, a date, a separator)
         line = block.line
@@ -283,7 +361,33 @@ def _find_end_index(blocks: list[Block], start: int, title: str | None = None) -
                 return index
         elif not block.is_image and block.is_content and line != title:
             seen_content = True  # an image alone is not (a QR code above a share bar), nor the title again
+        index += 1
     return len(blocks)
+
+
+def _article_resumes(blocks: list[Block], at: int) -> int | None:
+    """Where the article goes on after a run of link lines ending before ``at``, or None.
+
+    Past the run's other link lines and bullets, the next ``RESUME_LOOKAHEAD_BLOCKS`` text lines
+    must hold ``RESUME_MIN_PARAGRAPHS`` paragraphs of prose and no end marker or bold heading
+    (which opens another section: a related list's teaser, a ranking).
+    """
+    index = at
+    while index < len(blocks) and (blocks[index].is_links or len(blocks[index].line) <= BOX_BULLET_MAX_CHARS):
+        index += 1
+    paragraphs = seen = 0
+    for block in blocks[index:]:
+        if block.is_image:
+            continue
+        if block.is_links or block.is_strong or _end_marker(block.line) is not None:
+            return None
+        paragraphs += _is_paragraph(block)
+        seen += 1
+        if paragraphs >= RESUME_MIN_PARAGRAPHS:
+            return index
+        if seen >= RESUME_LOOKAHEAD_BLOCKS:
+            return None
+    return None
 
 
 def _main_region(blocks: list[Block]) -> tuple[int, int]:
@@ -310,6 +414,23 @@ def _main_region(blocks: list[Block]) -> tuple[int, int]:
         if total > best:
             best, best_range = total, (begin, index + 1)
     return best_range
+
+
+def _updated_at(blocks: list[Block], info_index: int | None, title_index: int | None) -> str | None:
+    """The "last updated" time shown in the info line or the few short lines under it (or under the
+    title), as ``published_at`` reads its time (Beijing time)."""
+    anchor = info_index if info_index is not None else title_index
+    if anchor is None:
+        return None
+    for block in blocks[anchor:anchor + S.INFO_NEIGHBOURHOOD + 1]:
+        line = block.line
+        if len(line) > S.INFO_LINE_MAX_CHARS or ("更" not in line and "修" not in line):
+            continue
+        label = S.UPDATED_LABEL_RE.search(line)
+        match = S.DATETIME_RE.match(line, label.end()) if label else None
+        if match:
+            return _iso_beijing(match)
+    return None
 
 
 def _channel_name(blocks: list[Block], title: str | None) -> str | None:
@@ -452,14 +573,15 @@ def _best_container(elements: list[etree._Element], linearized: Callable[[etree.
 
 
 def _body_by_selector(candidates: list[tuple[list[etree._Element], str]], page: Linearized,
-                      link_base: str) -> tuple[Linearized, str] | None:
+                      link_base: str, hidden: frozenset[etree._Element] = frozenset()
+                      ) -> tuple[Linearized, str] | None:
     """The first body container candidate holding real text, as the page walk saw it, with its family.
 
     Rarely, the container that stopped the marking holds no block text (only scripts ...): the
     candidates after it, which the walk did not record, are linearized here.
     """
     for elements, family in candidates:
-        best, best_chars = _best_container(elements, lambda e: page.part(e) or linearize(e, link_base))
+        best, best_chars = _best_container(elements, lambda e: page.part(e) or linearize(e, link_base, hidden=hidden))
         if best is not None and best_chars >= MIN_BODY_CHARS:
             return best, family
     return None
@@ -477,7 +599,8 @@ def _trim_body(blocks: list[Block], title: str | None, info_text: str | None) ->
         start = head.index(info_text) + 1
     elif title is not None and title in head:
         start = head.index(title) + 1
-    return blocks[start:_find_end_index(blocks, start)]
+    boxes: list[range] = []
+    return _without(blocks, start, _find_end_index(blocks, start, boxes=boxes), boxes)
 
 
 def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str | None = None,
@@ -496,15 +619,15 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
     tree = page.tree
     link_base = page.link_base(ref.url)
     candidates = _BODY_SELECTORS.find(tree)
-    linear_page = linearize(page.content_root, link_base, _body_marks(candidates))
+    hidden = hidden_elements(tree)
+    linear_page = linearize(page.content_root, link_base, _body_marks(candidates), hidden)
     page_blocks = linear_page.blocks
     article.title = _choose_title(tree, page_blocks)
     title_index = _find_title_index(page_blocks, article.title)
     info_index = _find_info_index(page_blocks, title_index)
     info_text = page_blocks[info_index].line if info_index is not None else None
 
-    time_match = S.DATETIME_RE.search(info_text) if info_text else None
-    article.published_at = _iso_beijing(time_match) if time_match else None
+    article.published_at = _page_time(info_text, page_blocks) if info_text else None
     if article.published_at:
         article.published_at_source = "page"
     elif (meta_time := _meta_time(tree)) is not None:
@@ -515,6 +638,7 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
     elif (url_time := _url_time(ref.url)) is not None:
         article.published_at, article.published_at_source = url_time, "url"
 
+    article.updated_at = _updated_at(page_blocks, info_index, title_index)
     article.source = _source(page_blocks, info_index, title_index, tree)
     article.editor = _editor(page_blocks, title_index or 0)
     article.channel_name = _channel_name(page_blocks, article.title)
@@ -529,15 +653,17 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
         start: int | None = max(info_index, title_index if title_index is not None else -1) + 1
     else:
         start = title_index + 1 if title_index is not None else None
+    boxes: list[range] = []  # advertising boxes inside the body, left out
     if start is None:
         region_start, region_end = _main_region(page_blocks)
     else:
         start = _body_start(page_blocks, start, article.title)
-        region_start, region_end = start, _find_end_index(page_blocks, start, article.title)
+        region_end = _find_end_index(page_blocks, start, article.title, boxes)
+        region_start = start
         if info_below:
             region_end = min(region_end, info_index)  # type: ignore[type-var]
-    region = page_blocks[region_start:region_end]
-    selected = _body_by_selector(candidates, linear_page, link_base)
+    region = _without(page_blocks, region_start, region_end, boxes)
+    selected = _body_by_selector(candidates, linear_page, link_base, hidden)
     if selected is not None:
         linear, body_family = selected
         article.blocks = _trim_body(linear.blocks, article.title, info_text)
@@ -550,6 +676,9 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
         article.attachments = _attachments_in(linear_page.attachments, article.blocks)
         article.extractor = EXTRACTOR_FALLBACK
 
+    if article.blocks and _short_body(article.blocks, page_blocks):
+        article.quality_flags.append("short_body")
+
     if info_text is None and _looks_like_soft_404(tree, page_blocks, article.blocks):
         article.not_article_reason = "soft 404"
     elif not any(b.text.strip(" \u3000\xa0") for b in article.blocks):
@@ -559,6 +688,22 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
     elif not article.title:
         article.not_article_reason = "no title"
     return article
+
+
+def _without(blocks: list[Block], start: int, end: int, boxes: list[range]) -> list[Block]:
+    """``blocks[start:end]`` without the blocks of ``boxes``."""
+    if not boxes:
+        return blocks[start:end]
+    return [blocks[i] for i in range(start, end) if not any(i in box for box in boxes)]
+
+
+def _short_body(body: list[Block], blocks: list[Block]) -> bool:
+    """Whether the body holds less than SHORT_BODY_RATIO of the paragraph characters of the page's
+    main run of prose (``_main_region``); the page's paragraphs, all of them, bound it cheaply first."""
+    limit = _chars(body) / SHORT_BODY_RATIO
+    if sum(len(b.line) for b in blocks if len(b.line) >= PARAGRAPH_MIN_CHARS and "，" in b.line) <= limit:
+        return False
+    return sum(len(b.line) for b in blocks[slice(*_main_region(blocks))] if _is_paragraph(b)) > limit
 
 
 def _chars(blocks: list[Block]) -> int:

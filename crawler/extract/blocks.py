@@ -11,12 +11,16 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from ..rules.selectors import (BLOCK_TAGS, CONTENT_LONG_CHARS, CONTENT_MARKS, HEADING_TAGS, MIN_CONTENT_CHARS,
-                               SKIP_TAGS)
+from ..rules.boilerplate import IMAGE_FILENAME_RE
+from ..rules.selectors import (BLOCK_TAGS, CAPTION_CLASS_RE, CAPTION_FONT_SIZES, CAPTION_STYLE_RE, CAPTION_TAGS,
+                               CONTENT_LONG_CHARS, CONTENT_MARKS, HEADING_TAGS, HIDDEN_STYLE_RE, HIDDEN_TAGS,
+                               MIN_CONTENT_CHARS, SKIP_TAGS)
 from .page import element_text
 from .urls import is_attachment, onto_page_site, resolve_href
 
 _INLINE_WHITESPACE = " \t\r\n"
+# A hidden element holding at least this many characters of text is skipped (``hidden_elements``).
+HIDDEN_MIN_CHARS = MIN_CONTENT_CHARS
 
 
 @dataclass(slots=True, init=False)
@@ -41,10 +45,14 @@ class Block:
     is_links: bool = field(repr=False, compare=False)  # mostly link text
     is_strong: bool = field(repr=False, compare=False)  # in a heading or bold as a whole: a sub-heading
     is_content: bool = field(repr=False, compare=False)  # an image, or text that reads as article content
+    # Text right after an image in the image's own block, or in a centred or small block right after
+    # it (selectors.CAPTION_*): where a caption sits. A plain line after an image is not one.
+    by_image: bool = field(repr=False, compare=False)
 
     def __init__(self, text: str = "", src: str | None = None, alt: str | None = None,
-                 link_chars: int = 0, strong_chars: int = 0):
+                 link_chars: int = 0, strong_chars: int = 0, by_image: bool = False):
         self.text, self.src, self.alt = text, src, alt
+        self.by_image = by_image
         self.line = line = clean_inline(text)
         self.link_chars, self.strong_chars = link_chars, strong_chars
         size = len(line)
@@ -89,21 +97,71 @@ def _image_src(element: etree._Element) -> str | None:
     return None
 
 
+def hidden_elements(root: etree._Element) -> frozenset[etree._Element]:
+    """The elements under ``root`` a reader never sees (display:none or visibility:hidden in their
+    style, the ``hidden`` attribute, aria-hidden="true") that hold text; ``linearize`` skips them,
+    as readability does."""
+    found = []
+    for element in root.iter(*HIDDEN_TAGS):
+        style = element.get("style")
+        if (style and ("none" in style or "hidden" in style) and HIDDEN_STYLE_RE.search(style)) or (
+                element.get("hidden") is not None or element.get("aria-hidden") == "true"):
+            found.append(element)
+    # Only text: a hidden control (a share box's "分享到 - 微信", an icon) still marks where the
+    # template's parts meet, as it did, and is cleaned as boilerplate if it lands in a body.
+    return frozenset(e for e in found if _text_chars(e, HIDDEN_MIN_CHARS) >= HIDDEN_MIN_CHARS) if found else frozenset()
+
+
+def _text_chars(element: etree._Element, enough: int) -> int:
+    """Characters of text (spaces aside) in the element, counted up to ``enough``; scripts and
+    styles not counted."""
+    count = 0
+    for piece in element.itertext(with_tail=False):
+        count += len(piece) - piece.count(" ") - piece.count("\n") if piece.strip() else 0
+        if count >= enough:
+            break
+    return count
+
+
+def _caption_place(element: etree._Element) -> bool:
+    """Whether an element right after an image is centred or small (a caption's place)."""
+    if element.tag in CAPTION_TAGS:
+        return True
+    align = element.get("align")
+    if align is not None and align.lower() == "center":
+        return True
+    style = element.get("style")
+    if style and CAPTION_STYLE_RE.search(style):
+        return True
+    if element.tag == "font" and (element.get("size") or "").strip() in CAPTION_FONT_SIZES:
+        return True
+    css = element.get("class")
+    return bool(css and CAPTION_CLASS_RE.search(css))
+
+
 def linearize(root: etree._Element, page_url: str,
-              marks: frozenset[etree._Element] = frozenset()) -> Linearized:
+              marks: frozenset[etree._Element] = frozenset(),
+              hidden: frozenset[etree._Element] = frozenset()) -> Linearized:
     """Blocks of ``root`` in document order; images resolved against ``page_url``.
 
     One depth-first pass, the hot loop of extraction (hence closures over locals): text and tails
     go into a buffer, and a block tag, <br> or <img> flushes the buffer into a block. For each
-    element of ``marks`` the slices of blocks and attachments it produced are recorded.
+    element of ``marks`` the slices of blocks and attachments it produced are recorded. The
+    elements of ``hidden`` (``hidden_elements``) are skipped, their tails kept.
     """
     out = Linearized()
     blocks, attachments, ranges = out.blocks, out.attachments, out.ranges
     buffer: list[str] = []
     seen_attachments: set[str] = set()
     # Characters put in the buffer inside a link / a heading or bold, and how deep in one the walk is.
-    counts = [0, 0]
-    depth = [0, 0]
+    counts = [0, 0, 0]
+    depth = [0, 0, 0]  # ... and inside a centred or small element that follows an image
+    # Block boundaries passed so far, and how many had been passed at the last image: text flushed
+    # with none passed since the image is in the image's own block.
+    bounds = [0, -1]
+    # Whether the last block is an image, or an image's file name right under one: the next
+    # text may be its caption.
+    after = [False]
 
     def add(text: str) -> None:
         buffer.append(text)
@@ -111,6 +169,8 @@ def linearize(root: etree._Element, page_url: str,
             counts[0] += len(text.strip())
         if depth[1]:
             counts[1] += len(text.strip())
+        if depth[2]:
+            counts[2] += len(text.strip())
 
     def flush() -> None:
         """The buffer, if it holds text, becomes a block (callers test ``buffer`` first: most calls find it empty)."""
@@ -118,8 +178,16 @@ def linearize(root: etree._Element, page_url: str,
         buffer.clear()
         # Keep NBSP/U+3000-only lines: the cleaner removes and counts them as empty paragraphs.
         if text:
-            blocks.append(Block(text.replace("\n", " "), link_chars=counts[0], strong_chars=counts[1]))
-        counts[0] = counts[1] = 0
+            line_after_image = after[0]
+            # In the image's own block, or mostly in a centred or small element right after it.
+            by_image = line_after_image and ((bounds[0] == bounds[1] and blocks[-1].is_image)
+                                             or counts[2] * 2 >= len(text.strip()) > 0)
+            blocks.append(Block(text.replace("\n", " "), link_chars=counts[0], strong_chars=counts[1],
+                                by_image=by_image))
+            # An image's file name shown under it (alt residue) keeps the place right after the image.
+            after[0] = (line_after_image and blocks[-2].is_image and len(text) <= 90
+                        and IMAGE_FILENAME_RE.search(blocks[-1].line) is not None)
+        counts[0] = counts[1] = counts[2] = 0
 
     def image(element: etree._Element) -> None:
         if buffer:
@@ -129,6 +197,8 @@ def linearize(root: etree._Element, page_url: str,
             src = onto_page_site(src, page_url)
             alt = (element.get("alt") or element.get("title") or "").strip() or None
             blocks.append(Block(src=src, alt=alt))
+            bounds[1] = bounds[0]
+            after[0] = True
 
     def attachment(element: etree._Element, href: str) -> None:
         url = resolve_href(href, page_url)
@@ -140,7 +210,8 @@ def linearize(root: etree._Element, page_url: str,
 
     def walk(element: etree._Element) -> None:
         tag = element.tag
-        if tag.__class__ is not str or (tag in SKIP_TAGS and element is not root):  # entities, scripts, styles ...
+        if (tag.__class__ is not str or (tag in SKIP_TAGS and element is not root)  # entities, scripts, styles ...
+                or (hidden and element in hidden)):  # text a reader never sees
             tail = element.tail
             if tail and (buffer or tail.strip(_INLINE_WHITESPACE)):
                 add(tail)
@@ -153,8 +224,12 @@ def linearize(root: etree._Element, page_url: str,
         else:
             marked = element in marks
             is_block = marked or tag in BLOCK_TAGS
-            if is_block and buffer:
-                flush()
+            if is_block:
+                if buffer:
+                    flush()
+                bounds[0] += 1
+            # Right after an image (nothing flushed since): is this element a caption's place?
+            captioning = after[0] and not buffer and _caption_place(element)
             if marked:
                 start = (len(blocks), len(attachments))
             link = strong = False
@@ -168,6 +243,8 @@ def linearize(root: etree._Element, page_url: str,
                 strong = True
             depth[0] += link
             depth[1] += strong
+            if captioning:
+                depth[2] += 1
             text = element.text
             # Whitespace between blocks (the source's indentation) would only be stripped again.
             if text and (buffer or text.strip(_INLINE_WHITESPACE)):
@@ -177,8 +254,12 @@ def linearize(root: etree._Element, page_url: str,
                     walk(child)  # noqa: F821 (a linter misreads the ``del walk`` below)
             depth[0] -= link
             depth[1] -= strong
-            if is_block and buffer:
-                flush()
+            if is_block:
+                if buffer:
+                    flush()
+                bounds[0] += 1
+            if captioning:
+                depth[2] -= 1
             if marked:
                 ranges[element] = (slice(start[0], len(blocks)), slice(start[1], len(attachments)))
         tail = element.tail

@@ -64,6 +64,18 @@ def _is_link_line(block: Block, text: str) -> bool:
     return block.is_links and len(text) <= LINK_LINE_MAX_CHARS and not any(mark in text for mark in CONTENT_MARKS)
 
 
+# A promotional headline or teaser link above the first paragraph: a line of link text in bold or in
+# quotes (“…” 《…》 【…】), at most this long (``promo_link``).
+PROMO_LINK_MAX_CHARS = 60
+PROMO_QUOTES = (("“", "”"), ("\"", "\""), ("《", "》"), ("【", "】"), ("「", "」"), ("『", "』"))
+
+
+def _is_promo_link(block: Block, text: str) -> bool:
+    """A teaser: all link, bold or quoted, short (checked only before the body's first paragraph)."""
+    return (block.is_links and len(text) <= PROMO_LINK_MAX_CHARS and not text.endswith(SENTENCE_END)
+            and (block.is_strong or any(text.startswith(a) and text.endswith(b) for a, b in PROMO_QUOTES)))
+
+
 def _is_caption(text: str) -> bool:
     return (len(text) <= CAPTION_MAX_CHARS and not text.endswith(SENTENCE_END)
             and not BYLINE_RE.match(text) and not HEADING_RE.match(text))
@@ -86,13 +98,14 @@ def clean_blocks(blocks: list[Block]) -> CleanedBody:
             images.append(awaiting_caption)
             continue
         text = clean_text(block.text, removed)
-        rule = boilerplate_rule(text) or ("link_line" if _is_link_line(block, text) else None)
+        rule = boilerplate_rule(text) or ("link_line" if _is_link_line(block, text) else None) or (
+            "promo_link" if not paragraphs and _is_promo_link(block, text) else None)
         if rule is not None:
             removed[rule] += 1
             if rule not in CAPTION_TRANSPARENT_RULES:
                 awaiting_caption = None  # the line under an image was boilerplate: what follows is body
             continue
-        if (awaiting_caption is not None and _is_caption(text) and not block.is_strong
+        if (awaiting_caption is not None and block.by_image and _is_caption(text) and not block.is_strong
                 and not IMAGE_FILENAME_RE.search(text)):
             awaiting_caption["caption"] = text
             awaiting_caption = None

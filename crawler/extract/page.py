@@ -55,6 +55,18 @@ STRAY_END_TAG_SLACK = 512
 # "</p>" in strings: the margin keeps such pages read.)
 TRUNCATION_MIN_PARAGRAPHS = 10
 TRUNCATION_KEPT_RATIO = 4
+# libxml2's HTML parser gives up past 256 levels of nesting (ERR_RESOURCE_LIMIT, "Excessive
+# depth"), keeping nothing below: a page of wrappers nested ~400 deep read as "empty body". Such a
+# page is parsed again flattened: its wrapper tags' block ones become <br> (a line break, no
+# nesting), its inline ones go (their text stays). ``huge_tree`` is not used: it raises the limit
+# to 2048 only, and extraction walks the tree recursively (Python's own limit is near 1000).
+_BLOCK_WRAPPERS = r"div|section|article|main|header|footer|aside|nav|center|blockquote|table|tbody|thead|tr|td|th|ul|ol|li|dl|dd|dt|form"
+_INLINE_WRAPPERS = r"span|font|b|i|em|strong|u|small|big|label|a"
+_BLOCK_WRAPPER_RE = re.compile(rf"</?(?:{_BLOCK_WRAPPERS})\b[^>]*>", re.I)
+_BLOCK_WRAPPER_BYTES_RE = re.compile(_BLOCK_WRAPPER_RE.pattern.encode(), re.I)
+_INLINE_WRAPPER_RE = re.compile(rf"</?(?:{_INLINE_WRAPPERS})\b[^>]*>", re.I)
+_INLINE_WRAPPER_BYTES_RE = re.compile(_INLINE_WRAPPER_RE.pattern.encode(), re.I)
+
 # Elements that hold content: a <head> holding them took the page's body (markup before <html>).
 _CONTENT_TAGS = ("p", "div", "table")
 
@@ -120,8 +132,14 @@ def load_page(content: bytes | str | HtmlPage, content_type: str | None = None) 
     if stray:
         source = (_END_TAGS_BYTES_RE if isinstance(source, bytes) else _END_TAGS_RE).sub(
             b"" if isinstance(source, bytes) else "", source)  # type: ignore[call-overload]
+    repaired = "stray end tag" if stray else None
     try:
-        tree = etree.fromstring(source, UTF8_PARSER if isinstance(source, bytes) else HTML_PARSER)
+        tree, too_deep = _parse(source)
+        if too_deep:  # parsed again with its wrappers flattened
+            repaired = "flattened: nested past the parser's depth limit"
+            tree, too_deep = _parse(_flatten(source))
+            if too_deep:
+                return HtmlPage(text, None, declared, used, parse_error="nested past the parser's depth limit")
     except (etree.ParserError, etree.XMLSyntaxError, ValueError) as error:
         return HtmlPage(text, None, declared, used, parse_error=str(error))
     if tree is None:
@@ -130,7 +148,25 @@ def load_page(content: bytes | str | HtmlPage, content_type: str | None = None) 
     if lost:
         # Never read on: a record from what the parser kept would have the wrong body.
         return HtmlPage(text, None, declared, used, parse_error=f"truncated parse: {lost}")
-    return HtmlPage(text, tree, declared, used, repaired="stray end tag" if stray else None)
+    return HtmlPage(text, tree, declared, used, repaired=repaired)
+
+
+def _parse(source: str | bytes) -> tuple[etree._Element | None, bool]:
+    """The parsed tree, and whether libxml2 stopped at its depth limit (dropping what lay deeper)."""
+    parser = UTF8_PARSER if isinstance(source, bytes) else HTML_PARSER
+    tree = etree.fromstring(source, parser)
+    log = parser.error_log  # the last parse's errors: a few entries (HTML errors are mostly not logged)
+    return tree, any(entry.type == _RESOURCE_LIMIT for entry in log)
+
+
+_RESOURCE_LIMIT = etree.ErrorTypes.ERR_RESOURCE_LIMIT
+
+
+def _flatten(source: str | bytes) -> str | bytes:
+    """The page without nesting wrappers: block wrapper tags become <br>, inline ones go."""
+    if isinstance(source, bytes):
+        return _INLINE_WRAPPER_BYTES_RE.sub(b"", _BLOCK_WRAPPER_BYTES_RE.sub(b"<br>", source))
+    return _INLINE_WRAPPER_RE.sub("", _BLOCK_WRAPPER_RE.sub("<br>", source))
 
 
 def _paragraphs_lost(source: str | bytes, tree: etree._Element) -> str | None:

@@ -22,9 +22,10 @@ revisit is archived in full then. Identical bytes at two URLs are counted
 (``requisites/identical_payload``): both are archived, since a replay looks a requisite up by URL.
 
 A requisite that fails (404, robots.txt, too large, retries exhausted) leaves its ``warc`` null and
-is counted (``requisites/failed/<reason>``); the record still goes out. Images on another host are
-not fetched (``requisites/skipped/other_host``): the crawl's own offsite rule (only the crawl host
-and its www./bare twin, never a private address) holds for requisites too. Requisites are not
+is counted (``requisites/failed/<reason>``); the record still goes out. Which hosts a requisite
+may come from is the offsite middleware's rule (``offsite.requisite_refusal``): any public host with
+``REQUISITES_OFFSITE`` (the default), only the crawl host without; never a private address unless the
+crawl host is one. A requisite it refuses is not requested (``requisites/skipped/<reason>``). Requisites are not
 attempts of the run's accounting (they are no pages: ``meta["accounted"]``); their own stats are
 ``requisites/*``.
 
@@ -47,14 +48,15 @@ from twisted.python.failure import Failure
 
 from ..accounting import META_LINKED_FROM, classify_failure
 from ..archive.warc import StoredCaptures, listed_warc_files
+from ..downloadermiddlewares.offsite import META_REQUISITE as OFFSITE_META_REQUISITE
+from ..downloadermiddlewares.offsite import requisite_refusal
 from ..downloadermiddlewares.warc import WarcArchiveMiddleware
-from ..extract.urls import same_site
 from ..items import STATUS_DELETED, ArticleItem
 
 logger = logging.getLogger(__name__)
 
 # Marks a requisite request (the WARC middleware archives it like any response).
-META_REQUISITE = "requisite"
+META_REQUISITE = OFFSITE_META_REQUISITE  # the offsite middleware reads it: any public host
 # Requisites before the articles and list pages waiting: their article's record waits for them.
 PRIORITY_REQUISITE = 30
 
@@ -71,8 +73,9 @@ def earlier_captures(output_dir: Path) -> StoredCaptures:
 class RequisitesPipeline:
     """Fetch each emitted record's images and attachments into the archive; point at their records."""
 
-    def __init__(self, crawler: Crawler, max_size: int):
+    def __init__(self, crawler: Crawler, max_size: int, offsite: bool = True):
         self.crawler = crawler
+        self.offsite = offsite  # REQUISITES_OFFSITE: any public host, not only the crawl host
         self.stats = crawler.stats
         self.max_size = max_size
         self.output_dir = Path(crawler.settings.get("OUTPUT_DIR"))
@@ -86,7 +89,7 @@ class RequisitesPipeline:
         settings = crawler.settings
         if not settings.getbool("REQUISITES_ENABLED", True) or not settings.getbool("WARC_ENABLED"):
             raise NotConfigured
-        return cls(crawler, settings.getint("REQUISITES_MAX_SIZE"))
+        return cls(crawler, settings.getint("REQUISITES_MAX_SIZE"), settings.getbool("REQUISITES_OFFSITE", True))
 
     async def process_item(self, item: ArticleItem) -> ArticleItem:
         # Outside a ``scrapy crawl`` holding OUTPUT_DIR nothing is archived: nothing to point at.
@@ -106,9 +109,10 @@ class RequisitesPipeline:
             return known  # type: ignore[return-value]
         spider = self.crawler.spider
         crawl_host = getattr(spider, "crawl_host", None)
-        if crawl_host and not same_site(url, crawl_host):
-            self.stats.inc_value("requisites/skipped/other_host")
-            logger.debug("Requisite on another host not fetched: %s (of %s)", url, page_url)
+        reason = requisite_refusal(url, [crawl_host] if crawl_host else [], self.offsite)
+        if reason is not None:
+            self.stats.inc_value(f"requisites/skipped/{reason}")
+            logger.debug("Requisite not fetched (%s): %s (of %s)", reason, url, page_url)
             self.fetched[url] = None
             return None
         future: asyncio.Future = asyncio.get_running_loop().create_future()

@@ -9,10 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .selectors import DATETIME_RE, EDITOR_LINE_MAX_CHARS, EDITOR_RE, END_MARKERS
+from .selectors import DATETIME_RE, DMY_DATETIME_RE, EDITOR_LINE_MAX_CHARS, EDITOR_RE, END_MARKERS
 
 # The date-time shape without its named groups, so it can appear twice in one pattern.
 _DATETIME = re.sub(r"\?P<\w+>", "", DATETIME_RE.pattern)
+# ... or the year last (06/02/2022 10:30): an info line all the same.
+_DATETIME = rf"(?:{_DATETIME}|{re.sub(r'[?]P<[a-zA-Z]+>', '', DMY_DATETIME_RE.pattern)})"
 # Pieces of an info line: the site host, and labelled fields such as 来源:四川法治报 (no sentence punctuation).
 _HOST = r"(?:www\.)?[\w.-]+\.(?:gov\.)?cn"
 _INFO_FIELD = r"(?:(?:信息|文章|稿件|新闻)?来\s*源(?:于)?|作\s*者|点击(?:数|量)?|浏览(?:次数)?|阅读)\s*[:：]\s*[^\s】【，。,；;]*[】【\s]*"
@@ -76,6 +78,9 @@ LINE_RULES: tuple[LineRule, ...] = (
         rf"(?:[】【\s]*(?:{_INFO_FIELD}){{1,3}})?[】【\s]*$"), 100),
     # An info line with 来源 but no time (some pages only show the source), also whole.
     LineRule("info_line", re.compile(rf"^[】【\s]*(?:{_HOST}[】【\s]*)?(?:{_INFO_FIELD}){{1,3}}[】【\s]*$"), 60),
+    # A "last updated" line, whole (最后更新: 2019-09-07 15:14:21, 更新时间：…): read into updated_at.
+    LineRule("updated_line", re.compile(rf"^[【\[(（]?\s*(?:最后|最近)?(?:更新|修改|修订)(?:时间|日期|于)?\s*[:：]?\s*"
+                                        rf"(?:{_DATETIME})\s*[】\])）]?$"), 40),
     # 编辑:廖安泰 / 责任编辑：王五
     LineRule("editor_line", EDITOR_RE, EDITOR_LINE_MAX_CHARS),
     # 上一篇 / 下一篇 navigation between articles.
@@ -86,6 +91,8 @@ LINE_RULES: tuple[LineRule, ...] = (
     LineRule("share_bar", re.compile(
         r"^\s*分享到\s*[:：]|打印本页|关闭窗口|收藏本页|(?:字号|字体)\s*[:：]?\s*[【\[]?\s*[大中小]|^[【\[]?\s*(?:打印|关闭|返回顶部|返回)\s*[】\]]?"
         r"(?:\s*[【\[]?\s*(?:打印|关闭|返回顶部|返回)\s*[】\]]?)*$"), 80),
+    # Share widgets' wordings inside the body (QQ news: 转播到腾讯微博 under the headline).
+    LineRule("share_bar", re.compile(r"^转播到\S{0,6}微博$"), 20),
     # Footer link row: 四川长安网简介 | 版权声明 | 网站地图 | ... | 投稿:sccaw@sina.com |
     LineRule("footer", re.compile(r"四川长安网简介|版权声明\s*[|｜]|网站地图\s*[|｜]|投稿\s*[:：]\s*\S+@\S+|联系我们\s*[|｜]"), 200),
     # 蜀ICP备13011412号-1 and other provinces' licence lines. The pattern starts with the literal,

@@ -60,6 +60,12 @@ DATETIME_RE = re.compile(
     r"(?P<y>(?:19|20)\d{2})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
     r"(?:\s*(?P<H>\d{1,2})\s*[:：时]\s*(?P<M>\d{2})(?:\s*[:：分]\s*(?P<S>\d{2}))?)?"
 )
+# The year last (sites outside the mainland, English-language pages): 06/02/2022, 06-02-2022 10:30,
+# 13.02.2022. Which of ``a`` and ``b`` is the day is read from the date itself (one above 12) or
+# the page's other dates of this shape (article.py, ``_day_first``); undecided, it gives no time.
+DMY_DATETIME_RE = re.compile(
+    r"(?<![\d/.-])(?P<a>\d{1,2})\s*[-/.]\s*(?P<b>\d{1,2})\s*[-/.]\s*(?P<y>(?:19|20)\d{2})(?!\d)"
+    r"(?:\s*(?P<H>\d{1,2})\s*[:：]\s*(?P<M>\d{2})(?:\s*[:：]\s*(?P<S>\d{2}))?)?")
 # 来源：人民网 / 来源于：… / [来源: 新华社]; the value stops at a space, a bracket, a glued date
 # (人民日报2024-05-13) or the next label (作者：, 编辑：, 发布时间 …).
 SOURCE_RE = re.compile(
@@ -92,6 +98,10 @@ TIME_META_XPATHS: tuple[str, ...] = (
 # A date in a URL of another shape: /2022-02/12/, /202202/t20220213_1.html, /2024/0510/, /20240509/.
 URL_DATE_RE = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})(?:[-/](?P<m1>\d{1,2})[-/](?P<d1>\d{1,2})|"
                          r"[-/]?(?P<m>[01]\d)[-/]?(?P<d>[0-3]\d))(?!\d)")
+# A "last updated" line under the info line (or inside it): 最后更新: 2019-09-07 15:14:21 /
+# 更新时间：… / 修改时间：…; its time is the record's ``updated_at``, never ``published_at``, and the
+# line is not body (boilerplate ``updated_line``). The label, then the date-time.
+UPDATED_LABEL_RE = re.compile(r"(?:最后|最近)?(?:更新|修改|修订)(?:时间|日期|于)?\s*[:：]?\s*(?=(?:19|20)\d{2})")
 # How many blocks after the title the info line may be, and around it its 来源 / time may sit.
 INFO_AFTER_TITLE_BLOCKS = 12
 INFO_NEIGHBOURHOOD = 3
@@ -103,7 +113,8 @@ INFO_LINE_MAX_CHARS = 160      # an info line is short; a body paragraph quoting
 # [ 责编：… ] / 【责任编辑:…】 / 发布日期：… 责任编辑：龙慧 / 编辑/苏芳 / （松花江网编辑 孙桂芳）.
 EDITOR_RE = re.compile(
     r"(?:责任编辑|责编|(?<![\u4e00-\u9fff])编辑|网编辑|小编)\s*(?:[:：/]\s*|\s+(?=[\u4e00-\u9fff]{2,4}\s*[)）\]】]))"
-    r"(?P<editor>[\u4e00-\u9fffA-Za-z·•、,， ]{1,20}?)\s*"
+    # ... a name, or only a CMS's staff code (163.com: 责任编辑：NF041, NF041_NF5619): what the page shows.
+    r"(?P<editor>[\u4e00-\u9fffA-Za-z·•、,， ]{1,20}?|[A-Za-z]{1,6}\d{2,6}(?:_[A-Za-z]{1,6}\d{2,6})?)\s*"
     # ... up to a bracket, the line's end, the next label, or a CMS's staff code (PN269, _NN2587).
     r"(?=[)）\]】|｜]|$|\s{2,}|\s*(?:来源|作者|审核|校对|责任|发布|时间|日期)|\s*_?[A-Z]{2}\d{2,6}\b)")
 # An editor credit is a short line (or the info line).
@@ -127,7 +138,8 @@ END_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # there: it is cleaned, not an end).
     ("read_more", re.compile(r"阅读剩余全文|查看全文|点击查看原文")),
     ("prev_next", re.compile(r"^\s*[【\[]?\s*(?:上一篇|下一篇|上一条|下一条)")),
-    ("share", re.compile(r"分享到|分享至|^分享$|^\s*[【\[]?\s*(?:打印|关闭)(?:本页|窗口)?\s*[】\]]?$")),
+    # ... and the share widgets' own wordings (QQ news: 转播到腾讯微博), at either edge of the body.
+    ("share", re.compile(r"分享到|分享至|^分享$|^\s*[【\[]?\s*(?:打印|关闭)(?:本页|窗口)?\s*[】\]]?$|^转播到\S{0,6}微博$")),
     # Comment and feedback bars, comment boxes: 【我来说两句】【我要“揪”错】【推荐】, 页面功能 ...
     ("comments", re.compile(r"我来说两句|我要“?揪”?错|【\s*(?:推荐|评论|打印|热点排行)\s*】|页面功能|您的发表的评论|"
                             r"正文已结束|调查问题加载中|请各位遵纪守法|注意语言文明|返回搜狐")),
@@ -136,11 +148,15 @@ END_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # Disclaimers and reprint notices closing a page.
     ("disclaimer", re.compile(r"免责声明|特别声明|未经(?:授权|许可)[，,]?\s*不得转载|违者必究|本文来自.{0,12}更多.{0,12}请下载")),
     ("related", re.compile(r"^\s*[【\[]?\s*(?:相关(?:新闻|阅读|文章|链接|报道|推荐|稿件)|推荐阅读|延伸阅读|热点推荐|"
-                           r"热门(?:文章|推荐|新闻|排行)|猜你喜欢|精彩推荐|精彩图集|更多(?:新闻|精彩)|(?:新闻|点击|阅读)?排行|"
+                           r"热门(?:文章|推荐|新闻|排行)|猜你喜欢|精彩推荐|精彩图集|精彩视频(?:推荐)?|视频推荐|更多(?:新闻|精彩)|(?:新闻|点击|阅读)?排行|"
                            r"网友评论|我要评论|发表评论|评论区|最新评论|热门评论|全部评论|已有\d+人|往期(?:推荐|回顾)|友情链接|精彩专栏)")),
     ("footer", re.compile(r"四川长安网简介|蜀ICP备|ICP备\s*\d|版\s*权\s*所\s*有|Copyright|转载请注明|关于我们\s*[|｜]")),
 )
 END_MARKER_MAX_CHARS = 60
+
+# A dateline opening the text (TNW中文站 10月14日报道, 新华社北京5月13日电, 本报讯): the first paragraph,
+# even when short and a share widget follows it.
+DATELINE_RE = re.compile(r"^[\w\u4e00-\u9fff（）()·]{2,24}\s*(?:\d{1,2}月\d{1,2}日\s*(?:电|讯|报道|消息)|讯)(?:[\s（(]|$)")
 
 # A block this long (or an image) is article content, not a bar of controls.
 MIN_CONTENT_CHARS = 12
@@ -153,11 +169,27 @@ SOFT_404_RE = re.compile(r"页面不存在|页面已删除|找不到(?:该|此)?
 
 # --- Captions ---------------------------------------------------------------------------------
 CAPTION_MAX_CHARS = 80
+# Where a caption sits: in the image's own block (<p><img><br>图为…</p>, <figure>), or in the block
+# right after it when that block is centred or small (these marks, read only on an element that
+# follows an image): a plain line after an image is the next section's sub-heading, not a caption.
+CAPTION_TAGS = frozenset({"center", "figcaption", "small"})
+CAPTION_STYLE_RE = re.compile(r"text-align\s*:\s*center|font-size\s*:\s*(?:x{0,2}-?small|smaller|1[0-4](?:\.\d+)?px|[0-9](?:\.\d+)?pt|0?\.\d+em)", re.I)
+CAPTION_CLASS_RE = re.compile(r"caption|pic_?(?:txt|text|desc|info|note)|img_?(?:txt|text|desc|info|note)|tuzhu|photo_?(?:txt|desc)|center", re.I)
+CAPTION_FONT_SIZES = frozenset({"1", "2", "-1", "-2"})  # <font size=2>: small
 # Sub-heading shapes (一、 / （二） / 第三章): right after an image they are headings, not captions.
 HEADING_RE = re.compile(r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[)）]|第[一二三四五六七八九十百\d]+[章节条部分])")
 # A site name in a heading (the logo's <h1>) is never an article title.
 SITE_NAME_RE = re.compile(r"^[\u4e00-\u9fff]{2,10}长安网$")
 SENTENCE_END = ("。", "！", "？", "…", "；")
+
+# --- Text a reader never sees ------------------------------------------------------------------
+# Elements hidden from readers (readability's isProbablyVisible): display:none or visibility:hidden
+# in their style, the ``hidden`` attribute, aria-hidden="true". A news page's share-preview block
+# right after <body> (headline + one-sentence summary, display:none) is not the article. Only the
+# tags that hold blocks of text are looked at (lxml's C iterator yields just them: a whole-tree
+# attribute search costs ~10 % of a page's extraction); HIDDEN_STYLE_RE decides on the style.
+HIDDEN_TAGS = ("div", "section", "article", "aside", "ul", "table", "p")
+HIDDEN_STYLE_RE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\s*(?:!important\s*)?(?:;|$)", re.I)
 
 # Block-level tags: a new line of text starts at each.
 BLOCK_TAGS = frozenset(

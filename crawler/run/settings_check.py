@@ -76,6 +76,7 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "WARC_OPERATOR": _one_line,
     "REQUISITES_ENABLED": _flag,
     "REQUISITES_MAX_SIZE": _number(int, 1),
+    "REQUISITES_OFFSITE": _flag,
     "WACZ_ENABLED": _flag,
     "FAULT_KILL_AT": _fault,
     "DISCOVERY_OTHER_SHAPES": _flag,

@@ -656,6 +656,8 @@ class SichuanpeaceSpider(scrapy.Spider):
             self._keep_pending(response, list_channel)
         else:
             record_quality(self.crawler.stats, raw)
+            if raw.quality_flags:
+                self.logger.warning("Article extracted with doubts (%s): %s", ", ".join(raw.quality_flags), response.url)
             item = ArticleItem.from_raw(raw, self.site, list_channel, list_channel_name)
             item.warc = response.meta.get("warc")
             item.asked_url = (response.meta.get("redirect_urls") or [None])[0]
