@@ -12,7 +12,6 @@ import io
 from collections.abc import Iterable
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
