@@ -36,6 +36,7 @@ from ..extensions import console
 from ..extensions.contact import OperatorContact
 from ..run import lock, logs, manifests, metrics, preflight, recovery
 from ..run.commit import RunCommitter
+from ..run.politeness import relax_for_local_mirror
 from ..run.ids import new_run_id
 from ..run.settings_check import setting_errors
 from ..spiders.arguments import SpiderArguments, fleet_errors, spider_argument_errors
@@ -112,6 +113,7 @@ class Command(ScrapyCrawlCommand):
             return []  # a fleet's requests all go through its shared rate limit
         settings = self.settings.copy()
         OperatorContact().update_settings(settings)  # the User-Agent the crawl will send
+        relax_for_local_mirror(settings, parsed.crawl_host, log=False)  # the delay the crawl will keep
         fetch = preflight.http_fetch(parsed.crawl_host, settings.get("USER_AGENT"),
                                      min(settings.getfloat("DOWNLOAD_TIMEOUT"), PREFLIGHT_TIMEOUT),
                                      settings.getfloat("DOWNLOAD_DELAY"))
