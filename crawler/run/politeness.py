@@ -36,7 +36,7 @@ def is_loopback(host: str) -> bool:
 def relax_for_local_mirror(settings: BaseSettings, host: str, log: bool = True) -> list[str]:
     """For a loopback ``host``, turn off the delay and AutoThrottle where only the project's defaults
     set them; the names turned off (logged in one INFO line when ``log``), [] for any other host."""
-    if not is_loopback(host):
+    if not is_loopback(host) or settings.frozen:  # frozen: a crawler built whole already (tests, scripts)
         return []
     relaxed = [name for name, value in RELAXED.items()
                if settings.getpriority(name) <= SETTINGS_PRIORITIES["project"] and settings.get(name) != value]
