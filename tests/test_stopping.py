@@ -5,6 +5,7 @@ Times are printed (run with -s to see them), bounded only generously: the machin
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -13,8 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from crawler import exitcodes
+from crawler.extensions.progress import Progress, ProgressView
 from tests import consumer
 from tests.conftest import PROJECT, run_crawl
 from tests.fixture_server import FixtureSite
@@ -103,3 +106,16 @@ def test_second_signal_stops_at_once_and_the_next_run_recovers(tmp_path):
     assert "of a dead run" in rerun.log  # recovered as a killed run is
     assert sorted(r["id"] for r in consumer.records(tmp_path)) == ARTICLE_IDS
     assert_no_stray_files(tmp_path)
+
+
+def test_the_display_says_it_is_stopping():
+    """The live display's header, from the first signal on (the commit's phase follows)."""
+    class Stats:
+        def get_value(self, key: str, default: int = 0) -> int:
+            return default
+
+    view = ProgressView(Stats(), "20261207T000000Z-abcdef", "www.sichuanpeace.gov.cn")  # type: ignore[arg-type]
+    Progress(view, 4, Console(file=io.StringIO())).stop_requested(in_flight=3)
+    screen = Console(file=io.StringIO(), width=200)
+    screen.print(view)
+    assert "stopping: 3 requests in flight, committing what is done" in screen.file.getvalue()  # type: ignore[attr-defined]
