@@ -29,7 +29,7 @@ from twisted.internet import error as tx_error
 from twisted.python.failure import Failure
 from twisted.web.client import ResponseFailed
 
-from .exceptions import ChallengePage, RefusedRequest, TruncatedBody
+from .exceptions import Abandoned, ChallengePage, RefusedRequest, TruncatedBody, Unreachable
 from .extensions.console import console_kind
 
 try:  # what Twisted puts in a ResponseFailed when a body ends before its Content-Length
@@ -62,6 +62,8 @@ PARSE_FAILURE = "parse_failure"        # the page broke extraction or a callback
 DUPLICATE = "duplicate"                # same article as another URL of this run
 CHALLENGE = "challenge"                # a 200 page that was a challenge, block or busy page (系统繁忙, a WAF)
 ID_CONFLICT = "id_conflict"            # an article whose (site, id) the state or this run holds for another URL
+UNREACHABLE = "unreachable"            # DNS lookup failed or connection refused before the site ever answered: not retried
+STOPPED = "stopped"                    # not fetched: the run was stopping (Ctrl-C, SIGTERM; crawler/run/stopping.py)
 
 # The buckets whose attempts failed: the only source of a run's failure count and error rate.
 # Not failures: a broken link (the linking page's fault: the site's, not the run's), a page forbidden
@@ -71,10 +73,11 @@ ID_CONFLICT = "id_conflict"            # an article whose (site, id) the state o
 # home page or a list page ever makes an article ``deleted``).
 # An article whose redirect was refused was not fetched: a failure.
 FAILURE_BUCKETS: tuple[str, ...] = (RETRIES_EXHAUSTED, HTTP_ERROR, OVERSIZE, PARSE_FAILURE, TRUNCATED,
-                                    REDIRECT_REFUSED, CHALLENGE)
+                                    REDIRECT_REFUSED, CHALLENGE, UNREACHABLE)
 # Failures that may pass (the site was down, the connection cut, a redirect hijacked, a WAF challenged
 # the crawler): the article is asked for again by the next run from the state's pending list.
-TRANSIENT_BUCKETS = frozenset({RETRIES_EXHAUSTED, TRUNCATED, REDIRECT_REFUSED, CHALLENGE})
+# A request abandoned by a stopping run is no failure, but its article is asked for again too.
+TRANSIENT_BUCKETS = frozenset({RETRIES_EXHAUSTED, TRUNCATED, REDIRECT_REFUSED, CHALLENGE, UNREACHABLE, STOPPED})
 
 STATS_ATTEMPTS = "accounting/attempts"
 STATS_BUCKET = "accounting/bucket/"
@@ -207,6 +210,10 @@ def classify_failure(failure: Failure, article: bool = True) -> str:
     a broken link, not a failure; on an article, or on the start page, it is an ``http_error``.
     """
     error = failure.value
+    if isinstance(error, Abandoned):
+        return STOPPED
+    if isinstance(error, Unreachable):
+        return UNREACHABLE
     if isinstance(error, ChallengePage):
         return CHALLENGE
     if isinstance(error, HttpError):
@@ -252,6 +259,10 @@ def record_failure(crawler: Crawler, failure: Failure, article: bool = True) -> 
         if ledger is not None:
             ledger.broken_link(url, status, linking)
         logger.info("Broken link (%s): %s answered %s, linked from %s", bucket, url, status, linking)
+        return bucket
+    # One line for the stop (crawler/run/stopping.py) or for the unreachable site (the run's summary), not one per request.
+    if bucket in (STOPPED, UNREACHABLE):
+        logger.info("Not fetched (%s): %s", bucket, url)
         return bucket
     if status in GONE_STATUSES and article:
         assert crawler.stats is not None

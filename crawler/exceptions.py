@@ -2,7 +2,7 @@
 
 Each is raised by one downloader middleware to fail a request, and read by the accounting
 (:mod:`crawler.accounting`) to put the attempt in its bucket; neither side imports the other.
-All three are ``IgnoreRequest``s, so Scrapy calls the request's errback and logs nothing more.
+All are ``IgnoreRequest``s, so Scrapy calls the request's errback and logs nothing more.
 """
 
 from __future__ import annotations
@@ -48,3 +48,25 @@ class ChallengePage(IgnoreRequest):
         super().__init__(f"challenge page ({reason})")
         self.reason = reason
         self.response = response
+
+
+class Unreachable(IgnoreRequest):
+    """The crawl host cannot be reached at all (DNS lookup failed, connection refused) and nothing
+    has answered this run: not retried, and the run ends (exit code 4).
+
+    Raised by :mod:`crawler.downloadermiddlewares.retry`; bucket ``unreachable``."""
+
+    def __init__(self, host: str, reason: str):
+        super().__init__(f"cannot reach {host}: {reason}")
+        self.host = host
+        self.reason = reason
+
+
+class Abandoned(IgnoreRequest):
+    """A request given up because the run is stopping (Ctrl-C, SIGTERM): its article is asked for
+    by the next run.
+
+    Raised by :mod:`crawler.run.stopping` and :mod:`crawler.downloadermiddlewares.retry`; bucket ``stopped``."""
+
+    def __init__(self) -> None:
+        super().__init__("not fetched: the run is stopping")

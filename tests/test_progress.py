@@ -266,6 +266,10 @@ def test_sigterm_stops_the_display_and_gives_the_terminal_back(tmp_path):
     assert signalled and code == 5, screen[-2000:]
     assert screen.rstrip().endswith("\x1b[?25h")
     assert "committing (shutdown)" in screen or "done" in screen
+    # The signal is answered at once (crawler/run/stopping.py), above the display and in it (when a frame
+    # is drawn before the commit ends); rich wraps the line at the terminal's width.
+    text = " ".join(re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", screen).split())
+    assert re.search(r"stopping: \d+ requests? in flight, committing what is done", text), text[-3000:]
 
 
 def test_console_lines_carry_no_traceback_the_log_file_keeps_it(tmp_path, capsys):

@@ -7,8 +7,10 @@ and last ``-a channels=`` against the channels the site's home page and site map
 the OUTPUT_DIR lock (exit 3 when another run holds it), opens its log file, settles what earlier
 runs left (``crawler.run.recovery``) and crawls; the commit (``crawler.run.commit``) writes the
 manifests. The exit code is the final manifest's (``crawler.exitcodes``); once it is final, the
-run's metrics file is written with it (``crawler.run.metrics``). A second SIGTERM/SIGINT does not
-abandon the commit: the run still ends with its manifest and exit code 5.
+run's metrics file is written with it (``crawler.run.metrics``). The first SIGTERM/SIGINT is answered
+at once ("stopping: N requests in flight, committing what is done"), the requests not yet being
+transferred are given up and the run commits what it did (exit code 5); a second one exits at once,
+without the commit, and the next run recovers it as it recovers a killed run (``crawler.run.stopping``).
 
 The full log goes to ``logs/<run id>.log`` (or LOG_FILE), and the logs of runs beyond the newest
 ``LOG_RETENTION_RUNS`` are deleted at the start (``crawler.run.logs``); stderr gets warnings and
@@ -30,12 +32,14 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 from scrapy.spiderloader import get_spider_loader
+from scrapy.utils.ossignal import install_shutdown_handlers
 
 from .. import exitcodes
 from ..extensions import console
 from ..extensions.contact import OperatorContact
-from ..run import lock, logs, manifests, metrics, preflight, recovery
+from ..run import lock, logs, manifests, metrics, preflight, recovery, stopping
 from ..run.commit import RunCommitter
+from ..run.politeness import relax_for_local_mirror
 from ..run.ids import new_run_id
 from ..run.settings_check import setting_errors
 from ..spiders.arguments import SpiderArguments, fleet_errors, spider_argument_errors
@@ -58,6 +62,7 @@ class Command(ScrapyCrawlCommand):
 
     started = 0.0  # time.time() when the run's options were read: its metrics' duration
     stderr_handler: console.ConsoleHandler | None = None  # None with --nolog
+    crawler: Crawler | None = None
 
     def long_desc(self) -> str:
         return (f"{super().long_desc()}. The spider's arguments (-a NAME=VALUE), the settings that matter with "
@@ -112,6 +117,7 @@ class Command(ScrapyCrawlCommand):
             return []  # a fleet's requests all go through its shared rate limit
         settings = self.settings.copy()
         OperatorContact().update_settings(settings)  # the User-Agent the crawl will send
+        relax_for_local_mirror(settings, parsed.crawl_host, log=False)  # the delay the crawl will keep
         fetch = preflight.http_fetch(parsed.crawl_host, settings.get("USER_AGENT"),
                                      min(settings.getfloat("DOWNLOAD_TIMEOUT"), PREFLIGHT_TIMEOUT),
                                      settings.getfloat("DOWNLOAD_DELAY"))
@@ -140,7 +146,8 @@ class Command(ScrapyCrawlCommand):
             logger.error("Not starting: %s", error)  # one line on stderr too: the console handler is in place
             sys.exit(exitcodes.FAILED)
         crawler = self.crawler_process.create_crawler(name)
-        self.crawler_process._signal_kill = self._signal_again  # type: ignore[method-assign]
+        self.crawler = crawler
+        self.crawler_process._signal_shutdown = self._signal_first  # type: ignore[method-assign]
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
         committer = _committer(crawler)
@@ -164,13 +171,23 @@ class Command(ScrapyCrawlCommand):
         if written is not None:
             logger.info("Metrics written to %s", written)
 
-    @staticmethod
-    def _signal_again(signum: int, _: Any) -> None:
-        """A second SIGTERM/SIGINT: the graceful stop goes on to its manifest (SIGKILL abandons it;
-        the next run recovers)."""
+    def _signal_first(self, signum: int, _: Any) -> None:
+        """The first SIGTERM/SIGINT: answered at once, in-flight requests given up, what is done committed."""
         from twisted.internet import reactor
-        reactor.callFromThread(logger.warning, "Signal %s again: still shutting down, committing what was done "
-                               "(send SIGKILL to abandon; the next run recovers)", signum)
+        install_shutdown_handlers(self._signal_again)
+        reactor.callFromThread(self._stop, signum)
+
+    def _stop(self, signum: int) -> None:
+        assert self.crawler_process is not None
+        self.crawler_process._log_shutdown(signum)  # Scrapy's own line, in the log file
+        if self.crawler is not None and self.crawler.engine is not None and self.crawler.engine.running:
+            stopping.request_stop(self.crawler)
+        self.crawler_process._graceful_stop_reactor()
+
+    def _signal_again(self, signum: int, _: Any) -> None:
+        """A second SIGTERM/SIGINT: exit at once; the next run recovers the uncommitted slice."""
+        assert self.settings is not None
+        stopping.stop_at_once(signum, self.settings.get("LOG_FILE"))
 
 
 def _committer(crawler: Crawler) -> RunCommitter | None:

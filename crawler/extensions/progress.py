@@ -31,6 +31,7 @@ from scrapy.statscollectors import StatsCollector
 from ..accounting import FAILURE_BUCKETS, STATS_BUCKET
 from ..extract.urls import list_page
 from ..run.lock import holds
+from ..run.stopping import stop_requested, stopping_line
 
 # The spider's callbacks that read pages for links (crawler/spiders/sichuanpeace.py): what they read
 # is "the list page being read".
@@ -142,6 +143,7 @@ class Progress:
         crawler.signals.connect(extension.response_received, signal=signals.response_received)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(extension.engine_stopped, signal=signals.engine_stopped)
+        crawler.signals.connect(extension.stop_requested, signal=stop_requested)
         return extension
 
     def spider_opened(self, spider: Spider) -> None:
@@ -155,6 +157,9 @@ class Progress:
     def response_received(self, response: Response, request: Request, spider: Spider) -> None:
         if getattr(request.callback, "__name__", None) in LIST_CALLBACKS:
             self.view.list_page_read(response.url, request.cb_kwargs.get("channel_name"))
+
+    def stop_requested(self, in_flight: int) -> None:
+        self.view.phase = stopping_line(in_flight)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         self.view.phase = f"committing ({reason})"

@@ -41,6 +41,7 @@ from scrapy.utils.defer import ensure_awaitable
 from .. import exitcodes
 from ..archive.wacz import build_run_wacz
 from ..accounting import UNCHANGED
+from ..downloadermiddlewares.retry import STATS_UNREACHABLE_HOST, STATS_UNREACHABLE_REASON
 from ..downloadermiddlewares.warc import WarcArchiveMiddleware
 from ..extensions.accounting import AccountingExtension
 from ..fleet.claims import FleetClaims
@@ -467,6 +468,13 @@ class RunCommitter(FeedExporter):
     def _log_verdict(self, manifest: dict[str, Any]) -> None:
         counts = manifest["counts"]
         log = logger.info if manifest["exit_code"] == exitcodes.COMPLETE else logger.error
+        assert self.crawler.stats is not None
+        host = self.crawler.stats.get_value(STATS_UNREACHABLE_HOST)
+        if manifest["exit_code"] == exitcodes.FETCHED_NOTHING and host:
+            # The one line an unreachable site gets on stderr; the summary stays in the log file.
+            logger.error("cannot reach %s: %s (exit %s)", host, self.crawler.stats.get_value(STATS_UNREACHABLE_REASON),
+                         manifest["exit_code"])
+            log = logger.info
         log("Run %s %s (exit code %s, finish reason %s): %s new, %s modified, %s deleted, %s unchanged; "
             "%s of %s attempts failed, %s broken links", self.run_id,
             "complete" if manifest["complete"] else "INCOMPLETE", manifest["exit_code"], self.reason,

@@ -38,6 +38,7 @@ from ..fleet import ROLE_WORKER, fleet_name, start_round
 from ..items import ArticleItem, utc_now
 from ..quality import record_quality
 from ..run.manifests import may_stop_early
+from ..run.politeness import relax_for_local_mirror
 from ..state import ArticleState
 from ..state.stores import StateStore, state_store
 from .arguments import (  # noqa: F401 (the parsers stay importable from here)
@@ -131,6 +132,8 @@ class SichuanpeaceSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SichuanpeaceSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        # A mirror on this machine is crawled at full speed (before Scrapy freezes the settings).
+        relax_for_local_mirror(crawler.settings, spider.crawl_host)
         spider.list_pages_max = crawler.settings.getint("LIST_PAGES_MAX")
         spider.list_empty_pages_max = crawler.settings.getint("LIST_EMPTY_PAGES_MAX")
         spider.discover_other_shapes = crawler.settings.getbool("DISCOVERY_OTHER_SHAPES", True)

@@ -1,0 +1,49 @@
+"""Records visible sooner: a first crawl at the live site's pace commits its first slice about a
+minute in, while it goes on (it used to show nothing for 10 minutes)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from scrapy.settings import Settings
+
+from tests import consumer
+from tests.conftest import PROJECT
+from tests.fixture_server import FixtureSite
+
+
+def test_default_checkpoint_is_a_minute():
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    assert settings.getfloat("CHECKPOINT_SECONDS") <= 60
+    assert settings.getint("CHECKPOINT_RECORDS") == 1000
+
+
+def test_a_slow_first_crawl_shows_records_while_it_runs(tmp_path):
+    """At a 3 s delay the fixture site takes ~2 minutes; the consumer sees records before its end."""
+    with FixtureSite() as site:
+        command = [sys.executable, "-m", "scrapy", "crawl", "sichuanpeace", "-a", f"base_url={site.base_url}",
+                   "-s", f"OUTPUT_DIR={tmp_path}", "-s", "DOWNLOAD_DELAY=3", "-s", "DOWNLOAD_DELAY_JITTER=0"]
+        started = time.monotonic()
+        process = subprocess.Popen(command, cwd=PROJECT, env={**os.environ, "PYTHONPATH": str(PROJECT)},
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            while process.poll() is None and not ((tmp_path / "runs").is_dir() and consumer.records(tmp_path)):
+                assert time.monotonic() - started < 600
+                time.sleep(0.5)
+            first = time.monotonic() - started
+            asked_then = len(site.requests)  # the site's requests when the first records were visible
+            visible = len(consumer.records(tmp_path)) if (tmp_path / "runs").is_dir() else 0
+            code = process.wait(timeout=600)
+        finally:
+            if process.poll() is None:
+                process.kill()
+        ended = time.monotonic() - started
+        asked_after = len(site.requests) - asked_then
+    print(f"\nfirst records visible after {first:.0f} s ({visible} records), run ended after {ended:.0f} s; "
+          f"{asked_after} requests came after them")
+    assert code == 0, process.stderr.read()[-2000:]
+    assert asked_after > 0, "no record was visible before the run had done its crawling (its final commit)"
