@@ -62,6 +62,29 @@ def content_hash_version(schema_version: str | None) -> int:
     return 2 if (major, minor) >= (1, 3) else 1
 
 
+@dataclass
+class IndexedCapture:
+    """One row of the capture index: the newest archived full response (2xx, not a revisit) of a
+    URL, where its record is, and its place in commit order (``seq``, ``rank``: the WARC file's place
+    among those its manifest lists, ``offset``). ``date`` and ``record_id`` are known when the
+    record was written or read back by the indexing run (an index line holds the date to the second)."""
+
+    url: str
+    seq: int
+    rank: int
+    file: str      # relative to OUTPUT_DIR: warc/<name>
+    offset: int
+    digest: str    # sha1:<base32>, as the record's WARC-Payload-Digest
+    status: int
+    mime: str = ""
+    date: str | None = None
+    record_id: str | None = None
+
+    def row(self) -> tuple:
+        return (self.url, self.seq, self.rank, self.file, self.offset, self.digest, self.status, self.mime,
+                self.date, self.record_id)
+
+
 class StateError(Exception):
     """The state store cannot be used as it is (unreadable, damaged); says what to do."""
 

@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from . import ArticleState, StateError, StateTooNew
+from . import ArticleState, IndexedCapture, StateError, StateTooNew
 
 # 1: 0.1.0 (articles, staged per run, settled_runs); 2: meta, slices, pending; 3: articles' first
 # channel, last_checked and content_hash_version (added in place to a 1 or 2 store). The ``stored``
@@ -43,6 +43,24 @@ ADDED_IN_3 = COLUMN_DEFINITIONS[-4:]
 COLUMNS = tuple(name for name, _ in COLUMN_DEFINITIONS)
 _COLS = ", ".join(COLUMNS)
 _DEFINED = ", ".join(f"{name} {kind}" for name, kind in COLUMN_DEFINITIONS)
+# The capture index (``crawler.state.captures``): per URL, the newest archived full response, by
+# commit order (``seq``, then ``rank``, the WARC file's place among its manifest's, then ``offset``).
+# ``date`` and ``record_id`` are filled only for captures whose record was read back or written by
+# the indexing run; a capture is used only once its record reads back (``StoredCaptures.newest``).
+# Added to any store as it is opened, as ``stored`` is: ``meta.captures_seq`` says which manifests it
+# holds, and a store without it (older, or rebuilt) is filled from the manifests' CDXJ files.
+CAPTURE_COLUMNS = ("url", "seq", "rank", "file", "offset", "digest", "status", "mime", "date", "record_id")
+_CAPTURE_DEFINED = ("url TEXT NOT NULL, seq INTEGER NOT NULL, rank INTEGER NOT NULL, file TEXT NOT NULL, "
+                    "offset INTEGER NOT NULL, digest TEXT NOT NULL, status INTEGER NOT NULL, mime TEXT, date TEXT, "
+                    "record_id TEXT")
+_CAPTURE_COLS = ", ".join(CAPTURE_COLUMNS)
+# A capture replaces the indexed one of its URL only when it is later in commit order.
+_NEWER = ("ON CONFLICT ({key}) DO UPDATE SET seq=excluded.seq, rank=excluded.rank, file=excluded.file, "
+          "offset=excluded.offset, digest=excluded.digest, status=excluded.status, mime=excluded.mime, "
+          "date=excluded.date, record_id=excluded.record_id "
+          "WHERE (excluded.seq, excluded.rank, excluded.offset) > ({table}.seq, {table}.rank, {table}.offset)")
+# How many ids one ``known_ids`` query asks about (SQLite's bound parameters).
+IDS_PER_QUERY = 500
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles ({_DEFINED}, PRIMARY KEY (site, id));
@@ -54,6 +72,9 @@ CREATE TABLE IF NOT EXISTS staged (run_id TEXT NOT NULL, slice INTEGER NOT NULL,
                                    {_DEFINED}, PRIMARY KEY (run_id, slice, site, id));
 CREATE TABLE IF NOT EXISTS pending (site TEXT NOT NULL, id TEXT NOT NULL, url TEXT NOT NULL,
                                     channel TEXT, PRIMARY KEY (site, id));
+CREATE TABLE IF NOT EXISTS captures ({_CAPTURE_DEFINED}, PRIMARY KEY (url));
+CREATE TABLE IF NOT EXISTS staged_captures (run_id TEXT NOT NULL, slice INTEGER NOT NULL, {_CAPTURE_DEFINED},
+                                            PRIMARY KEY (run_id, slice, url));
 """
 # After the columns of schema 3 exist: the budgeted recheck reads articles least recently checked first.
 INDEXES = "CREATE INDEX IF NOT EXISTS articles_last_checked ON articles (site, last_checked);"
@@ -160,10 +181,68 @@ class SqliteStateStore:
         row = self.db.execute(f"SELECT {_COLS} FROM articles WHERE site=? AND id=?", (site, article_id)).fetchone()
         return ArticleState(*row) if row else None
 
-    def known_ids(self, site: str) -> set[str]:
-        """Ids of every committed article of a site, deleted ones too: a list page that still links a
-        deleted article does not ask for it again each run; rechecks do, and see it return."""
-        return {row[0] for row in self.db.execute("SELECT id FROM articles WHERE site=?", (site,))}
+    def known_ids(self, site: str, ids: Iterable[str]) -> set[str]:
+        """Which of ``ids`` (a list page's, a batch) are committed articles of a site, deleted ones
+        too: a list page that still links a deleted article does not ask for it again each run;
+        rechecks do, and see it return. Asked per batch: no run holds every known id."""
+        wanted = list(dict.fromkeys(ids))
+        found: set[str] = set()
+        for start in range(0, len(wanted), IDS_PER_QUERY):
+            chunk = wanted[start:start + IDS_PER_QUERY]
+            found.update(row[0] for row in self.db.execute(
+                f"SELECT id FROM articles WHERE site=? AND id IN ({', '.join('?' * len(chunk))})", (site, *chunk)))
+        return found
+
+    # --- the capture index ----------------------------------------------------------------------
+
+    @property
+    def captures_seq(self) -> int | None:
+        """The newest manifest whose captures the index holds, every earlier one too (None: the
+        index was never built, as in a store of an older crawler or a rebuilt one)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key='captures_seq'").fetchone()
+        return int(row[0]) if row else None
+
+    def capture(self, url: str) -> IndexedCapture | None:
+        """The indexed newest capture of ``url``, or None."""
+        return _capture(self.db, url)
+
+    def capture_lookup(self) -> CaptureLookup:
+        """A lookup of the capture index for another thread (the WARC writer's): its own connection."""
+        return CaptureLookup(self.path) if not self.readonly else CaptureLookup(None, self.capture)
+
+    def stage_captures(self, run_id: str, slice_no: int, captures: Iterable[IndexedCapture]) -> None:
+        """The captures a slice's WARC files hold (``seq`` is the manifest's, set at ``promote``)."""
+        if self.readonly:
+            return
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.executemany(f"INSERT INTO staged_captures (run_id, slice, {_CAPTURE_COLS}) "
+                                f"VALUES (?, ?, {', '.join('?' * len(CAPTURE_COLUMNS))}) "
+                                + _NEWER.format(key="run_id, slice, url", table="staged_captures"),
+                                [(run_id, slice_no, *capture.row()) for capture in captures])
+
+    def index_captures(self, captures: Iterable[IndexedCapture], seq: int | None) -> int:
+        """Fold committed captures (a manifest's CDXJ lines) into the index, in one transaction;
+        ``seq`` given: the index now holds every manifest up to it. Returns how many were read."""
+        count = 0
+
+        def rows() -> Iterator[tuple]:
+            nonlocal count
+            for capture in captures:
+                count += 1
+                yield capture.row()
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.executemany(f"INSERT INTO captures ({_CAPTURE_COLS}) VALUES ({', '.join('?' * len(CAPTURE_COLUMNS))}) "
+                                + _NEWER.format(key="url", table="captures"), rows())
+            if seq is not None:
+                self._set("captures_seq", str(seq))
+        return count
+
+    def note_capture_read(self, url: str, date: str | None, record_id: str | None) -> None:
+        """The WARC-Date and WARC-Record-ID read back from an indexed capture's record."""
+        if not self.readonly:
+            self.db.execute("UPDATE captures SET date=?, record_id=? WHERE url=?", (date, record_id, url))
 
     def channels(self) -> list[tuple[str, str, str | None, int]]:
         """(site, channel, its name, articles) for each channel committed articles were first filed under."""
@@ -256,9 +335,21 @@ class SqliteStateStore:
                                      f"SELECT {_COLS} FROM staged WHERE run_id=? AND slice=?", (run_id, slice_no))
             self.db.execute("DELETE FROM pending WHERE (site, id) IN "
                             "(SELECT site, id FROM staged WHERE run_id=? AND slice=?)", (run_id, slice_no))
+            self._promote_captures(run_id, slice_no, seq)
             self._forget(run_id, slice_no)
             self._set("last_seq", str(max(seq, self.last_seq)))
             return cursor.rowcount
+
+    def _promote_captures(self, run_id: str, slice_no: int, seq: int) -> None:
+        """The slice's staged captures into the index under its manifest's ``seq``; the index holds
+        every manifest up to ``seq`` only when it held every one before (else recovery's catch-up
+        reads the missing ones' CDXJ files at the next start)."""
+        columns = ", ".join("?" if name == "seq" else name for name in CAPTURE_COLUMNS)
+        self.db.execute(f"INSERT INTO captures ({_CAPTURE_COLS}) SELECT {columns} FROM staged_captures "
+                        "WHERE run_id=? AND slice=? " + _NEWER.format(key="url", table="captures"),
+                        (seq, run_id, slice_no))
+        if self.captures_seq == seq - 1:
+            self._set("captures_seq", str(seq))
 
     def emitted_ids(self, run_id: str, slice_no: int) -> set[tuple[str, str]]:
         """(site, id) of the records a slice emitted: what its records files must hold."""
@@ -278,6 +369,7 @@ class SqliteStateStore:
         self.db.execute("DELETE FROM staged WHERE run_id=? AND slice=?", (run_id, slice_no))
         self.db.execute("DELETE FROM slices WHERE run_id=? AND slice=?", (run_id, slice_no))
         self.db.execute("DELETE FROM stored WHERE run_id=? AND slice=?", (run_id, slice_no))
+        self.db.execute("DELETE FROM staged_captures WHERE run_id=? AND slice=?", (run_id, slice_no))
 
     def apply_records(self, records: Iterable[dict], seq: int) -> int:
         """Fold committed records (a manifest's, in order) into ``articles``: rebuilding from manifests."""
@@ -292,3 +384,35 @@ class SqliteStateStore:
                 applied += 1
             self._set("last_seq", str(max(seq, self.last_seq)))
         return applied
+
+
+def _capture(db: sqlite3.Connection, url: str) -> IndexedCapture | None:
+    row = db.execute(f"SELECT {_CAPTURE_COLS} FROM captures WHERE url=?", (url,)).fetchone()
+    return IndexedCapture(*row) if row else None
+
+
+class CaptureLookup:
+    """``capture(url)`` on a connection of its own, opened read-only in the thread that first asks
+    (SQLite connections stay in their thread): the WARC writer's. No store, no table: no captures."""
+
+    def __init__(self, path: Path | None, ask=None):
+        self.path = path
+        self.ask = ask
+        self.db: sqlite3.Connection | None = None
+
+    def __call__(self, url: str) -> IndexedCapture | None:
+        if self.ask is not None:
+            return self.ask(url)
+        try:
+            if self.db is None:
+                if self.path is None or not self.path.exists():
+                    return None
+                self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            return _capture(self.db, url)
+        except sqlite3.Error:
+            return None
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+            self.db = None
