@@ -295,18 +295,27 @@ class WarcArchiveMiddleware:
         self.crawler.stats.inc_value("warc/records")
         return response
 
-    def _seal(self) -> list[Path]:
-        """On the writer thread: close the open file (unless broken); hand over the closed ones."""
+    def _seal(self, final: bool = False) -> list[Path]:
+        """On the writer thread: close the open file (unless broken); hand over the closed ones.
+        The final seal also closes the capture index's connection (on the thread that opened it),
+        so the state store's own is the last to close (SQLite then folds its WAL file back)."""
         if self.error is None:
             self._close_current()
         sealed, self.sealed = self.sealed, []
+        if final:
+            self._close_lookup()
         return sealed
+
+    def _close_lookup(self) -> None:
+        closing = getattr(self.stored.lookup, "close", None)
+        if closing is not None:
+            closing()  # asked again after this (it never is): it opens again
 
     async def seal(self, final: bool = False) -> tuple[list[Path], BaseException | None]:
         """Close what was written so far (every response before this call), for a commit: the
         files closed since the last seal, and the archive's failure if it has one."""
         try:
-            sealed = await asyncio.wrap_future(self.executor.submit(self._seal))
+            sealed = await asyncio.wrap_future(self.executor.submit(self._seal, final))
         except Exception as error:  # fsync, rename or index failed: nothing of it may be listed
             logger.exception("Sealing the WARC file failed")
             self.error = self.error or error
@@ -316,6 +325,4 @@ class WarcArchiveMiddleware:
     def close(self) -> None:
         """At the very end: stop the writer thread (the final commit sealed what it wrote)."""
         self.executor.shutdown()
-        closing = getattr(self.stored.lookup, "close", None)
-        if closing is not None:
-            closing()
+        self._close_lookup()
