@@ -189,9 +189,6 @@ class RedisStateStore:
             pipe.execute()
         return len(captures)
 
-    def note_capture_read(self, url: str, date: str | None, record_id: str | None) -> None:
-        pass  # read back again by the next run: the fleet's index keeps what the CDXJ says
-
     def _promote_captures(self, pipe: redis.client.Pipeline, run_id: str, slice_no: int, seq: int) -> None:
         staged = [IndexedCapture(*json.loads(v)) for v in self.redis.hvals(self._staged_captures(run_id, slice_no))]
         for capture in staged:

@@ -245,11 +245,6 @@ class SqliteStateStore:
                 self._set("captures_seq", str(seq))
         return count
 
-    def note_capture_read(self, url: str, date: str | None, record_id: str | None) -> None:
-        """The WARC-Date and WARC-Record-ID read back from an indexed capture's record."""
-        if not self.readonly:
-            self.db.execute("UPDATE captures SET date=?, record_id=? WHERE url=?", (date, record_id, url))
-
     def channels(self) -> list[tuple[str, str, str | None, int]]:
         """(site, channel, its name, articles) for each channel committed articles were first filed under."""
         return list(self.db.execute("SELECT site, channel, max(channel_name), count(*) FROM articles WHERE channel "
