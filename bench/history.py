@@ -206,6 +206,7 @@ def run(articles: int, aged_articles: int, few: int, many: int, rounds: int, cod
             for name, source in folders.items():
                 target = work / f"run-{name}"
                 fresh_copy(source, target)
+                os.sync()  # the copy's writeback is not the rerun's
                 server.reset()
                 done = run_measured(crawl_command(server.base_url, target), cwd=code, env=env)
                 stats = server.stats()

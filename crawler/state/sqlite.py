@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -59,6 +60,8 @@ _NEWER = ("ON CONFLICT ({key}) DO UPDATE SET seq=excluded.seq, rank=excluded.ran
           "offset=excluded.offset, digest=excluded.digest, status=excluded.status, mime=excluded.mime, "
           "date=excluded.date, record_id=excluded.record_id "
           "WHERE (excluded.seq, excluded.rank, excluded.offset) > ({table}.seq, {table}.rank, {table}.offset)")
+# The whole-file integrity check runs at most this often when every writer closed the store cleanly.
+FULL_CHECK_DAYS = 7
 # How many ids one ``known_ids`` query asks about (SQLite's bound parameters).
 IDS_PER_QUERY = 500
 SCHEMA = f"""
@@ -92,6 +95,7 @@ class SqliteStateStore:
     def __init__(self, path: Path, readonly: bool = False):
         self.path = path
         self.readonly = readonly
+        self.closed_cleanly = False
         if readonly:
             self.db = self._read_copy(path)
             return
@@ -114,6 +118,10 @@ class SqliteStateStore:
             self._migrate_to_3(self.db)
         self.db.executescript(INDEXES)
         self._set("schema_version", str(SCHEMA_VERSION))
+        # Whether the last process that wrote it closed it (a kill leaves "0"), then "0" until this one does.
+        row = self.db.execute("SELECT value FROM meta WHERE key='closed'").fetchone()
+        self.closed_cleanly = bool(row and row[0] == "1")
+        self._set("closed", "0")
 
     @staticmethod
     def _read_copy(path: Path) -> sqlite3.Connection:
@@ -165,16 +173,32 @@ class SqliteStateStore:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def close(self) -> None:
+        if not self.readonly:
+            try:
+                self._set("closed", "1")
+            except sqlite3.Error:
+                pass  # not closed cleanly, then: the next run checks the whole file
         self.db.close()
 
     def check(self) -> None:
-        """Raise StateError when the file is damaged (SQLite's own integrity check)."""
+        """Raise StateError when the file is damaged: SQLite's own integrity check (``quick_check``,
+        which reads every page: a second on a million articles) when the last writer did not close
+        the store, or its last whole check is older than FULL_CHECK_DAYS; else its schema and meta
+        are read. A run's start does not grow with the archive's age, and a page damaged since the
+        last whole check shows as a damaged store when read (SQLite checks each page it reads)."""
         try:
+            row = self.db.execute("SELECT value FROM meta WHERE key='checked_at'").fetchone()
+            due = not self.closed_cleanly or row is None or float(row[0]) < time.time() - FULL_CHECK_DAYS * 86_400
+            if not due:
+                self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                return
             result = self.db.execute("PRAGMA quick_check").fetchone()[0]
-        except sqlite3.DatabaseError as error:
+        except (sqlite3.DatabaseError, ValueError) as error:
             raise StateError(f"{self.path} is damaged ({error})") from error
         if result != "ok":
             raise StateError(f"{self.path} is damaged ({result})")
+        if not self.readonly:
+            self._set("checked_at", str(time.time()))
 
     # --- what earlier runs committed ------------------------------------------------------------
 
