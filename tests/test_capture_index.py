@@ -113,3 +113,29 @@ def test_the_spider_asks_the_store_per_list_page_and_holds_no_set_of_known_ids(m
     assert [r.url for r in spider._requests_for(listed, None, None)] == urls[1:]
     assert asked == [["2541288", "2541289"]]  # the page's ids, in one question
     assert not any(isinstance(value, (set, frozenset)) and "2541288" in value for value in vars(spider).values())
+
+
+def _checks(path: Path) -> list[str]:
+    from crawler.state.sqlite import SqliteStateStore
+
+    store = SqliteStateStore(path)
+    statements: list[str] = []
+    store.db.set_trace_callback(statements.append)
+    store.check()
+    store.close()
+    return [s for s in statements if "quick_check" in s]
+
+
+def test_the_whole_file_check_runs_only_after_an_unclean_close_or_once_a_week(tmp_path):
+    """``PRAGMA quick_check`` reads every page (a second on a million articles): a run's start pays
+    it when the last writer was killed (or a week after the last one), not every time."""
+    from crawler.state.sqlite import SqliteStateStore
+
+    path = tmp_path / "state.sqlite3"
+    assert _checks(path)  # a new store: checked whole
+    assert not _checks(path)  # closed cleanly, checked today
+    SqliteStateStore(path)  # opened and never closed: as a killed run leaves it
+    assert _checks(path)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value='0' WHERE key='checked_at'")
+    assert _checks(path)
