@@ -203,7 +203,8 @@ def test_the_fleet_store_orders_rechecks_the_same_way(tmp_path, redis_url):
     assert [r.id for r in store.recheck_oldest(SITE, "2026-11-24", 10)] == ["2", "3", "1"]
     store.touch_checked(SITE, "2", "2026-12-01")
     assert [r.id for r in store.recheck_oldest(SITE, "2026-11-24", 10)] == ["3", "1", "2"]
-    assert store.known_ids(SITE) == {"1", "2", "3", "4"}  # deleted ones too: rechecks ask for them
+    # deleted ones too: rechecks ask for them; asked per batch (a list page's ids)
+    assert store.known_ids(SITE, ["1", "2", "3", "4", "5"]) == {"1", "2", "3", "4"}
     assert store.get(SITE, "1").channel == "fzxc"
     # A row written before schema 3 (no such fields) still reads.
     store.redis.hset(store._articles(SITE), "5", '{"site": "%s", "id": "5", "url": "u", "published_at": null, '
