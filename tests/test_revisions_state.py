@@ -178,7 +178,8 @@ def test_an_old_store_brings_no_flood_of_modified_records(tmp_path):
             for record in first.records:
                 old = hashlib.sha256(f"{record['title']}\n{record['body']}".encode()).hexdigest()
                 db.execute("UPDATE articles SET content_sha256=? WHERE id=?", (old, record["id"]))
-            db.execute("DROP INDEX articles_last_checked")
+            for index in ("articles_last_checked", "articles_recheck_order"):  # on columns of schema 3
+                db.execute(f"DROP INDEX {index}")
             for column in ("channel", "channel_name", "last_checked", "content_hash_version"):
                 db.execute(f"ALTER TABLE articles DROP COLUMN {column}")
                 db.execute(f"ALTER TABLE staged DROP COLUMN {column}")
