@@ -100,7 +100,11 @@ def catch_up(output_dir: Path, store: Any) -> int:
     if known is None:
         rank = 0
         for path in manifests.legacy(output_dir):  # 0.1.0's runs, before every seq
-            manifest = manifests.ManifestRef(0, "", path).read()
+            try:
+                manifest = manifests.ManifestRef(0, "", path).read()
+            except manifests.DamagedManifest as error:
+                logger.warning("%s: its captures are not indexed", error)
+                continue
             captures = list(manifest_captures(output_dir, manifest, 0, rank))
             rank += sum(1 for entry in manifest.get("files", []) if entry.get("kind") == "warc")
             store.index_captures(captures, None)
@@ -109,7 +113,12 @@ def catch_up(output_dir: Path, store: Any) -> int:
     for ref in refs:
         if known is not None and ref.seq <= known:
             continue
-        store.index_captures(manifest_captures(output_dir, ref.read(), ref.seq), ref.seq)
+        try:
+            manifest = ref.read()
+        except manifests.DamagedManifest as error:  # scrapy verify reports it; its captures are not used
+            logger.warning("%s: its captures are not indexed", error)
+            manifest = {"files": []}
+        store.index_captures(manifest_captures(output_dir, manifest, ref.seq), ref.seq)
         read += 1
     if known is None and not refs:
         store.index_captures((), 0)
