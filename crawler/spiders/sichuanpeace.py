@@ -6,7 +6,6 @@ Page understanding lives in ``crawler.extract``; cleaning, validation and dedupe
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -54,7 +53,6 @@ from .arguments import (  # noqa: F401 (the parsers stay importable from here)
 from .paging import EmptyRun
 from .recent import RecentKeys
 
-BEIJING = timezone(timedelta(hours=8))
 
 # Answers a recheck handles itself: not modified, and gone; and redirects (gone when to the home
 # page or a list page).
@@ -192,24 +190,12 @@ class SichuanpeaceSpider(scrapy.Spider):
                                  priority=PRIORITY_ARTICLE, cb_kwargs={"list_channel": channel}, dont_filter=True)
 
     def _recheck_requests(self, store: StateStore) -> Iterator[scrapy.Request]:
-        """Conditional requests for known articles (deleted ones too: they may come back) published
-        within ``recheck`` days (or all), then for up to RECHECK_BUDGET older ones, least recently
-        checked first, so that every known article is looked at again in turn. ``recheck=0``: none."""
-        if self.recheck_days == 0:
-            return
-        horizon = None if self.recheck_days is None else (
-            datetime.now(BEIJING) - timedelta(days=self.recheck_days)).isoformat(timespec="seconds")
-        for state in store.recheck_candidates(self.site, horizon):
+        """Conditional requests for the known articles the recheck plan names
+        (``crawler.state.history.History.recheck_plan``), counted by the part of the plan."""
+        for state, older in self.history.recheck_plan(self.recheck_days, self.recheck_budget):
             request = self._recheck_request(state)
             if request is not None:
-                self.crawler.stats.inc_value("state/recheck_requested")
-                yield request
-        if horizon is None or not self.recheck_budget:
-            return
-        for state in store.recheck_oldest(self.site, horizon, self.recheck_budget):
-            request = self._recheck_request(state)
-            if request is not None:
-                self.crawler.stats.inc_value("state/recheck_older_requested")
+                self.crawler.stats.inc_value("state/recheck_older_requested" if older else "state/recheck_requested")
                 yield request
 
     def _recheck_request(self, state: ArticleState) -> scrapy.Request | None:

@@ -11,11 +11,18 @@ as many as the run's own work.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from . import ArticleState
+
 from ..run.manifests import may_stop_early
+
+
+# The site's dates are Beijing time (as the spider's): the recent window is counted in them.
+BEIJING = timezone(timedelta(hours=8))
 
 
 class History:
@@ -41,6 +48,21 @@ class History:
     def asked_as_new(self, article_id: str) -> None:
         """This run asks for an article no earlier run committed."""
         self.new_ids.add(article_id)
+
+    def recheck_plan(self, days: int | None, budget: int) -> Iterator[tuple[ArticleState, bool]]:
+        """The known articles to ask for again (deleted ones too: they may come back), each with
+        whether it is an older one: those published within ``days`` (None: all; 0: none), then up
+        to ``budget`` older ones, least recently checked first, so that every known article is
+        looked at again in turn. Both are read through the store's indexes, a batch at a time."""
+        if days == 0:
+            return
+        horizon = None if days is None else (datetime.now(BEIJING) - timedelta(days=days)).isoformat(timespec="seconds")
+        for state in self.store.recheck_candidates(self.site, horizon):
+            yield state, False
+        if horizon is None or not budget:
+            return
+        for state in self.store.recheck_oldest(self.site, horizon, budget):
+            yield state, True
 
     @staticmethod
     def may_stop_early(output_dir: Path, site: str, fleet: bool) -> bool:
