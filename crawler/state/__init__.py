@@ -1,9 +1,12 @@
-"""The incremental state: what earlier runs committed, per article, and the decisions made from it.
+"""The incremental state: what earlier runs committed, per article and per archived URL, and the
+decisions made from it.
 
-The committed manifests are the source of truth; the store is an index of them that a run can
-rebuild (``crawler.run.recovery``). A run stages rows per slice while it goes; a slice's rows are
-promoted only after its manifest is written. ``sqlite`` is the one-machine store (OUTPUT_DIR/
-state.sqlite3), ``redis_store`` the fleet's, ``decisions`` what a run does with either.
+The committed manifests are the source of truth; the store is the one index of them, which a run
+can rebuild (``crawler.run.recovery``): articles, and captures (``captures``: per URL, the newest
+archived response). A run stages rows per slice while it goes; a slice's rows are promoted only
+after its manifest is written. ``sqlite`` is the one-machine store (OUTPUT_DIR/state.sqlite3),
+``redis_store`` the fleet's, ``history`` the decisions a run makes from either (known articles,
+the early stop, the recheck plan), asked a batch at a time.
 """
 
 from __future__ import annotations
