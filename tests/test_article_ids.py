@@ -61,6 +61,9 @@ class _Store:
     def get(self, site: str, article_id: str) -> ArticleState | None:
         return self.rows.get((site, article_id))
 
+    def known_ids(self, site: str, ids) -> set[str]:
+        return {i for i in ids if (site, i) in self.rows}
+
 
 def _known(url: str) -> ArticleState:
     ref = article_ref(url, BASE)
@@ -198,7 +201,6 @@ def test_discovery_skips_known_articles_and_counts_an_id_held_for_another_url(mo
     store = _Store(_known(KNOWN), replace(_known(KNOWN), id="0115", url=earlier, channel=None))
     # The crawl's store is a component (crawler.state.stores); here the spider is asked without a crawl.
     monkeypatch.setattr("crawler.spiders.sichuanpeace.state_store", lambda _crawler: store)
-    spider.known = {"2541288", "0115"}
     listed = [ListedArticle(ref=page_ref(url, BASE), title=url)
               for url in (KNOWN, OTHER, OTHER, earlier, BASE + "xwzx/2024/0115/13.htm")]
     requested = [r.url for r in spider._requests_for(listed, None, None)]

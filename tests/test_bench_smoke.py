@@ -102,6 +102,14 @@ def test_export_fold_bench(tmp_path):
     assert {"first_build_s", "fold_median_s", "export_bytes"} <= set(result[0])
 
 
+def test_history_bench(tmp_path):
+    result = run_bench("bench.history", tmp_path / "history.json", "--articles", "20", "--aged-articles", "2000",
+                       "--few", "2", "--many", "10", "--rounds", "1")
+    assert all(m["returncode"] == 0 for m in result["runs"][0].values()), result["runs"]
+    assert set(result["ratios"]) == {"aged_few/young", "aged_many/young", "aged_many/aged_few"}
+    assert result["building"]["aged_many"]["manifests"] > result["building"]["aged_few"]["manifests"]
+
+
 def test_memory_bench(tmp_path):
     result = run_bench("bench.memory", tmp_path / "memory.json", "--articles", "20", "40")
     assert [r["articles"] for r in result["runs"]] == [20, 40]

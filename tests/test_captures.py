@@ -13,6 +13,10 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.archive.verify import verify
 from crawler.archive.warc import SERVER_NOT_MODIFIED, StoredCaptures
+from crawler.run import manifests
+from crawler.run.files import sha256_of
+from crawler.state import captures
+from crawler.state.sqlite import SqliteStateStore
 from tests import consumer
 from tests.conftest import run_crawl
 from tests.fixture_server import FixtureSite, Resource
@@ -35,18 +39,27 @@ def _index_line(url: str, timestamp: str, offset: int, name: str) -> str:
 
 
 def test_the_newest_capture_is_the_last_committed_not_the_latest_dated(tmp_path):
-    """Two files in commit order, the second one's capture dated a day earlier; in one file, two
-    captures of a URL sorted by date (the index's order), the later-written one dated earlier."""
+    """Two files in commit order (two manifests), the second one's capture dated a day earlier; in
+    one file, two captures of a URL sorted by date (the index's order), the later-written one dated
+    earlier. The capture index built from the manifests' CDXJ answers by commit order."""
     warc = tmp_path / "warc"
     warc.mkdir()
     (warc / "a.warc.gz.cdxj").write_text(_index_line("http://x/one", "20250102000000", 100, "a.warc.gz"))
     (warc / "b.warc.gz.cdxj").write_text(_index_line("http://x/one", "20250101000000", 50, "b.warc.gz")
                                          + _index_line("http://x/two", "20250101000000", 900, "b.warc.gz")
                                          + _index_line("http://x/two", "20250102000000", 300, "b.warc.gz"))
-    captures = StoredCaptures(tmp_path)
-    captures.load(["warc/a.warc.gz", "warc/b.warc.gz"])
-    assert (captures.by_url["http://x/one"].file, captures.by_url["http://x/one"].offset) == ("warc/b.warc.gz", 50)
-    assert (captures.by_url["http://x/two"].file, captures.by_url["http://x/two"].offset) == ("warc/b.warc.gz", 900)
+    for seq, name in ((1, "a"), (2, "b")):
+        index = warc / f"{name}.warc.gz.cdxj"
+        files = [{"kind": "warc", "file": f"warc/{name}.warc.gz", "bytes": 0, "sha256": ""},
+                 manifests.warc_entry(tmp_path, index, sha256_of(index))]
+        manifests.write(tmp_path, manifests.new(seq, f"run{seq}", 1, final=True, site="x", records=0, files=files))
+    store = SqliteStateStore(tmp_path / "state.sqlite3")
+    assert captures.catch_up(tmp_path, store) == 2
+    assert (store.capture("http://x/one").file, store.capture("http://x/one").offset) == ("warc/b.warc.gz", 50)
+    assert (store.capture("http://x/two").file, store.capture("http://x/two").offset) == ("warc/b.warc.gz", 900)
+    assert store.captures_seq == 2 and captures.catch_up(tmp_path, store) == 0  # up to date: nothing read
+    stored = StoredCaptures(tmp_path, store.capture)
+    assert stored.known("http://x/one").order == (2, 0, 50)
 
 
 def _records_of(path: Path) -> list:

@@ -209,7 +209,7 @@ def final_manifest(output_dir: Path) -> dict:
 def known_ids(output_dir: Path, site: str) -> set[str]:
     store = SqliteStateStore(output_dir / "state.sqlite3", readonly=True)
     try:
-        return store.known_ids(site)
+        return {row[0] for row in store.db.execute("SELECT id FROM articles WHERE site=?", (site,))}
     finally:
         store.close()
 

@@ -373,7 +373,23 @@ def spider():
     from scrapy.utils.test import get_crawler
 
     from crawler.spiders.sichuanpeace import SichuanpeaceSpider
-    return SichuanpeaceSpider.from_crawler(get_crawler(SichuanpeaceSpider), base_url=BASE, since="2024-03-03")
+    from crawler.state.history import History
+    spider = SichuanpeaceSpider.from_crawler(get_crawler(SichuanpeaceSpider), base_url=BASE, since="2024-03-03")
+    spider._history = History(_KnownIds(set()), spider.site)  # what earlier runs committed: nothing
+    return spider
+
+
+class _KnownIds:
+    """A state store that knows ``ids`` (the spider asks it per list page)."""
+
+    def __init__(self, ids: set[str]):
+        self.ids = ids
+
+    def known_ids(self, site: str, ids) -> set[str]:
+        return set(ids) & self.ids
+
+    def get(self, site: str, article_id: str):
+        return None
 
 
 def _candidates(*entries: tuple[str, str | None]) -> list[ListedArticle]:
@@ -392,7 +408,7 @@ def test_candidates_are_judged_by_since_through_the_date_beside_their_link(spide
 
 def test_a_page_is_only_known_by_its_article_links_when_it_has_some(spider):
     known = article_ref(BASE + "gcsy/20240301/3000001.html", BASE)
-    spider.known = {known.id, other_page_ref(BASE + "content/2024/111111.htm", BASE).id}
+    spider.history.store = _KnownIds({known.id, other_page_ref(BASE + "content/2024/111111.htm", BASE).id})
     notice = _candidates(("zt/notice.htm", None))  # never an article, so never known
     beside = Listing(articles=[ListedArticle(ref=known, title="x")], other_articles=notice)
     assert spider._only_known(beside)

@@ -178,7 +178,8 @@ def test_an_old_store_brings_no_flood_of_modified_records(tmp_path):
             for record in first.records:
                 old = hashlib.sha256(f"{record['title']}\n{record['body']}".encode()).hexdigest()
                 db.execute("UPDATE articles SET content_sha256=? WHERE id=?", (old, record["id"]))
-            db.execute("DROP INDEX articles_last_checked")
+            for index in ("articles_last_checked", "articles_recheck_order"):  # on columns of schema 3
+                db.execute(f"DROP INDEX {index}")
             for column in ("channel", "channel_name", "last_checked", "content_hash_version"):
                 db.execute(f"ALTER TABLE articles DROP COLUMN {column}")
                 db.execute(f"ALTER TABLE staged DROP COLUMN {column}")
@@ -203,7 +204,8 @@ def test_the_fleet_store_orders_rechecks_the_same_way(tmp_path, redis_url):
     assert [r.id for r in store.recheck_oldest(SITE, "2026-11-24", 10)] == ["2", "3", "1"]
     store.touch_checked(SITE, "2", "2026-12-01")
     assert [r.id for r in store.recheck_oldest(SITE, "2026-11-24", 10)] == ["3", "1", "2"]
-    assert store.known_ids(SITE) == {"1", "2", "3", "4"}  # deleted ones too: rechecks ask for them
+    # deleted ones too: rechecks ask for them; asked per batch (a list page's ids)
+    assert store.known_ids(SITE, ["1", "2", "3", "4", "5"]) == {"1", "2", "3", "4"}
     assert store.get(SITE, "1").channel == "fzxc"
     # A row written before schema 3 (no such fields) still reads.
     store.redis.hset(store._articles(SITE), "5", '{"site": "%s", "id": "5", "url": "u", "published_at": null, '

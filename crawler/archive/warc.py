@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import logging
 import os
 import socket
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from cdxj_indexer.main import SortingWriter
 from warcio.archiveiterator import ArchiveIterator
@@ -29,7 +28,6 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
-from ..run import manifests
 from ..run.files import OPEN_SUFFIX, fsync_dir
 
 logger = logging.getLogger(__name__)
@@ -190,14 +188,6 @@ def warcinfo_fields(*, software: str, operator: str, is_part_of: str, robots: st
 
 # --- stored captures: what a revisit refers to, what a requisite is found at -------------------
 
-def listed_warc_files(output_dir: Path) -> list[str]:
-    """Every WARC file the manifests list (names relative to OUTPUT_DIR), in commit order: 0.1.0's
-    manifests first, then by ``seq``, each manifest's files in the order it lists them (written)."""
-    paths = manifests.legacy(output_dir) + [ref.path for ref in manifests.committed(output_dir)]
-    return [entry["file"] for path in paths for entry in manifests.ManifestRef(0, "", path).read().get("files", [])
-            if entry.get("kind") == "warc" and entry.get("file")]
-
-
 @dataclass
 class Capture:
     """The newest archived response of a URL: its payload digest and where its record is. ``date``
@@ -207,62 +197,57 @@ class Capture:
     digest: str
     file: str           # relative to OUTPUT_DIR: warc/<name>
     offset: int
-    order: tuple[int, int]  # which capture is newer: (its file's place in commit order, offset)
+    order: tuple[int, ...]  # which capture is newer: (manifest seq, file's place in it, offset)
     status: int = 200
     mime: str = ""
     date: str | None = None
     record_id: str | None = None
 
 
+# The capture index's answer for a URL (``crawler.state.captures``): an ``IndexedCapture`` or None.
+CaptureLookup = Callable[[str], Any]
+
+
 class StoredCaptures:
-    """Per URL, the newest response record committed to OUTPUT_DIR (read from the ``.cdxj`` beside
-    each WARC file a manifest lists) or written by this run. A revisit refers only to those, and a
-    requisite archived earlier is pointed at only there: a file no manifest lists may be a dead
+    """Per URL, the newest response record committed to OUTPUT_DIR (asked of the capture index in
+    the state store, one URL at a time) or written by this run. A revisit refers only to those, and
+    a requisite archived earlier is pointed at only there: a file no manifest lists may be a dead
     run's, and is not part of the archive.
 
-    Newest is by commit, never by clock: the file listed by the later manifest (``seq``), then the
-    later record in its file. A capture's WARC-Date is the clock's, which may have been set back."""
+    Newest is by commit, never by clock: the index orders captures by manifest ``seq``, then the
+    file's place in it, then the record's offset; one written by this run is newer than all.
+    Nothing proportional to the archive's history is held: only this run's captures and those it
+    read back."""
 
-    def __init__(self, output_dir: Path):
+    def __init__(self, output_dir: Path, lookup: CaptureLookup | None = None):
         self.output_dir = output_dir
-        self.by_url: dict[str, Capture] = {}
-
-    def load(self, warc_files: list[str]) -> None:
-        """Read the indexes of the listed WARC files (names relative to OUTPUT_DIR, in commit order)."""
-        for rank, name in enumerate(warc_files):
-            index = self.output_dir / (name + ".cdxj")
-            try:
-                lines = index.open(encoding="utf-8")
-            except OSError:
-                continue  # an index lost or never written: its captures are not referred to
-            with lines:
-                for line in lines:
-                    self._add_line(line, name, rank)
-
-    def _add_line(self, line: str, name: str, rank: int) -> None:
-        try:
-            _, _, data = line.split(" ", 2)
-            entry = json.loads(data)
-            status, offset = int(entry.get("status", 0)), int(entry["offset"])
-        except (ValueError, KeyError):
-            return
-        if entry.get("mime") == "warc/revisit" or not 200 <= status < 300 or not entry.get("digest"):
-            return  # a revisit refers to a full response only
-        known = self.by_url.get(entry["url"])
-        if known is None or (rank, offset) > known.order:
-            digest = entry["digest"] if ":" in entry["digest"] else "sha1:" + entry["digest"]
-            self.by_url[entry["url"]] = Capture(digest, name, offset, (rank, offset), status,
-                                                str(entry.get("mime") or ""))
+        self.lookup = lookup
+        self.this_run: dict[str, Capture] = {}
+        self.read_back: dict[str, Capture | None] = {}  # committed captures read back (None: could not be)
 
     def remember(self, url: str, capture: Capture) -> None:
         """A capture this run wrote: newer than every committed one."""
-        self.by_url[url] = capture
+        self.this_run[url] = capture
 
-    def newest(self, url: str) -> Capture | None:
-        """The newest capture of ``url``, its date and record id read from its record if need be;
-        None when there is none, or its record cannot be read back as a response for ``url`` (a
-        WARC file gone or damaged): then it is neither referred to nor pointed at."""
-        capture = self.by_url.get(url)
+    def known(self, url: str) -> Capture | None:
+        """The newest capture of ``url`` as indexed, its record not read back yet."""
+        capture = self.this_run.get(url)
+        if capture is not None:
+            return capture
+        if url in self.read_back:
+            return self.read_back[url]
+        indexed = self.lookup(url) if self.lookup is not None else None
+        if indexed is None:
+            return None
+        return Capture(indexed.digest, indexed.file, indexed.offset, (indexed.seq, indexed.rank, indexed.offset),
+                       indexed.status, indexed.mime or "")
+
+    def newest(self, url: str, capture: Capture | None = None) -> Capture | None:
+        """The newest capture of ``url`` (``capture``, when the caller asked ``known`` already), its
+        date and record id read from its record if need be; None when there is none, or its record
+        cannot be read back as a response for ``url`` (a WARC file gone or damaged): then it is
+        neither referred to nor pointed at."""
+        capture = capture if capture is not None else self.known(url)
         if capture is None or capture.date is not None:
             return capture
         try:
@@ -275,8 +260,9 @@ class StoredCaptures:
         except (OSError, StopIteration, ValueError, ArchiveLoadFailed) as error:
             logger.warning("The archived capture of %s (%s, offset %s) cannot be read back (%s): not referred to",
                            url, capture.file, capture.offset, error)
-            self.by_url.pop(url, None)
+            self.read_back[url] = None
             return None
         capture.date = headers.get_header("WARC-Date")
         capture.record_id = headers.get_header("WARC-Record-ID")
+        self.read_back[url] = capture
         return capture

@@ -23,8 +23,9 @@ sent), not when the writer got to it; ``WARC-IP-Address`` is the server's; the r
 the protocol it was sent with. A response whose payload is the same as the newest stored capture
 of its URL is a ``revisit`` record (``identical-payload-digest``), a 304 is one
 (``server-not-modified``), each referring to that capture (``WARC-Refers-To-Target-URI``, ``-Date``,
-``WARC-Refers-To``). Stored captures are those of WARC files a manifest lists (their ``.cdxj``) and
-those this run wrote; a record made from a revisit points at the referred response, whose bytes it is.
+``WARC-Refers-To``). Stored captures are those of WARC files a manifest lists, asked of the capture
+index in the state store one URL at a time (``crawler.state.captures``), and those this run wrote;
+a record made from a revisit points at the referred response, whose bytes it is.
 """
 
 from __future__ import annotations
@@ -50,10 +51,11 @@ from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 
 from ..archive.warc import (IDENTICAL_PAYLOAD_DIGEST, SERVER_NOT_MODIFIED, Capture, LeveledWARCWriter,
-                            RecordPosition, StoredCaptures, listed_warc_files, payload_digest, warc_date,
+                            RecordPosition, StoredCaptures, payload_digest, warc_date,
                             warcinfo_fields, write_index_atomically)
 from ..run.files import fsync_dir
 from ..run.lock import holds
+from ..state.stores import state_store
 from ..versions import package_version
 
 logger = logging.getLogger(__name__)
@@ -131,7 +133,7 @@ class WarcArchiveMiddleware:
         # One worker: records are written in the order responses arrive, never interleaved.
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warc-writer")
         crawler.signals.connect(self.close, signal=signals.engine_stopped)
-        self.executor.submit(self._load_stored)  # before any write: one worker, in order
+        self._open_index()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcArchiveMiddleware:
@@ -168,12 +170,13 @@ class WarcArchiveMiddleware:
             robots="obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
             user_agent=settings.get("USER_AGENT") or "")
 
-    def _load_stored(self) -> None:
-        """On the writer thread, first: the captures of every WARC file a manifest lists."""
+    def _open_index(self) -> None:
+        """On the reactor thread, as the middleware is made: the capture index's lookup for the
+        writer thread (it opens a connection of its own there, on its first question)."""
         try:
-            self.stored.load(listed_warc_files(self.output_dir))
-        except (OSError, ValueError) as error:  # no revisits then: every response archived in full
-            logger.warning("Could not read the stored captures in %s (%s): no revisit records", self.output_dir, error)
+            self.stored.lookup = state_store(self.crawler).capture_lookup()
+        except Exception as error:  # no revisits then: every response archived in full
+            logger.warning("Could not open the capture index of %s (%s): no revisit records", self.output_dir, error)
 
     def _write(self, record: ArcWarcRecord, offset: int) -> int:
         """Append a record (the file being at ``offset``) and index it; return where the next one goes."""
@@ -217,10 +220,10 @@ class WarcArchiveMiddleware:
         if status == 304:
             capture = self.stored.newest(url)
             return (SERVER_NOT_MODIFIED, capture) if capture is not None else None
-        known = self.stored.by_url.get(url)
+        known = self.stored.known(url)
         if digest is None or known is None or known.digest != digest:
             return None
-        capture = self.stored.newest(url)  # its exact date and record id, read once
+        capture = self.stored.newest(url, known)  # its exact date and record id, read once
         return (IDENTICAL_PAYLOAD_DIGEST, capture) if capture is not None else None
 
     def _write_exchange(self, url: str, body: bytes, status: int, response_headers: StatusAndHeaders,
@@ -292,18 +295,27 @@ class WarcArchiveMiddleware:
         self.crawler.stats.inc_value("warc/records")
         return response
 
-    def _seal(self) -> list[Path]:
-        """On the writer thread: close the open file (unless broken); hand over the closed ones."""
+    def _seal(self, final: bool = False) -> list[Path]:
+        """On the writer thread: close the open file (unless broken); hand over the closed ones.
+        The final seal also closes the capture index's connection (on the thread that opened it),
+        so the state store's own is the last to close (SQLite then folds its WAL file back)."""
         if self.error is None:
             self._close_current()
         sealed, self.sealed = self.sealed, []
+        if final:
+            self._close_lookup()
         return sealed
+
+    def _close_lookup(self) -> None:
+        closing = getattr(self.stored.lookup, "close", None)
+        if closing is not None:
+            closing()  # asked again after this (it never is): it opens again
 
     async def seal(self, final: bool = False) -> tuple[list[Path], BaseException | None]:
         """Close what was written so far (every response before this call), for a commit: the
         files closed since the last seal, and the archive's failure if it has one."""
         try:
-            sealed = await asyncio.wrap_future(self.executor.submit(self._seal))
+            sealed = await asyncio.wrap_future(self.executor.submit(self._seal, final))
         except Exception as error:  # fsync, rename or index failed: nothing of it may be listed
             logger.exception("Sealing the WARC file failed")
             self.error = self.error or error
@@ -313,3 +325,4 @@ class WarcArchiveMiddleware:
     def close(self) -> None:
         """At the very end: stop the writer thread (the final commit sealed what it wrote)."""
         self.executor.shutdown()
+        self._close_lookup()

@@ -14,8 +14,8 @@ before it (``warc_sealed`` precedes ``manifest_written``). A record never points
 that is not sealed and listed by the same or an earlier manifest.
 
 Once: a URL fetched earlier in this run, or archived with status 200 in a WARC file a committed
-manifest lists (its newest capture, ``crawler.archive.warc.StoredCaptures``, read from the
-``.cdxj`` beside each file, lazily, on the first article with requisites), is not fetched again;
+manifest lists (its newest capture, asked of the capture index in the state store one URL at a
+time, ``crawler.state.captures``), is not fetched again;
 its earlier record is pointed at once it is read back. A capture whose record cannot be read back
 (its WARC file gone or damaged) is fetched again (``requisites/earlier_unreadable``), as a page's
 revisit is archived in full then. Identical bytes at two URLs are counted
@@ -47,11 +47,12 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.python.failure import Failure
 
 from ..accounting import META_LINKED_FROM, classify_failure
-from ..archive.warc import StoredCaptures, listed_warc_files
+from ..archive.warc import StoredCaptures
 from ..downloadermiddlewares.offsite import META_REQUISITE as OFFSITE_META_REQUISITE
 from ..downloadermiddlewares.offsite import requisite_refusal
 from ..downloadermiddlewares.warc import WarcArchiveMiddleware
 from ..items import STATUS_DELETED, ArticleItem
+from ..state.stores import state_store
 
 logger = logging.getLogger(__name__)
 
@@ -61,13 +62,6 @@ META_REQUISITE = OFFSITE_META_REQUISITE  # the offsite middleware reads it: any 
 PRIORITY_REQUISITE = 30
 
 Pointer = dict[str, Any]
-
-
-def earlier_captures(output_dir: Path) -> StoredCaptures:
-    """The newest capture of each URL in the WARC files committed manifests list (their ``.cdxj``)."""
-    captures = StoredCaptures(output_dir)
-    captures.load(listed_warc_files(output_dir))
-    return captures
 
 
 class RequisitesPipeline:
@@ -82,7 +76,7 @@ class RequisitesPipeline:
         # URL → its pointer (None: it failed this run), or the fetch under way for it.
         self.fetched: dict[str, Pointer | None | asyncio.Future] = {}
         self.digests: dict[str, str] = {}  # payload digest → first URL archived with it this run
-        self.earlier: StoredCaptures | None = None  # from committed manifests, read on first need
+        self.earlier: StoredCaptures | None = None  # the capture index, opened on first need
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RequisitesPipeline:
@@ -133,11 +127,11 @@ class RequisitesPipeline:
         """The record an earlier run committed for ``url``, if it is an image or file (status 200,
         not text) and can be read back; else None, and ``url`` is fetched again."""
         if self.earlier is None:
-            self.earlier = await asyncio.to_thread(earlier_captures, self.output_dir)
-        found = self.earlier.by_url.get(url)
+            self.earlier = StoredCaptures(self.output_dir, state_store(self.crawler).capture)
+        found = self.earlier.known(url)  # one question to the index, on the reactor thread
         if found is None or found.status != 200 or found.mime.startswith("text/"):
             return None
-        capture = await asyncio.to_thread(self.earlier.newest, url)  # reads its record back
+        capture = await asyncio.to_thread(self.earlier.newest, url, found)  # reads its record back
         if capture is None:  # its WARC file gone or damaged: archived again, as a revisit would be
             self.stats.inc_value("requisites/earlier_unreadable")
             return None

@@ -46,6 +46,7 @@ from ..downloadermiddlewares.warc import WarcArchiveMiddleware
 from ..extensions.accounting import AccountingExtension
 from ..fleet.claims import FleetClaims
 from ..quality import detect_drift, drift_baseline, summarize
+from ..state.captures import sealed_captures
 from ..state.stores import state_store
 from . import jobdir, manifests, points, verdict
 from .feeds import ARCHIVE_FEED_URI, TrackedStorage, without_password
@@ -299,6 +300,11 @@ class RunCommitter(FeedExporter):
             self._slice_failed(cut)
             if not final:
                 return
+        if cut.error is None and self.unclaimed_warcs and not self._stage_captures(cut):
+            self._remove_archive_copy(entries)  # the slice failed: its records are emitted again
+            entries = [entry for entry in entries if entry["kind"] != "records"]
+            if not final:
+                return
         manifest = self._manifest(cut, entries, final)
         self.faults.reach(points.MANIFEST_DUE)
         try:
@@ -327,6 +333,19 @@ class RunCommitter(FeedExporter):
         else:
             logger.info("Committed slice %s of run %s: %s records (manifest seq %s)", cut.number, self.run_id,
                         cut.emitted, manifest["seq"])
+
+    def _stage_captures(self, cut: Slice) -> bool:
+        """The captures of the WARC files this manifest will list, from their (small) ``.cdxj``,
+        staged with the slice: the capture index takes them when the slice is promoted. A failure
+        fails the slice, as a row that could not be staged does."""
+        try:
+            captures = list(sealed_captures(self.output_dir, [path for path, _ in self.unclaimed_warcs]))
+            state_store(self.crawler).stage_captures(self.run_id, cut.number, captures)
+            return True
+        except Exception as error:
+            logger.error("Could not stage the captures of slice %s in the state store: %s", cut.number, error)
+            self._slice_failed(cut, f"staging its captures failed: {error}")
+            return False
 
     def _promote(self, cut: Slice, seq: int, final: bool) -> None:
         """The committed slice's rows into the state. A failure (a full disk) loses nothing: the

@@ -71,10 +71,16 @@ def read_manifest(path: Path) -> dict[str, Any]:
     return manifest
 
 
-def check_readable(output_dir: Path) -> None:
-    """Raise ``DamagedManifest`` for the first manifest of OUTPUT_DIR (0.1.0's too) that cannot be
-    read: checked once, under the lock, before a crawl reads any of them."""
-    for path in [*legacy(output_dir), *(ref.path for ref in committed(output_dir))]:
+def check_readable(output_dir: Path, after: int | None = None) -> None:
+    """Raise ``DamagedManifest`` for the first manifest a run must read that cannot be read:
+    checked once, under the lock, before a crawl reads any of them. Those are the newest one and
+    every one after ``after`` (the state's last promoted ``seq``; None: all of them, 0.1.0's too).
+    An older damaged manifest is ``scrapy verify``'s to find: a run's start costs the same whatever
+    the archive's age."""
+    refs = committed(output_dir)
+    paths = [*legacy(output_dir), *(ref.path for ref in refs)] if after is None else \
+        [ref.path for ref in refs if ref.seq > after or ref is refs[-1]]
+    for path in paths:
         read_manifest(path)
 
 
@@ -147,9 +153,18 @@ def slices_of(output_dir: Path, run_id: str) -> list[dict[str, Any]]:
     return [ref.read() for ref in committed(output_dir) if ref.run_id == run_id]
 
 
-def final_manifests(output_dir: Path, site: str | None = None) -> Iterator[dict[str, Any]]:
-    """Final manifests (one per run), newest ``seq`` first, of ``site`` when given."""
-    for ref in reversed(committed(output_dir)):
+# How many of the newest manifests a run's look-back reads (the early stop, the drift baseline, the
+# last success in the metrics): its cost does not grow with the archive's age. 500 manifests are
+# months of cron runs, each with a few slices.
+LOOKBACK_MANIFESTS = 500
+
+
+def final_manifests(output_dir: Path, site: str | None = None,
+                    lookback: int | None = LOOKBACK_MANIFESTS) -> Iterator[dict[str, Any]]:
+    """Final manifests (one per run), newest ``seq`` first, of ``site`` when given, among the
+    ``lookback`` newest manifests (None: all of them). Read one at a time, as far as asked."""
+    refs = committed(output_dir)
+    for ref in reversed(refs[-lookback:] if lookback else refs):
         try:
             manifest = ref.read()
         except (OSError, ValueError) as error:

@@ -13,7 +13,11 @@ runs left. The manifests are the source of truth; the state store is their index
   state of a newer schema is refused (exit 1). A state behind the manifests (a restored backup)
   folds the newer ones in. Every records range is read verified (``manifests.read_range``); one
   that cannot be (a 0.1.0 or version 2 manifest whose ``-O`` file was replaced since) stops the
-  run (exit 1). So does a manifest that cannot be parsed.
+  run (exit 1). So does a manifest the run must read that cannot be parsed: the newest, and those
+  the state does not hold yet (an older one is ``scrapy verify``'s to find: the start reads only
+  what it needs, whatever the archive's age).
+- The capture index (``crawler.state.captures``) folds in the CDXJ files of the manifests it does
+  not hold yet: all of them when it is missing (an older crawler's store, a rebuilt one).
 
 Clean-up touches only names the crawler gives (``.<name>.part``/``.open`` of a run id, in
 OUTPUT_DIR, its ``warc/`` and ``runs/``; a dead run's unlisted WACZ in ``wacz/``), of runs other
@@ -31,7 +35,7 @@ from typing import Any
 from scrapy.settings import BaseSettings
 
 from ..archive.wacz import WACZ_DIR
-from ..state import StateError, StateTooNew
+from ..state import StateError, StateTooNew, captures
 from ..state.sqlite import SqliteStateStore
 from ..state.stores import STATE_FILE, StateStore, open_store
 from . import jobdir, manifests
@@ -48,16 +52,18 @@ def prepare(settings: BaseSettings) -> None:
     when the crawl must not start."""
     output_dir = Path(settings.get("OUTPUT_DIR"))
     run_id = settings.get("RUN_ID")
-    manifests.check_readable(output_dir)  # every step below reads the manifests
     jobdir.start(settings.get("JOBDIR"), run_id)
     store = _open_checked(settings, output_dir, run_id)
     try:
+        # The manifests every step below reads: the newest, and those the state does not hold yet.
+        manifests.check_readable(output_dir, after=store.last_seq)
         _remove_dead_parts(output_dir, run_id, store)
         for dead_run, slice_no, files in store.open_slices():
             _settle_slice(output_dir, store, dead_run, slice_no, files)
         _finish_dead_runs(output_dir, run_id)
         if store.last_seq is not None:
             _catch_up(output_dir, store)
+        captures.catch_up(output_dir, store)
     finally:
         store.close()
 

@@ -6,7 +6,6 @@ Page understanding lives in ``crawler.extract``; cleaning, validation and dedupe
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -37,9 +36,9 @@ from ..rules.discovery import SITEMAP_MAX_DEPTH, WELL_KNOWN_SITEMAPS
 from ..fleet import ROLE_WORKER, fleet_name, start_round
 from ..items import ArticleItem, utc_now
 from ..quality import record_quality
-from ..run.manifests import may_stop_early
 from ..run.politeness import relax_for_local_mirror
 from ..state import ArticleState
+from ..state.history import History
 from ..state.stores import StateStore, state_store
 from .arguments import (  # noqa: F401 (the parsers stay importable from here)
     CHANNEL_SLUG_RE,
@@ -55,7 +54,6 @@ from .arguments import (  # noqa: F401 (the parsers stay importable from here)
 from .paging import EmptyRun
 from .recent import RecentKeys
 
-BEIJING = timezone(timedelta(hours=8))
 
 # Answers a recheck handles itself: not modified, and gone; and redirects (gone when to the home
 # page or a list page).
@@ -110,9 +108,9 @@ class SichuanpeaceSpider(scrapy.Spider):
         self.since = arguments.since
         self.recheck_days = arguments.recheck_days
         self.seen_list_pages: set[tuple[str, int]] = set()
-        self.known: set[str] = set()  # ids of articles earlier runs emitted
         self.id_conflicts: set[str] = set()  # URLs met whose id the state holds for another URL
         self.recent_requests = RecentKeys(RECENT_ARTICLE_REQUESTS)
+        self._history: History | None = None  # what earlier runs committed, asked per list page
         self.stop_at_known_pages = False
         self.list_pages_max = 0
         self.list_empty_pages_max = 0
@@ -147,15 +145,20 @@ class SichuanpeaceSpider(scrapy.Spider):
             spider.name = fleet_name(cls.name, spider.site)  # the site's own shared queue
         return spider
 
+    @property
+    def history(self) -> History:
+        """The history decisions (``crawler.state.history``) over the crawl's state store."""
+        if self._history is None:
+            self._history = History(state_store(self.crawler), self.site)
+        return self._history
+
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self.list_pages_max = self.crawler.settings.getint("LIST_PAGES_MAX")
         self.list_empty_pages_max = self.crawler.settings.getint("LIST_EMPTY_PAGES_MAX")
         store = state_store(self.crawler)
-        self.known = store.known_ids(self.site)
         redis_url = self.crawler.settings.get("REDIS_URL")
-        # A fleet pages every list to its end: a killed worker's lost requests may sit on any page.
-        self.stop_at_known_pages = not redis_url and may_stop_early(
-            Path(self.crawler.settings.get("OUTPUT_DIR")), self.site)
+        self.stop_at_known_pages = History.may_stop_early(Path(self.crawler.settings.get("OUTPUT_DIR")), self.site,
+                                                          fleet=bool(redis_url))
         if redis_url and self.fleet_role == ROLE_WORKER:
             return  # a worker takes its requests from the fleet's queue
         if redis_url:
@@ -177,10 +180,12 @@ class SichuanpeaceSpider(scrapy.Spider):
         """Articles earlier runs left pending (failed, linked from an article page, or in a slice
         that never committed), asked for directly: an early stop at known list pages, or a rerun
         that does not read the linking page again, would never reach them."""
-        for url, channel in store.pending(self.site):
-            ref = self._page_ref(url)  # every pending URL is an article's (or a candidate's)
-            if ref.id in self.known or not self._channel_wanted_for(ref, channel):
+        pending = [(self._page_ref(url), channel) for url, channel in store.pending(self.site)]
+        known = self.history.known(ref.id for ref, _ in pending)
+        for ref, channel in pending:  # every pending URL is an article's (or a candidate's)
+            if ref.id in known or not self._channel_wanted_for(ref, channel):
                 continue
+            self.history.asked_as_new(ref.id)
             self.recent_requests.add(ref.url)
             self.crawler.stats.inc_value("state/pending_requested")
             # Past the duplicate filter: a resumed JOBDIR remembers the failed request as seen.
@@ -188,24 +193,12 @@ class SichuanpeaceSpider(scrapy.Spider):
                                  priority=PRIORITY_ARTICLE, cb_kwargs={"list_channel": channel}, dont_filter=True)
 
     def _recheck_requests(self, store: StateStore) -> Iterator[scrapy.Request]:
-        """Conditional requests for known articles (deleted ones too: they may come back) published
-        within ``recheck`` days (or all), then for up to RECHECK_BUDGET older ones, least recently
-        checked first, so that every known article is looked at again in turn. ``recheck=0``: none."""
-        if self.recheck_days == 0:
-            return
-        horizon = None if self.recheck_days is None else (
-            datetime.now(BEIJING) - timedelta(days=self.recheck_days)).isoformat(timespec="seconds")
-        for state in store.recheck_candidates(self.site, horizon):
+        """Conditional requests for the known articles the recheck plan names
+        (``crawler.state.history.History.recheck_plan``), counted by the part of the plan."""
+        for state, older in self.history.recheck_plan(self.recheck_days, self.recheck_budget):
             request = self._recheck_request(state)
             if request is not None:
-                self.crawler.stats.inc_value("state/recheck_requested")
-                yield request
-        if horizon is None or not self.recheck_budget:
-            return
-        for state in store.recheck_oldest(self.site, horizon, self.recheck_budget):
-            request = self._recheck_request(state)
-            if request is not None:
-                self.crawler.stats.inc_value("state/recheck_older_requested")
+                self.crawler.stats.inc_value("state/recheck_older_requested" if older else "state/recheck_requested")
                 yield request
 
     def _recheck_request(self, state: ArticleState) -> scrapy.Request | None:
@@ -372,7 +365,7 @@ class SichuanpeaceSpider(scrapy.Spider):
         return ref
 
     def _article_request(self, listed: ListedArticle, list_channel: str | None,
-                         list_channel_name: str | None) -> scrapy.Request | None:
+                         list_channel_name: str | None, known: set[str]) -> scrapy.Request | None:
         """The request for a listed article (or candidate of another shape), unless it is skipped."""
         ref = listed.ref
         if not self._channel_wanted_for(ref, list_channel):
@@ -382,11 +375,11 @@ class SichuanpeaceSpider(scrapy.Spider):
         if self.since is not None and day is not None and day < self.since:
             self.crawler.stats.inc_value("discovery/skipped_before_since")
             return None
-        if ref.id in self.known:  # fetched by an earlier run; rechecks come from the store
+        if ref.id in known:  # fetched by an earlier run; rechecks come from the store
             if not self._held_for_another(ref):
                 self.crawler.stats.inc_value("discovery/skipped_known")
             return None
-        if ref.shape == URL_SHAPE_OTHER and self._known_under_earlier_id(ref):
+        if ref.shape == URL_SHAPE_OTHER and self._known_under_earlier_id(ref, known):
             self.crawler.stats.inc_value("discovery/skipped_known")
             return None
         if not self.recent_requests.add(ref.url):
@@ -394,16 +387,17 @@ class SichuanpeaceSpider(scrapy.Spider):
             return None
         if ref.shape == URL_SHAPE_OTHER:
             self.crawler.stats.inc_value("discovery/other_candidates")
+        self.history.asked_as_new(ref.id)
         return scrapy.Request(
             ref.url, callback=self.parse_article_page, errback=self.on_error, priority=PRIORITY_ARTICLE,
             cb_kwargs={"list_channel": list_channel, "list_channel_name": list_channel_name},
         )
 
-    def _known_under_earlier_id(self, ref: ArticleRef) -> bool:
+    def _known_under_earlier_id(self, ref: ArticleRef, known_ids: set[str]) -> bool:
         """A URL of another shape the state knows under the digits id an earlier version gave it
         (the state pipeline keeps that id for it)."""
         earlier = earlier_other_id(ref.url)
-        if earlier is None or earlier not in self.known:
+        if earlier is None or earlier not in known_ids:
             return False
         known = state_store(self.crawler).get(self.site, earlier)
         return known is not None and same_page(known.url, ref.url)
@@ -427,8 +421,9 @@ class SichuanpeaceSpider(scrapy.Spider):
 
     def _requests_for(self, listed: list[ListedArticle], list_channel: str | None,
                       list_channel_name: str | None) -> Iterator[scrapy.Request]:
+        known = self._known_among(listed)
         for article in listed:
-            request = self._article_request(article, list_channel, list_channel_name)
+            request = self._article_request(article, list_channel, list_channel_name, known)
             if request is not None:
                 yield request
 
@@ -532,7 +527,16 @@ class SichuanpeaceSpider(scrapy.Spider):
         # A list of other-shaped entries only is judged by them; beside article links they are not
         # (a pinned notice that is no article would never become known and would keep paging alive).
         ids = [a.ref.id for a in (listing.articles or listing.other_articles)]
-        return bool(ids) and all(i in self.known for i in ids)
+        return self.history.only_known(ids)
+
+    def _known_among(self, listed: list[ListedArticle]) -> set[str]:
+        """Which of a page's listed articles earlier runs committed (under their id, or under the
+        digits id an earlier version gave a URL of another shape): one question to the store per
+        page; no run holds every known id."""
+        ids = [a.ref.id for a in listed]
+        ids += [earlier for a in listed if a.ref.shape == URL_SHAPE_OTHER
+                and (earlier := earlier_other_id(a.ref.url)) is not None]
+        return self.history.known(ids)
 
     def _recheck_answer(self, response: Response, list_channel: str | None,
                         list_channel_name: str | None) -> Iterator[ArticleItem | scrapy.Request]:
@@ -696,7 +700,7 @@ class SichuanpeaceSpider(scrapy.Spider):
         url = request.meta.get("redirect_urls", [request.url])[0] if request is not None else ""
         ref = self._article_of(request, url)
         # A candidate of another shape that answers 404 was never known to be an article: a broken link.
-        article = ref is not None and (ref.shape != URL_SHAPE_OTHER or ref.id in self.known)
+        article = ref is not None and (ref.shape != URL_SHAPE_OTHER or self.history.is_known(ref.id))
         bucket = accounting.record_failure(self.crawler, failure, article=article)
         if ref is None:
             if bucket in accounting.FAILURE_BUCKETS:

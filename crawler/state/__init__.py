@@ -1,9 +1,12 @@
-"""The incremental state: what earlier runs committed, per article, and the decisions made from it.
+"""The incremental state: what earlier runs committed, per article and per archived URL, and the
+decisions made from it.
 
-The committed manifests are the source of truth; the store is an index of them that a run can
-rebuild (``crawler.run.recovery``). A run stages rows per slice while it goes; a slice's rows are
-promoted only after its manifest is written. ``sqlite`` is the one-machine store (OUTPUT_DIR/
-state.sqlite3), ``redis_store`` the fleet's, ``decisions`` what a run does with either.
+The committed manifests are the source of truth; the store is the one index of them, which a run
+can rebuild (``crawler.run.recovery``): articles, and captures (``captures``: per URL, the newest
+archived response). A run stages rows per slice while it goes; a slice's rows are promoted only
+after its manifest is written. ``sqlite`` is the one-machine store (OUTPUT_DIR/state.sqlite3),
+``redis_store`` the fleet's, ``history`` the decisions a run makes from either (known articles,
+the early stop, the recheck plan), asked a batch at a time.
 """
 
 from __future__ import annotations
@@ -60,6 +63,29 @@ def content_hash_version(schema_version: str | None) -> int:
     except ValueError:
         return 1
     return 2 if (major, minor) >= (1, 3) else 1
+
+
+@dataclass
+class IndexedCapture:
+    """One row of the capture index: the newest archived full response (2xx, not a revisit) of a
+    URL, where its record is, and its place in commit order (``seq``, ``rank``: the WARC file's place
+    among those its manifest lists, ``offset``). ``date`` and ``record_id`` are known when the
+    record was written or read back by the indexing run (an index line holds the date to the second)."""
+
+    url: str
+    seq: int
+    rank: int
+    file: str      # relative to OUTPUT_DIR: warc/<name>
+    offset: int
+    digest: str    # sha1:<base32>, as the record's WARC-Payload-Digest
+    status: int
+    mime: str = ""
+    date: str | None = None
+    record_id: str | None = None
+
+    def row(self) -> tuple:
+        return (self.url, self.seq, self.rank, self.file, self.offset, self.digest, self.status, self.mime,
+                self.date, self.record_id)
 
 
 class StateError(Exception):

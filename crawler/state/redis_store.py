@@ -13,14 +13,14 @@ from __future__ import annotations
 import json
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
 import redis
 
 from ..run import manifests
-from . import ArticleState, StateError
+from . import ArticleState, IndexedCapture, StateError
 
 logger = logging.getLogger(__name__)
 
@@ -123,9 +123,82 @@ class RedisStateStore:
         value = self.redis.hget(self._articles(site), article_id)
         return ArticleState(**json.loads(value)) if value else None
 
-    def known_ids(self, site: str) -> set[str]:
-        """Every committed article's id, deleted ones too (as the SQLite store's)."""
-        return set(self.redis.hkeys(self._articles(site)))
+    def known_ids(self, site: str, ids: Iterable[str]) -> set[str]:
+        """Which of ``ids`` (a batch) are committed articles, deleted ones too (as the SQLite store's)."""
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return set()
+        with self.redis.pipeline(transaction=False) as pipe:
+            for article_id in wanted:
+                pipe.hexists(self._articles(site), article_id)
+            return {article_id for article_id, there in zip(wanted, pipe.execute()) if there}
+
+    # --- the capture index (``crawler.state.captures``): this OUTPUT_DIR's WARC files ----------
+
+    @property
+    def _captures(self) -> str:
+        return f"{self.prefix}:captures:{self.owner}"
+
+    def _staged_captures(self, run_id: str, slice_no: int) -> str:
+        return f"{self.prefix}:staged_captures:{run_id}:{slice_no}"
+
+    @property
+    def captures_seq(self) -> int | None:
+        value = self.redis.hget(f"{self.prefix}:captures_seq", self.owner)
+        return None if value is None else int(value)
+
+    def capture(self, url: str) -> IndexedCapture | None:
+        value = self.redis.hget(self._captures, url)
+        return IndexedCapture(*json.loads(value)) if value else None
+
+    def capture_lookup(self):
+        """A lookup for another thread: redis-py's client is safe to share."""
+        return self.capture
+
+    def _newer(self, captures: Iterable[IndexedCapture], key: str) -> dict[str, str]:
+        """Of ``captures``, those later in commit order than what ``key`` holds for their URL."""
+        best: dict[str, IndexedCapture] = {}
+        for capture in captures:
+            known = best.get(capture.url)
+            if known is None or (capture.seq, capture.rank, capture.offset) > (known.seq, known.rank, known.offset):
+                best[capture.url] = capture
+        if not best:
+            return {}
+        held = dict(zip(best, self.redis.hmget(key, list(best))))
+        newer = {}
+        for url, capture in best.items():
+            old = IndexedCapture(*json.loads(held[url])) if held[url] else None
+            if old is None or (capture.seq, capture.rank, capture.offset) > (old.seq, old.rank, old.offset):
+                newer[url] = json.dumps(capture.row())
+        return newer
+
+    def stage_captures(self, run_id: str, slice_no: int, captures: Iterable[IndexedCapture]) -> None:
+        if not self.readonly:
+            newer = self._newer(captures, self._staged_captures(run_id, slice_no))
+            if newer:
+                self.redis.hset(self._staged_captures(run_id, slice_no), mapping=newer)
+
+    def index_captures(self, captures: Iterable[IndexedCapture], seq: int | None) -> int:
+        captures = list(captures)
+        newer = self._newer(captures, self._captures)
+        with self.redis.pipeline(transaction=True) as pipe:
+            if newer:
+                pipe.hset(self._captures, mapping=newer)
+            if seq is not None:
+                pipe.hset(f"{self.prefix}:captures_seq", self.owner, seq)
+            pipe.execute()
+        return len(captures)
+
+    def _promote_captures(self, pipe: redis.client.Pipeline, run_id: str, slice_no: int, seq: int) -> None:
+        staged = [IndexedCapture(*json.loads(v)) for v in self.redis.hvals(self._staged_captures(run_id, slice_no))]
+        for capture in staged:
+            capture.seq = seq
+        newer = self._newer(staged, self._captures)
+        if newer:
+            pipe.hset(self._captures, mapping=newer)
+        pipe.delete(self._staged_captures(run_id, slice_no))
+        if self.captures_seq == seq - 1:
+            pipe.hset(f"{self.prefix}:captures_seq", self.owner, seq)
 
     def recheck_candidates(self, site: str, published_since: str | None) -> Iterator[ArticleState]:
         """Known articles (deleted ones too) published at or after ``published_since`` (None: all)."""
@@ -210,6 +283,7 @@ class RedisStateStore:
             for state in staged:
                 pipe.hset(self._articles(state.site), state.id, json.dumps(asdict(state)))
                 pipe.hdel(f"{self.prefix}:pending:{state.site}", state.id)
+            self._promote_captures(pipe, run_id, slice_no, seq)
             pipe.delete(self._staged(run_id, slice_no))
             pipe.hdel(self._slices, f"{run_id}:{slice_no}")
             self._set_last_seq(pipe, seq)
@@ -224,5 +298,6 @@ class RedisStateStore:
                 self.add_pending(row["site"], row["id"], row["url"], None)
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(self._staged(run_id, slice_no))
+            pipe.delete(self._staged_captures(run_id, slice_no))
             pipe.hdel(self._slices, f"{run_id}:{slice_no}")
             pipe.execute()

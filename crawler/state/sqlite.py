@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from . import ArticleState, StateError, StateTooNew
+from . import ArticleState, IndexedCapture, StateError, StateTooNew
 
 # 1: 0.1.0 (articles, staged per run, settled_runs); 2: meta, slices, pending; 3: articles' first
 # channel, last_checked and content_hash_version (added in place to a 1 or 2 store). The ``stored``
@@ -43,6 +44,26 @@ ADDED_IN_3 = COLUMN_DEFINITIONS[-4:]
 COLUMNS = tuple(name for name, _ in COLUMN_DEFINITIONS)
 _COLS = ", ".join(COLUMNS)
 _DEFINED = ", ".join(f"{name} {kind}" for name, kind in COLUMN_DEFINITIONS)
+# The capture index (``crawler.state.captures``): per URL, the newest archived full response, by
+# commit order (``seq``, then ``rank``, the WARC file's place among its manifest's, then ``offset``).
+# ``date`` and ``record_id`` are filled only for captures whose record was read back or written by
+# the indexing run; a capture is used only once its record reads back (``StoredCaptures.newest``).
+# Added to any store as it is opened, as ``stored`` is: ``meta.captures_seq`` says which manifests it
+# holds, and a store without it (older, or rebuilt) is filled from the manifests' CDXJ files.
+CAPTURE_COLUMNS = ("url", "seq", "rank", "file", "offset", "digest", "status", "mime", "date", "record_id")
+_CAPTURE_DEFINED = ("url TEXT NOT NULL, seq INTEGER NOT NULL, rank INTEGER NOT NULL, file TEXT NOT NULL, "
+                    "offset INTEGER NOT NULL, digest TEXT NOT NULL, status INTEGER NOT NULL, mime TEXT, date TEXT, "
+                    "record_id TEXT")
+_CAPTURE_COLS = ", ".join(CAPTURE_COLUMNS)
+# A capture replaces the indexed one of its URL only when it is later in commit order.
+_NEWER = ("ON CONFLICT ({key}) DO UPDATE SET seq=excluded.seq, rank=excluded.rank, file=excluded.file, "
+          "offset=excluded.offset, digest=excluded.digest, status=excluded.status, mime=excluded.mime, "
+          "date=excluded.date, record_id=excluded.record_id "
+          "WHERE (excluded.seq, excluded.rank, excluded.offset) > ({table}.seq, {table}.rank, {table}.offset)")
+# The whole-file integrity check runs at most this often when every writer closed the store cleanly.
+FULL_CHECK_DAYS = 7
+# How many ids one ``known_ids`` query asks about (SQLite's bound parameters).
+IDS_PER_QUERY = 500
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles ({_DEFINED}, PRIMARY KEY (site, id));
@@ -54,9 +75,18 @@ CREATE TABLE IF NOT EXISTS staged (run_id TEXT NOT NULL, slice INTEGER NOT NULL,
                                    {_DEFINED}, PRIMARY KEY (run_id, slice, site, id));
 CREATE TABLE IF NOT EXISTS pending (site TEXT NOT NULL, id TEXT NOT NULL, url TEXT NOT NULL,
                                     channel TEXT, PRIMARY KEY (site, id));
+CREATE TABLE IF NOT EXISTS captures ({_CAPTURE_DEFINED}, PRIMARY KEY (url));
+CREATE TABLE IF NOT EXISTS staged_captures (run_id TEXT NOT NULL, slice INTEGER NOT NULL, {_CAPTURE_DEFINED},
+                                            PRIMARY KEY (run_id, slice, url));
 """
 # After the columns of schema 3 exist: the budgeted recheck reads articles least recently checked first.
-INDEXES = "CREATE INDEX IF NOT EXISTS articles_last_checked ON articles (site, last_checked);"
+# Both read through an index, never a sort or a scan of every article: the recent window by date,
+# the budgeted recheck in its own order (a million articles cost what a thousand do).
+INDEXES = """
+CREATE INDEX IF NOT EXISTS articles_last_checked ON articles (site, last_checked);
+CREATE INDEX IF NOT EXISTS articles_recheck_order ON articles (site, last_checked, published_at, id);
+CREATE INDEX IF NOT EXISTS articles_published ON articles (site, published_at);
+"""
 
 
 class SqliteStateStore:
@@ -65,6 +95,7 @@ class SqliteStateStore:
     def __init__(self, path: Path, readonly: bool = False):
         self.path = path
         self.readonly = readonly
+        self.closed_cleanly = False
         if readonly:
             self.db = self._read_copy(path)
             return
@@ -87,6 +118,10 @@ class SqliteStateStore:
             self._migrate_to_3(self.db)
         self.db.executescript(INDEXES)
         self._set("schema_version", str(SCHEMA_VERSION))
+        # Whether the last process that wrote it closed it (a kill leaves "0"), then "0" until this one does.
+        row = self.db.execute("SELECT value FROM meta WHERE key='closed'").fetchone()
+        self.closed_cleanly = bool(row and row[0] == "1")
+        self._set("closed", "0")
 
     @staticmethod
     def _read_copy(path: Path) -> sqlite3.Connection:
@@ -138,16 +173,32 @@ class SqliteStateStore:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def close(self) -> None:
+        if not self.readonly:
+            try:
+                self._set("closed", "1")
+            except sqlite3.Error:
+                pass  # not closed cleanly, then: the next run checks the whole file
         self.db.close()
 
     def check(self) -> None:
-        """Raise StateError when the file is damaged (SQLite's own integrity check)."""
+        """Raise StateError when the file is damaged: SQLite's own integrity check (``quick_check``,
+        which reads every page: a second on a million articles) when the last writer did not close
+        the store, or its last whole check is older than FULL_CHECK_DAYS; else its schema and meta
+        are read. A run's start does not grow with the archive's age, and a page damaged since the
+        last whole check shows as a damaged store when read (SQLite checks each page it reads)."""
         try:
+            row = self.db.execute("SELECT value FROM meta WHERE key='checked_at'").fetchone()
+            due = not self.closed_cleanly or row is None or float(row[0]) < time.time() - FULL_CHECK_DAYS * 86_400
+            if not due:
+                self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                return
             result = self.db.execute("PRAGMA quick_check").fetchone()[0]
-        except sqlite3.DatabaseError as error:
+        except (sqlite3.DatabaseError, ValueError) as error:
             raise StateError(f"{self.path} is damaged ({error})") from error
         if result != "ok":
             raise StateError(f"{self.path} is damaged ({result})")
+        if not self.readonly:
+            self._set("checked_at", str(time.time()))
 
     # --- what earlier runs committed ------------------------------------------------------------
 
@@ -160,10 +211,63 @@ class SqliteStateStore:
         row = self.db.execute(f"SELECT {_COLS} FROM articles WHERE site=? AND id=?", (site, article_id)).fetchone()
         return ArticleState(*row) if row else None
 
-    def known_ids(self, site: str) -> set[str]:
-        """Ids of every committed article of a site, deleted ones too: a list page that still links a
-        deleted article does not ask for it again each run; rechecks do, and see it return."""
-        return {row[0] for row in self.db.execute("SELECT id FROM articles WHERE site=?", (site,))}
+    def known_ids(self, site: str, ids: Iterable[str]) -> set[str]:
+        """Which of ``ids`` (a list page's, a batch) are committed articles of a site, deleted ones
+        too: a list page that still links a deleted article does not ask for it again each run;
+        rechecks do, and see it return. Asked per batch: no run holds every known id."""
+        wanted = list(dict.fromkeys(ids))
+        found: set[str] = set()
+        for start in range(0, len(wanted), IDS_PER_QUERY):
+            chunk = wanted[start:start + IDS_PER_QUERY]
+            found.update(row[0] for row in self.db.execute(
+                f"SELECT id FROM articles WHERE site=? AND id IN ({', '.join('?' * len(chunk))})", (site, *chunk)))
+        return found
+
+    # --- the capture index ----------------------------------------------------------------------
+
+    @property
+    def captures_seq(self) -> int | None:
+        """The newest manifest whose captures the index holds, every earlier one too (None: the
+        index was never built, as in a store of an older crawler or a rebuilt one)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key='captures_seq'").fetchone()
+        return int(row[0]) if row else None
+
+    def capture(self, url: str) -> IndexedCapture | None:
+        """The indexed newest capture of ``url``, or None."""
+        return _capture(self.db, url)
+
+    def capture_lookup(self) -> CaptureLookup:
+        """A lookup of the capture index for another thread (the WARC writer's): its own connection."""
+        return CaptureLookup(self.path) if not self.readonly else CaptureLookup(None, self.capture)
+
+    def stage_captures(self, run_id: str, slice_no: int, captures: Iterable[IndexedCapture]) -> None:
+        """The captures a slice's WARC files hold (``seq`` is the manifest's, set at ``promote``)."""
+        if self.readonly:
+            return
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.executemany(f"INSERT INTO staged_captures (run_id, slice, {_CAPTURE_COLS}) "
+                                f"VALUES (?, ?, {', '.join('?' * len(CAPTURE_COLUMNS))}) "
+                                + _NEWER.format(key="run_id, slice, url", table="staged_captures"),
+                                [(run_id, slice_no, *capture.row()) for capture in captures])
+
+    def index_captures(self, captures: Iterable[IndexedCapture], seq: int | None) -> int:
+        """Fold committed captures (a manifest's CDXJ lines) into the index, in one transaction;
+        ``seq`` given: the index now holds every manifest up to it. Returns how many were read."""
+        count = 0
+
+        def rows() -> Iterator[tuple]:
+            nonlocal count
+            for capture in captures:
+                count += 1
+                yield capture.row()
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.executemany(f"INSERT INTO captures ({_CAPTURE_COLS}) VALUES ({', '.join('?' * len(CAPTURE_COLUMNS))}) "
+                                + _NEWER.format(key="url", table="captures"), rows())
+            if seq is not None:
+                self._set("captures_seq", str(seq))
+        return count
 
     def channels(self) -> list[tuple[str, str, str | None, int]]:
         """(site, channel, its name, articles) for each channel committed articles were first filed under."""
@@ -184,9 +288,16 @@ class SqliteStateStore:
     def recheck_oldest(self, site: str, published_before: str, limit: int) -> list[ArticleState]:
         """Up to ``limit`` known articles outside the recent window (published before
         ``published_before``, or when unknown), least recently checked first (never checked first)."""
-        query = (f"SELECT {_COLS} FROM articles WHERE site=? AND (published_at IS NULL OR published_at < ?) "
-                 "ORDER BY last_checked IS NOT NULL, last_checked, published_at, id LIMIT ?")
-        return [ArticleState(*row) for row in self.db.execute(query, (site, published_before, limit))]
+        outside = "(published_at IS NULL OR published_at < ?)"
+        never = (f"SELECT {_COLS} FROM articles INDEXED BY articles_recheck_order WHERE site=? AND last_checked IS NULL "
+                 f"AND {outside} ORDER BY last_checked, published_at, id LIMIT ?")
+        found = [ArticleState(*row) for row in self.db.execute(never, (site, published_before, limit))]
+        if len(found) < limit:  # then least recently checked, in the index's order
+            checked = (f"SELECT {_COLS} FROM articles INDEXED BY articles_recheck_order WHERE site=? AND last_checked "
+                       f"IS NOT NULL AND {outside} ORDER BY last_checked, published_at, id LIMIT ?")
+            found += [ArticleState(*row) for row in self.db.execute(checked, (site, published_before,
+                                                                                 limit - len(found)))]
+        return found
 
     def touch_checked(self, site: str, article_id: str, when: str) -> None:
         """A recheck answered 304: the article was looked at (only the recheck order depends on it,
@@ -256,9 +367,21 @@ class SqliteStateStore:
                                      f"SELECT {_COLS} FROM staged WHERE run_id=? AND slice=?", (run_id, slice_no))
             self.db.execute("DELETE FROM pending WHERE (site, id) IN "
                             "(SELECT site, id FROM staged WHERE run_id=? AND slice=?)", (run_id, slice_no))
+            self._promote_captures(run_id, slice_no, seq)
             self._forget(run_id, slice_no)
             self._set("last_seq", str(max(seq, self.last_seq)))
             return cursor.rowcount
+
+    def _promote_captures(self, run_id: str, slice_no: int, seq: int) -> None:
+        """The slice's staged captures into the index under its manifest's ``seq``; the index holds
+        every manifest up to ``seq`` only when it held every one before (else recovery's catch-up
+        reads the missing ones' CDXJ files at the next start)."""
+        columns = ", ".join("?" if name == "seq" else name for name in CAPTURE_COLUMNS)
+        self.db.execute(f"INSERT INTO captures ({_CAPTURE_COLS}) SELECT {columns} FROM staged_captures "
+                        "WHERE run_id=? AND slice=? " + _NEWER.format(key="url", table="captures"),
+                        (seq, run_id, slice_no))
+        if self.captures_seq == seq - 1:
+            self._set("captures_seq", str(seq))
 
     def emitted_ids(self, run_id: str, slice_no: int) -> set[tuple[str, str]]:
         """(site, id) of the records a slice emitted: what its records files must hold."""
@@ -278,6 +401,7 @@ class SqliteStateStore:
         self.db.execute("DELETE FROM staged WHERE run_id=? AND slice=?", (run_id, slice_no))
         self.db.execute("DELETE FROM slices WHERE run_id=? AND slice=?", (run_id, slice_no))
         self.db.execute("DELETE FROM stored WHERE run_id=? AND slice=?", (run_id, slice_no))
+        self.db.execute("DELETE FROM staged_captures WHERE run_id=? AND slice=?", (run_id, slice_no))
 
     def apply_records(self, records: Iterable[dict], seq: int) -> int:
         """Fold committed records (a manifest's, in order) into ``articles``: rebuilding from manifests."""
@@ -292,3 +416,35 @@ class SqliteStateStore:
                 applied += 1
             self._set("last_seq", str(max(seq, self.last_seq)))
         return applied
+
+
+def _capture(db: sqlite3.Connection, url: str) -> IndexedCapture | None:
+    row = db.execute(f"SELECT {_CAPTURE_COLS} FROM captures WHERE url=?", (url,)).fetchone()
+    return IndexedCapture(*row) if row else None
+
+
+class CaptureLookup:
+    """``capture(url)`` on a connection of its own, opened read-only in the thread that first asks
+    (SQLite connections stay in their thread): the WARC writer's. No store, no table: no captures."""
+
+    def __init__(self, path: Path | None, ask=None):
+        self.path = path
+        self.ask = ask
+        self.db: sqlite3.Connection | None = None
+
+    def __call__(self, url: str) -> IndexedCapture | None:
+        if self.ask is not None:
+            return self.ask(url)
+        try:
+            if self.db is None:
+                if self.path is None or not self.path.exists():
+                    return None
+                self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            return _capture(self.db, url)
+        except sqlite3.Error:
+            return None
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+            self.db = None
