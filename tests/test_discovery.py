@@ -20,6 +20,7 @@ from crawler.run.settings_check import setting_errors
 from tests import consumer
 from tests.bad_site import _send
 from tests.conftest import run_crawl
+from tests.fakes import KnownIds
 from tests.fixture_cases import REAL_BASE, load_cases
 from tests.fixture_server import (
     DISCOVERY_FOOTER_LINK,
@@ -375,21 +376,8 @@ def spider():
     from crawler.spiders.sichuanpeace import SichuanpeaceSpider
     from crawler.state.history import History
     spider = SichuanpeaceSpider.from_crawler(get_crawler(SichuanpeaceSpider), base_url=BASE, since="2024-03-03")
-    spider._history = History(_KnownIds(set()), spider.site)  # what earlier runs committed: nothing
+    spider._history = History(KnownIds(set()), spider.site)  # what earlier runs committed: nothing
     return spider
-
-
-class _KnownIds:
-    """A state store that knows ``ids`` (the spider asks it per list page)."""
-
-    def __init__(self, ids: set[str]):
-        self.ids = ids
-
-    def known_ids(self, site: str, ids) -> set[str]:
-        return set(ids) & self.ids
-
-    def get(self, site: str, article_id: str):
-        return None
 
 
 def _candidates(*entries: tuple[str, str | None]) -> list[ListedArticle]:
@@ -408,7 +396,7 @@ def test_candidates_are_judged_by_since_through_the_date_beside_their_link(spide
 
 def test_a_page_is_only_known_by_its_article_links_when_it_has_some(spider):
     known = article_ref(BASE + "gcsy/20240301/3000001.html", BASE)
-    spider.history.store = _KnownIds({known.id, other_page_ref(BASE + "content/2024/111111.htm", BASE).id})
+    spider.history.store = KnownIds({known.id, other_page_ref(BASE + "content/2024/111111.htm", BASE).id})
     notice = _candidates(("zt/notice.htm", None))  # never an article, so never known
     beside = Listing(articles=[ListedArticle(ref=known, title="x")], other_articles=notice)
     assert spider._only_known(beside)

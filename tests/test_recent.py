@@ -9,6 +9,8 @@ from crawler.extract.listing import ListedArticle, Listing
 from crawler.extract.urls import article_ref
 from crawler.spiders.recent import RecentKeys
 from crawler.spiders.sichuanpeace import SichuanpeaceSpider
+from crawler.state.history import History
+from tests.fakes import KnownIds
 
 BASE = "http://127.0.0.1:8000/"
 
@@ -39,7 +41,9 @@ def _requested(spider: SichuanpeaceSpider, listing: Listing) -> list[str]:
 @pytest.fixture
 def spider():
     crawler = get_crawler(SichuanpeaceSpider)
-    return SichuanpeaceSpider.from_crawler(crawler, base_url=BASE)
+    spider = SichuanpeaceSpider.from_crawler(crawler, base_url=BASE)
+    spider._history = History(KnownIds(set()), spider.site)  # what earlier runs committed: nothing
+    return spider
 
 
 def test_an_article_linked_again_is_requested_once(spider):
