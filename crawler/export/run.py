@@ -75,7 +75,9 @@ def _forget_journal(db_path: Path) -> None:
 
 
 @contextmanager
-def _export_lock(export_dir: Path) -> Iterator[None]:
+def export_lock(export_dir: Path) -> Iterator[None]:
+    """The export folder's lock: one export (tables or WACZ) writes a folder at a time."""
+    export_dir.mkdir(parents=True, exist_ok=True)
     with (export_dir / LOCK_FILE).open("a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -137,7 +139,7 @@ def export(output_dir: Path, export_dir: Path, formats: tuple[str, ...] = FORMAT
     export_dir.mkdir(parents=True, exist_ok=True)
     db_path = export_dir / ARCHIVE_DB
     report = ExportReport()
-    with _export_lock(export_dir):
+    with export_lock(export_dir):
         current = fold.listed(output_dir)
         report.manifests = len(current)
         folded, why = _folded_state(db_path, output_dir, current)

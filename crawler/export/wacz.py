@@ -20,10 +20,7 @@ Its name: ``<spider>-<run id>.wacz`` for one run (the name a run's own WACZ had)
 
 from __future__ import annotations
 
-import fcntl
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from pathlib import Path
@@ -34,7 +31,7 @@ from ..run import manifests
 from ..run.files import fsync_dir
 from ..run.ids import RUN_ID_RE
 from .fold import ExportError
-from .run import LOCK_FILE, ExportLocked
+from .run import export_lock
 
 logger = logging.getLogger(__name__)
 
@@ -164,18 +161,6 @@ def wacz_file_name(chosen: list[dict[str, Any]]) -> str:
     return f"{spider}-{chosen[0]['seq']:08d}-{chosen[-1]['seq']:08d}.wacz"
 
 
-@contextmanager
-def _folder_lock(export_dir: Path) -> Iterator[None]:
-    """The export folder's lock, as the other formats take it: one export writes a folder at a time."""
-    export_dir.mkdir(parents=True, exist_ok=True)
-    with (export_dir / LOCK_FILE).open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ExportLocked(f"another export is writing {export_dir}") from None
-        yield
-
-
 def export_wacz(output_dir: Path, export_dir: Path, selection: Selection) -> Path:
     """Write the WACZ of the manifests ``selection`` names into ``export_dir``; its path."""
     chosen = selected(output_dir, selection)
@@ -207,7 +192,7 @@ def export_wacz(output_dir: Path, export_dir: Path, selection: Selection) -> Pat
     target = export_dir / wacz_file_name(chosen)
     title = f"{chosen[0].get('site') or DEFAULT_SPIDER} {selection.describe()}"
     try:
-        with _folder_lock(export_dir):
+        with export_lock(export_dir):
             for stale in export_dir.glob(".*.wacz.open"):  # a killed export's: none writes here but this one
                 stale.unlink()
             write_wacz(target, [listings.path(name) for name in names], list(pages.values()), title,
