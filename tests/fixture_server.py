@@ -118,13 +118,7 @@ class FixtureSite:
                 resource = site.resources.get(path)
             if resource is None or not times or hits <= times:
                 resource = Resource(200, {"Content-Type": "text/html"}, page)
-            body = site.rewrite(resource)
-            handler.send_response(resource.status)
-            for name, value in resource.headers.items():
-                handler.send_header(name, value)
-            handler.send_header("Content-Length", str(len(body)))
-            handler.end_headers()
-            handler.wfile.write(body)
+            site.send(handler, resource)
 
         with self._lock:
             self.behaviours[path] = behaviour

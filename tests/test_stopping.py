@@ -69,14 +69,7 @@ def _stall_articles(site: FixtureSite, seconds: float) -> None:
     """Every article page answers only after ``seconds``: a transfer under way holds the first stop."""
     def behaviour(handler, hits: int, path: str) -> None:
         time.sleep(seconds)
-        resource = site.resources[path]
-        body = site.rewrite(resource)
-        handler.send_response(resource.status)
-        for name, value in resource.headers.items():
-            handler.send_header(name, value)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
+        site.send(handler, site.resources[path])
 
     for path in [p for p in site.resources if p.count("/") == 3 and p.endswith(".html")]:
         site.behaviours[path] = lambda handler, hits, path=path: behaviour(handler, hits, path)
