@@ -35,7 +35,7 @@ from typing import Any
 from bench.common import RESULTS
 from bench.mirror import CHANNELS, EDITORS, SOURCES, sentence_pool
 from crawler.export import run as export_run
-from crawler.items import RECORD_FIELDS
+from crawler.items import RECORD_FIELDS, SCHEMA_VERSION
 from crawler.run import manifests
 
 SITE = "www.sichuanpeace.gov.cn"
@@ -86,10 +86,10 @@ class Archive:
             "attachments": [], "fetched_at": _iso_utc(when),
             "content_sha256": None if deleted else hashlib.sha256(body.encode()).hexdigest(),
             "extractor": None if deleted else "current", "encoding": {"declared": "utf-8", "used": "utf-8"},
-            "schema_version": "1.3", "status": status, "revision": revision,
+            "schema_version": SCHEMA_VERSION, "status": status, "revision": revision,
             "first_seen": _iso_utc(EPOCH + timedelta(minutes=n)),
             "warc": {"file": "warc/x.warc.gz", "record_id": f"<urn:uuid:{n:032x}>", "offset": n * 13},
-            "url_shape": "article",
+            "url_shape": "article", "updated_at": None,
         }
         assert tuple(record) == RECORD_FIELDS
         return record
