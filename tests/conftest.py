@@ -36,6 +36,32 @@ class CrawlResult:
     output_dir: Path
 
 
+# Politeness off, retries quick: what a test crawl of the local fixture site runs with.
+FAST = ("-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "RETRY_BACKOFF_BASE=0.05")
+
+
+def crawl_command(base_url: str, output_dir: Path, *args: str) -> list[str]:
+    """``scrapy crawl sichuanpeace -a base_url=… -s OUTPUT_DIR=…`` and ``args``, as a subprocess runs it."""
+    return [sys.executable, "-m", "scrapy", "crawl", "sichuanpeace", "-a", f"base_url={base_url}",
+            "-s", f"OUTPUT_DIR={output_dir}", *args]
+
+
+def start_crawl(base_url: str, output_dir: Path, *args: str) -> subprocess.Popen:
+    """A crawl running in the background (stderr kept), for a test that signals or kills it."""
+    return subprocess.Popen(crawl_command(base_url, output_dir, *args), cwd=PROJECT,
+                            env={**os.environ, "PYTHONPATH": str(PROJECT)}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_article_requests(site: FixtureSite, process: subprocess.Popen, count: int,
+                              timeout: float = 180) -> None:
+    """Until the site has been asked for ``count`` article pages (the crawl must still be running)."""
+    deadline = time.monotonic() + timeout
+    while sum(1 for p in site.request_counts() if p.count("/") == 3 and p.endswith(".html")) < count:
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+
+
 def run_crawl(base_url: str, output_dir: Path, *args: str, timeout: float = 300, verify: bool = True,
               env: dict[str, str] | None = None) -> CrawlResult:
     """Run ``scrapy crawl sichuanpeace -a base_url=...`` in a subprocess, politeness off for speed.
@@ -44,11 +70,7 @@ def run_crawl(base_url: str, output_dir: Path, *args: str, timeout: float = 300,
     process, for speed): a test that damages the archive on purpose, or whose records are not all
     local files, passes ``verify=False`` and says why. ``env``: more environment variables (a
     ``PYTHONPATH`` there comes before the project's)."""
-    command = [
-        sys.executable, "-m", "scrapy", "crawl", "sichuanpeace", "-a", f"base_url={base_url}",
-        "-s", f"OUTPUT_DIR={output_dir}", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
-        "-s", "RETRY_BACKOFF_BASE=0.05", "-s", "LOG_LEVEL=INFO", *args,
-    ]
+    command = crawl_command(base_url, output_dir, *FAST, "-s", "LOG_LEVEL=INFO", *args)
     more = dict(env or {})
     path = os.pathsep.join(p for p in (more.pop("PYTHONPATH", ""), str(PROJECT)) if p)
     done = subprocess.run(command, cwd=PROJECT, env={**os.environ, **more, "PYTHONPATH": path}, capture_output=True,

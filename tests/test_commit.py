@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from crawler import exitcodes
 from crawler.run.points import (MANIFEST_DUE, MANIFEST_WRITTEN, POINTS, RECORDS_STORED, SLICE_CUT, STATE_PROMOTED,
                                  WACZ_WRITTEN, WARC_SEALED)
 from tests import consumer
-from tests.conftest import PROJECT, run_crawl
+from tests.conftest import PROJECT, run_crawl, start_crawl, wait_for_article_requests
 from tests.fixture_cases import load_cases
 from tests.fixture_server import FixtureSite, Resource
 
@@ -102,25 +101,14 @@ def test_checkpoints_commit_slices(tmp_path):
 
 
 def _start(base_url: str, out: Path, *args: str) -> subprocess.Popen:
-    command = [sys.executable, "-m", "scrapy", "crawl", "sichuanpeace", "-a", f"base_url={base_url}",
-               "-s", f"OUTPUT_DIR={out}", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY_JITTER=0",
-               *args]
-    return subprocess.Popen(command, cwd=PROJECT, env={**os.environ, "PYTHONPATH": str(PROJECT)},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-
-
-def _wait_for_records(site: FixtureSite, process: subprocess.Popen, count: int) -> None:
-    deadline = time.monotonic() + 120
-    while sum(1 for p in site.request_counts() if p.count("/") == 3 and p.endswith(".html")) < count:
-        assert process.poll() is None and time.monotonic() < deadline
-        time.sleep(0.02)
+    return start_crawl(base_url, out, "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY_JITTER=0", *args)
 
 
 def test_sigterm_commits_what_was_done(tmp_path):
     """(A second SIGTERM stops at once, without the commit: tests/test_stopping.py.)"""
     with FixtureSite() as site:
         process = _start(site.base_url, tmp_path, "-s", "DOWNLOAD_DELAY=0.2")
-        _wait_for_records(site, process, 4)
+        wait_for_article_requests(site, process, 4)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=90) == exitcodes.INTERRUPTED
         final = consumer.final(tmp_path)
@@ -165,7 +153,7 @@ def test_last_run_is_found_by_seq_not_by_clock(tmp_path):
         site.requests.clear()
         process = _start(site.base_url, tmp_path, "-s", "DOWNLOAD_DELAY=0.2", "-s", "RUN_ID=20000101T000000Z-bbbbbb",
                          "-a", "recheck=all")
-        _wait_for_records(site, process, 3)
+        wait_for_article_requests(site, process, 3)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=90) == exitcodes.INTERRUPTED
         site.requests.clear()
@@ -238,7 +226,7 @@ def test_jobdir_resumes_after_sigterm(tmp_path):
     jobdir = ("-s", f"JOBDIR={tmp_path / 'job'}")
     with FixtureSite() as site:
         process = _start(site.base_url, tmp_path / "out", "-s", "DOWNLOAD_DELAY=0.2", *jobdir)
-        _wait_for_records(site, process, 4)
+        wait_for_article_requests(site, process, 4)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=90) == exitcodes.INTERRUPTED
         resumed = run_crawl(site.base_url, tmp_path / "out", *jobdir)

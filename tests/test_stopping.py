@@ -6,12 +6,8 @@ Times are printed (run with -s to see them), bounded only generously: the machin
 from __future__ import annotations
 
 import io
-import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -19,7 +15,7 @@ from rich.console import Console
 from crawler import exitcodes
 from crawler.extensions.progress import Progress, ProgressView
 from tests import consumer
-from tests.conftest import PROJECT, run_crawl
+from tests.conftest import run_crawl, start_crawl, wait_for_article_requests
 from tests.fixture_server import FixtureSite
 from tests.test_commit import ARTICLE_IDS, assert_no_stray_files
 
@@ -27,25 +23,11 @@ from tests.test_commit import ARTICLE_IDS, assert_no_stray_files
 LIVE_POLITENESS = ("-s", "DOWNLOAD_DELAY=2", "-s", "AUTOTHROTTLE_ENABLED=True")
 
 
-def _start(base_url: str, out: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", "scrapy", "crawl", "sichuanpeace", "-a", f"base_url={base_url}",
-               "-s", f"OUTPUT_DIR={out}", *LIVE_POLITENESS]
-    return subprocess.Popen(command, cwd=PROJECT, env={**os.environ, "PYTHONPATH": str(PROJECT)},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-
-
-def _wait_for_articles(site: FixtureSite, process: subprocess.Popen, count: int) -> None:
-    deadline = time.monotonic() + 180
-    while sum(1 for p in site.request_counts() if p.count("/") == 3 and p.endswith(".html")) < count:
-        assert process.poll() is None and time.monotonic() < deadline
-        time.sleep(0.05)
-
-
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
 def test_first_signal_is_answered_and_the_run_commits_within_seconds(tmp_path, signum):
     with FixtureSite() as site:
-        process = _start(site.base_url, tmp_path)
-        _wait_for_articles(site, process, 2)
+        process = start_crawl(site.base_url, tmp_path, *LIVE_POLITENESS)
+        wait_for_article_requests(site, process, 2)
         sent = time.monotonic()
         process.send_signal(signum)
         code = process.wait(timeout=60)
@@ -78,8 +60,8 @@ def _stall_articles(site: FixtureSite, seconds: float) -> None:
 def test_second_signal_stops_at_once_and_the_next_run_recovers(tmp_path):
     with FixtureSite() as site:
         _stall_articles(site, 20)
-        process = _start(site.base_url, tmp_path)
-        _wait_for_articles(site, process, 1)
+        process = start_crawl(site.base_url, tmp_path, *LIVE_POLITENESS)
+        wait_for_article_requests(site, process, 1)
         process.send_signal(signal.SIGTERM)
         assert process.stderr is not None
         while "stopping: " not in (line := process.stderr.readline()):
