@@ -21,7 +21,7 @@ from crawler import exitcodes
 from crawler.archive.verify import verify
 from crawler.run.feeds import AtomicFileFeedStorage
 from tests import consumer
-from tests.conftest import PROJECT, run_crawl
+from tests.conftest import FAST, PROJECT, crawl_command, run_crawl
 from tests.fixture_cases import load_cases
 from tests.fixture_server import FixtureSite, Resource
 
@@ -298,9 +298,7 @@ def _kill_after_requests(site: FixtureSite, out: Path, rng: random.Random) -> in
     """Start a crawl and SIGKILL it once the site has answered a random number of its requests (and
     a random moment more); what it exited with (it may end before)."""
     target = len(site.requests) + rng.randint(1, 45)
-    command = [sys.executable, "-m", "scrapy", "crawl", "sichuanpeace", "-a", f"base_url={site.base_url}",
-               "-s", f"OUTPUT_DIR={out}", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
-               "-s", "RETRY_BACKOFF_BASE=0.05", *TINY_SLICES]
+    command = crawl_command(site.base_url, out, *FAST, *TINY_SLICES)
     process = subprocess.Popen(command, cwd=PROJECT, env={**os.environ, "PYTHONPATH": str(PROJECT)},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -12,11 +12,9 @@ import select
 import signal
 import struct
 import subprocess
-import sys
 import termios
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -31,17 +29,12 @@ from crawler.extensions.progress import ProgressView, progress_wanted
 from crawler.run import lock
 from crawler.run.settings_check import setting_errors
 from crawler.spiders.sichuanpeace import SichuanpeaceSpider
-from tests.conftest import PROJECT, run_crawl
+from tests.conftest import FAST, PROJECT, crawl_command, run_crawl
 from tests.fixture_server import FixtureSite
 
 SOFT_404 = "Not an article (soft 404)"  # an info line of the fixture site's crawl: in the log file only
 SUMMARY_RE = re.compile(r"\[crawler\.run\.commit\] INFO: Run \S+ complete \(exit code 0")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-def crawl_command(base_url: str, output_dir: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "scrapy", "crawl", "sichuanpeace", "-a", f"base_url={base_url}",
-            "-s", f"OUTPUT_DIR={output_dir}", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", *args]
 
 
 def run_in_terminal(command: list[str], timeout: float = 300,
@@ -81,7 +74,7 @@ def run_in_terminal(command: list[str], timeout: float = 300,
 
 def test_terminal_run_shows_progress_and_gives_the_terminal_back(tmp_path):
     with FixtureSite() as site:
-        code, screen = run_in_terminal(crawl_command(site.base_url, tmp_path / "out"))
+        code, screen = run_in_terminal(crawl_command(site.base_url, tmp_path / "out", *FAST))
     assert code == 0, screen[-3000:]
     plain = ANSI.sub("", screen)
     assert "\x1b[?25l" in screen  # drawn live, cursor hidden while drawing
@@ -133,7 +126,7 @@ def test_warnings_reach_stderr_with_a_log_file_given(tmp_path):
     log_file = tmp_path / "given.log"
     with FixtureSite() as site:
         site.challenge("/scyw/20250829/2992286.html", "busy", times=0)  # a warning, and a failed run
-        done = subprocess.run(crawl_command(site.base_url, tmp_path / "out", "-s", f"LOG_FILE={log_file}"),
+        done = subprocess.run(crawl_command(site.base_url, tmp_path / "out", *FAST, "-s", f"LOG_FILE={log_file}"),
                               cwd=PROJECT, env={**os.environ, "PYTHONPATH": str(PROJECT)},
                               capture_output=True, text=True, timeout=300)
     assert done.returncode == 11, done.stderr[-3000:]
@@ -261,7 +254,7 @@ def test_sigterm_stops_the_display_and_gives_the_terminal_back(tmp_path):
             signalled.append(True)
 
     with FixtureSite() as site:
-        code, screen = run_in_terminal(crawl_command(site.base_url, tmp_path / "out", "-s", "DOWNLOAD_DELAY=0.2"),
+        code, screen = run_in_terminal(crawl_command(site.base_url, tmp_path / "out", *FAST, "-s", "DOWNLOAD_DELAY=0.2"),
                                        on_screen=stop_on_a_list_page)
     assert signalled and code == 5, screen[-2000:]
     assert screen.rstrip().endswith("\x1b[?25h")
