@@ -399,6 +399,6 @@ def test_a_page_is_only_known_by_its_article_links_when_it_has_some(spider):
     spider.history.store = KnownIds({known.id, other_page_ref(BASE + "content/2024/111111.htm", BASE).id})
     notice = _candidates(("zt/notice.htm", None))  # never an article, so never known
     beside = Listing(articles=[ListedArticle(ref=known, title="x")], other_articles=notice)
-    assert spider._only_known(beside)
-    assert not spider._only_known(Listing(other_articles=notice + _candidates(("content/2024/111111.htm", None))))
-    assert spider._only_known(Listing(other_articles=_candidates(("content/2024/111111.htm", None))))
+    assert spider.history.lists_only_known(beside)
+    assert not spider.history.lists_only_known(Listing(other_articles=notice + _candidates(("content/2024/111111.htm", None))))
+    assert spider.history.lists_only_known(Listing(other_articles=_candidates(("content/2024/111111.htm", None))))

@@ -1,6 +1,9 @@
 """The 四川长安网 spider: it routes (home → channels → list pages → articles), nothing else.
 
-Page understanding lives in ``crawler.extract``; cleaning, validation and dedupe in the pipelines.
+Page understanding lives in ``crawler.extract``; what history says (known articles, the early stop,
+pending articles, the recheck plan) in ``crawler.state.history``, and what a recheck's answer says
+in ``crawler.state.rechecks``; the kinds of request and how each is made in ``crawler.spiders.routes``;
+cleaning, validation and dedupe in the pipelines.
 """
 
 from __future__ import annotations
@@ -21,25 +24,16 @@ from ..accounting import count
 from ..extract.article_page import read_article_page
 from ..extract.listing import ListedArticle, Listing, parse_listing
 from ..extract.sitemaps import Discovered, parse_feed, parse_sitemap, sitemaps_in_robots
-from ..extract.urls import (
-    URL_SHAPE_OTHER,
-    ArticleRef,
-    article_ref,
-    earlier_other_id,
-    list_page,
-    other_page_ref,
-    page_ref,
-    same_page,
-    same_site,
-)
+from ..extract.urls import URL_SHAPE_OTHER, ArticleRef, article_ref, list_page, other_page_ref, page_ref, same_site
 from ..rules.discovery import SITEMAP_MAX_DEPTH, WELL_KNOWN_SITEMAPS
 from ..fleet import ROLE_WORKER, fleet_name, start_round
 from ..items import ArticleItem, utc_now
 from ..quality import record_quality
 from ..run.politeness import relax_for_local_mirror
 from ..state import ArticleState
-from ..state.history import History
-from ..state.stores import StateStore, state_store
+from ..state.history import History, PagingStop, Seen
+from ..state.rechecks import Verdict, answer_recheck, gone_record, rechecked_url
+from ..state.stores import state_store
 from .arguments import (  # noqa: F401 (the parsers stay importable from here)
     CHANNEL_SLUG_RE,
     DEFAULT_BASE_URL,
@@ -53,23 +47,13 @@ from .arguments import (  # noqa: F401 (the parsers stay importable from here)
 )
 from .paging import EmptyRun
 from .recent import RecentKeys
+from .routes import ABSENT_STATUSES, RECHECK_CARRIED_META, RequestKind, build_request
 
 
-# Answers a recheck handles itself: not modified, and gone; and redirects (gone when to the home
-# page or a list page).
-RECHECK_STATUSES = [304, 404, 410]
-REDIRECT_STATUSES = [301, 302, 303, 307, 308]
 # What crawler.extract.article says of a page that tells the reader the article is not there.
 SOFT_404 = "soft 404"
-# Answers a sitemap or feed request handles itself: a site without one answers 404, which is normal.
-ABSENT_STATUSES = [404, 410]
 # Stats: records emitted per URL shape (the manifest's counts.url_shapes), and the discovery sources.
 STATS_URL_SHAPE = "records/url_shape/"
-
-# Request priorities: finish articles before opening more list pages, so memory stays flat.
-PRIORITY_ARTICLE = 20
-PRIORITY_NEXT_PAGE = 10
-PRIORITY_CHANNEL = 5
 
 # Article URLs this spider requested last, skipped when linked again (上一篇/下一篇 of the page just
 # read, mostly): Scrapy's duplicate filter would drop them anyway, after building each request,
@@ -108,10 +92,8 @@ class SichuanpeaceSpider(scrapy.Spider):
         self.since = arguments.since
         self.recheck_days = arguments.recheck_days
         self.seen_list_pages: set[tuple[str, int]] = set()
-        self.id_conflicts: set[str] = set()  # URLs met whose id the state holds for another URL
         self.recent_requests = RecentKeys(RECENT_ARTICLE_REQUESTS)
         self._history: History | None = None  # what earlier runs committed, asked per list page
-        self.stop_at_known_pages = False
         self.list_pages_max = 0
         self.list_empty_pages_max = 0
         # Discovery beyond the list pages (DISCOVERY_* settings), and the sitemaps and feeds asked for.
@@ -155,44 +137,37 @@ class SichuanpeaceSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self.list_pages_max = self.crawler.settings.getint("LIST_PAGES_MAX")
         self.list_empty_pages_max = self.crawler.settings.getint("LIST_EMPTY_PAGES_MAX")
-        store = state_store(self.crawler)
         redis_url = self.crawler.settings.get("REDIS_URL")
-        self.stop_at_known_pages = History.may_stop_early(Path(self.crawler.settings.get("OUTPUT_DIR")), self.site,
-                                                          fleet=bool(redis_url))
+        self.history.stop_at_known_pages = History.may_stop_early(Path(self.crawler.settings.get("OUTPUT_DIR")),
+                                                                  self.site, fleet=bool(redis_url))
         if redis_url and self.fleet_role == ROLE_WORKER:
             return  # a worker takes its requests from the fleet's queue
         if redis_url:
             start_round(redis_url, self.name)
-        # The run's own start (once per run; in a fleet, by the seeder only): past the duplicate filter.
-        yield scrapy.Request(self.base_url, callback=self.parse_listing_page, errback=self.on_error,
-                             priority=PRIORITY_CHANNEL, dont_filter=True)
+        # The run's own start (once per run; in a fleet, by the seeder only).
+        yield build_request(self, RequestKind.HOME, self.base_url)
         if self.discover_sitemaps:
             for path in WELL_KNOWN_SITEMAPS:
-                request = self._discovery_request(urljoin(self.base_url, path), "sitemap")
+                request = self._discovery_request(urljoin(self.base_url, path), RequestKind.SITEMAP)
                 if request is not None:
                     yield request
-        for request in self._pending_requests(store):
+        for request in self._pending_requests():
             yield request
-        for request in self._recheck_requests(store):
+        for request in self._recheck_requests():
             yield request
 
-    def _pending_requests(self, store: StateStore) -> Iterator[scrapy.Request]:
-        """Articles earlier runs left pending (failed, linked from an article page, or in a slice
-        that never committed), asked for directly: an early stop at known list pages, or a rerun
-        that does not read the linking page again, would never reach them."""
-        pending = [(self._page_ref(url), channel) for url, channel in store.pending(self.site)]
-        known = self.history.known(ref.id for ref, _ in pending)
-        for ref, channel in pending:  # every pending URL is an article's (or a candidate's)
-            if ref.id in known or not self._channel_wanted_for(ref, channel):
+    def _pending_requests(self) -> Iterator[scrapy.Request]:
+        """Articles earlier runs left pending, asked for directly: an early stop at known list
+        pages, or a rerun that does not read the linking page again, would never reach them."""
+        for ref, channel in self.history.pending(self.base_url):  # an article's URL (or a candidate's)
+            if not self._channel_wanted_for(ref, channel):
                 continue
             self.history.asked_as_new(ref.id)
             self.recent_requests.add(ref.url)
             self.crawler.stats.inc_value("state/pending_requested")
-            # Past the duplicate filter: a resumed JOBDIR remembers the failed request as seen.
-            yield scrapy.Request(ref.url, callback=self.parse_article_page, errback=self.on_error,
-                                 priority=PRIORITY_ARTICLE, cb_kwargs={"list_channel": channel}, dont_filter=True)
+            yield build_request(self, RequestKind.PENDING, ref.url, cb_kwargs={"list_channel": channel})
 
-    def _recheck_requests(self, store: StateStore) -> Iterator[scrapy.Request]:
+    def _recheck_requests(self) -> Iterator[scrapy.Request]:
         """Conditional requests for the known articles the recheck plan names
         (``crawler.state.history.History.recheck_plan``), counted by the part of the plan."""
         for state, older in self.history.recheck_plan(self.recheck_days, self.recheck_budget):
@@ -212,31 +187,20 @@ class SichuanpeaceSpider(scrapy.Spider):
             headers["If-None-Match"] = state.etag
         if state.last_modified:
             headers["If-Modified-Since"] = state.last_modified
-        # Redirects are read here, not followed by Scrapy: one to the home page or a list page is how
-        # a CMS says an article is gone (and Scrapy's duplicate filter would drop it unseen). Once per
-        # article per run, from the store: past the duplicate filter (a resumed JOBDIR's remembers
-        # the run before's recheck).
-        return scrapy.Request(ref.url, callback=self.parse_article_page, errback=self.on_error,
-                              headers=headers, priority=PRIORITY_ARTICLE, dont_filter=True,
-                              cb_kwargs={"list_channel": state.channel, "list_channel_name": state.channel_name},
-                              # The id the state holds it under (an earlier id, for some URLs of another shape).
-                              meta={"recheck": True, "recheck_id": state.id, "dont_redirect": True,
-                                    "handle_httpstatus_list": RECHECK_STATUSES + REDIRECT_STATUSES})
+        return build_request(self, RequestKind.RECHECK, ref.url, headers=headers,
+                             cb_kwargs={"list_channel": state.channel, "list_channel_name": state.channel_name},
+                             # The id the state holds it under (an earlier id, for some URLs of another shape).
+                             meta={"recheck_id": state.id})
 
     # --- sitemaps and feeds ----------------------------------------------------------------------
 
-    def _discovery_request(self, url: str, kind: str, depth: int = 0) -> scrapy.Request | None:
-        """A request for a sitemap (``kind`` "sitemap") or feed on the crawl host, once per URL per run."""
+    def _discovery_request(self, url: str, kind: RequestKind, depth: int = 0) -> scrapy.Request | None:
+        """A request for a sitemap (``depth``: how deep in sitemap indexes) or feed on the crawl
+        host, once per URL per run."""
         if not same_site(url, self.crawl_host) or url in self.discovery_requested:
             return None
         self.discovery_requested.add(url)
-        meta = {"handle_httpstatus_list": ABSENT_STATUSES}
-        if kind == "sitemap":
-            return scrapy.Request(url, callback=self.parse_sitemap, errback=self.on_discovery_error,
-                                  priority=PRIORITY_CHANNEL, cb_kwargs={"depth": depth}, meta=meta,
-                                  dont_filter=self.own_dedupe)
-        return scrapy.Request(url, callback=self.parse_feed, errback=self.on_discovery_error,
-                              priority=PRIORITY_CHANNEL, meta=meta, dont_filter=self.own_dedupe)
+        return build_request(self, kind, url, cb_kwargs={"depth": depth} if kind is RequestKind.SITEMAP else None)
 
     def _robots_received(self, response: Response, request: Request, spider: scrapy.Spider) -> None:
         """robots.txt as Scrapy's robots middleware fetched it: its ``Sitemap:`` lines are requested."""
@@ -246,7 +210,7 @@ class SichuanpeaceSpider(scrapy.Spider):
         if self.fleet_role == ROLE_WORKER and self.crawler.settings.get("REDIS_URL"):
             return  # the seeder of the round asks for them
         for url in sitemaps_in_robots(response.body, response.url):
-            sitemap = self._discovery_request(url, "sitemap")
+            sitemap = self._discovery_request(url, RequestKind.SITEMAP)
             if sitemap is not None:
                 self.crawler.stats.inc_value("discovery/sitemaps_in_robots")
                 assert self.crawler.engine is not None
@@ -276,7 +240,7 @@ class SichuanpeaceSpider(scrapy.Spider):
                     self.crawler.stats.inc_value("discovery/sitemap_depth_bound")
                     self.logger.warning("Not following sitemap %s: nested deeper than %s", url, SITEMAP_MAX_DEPTH)
                     continue
-                request = self._discovery_request(url, "sitemap", depth + 1)
+                request = self._discovery_request(url, RequestKind.SITEMAP, depth + 1)
                 if request is not None:
                     yield request
             yield from self._route_discovered(found, "sitemap", response.url)
@@ -304,7 +268,7 @@ class SichuanpeaceSpider(scrapy.Spider):
             requests += self._requests_for(found.other_articles, None, None)
         self.crawler.stats.inc_value(f"discovery/{source}_article_requests", len(requests))
         for page in found.list_pages:
-            request = self._list_request(page, PRIORITY_CHANNEL)
+            request = self._list_request(page, RequestKind.CHANNEL)
             if request is not None:
                 requests.append(request)
         for request in requests:
@@ -331,7 +295,7 @@ class SichuanpeaceSpider(scrapy.Spider):
             return True
         return (ref.channel or list_channel) in self.channels
 
-    def _list_request(self, url: str, priority: int, channel_name: str | None = None,
+    def _list_request(self, url: str, kind: RequestKind, channel_name: str | None = None,
                       sitemap: bool = False, empty_run: EmptyRun | None = None) -> scrapy.Request | None:
         key = list_page(url)
         if key is not None and key[1] > self.list_pages_max:
@@ -350,12 +314,15 @@ class SichuanpeaceSpider(scrapy.Spider):
         cb_kwargs: dict[str, Any] = {"channel_name": channel_name}
         if empty_run is not None:
             cb_kwargs["empty_run"] = empty_run
-        return scrapy.Request(url, callback=self.parse_listing_page, errback=self.on_error, priority=priority,
-                              cb_kwargs=cb_kwargs, dont_filter=self.own_dedupe)
+        return build_request(self, kind, url, cb_kwargs=cb_kwargs)
 
     def _page_ref(self, url: str) -> ArticleRef:
         """The article an article request's URL names: by its shape, else as a URL of another shape."""
         return page_ref(url, self.base_url)
+
+    def _asked_ref(self, response: Response) -> ArticleRef:
+        """The article a response's request asked for (the URL before any redirect hop)."""
+        return self._page_ref(rechecked_url(response.url, response.meta.get("redirect_urls")))
 
     def _article_of(self, request: Request | None, url: str) -> ArticleRef | None:
         """The article a request asks for: an article-shaped URL, or any URL sent to parse_article_page."""
@@ -375,12 +342,13 @@ class SichuanpeaceSpider(scrapy.Spider):
         if self.since is not None and day is not None and day < self.since:
             self.crawler.stats.inc_value("discovery/skipped_before_since")
             return None
-        if ref.id in known:  # fetched by an earlier run; rechecks come from the store
-            if not self._held_for_another(ref):
-                self.crawler.stats.inc_value("discovery/skipped_known")
-            return None
-        if ref.shape == URL_SHAPE_OTHER and self._known_under_earlier_id(ref, known):
+        seen, held_for = self.history.seen(ref, known)
+        if seen is Seen.KNOWN:  # fetched by an earlier run; rechecks come from the store
             self.crawler.stats.inc_value("discovery/skipped_known")
+            return None
+        if seen is Seen.HELD_FOR_ANOTHER:
+            if held_for is not None:  # logged and counted once a run
+                accounting.id_conflict(self.crawler.stats, self.site, ref.id, ref.url, held_for)
             return None
         if not self.recent_requests.add(ref.url):
             self.crawler.stats.inc_value("discovery/skipped_recent")
@@ -388,31 +356,8 @@ class SichuanpeaceSpider(scrapy.Spider):
         if ref.shape == URL_SHAPE_OTHER:
             self.crawler.stats.inc_value("discovery/other_candidates")
         self.history.asked_as_new(ref.id)
-        return scrapy.Request(
-            ref.url, callback=self.parse_article_page, errback=self.on_error, priority=PRIORITY_ARTICLE,
-            cb_kwargs={"list_channel": list_channel, "list_channel_name": list_channel_name},
-        )
-
-    def _known_under_earlier_id(self, ref: ArticleRef, known_ids: set[str]) -> bool:
-        """A URL of another shape the state knows under the digits id an earlier version gave it
-        (the state pipeline keeps that id for it)."""
-        earlier = earlier_other_id(ref.url)
-        if earlier is None or earlier not in known_ids:
-            return False
-        known = state_store(self.crawler).get(self.site, earlier)
-        return known is not None and same_page(known.url, ref.url)
-
-    def _held_for_another(self, ref: ArticleRef) -> bool:
-        """A known id linked at another URL than the one the state holds for it: another article,
-        never fetched as this one; logged and counted once a run."""
-        if ref.url in self.id_conflicts:
-            return True
-        known = state_store(self.crawler).get(self.site, ref.id)
-        if known is None or same_page(known.url, ref.url):
-            return False
-        self.id_conflicts.add(ref.url)
-        accounting.id_conflict(self.crawler.stats, self.site, ref.id, ref.url, known.url)
-        return True
+        return build_request(self, RequestKind.ARTICLE, ref.url,
+                             cb_kwargs={"list_channel": list_channel, "list_channel_name": list_channel_name})
 
     def _article_requests(self, listing: Listing, list_channel: str | None,
                           list_channel_name: str | None) -> Iterator[scrapy.Request]:
@@ -421,7 +366,7 @@ class SichuanpeaceSpider(scrapy.Spider):
 
     def _requests_for(self, listed: list[ListedArticle], list_channel: str | None,
                       list_channel_name: str | None) -> Iterator[scrapy.Request]:
-        known = self._known_among(listed)
+        known = self.history.known_among(listed)
         for article in listed:
             request = self._article_request(article, list_channel, list_channel_name, known)
             if request is not None:
@@ -436,15 +381,15 @@ class SichuanpeaceSpider(scrapy.Spider):
             yield from self._requests_for(listing.other_articles, list_channel, list_channel_name)
         if self.discover_feeds:
             for url in listing.feeds:
-                request = self._discovery_request(url, "feed")
+                request = self._discovery_request(url, RequestKind.FEED)
                 if request is not None:
                     yield request
         for channel, url in listing.channels.items():
-            request = self._list_request(url, PRIORITY_CHANNEL, listing.channel_names.get(channel))
+            request = self._list_request(url, RequestKind.CHANNEL, listing.channel_names.get(channel))
             if request is not None:
                 yield request
         for url in listing.sitemaps:
-            request = self._list_request(url, PRIORITY_CHANNEL, sitemap=True)
+            request = self._list_request(url, RequestKind.CHANNEL, sitemap=True)
             if request is not None:
                 yield request
 
@@ -505,104 +450,53 @@ class SichuanpeaceSpider(scrapy.Spider):
         # Articles of another shape count too: a list of them only is not an empty pager.
         listed = [a.url for a in listing.articles] + [a.url for a in listing.other_articles]
         run = (empty_run or EmptyRun()).after(listed) if here is not None else None
-        if run is not None and run.pages >= self.list_empty_pages_max:
-            self.crawler.stats.inc_value("discovery/paging_stopped_empty")
-            self.logger.warning("Stopped paging %s: %s list pages in a row held no new article link "
-                                "(LIST_EMPTY_PAGES_MAX); its next page %s is not read",
-                                response.url, run.pages, listing.next_page)
+        stop = self.history.paging_stop(listing, None if run is None else run.pages, self.list_empty_pages_max,
+                                        self.since)
+        if stop is not None:
+            self.crawler.stats.inc_value(f"discovery/paging_stopped_{stop.value}")
+            if stop is PagingStop.EMPTY:
+                self.logger.warning("Stopped paging %s: %s list pages in a row held no new article link "
+                                    "(LIST_EMPTY_PAGES_MAX); its next page %s is not read",
+                                    response.url, run.pages if run else 0, listing.next_page)
+            elif stop is PagingStop.SINCE:
+                self.logger.info("Stopped paging %s: its list reached articles older than %s", response.url, self.since)
+            else:
+                self.logger.info("Stopped paging %s: every article it lists is known", response.url)
             return
-        if self.since is not None and self._reached_since(listing):
-            self.crawler.stats.inc_value("discovery/paging_stopped_since")
-            self.logger.info("Stopped paging %s: its list reached articles older than %s", response.url, self.since)
-            return
-        if here is not None and self.stop_at_known_pages and self._only_known(listing):
-            self.crawler.stats.inc_value("discovery/paging_stopped_known")
-            self.logger.info("Stopped paging %s: every article it lists is known", response.url)
-            return
-        request = self._list_request(listing.next_page, PRIORITY_NEXT_PAGE, list_channel_name, empty_run=run)
+        request = self._list_request(listing.next_page, RequestKind.NEXT_PAGE, list_channel_name, empty_run=run)
         if request is not None:
             yield request
 
-    def _only_known(self, listing: Listing) -> bool:
-        # A list of other-shaped entries only is judged by them; beside article links they are not
-        # (a pinned notice that is no article would never become known and would keep paging alive).
-        ids = [a.ref.id for a in (listing.articles or listing.other_articles)]
-        return self.history.only_known(ids)
-
-    def _known_among(self, listed: list[ListedArticle]) -> set[str]:
-        """Which of a page's listed articles earlier runs committed (under their id, or under the
-        digits id an earlier version gave a URL of another shape): one question to the store per
-        page; no run holds every known id."""
-        ids = [a.ref.id for a in listed]
-        ids += [earlier for a in listed if a.ref.shape == URL_SHAPE_OTHER
-                and (earlier := earlier_other_id(a.ref.url)) is not None]
-        return self.history.known(ids)
-
     def _recheck_answer(self, response: Response, list_channel: str | None,
                         list_channel_name: str | None) -> Iterator[ArticleItem | scrapy.Request]:
-        """A recheck answered 304 (unchanged), 404/410 (deleted) or a redirect: to the home page or
-        a list page, deleted; elsewhere, followed as Scrapy's redirect middleware would."""
-        ref = self._rechecked(response)
-        if response.status == 304:
+        """A recheck that answered other than 200, routed by its verdict (``crawler.state.rechecks``)."""
+        answer = answer_recheck(response.status, response.url, _header(response, b"Location"),
+                                response.meta.get("redirect_urls", []), self.base_url, self.crawl_host,
+                                self.crawler.settings.getint("REDIRECT_MAX_TIMES"))
+        if answer.verdict is Verdict.UNCHANGED:
             self.crawler.stats.inc_value("state/not_modified")
             count(self.crawler, accounting.UNCHANGED, response)
-            state_store(self.crawler).touch_checked(self.site, response.meta.get("recheck_id", ref.id), utc_now())
-            return
-        if response.status in REDIRECT_STATUSES:
-            location = _header(response, b"Location")
-            target = urljoin(response.url, location) if location else None
-            if target is None or not self._redirects_to_listing(target):
-                yield from self._follow_recheck_redirect(response, target, list_channel, list_channel_name)
-                return
-            self.logger.info("Known article is gone (%s to %s): %s", response.status, target, response.url)
+            self.history.checked(response.meta.get("recheck_id", self._asked_ref(response).id), utc_now())
+        elif answer.verdict is Verdict.MOVED:
+            # A moved article: the next hop, as Scrapy's redirect middleware makes it.
+            assert answer.target is not None
+            carried = {key: response.meta[key] for key in RECHECK_CARRIED_META if key in response.meta}
+            yield build_request(self, RequestKind.RECHECK_REDIRECT, answer.target,
+                                cb_kwargs={"list_channel": list_channel, "list_channel_name": list_channel_name},
+                                meta={**carried, "redirect_urls": list(answer.hops), "redirect_times": len(answer.hops)})
+        elif answer.verdict is Verdict.GONE:
+            self.logger.info("Known article is gone (%s%s): %s", response.status,
+                             f" to {answer.target}" if answer.target else "", response.url)
+            yield self._gone(response)
         else:
-            self.logger.info("Known article is gone (%s): %s", response.status, response.url)
-        yield self._gone(response, ref)
+            no_location = answer.verdict is Verdict.NO_LOCATION
+            self.logger.warning("Recheck redirect not followed (%s): %s",
+                                "no Location" if no_location else "REDIRECT_MAX_TIMES", response.url)
+            count(self.crawler, accounting.HTTP_ERROR if no_location else accounting.REDIRECT_DROPPED, response)
 
-    def _rechecked(self, response: Response) -> ArticleRef:
-        """The known article a recheck asked for (the URL before any redirect hop)."""
-        return self._page_ref(response.meta.get("redirect_urls", [response.url])[0])
-
-    def _gone(self, response: Response, ref: ArticleRef) -> ArticleItem:
-        """The deleted record of a rechecked article (the state pipeline drops it unless the
-        article was live; it fills in revision, first_seen and the first channel)."""
-        item = ArticleItem.deleted(ref.url, ref.id, self.site, ref.channel)
-        item.url_shape = ref.shape
-        item.warc = response.meta.get("warc")
+    def _gone(self, response: Response) -> ArticleItem:
         self.crawler.stats.inc_value(f"state/gone/{response.status}")
-        return item
-
-    def _redirects_to_listing(self, target: str) -> bool:
-        """A redirect target that is the site's home page or a channel list page: the article is gone."""
-        if not same_site(target, self.crawl_host):
-            return False
-        path = urlsplit(target).path or "/"
-        home = urlsplit(self.base_url).path or "/"
-        return path in {home, home + "index.html", home + "index.htm", home + "index.shtml"} or list_page(target) is not None
-
-    def _follow_recheck_redirect(self, response: Response, target: str | None, list_channel: str | None,
-                                 list_channel_name: str | None) -> Iterator[scrapy.Request]:
-        """A recheck redirected elsewhere (a moved article): the next hop, as Scrapy's redirect
-        middleware makes it (a hop, not a new attempt; judged by the offsite middleware as one)."""
-        hops = response.meta.get("redirect_urls", []) + [response.url]
-        if target is None or len(hops) > self.crawler.settings.getint("REDIRECT_MAX_TIMES"):
-            self.logger.warning("Recheck redirect not followed (%s): %s", "no Location" if target is None
-                                else "REDIRECT_MAX_TIMES", response.url)
-            count(self.crawler, accounting.HTTP_ERROR if target is None else accounting.REDIRECT_DROPPED, response)
-            return
-        meta = {key: value for key, value in response.meta.items()
-                if key in ("recheck", "recheck_id", "dont_redirect", "handle_httpstatus_list", accounting.META_LINKED_FROM)}
-        yield scrapy.Request(target, callback=self.parse_article_page, errback=self.on_error,
-                             priority=PRIORITY_ARTICLE, dont_filter=True,
-                             cb_kwargs={"list_channel": list_channel, "list_channel_name": list_channel_name},
-                             meta={**meta, "redirect_urls": hops, "redirect_times": len(hops),
-                                   "accounted": True})
-
-    def _reached_since(self, listing: Listing) -> bool:
-        # Most of the page older than `since`: one pinned (置顶) old article does not stop paging.
-        dates = [a.ref.date for a in listing.articles]
-        older = sum(1 for d in dates if d < self.since)  # type: ignore[operator]
-        return bool(dates) and older * 2 > len(dates)
+        return gone_record(self._asked_ref(response), self.site, response.meta.get("warc"))
 
     def parse_article_page(self, response: Response, list_channel: str | None = None,
                            list_channel_name: str | None = None) -> Iterator[ArticleItem | scrapy.Request]:
@@ -624,7 +518,7 @@ class SichuanpeaceSpider(scrapy.Spider):
             self.logger.exception("Parse failure: %s", response.url)
             self.crawler.stats.inc_value("extract/parse_failure")
             count(self.crawler, accounting.PARSE_FAILURE, response)
-            self._settled(response.url)
+            self.history.settle(self._page_ref(response.url))
             return
         raw = read.article
         # Prev/next and related links on the article page count as discovery too. The articles
@@ -632,7 +526,8 @@ class SichuanpeaceSpider(scrapy.Spider):
         # this page again, and some articles are linked from no list page.
         follow = list(self._follow(read.links, list_channel if raw.channel is None else raw.channel,
                                    list_channel_name))
-        self._hold_pending(follow)
+        self.history.hold_pending([(self._page_ref(request.url), request.cb_kwargs.get("list_channel"))
+                                   for request in follow if request.callback == self.parse_article_page])
         if raw.not_article_reason is not None and raw.url_shape == URL_SHAPE_OTHER:
             # A candidate of another URL shape that does not read as an article: expected, not a failure.
             reason_key = raw.not_article_reason.split(":")[0].replace(" ", "_")
@@ -641,18 +536,18 @@ class SichuanpeaceSpider(scrapy.Spider):
             self.logger.info("Candidate of another URL shape is not an article (%s): %s", raw.not_article_reason,
                              response.url)
             count(self.crawler, accounting.NOT_ARTICLE, response)
-            self._settled(response.url)
+            self.history.settle(self._page_ref(response.url))
         elif raw.not_article_reason == SOFT_404 and response.meta.get("recheck"):
             # A known article whose page now says it is not there: gone, as a 404 would say.
             self.logger.info("Known article is gone (soft 404): %s", response.url)
-            yield self._gone(response, self._rechecked(response))
+            yield self._gone(response)
         elif raw.not_article_reason == SOFT_404:
             # The page says the article is not there: settled (a known one is deleted by its recheck, above).
             self.crawler.stats.inc_value("extract/not_article/soft_404")
             # Info, not a warning: a site serves such pages routinely (counted, and in the manifest).
             self.logger.info("Not an article (%s): %s", raw.not_article_reason, response.url)
             count(self.crawler, accounting.NOT_ARTICLE, response)
-            self._settled(response.url)
+            self.history.settle(self._page_ref(response.url))
         elif raw.not_article_reason is not None:
             # Empty, binary or unparsable: nothing says the article is gone, so it is asked for again.
             reason_key = raw.not_article_reason.split(":")[0].replace(" ", "_")
@@ -660,7 +555,7 @@ class SichuanpeaceSpider(scrapy.Spider):
             self.logger.warning("Article page not readable (%s), asked for again next run: %s",
                                 raw.not_article_reason, response.url)
             count(self.crawler, accounting.UNREADABLE, response)
-            self._keep_pending(response, list_channel)
+            self.history.keep_pending(self._asked_ref(response), list_channel)
         else:
             record_quality(self.crawler.stats, raw)
             if raw.quality_flags:
@@ -672,25 +567,6 @@ class SichuanpeaceSpider(scrapy.Spider):
             item.last_modified = _header(response, b"Last-Modified")
             yield item
         yield from follow
-
-    def _hold_pending(self, requests: list[scrapy.Request]) -> None:
-        """Article requests found on an article page, held in the state until their records commit."""
-        held = []
-        for request in requests:
-            ref = self._page_ref(request.url) if request.callback == self.parse_article_page else None
-            if ref is not None:
-                held.append((ref.id, ref.url, request.cb_kwargs.get("list_channel") or ref.channel))
-        if held:
-            state_store(self.crawler).add_pending_many(self.site, held)
-
-    def _keep_pending(self, response: Response, list_channel: str | None) -> None:
-        """An article whose answer may change by asking again: in the state's pending list."""
-        ref = self._page_ref(response.meta.get("redirect_urls", [response.url])[0])
-        state_store(self.crawler).add_pending(self.site, ref.id, ref.url, list_channel or ref.channel)
-
-    def _settled(self, url: str) -> None:
-        """An article URL whose answer will not change by asking again: no longer pending."""
-        state_store(self.crawler).clear_pending(self.site, self._page_ref(url).id)
 
     def on_error(self, failure: Failure) -> None:
         """A request that failed (HTTP error, retries exhausted, offsite redirect ...): bucket, list, log."""
@@ -706,11 +582,9 @@ class SichuanpeaceSpider(scrapy.Spider):
             if bucket in accounting.FAILURE_BUCKETS:
                 self.crawler.stats.inc_value(accounting.STATS_LIST_PAGES_FAILED)
         elif bucket in accounting.TRANSIENT_BUCKETS and request is not None:
-            # Asked for again by the next run, whether or not its list page is read again.
-            state_store(self.crawler).add_pending(self.site, ref.id, ref.url,
-                                                  request.cb_kwargs.get("list_channel") or ref.channel)
+            self.history.keep_pending(ref, request.cb_kwargs.get("list_channel"))
         else:
-            state_store(self.crawler).clear_pending(self.site, ref.id)
+            self.history.settle(ref)
 
 
 def _header(response: Response, name: bytes) -> str | None:
