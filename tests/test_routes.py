@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
+
 import pytest
 from scrapy.utils.request import request_from_dict
 from scrapy.utils.test import get_crawler
@@ -70,3 +73,13 @@ def test_a_route_meta_is_a_copy_for_each_request_and_the_caller_adds_to_it(spide
     assert first.headers.get("If-None-Match") == b'"x"' and first.cb_kwargs == {"list_channel": "scyw"}
     assert build_request(spider, RequestKind.RECHECK_REDIRECT, BASE).meta["accounted"] is True
     assert 404 in build_request(spider, RequestKind.SITEMAP, BASE).meta["handle_httpstatus_list"]
+
+
+def test_the_spider_makes_no_request_but_through_the_builder():
+    from crawler.spiders import sichuanpeace
+    calls = [node for node in ast.walk(ast.parse(inspect.getsource(sichuanpeace))) if isinstance(node, ast.Call)]
+    made = [ast.unparse(call.func) for call in calls
+            if (isinstance(call.func, ast.Attribute) and call.func.attr in ("Request", "FormRequest"))
+            or (isinstance(call.func, ast.Name) and call.func.id in ("Request", "FormRequest"))]
+    assert made == []
+    assert any(isinstance(call.func, ast.Name) and call.func.id == "build_request" for call in calls)

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import ast
-import inspect
-
 import pytest
 from scrapy.utils.misc import is_generator_with_return_value
 from scrapy.settings import Settings
 
 from crawler import settings as project_settings
-from crawler.spiders import sichuanpeace
+from crawler.spiders.routes import ROUTES
 from crawler.spiders.sichuanpeace import SichuanpeaceSpider
 
-# Every method the spider module hands to a Request as ``callback=self.…`` or ``errback=self.…``.
-CALLBACKS = sorted({
-    node.value.attr for node in ast.walk(ast.parse(inspect.getsource(sichuanpeace)))
-    if isinstance(node, ast.keyword) and node.arg in ("callback", "errback")
-    and isinstance(node.value, ast.Attribute) and isinstance(node.value.value, ast.Name) and node.value.value.id == "self"
-})
+# Every method of the spider a Request is given as its callback or errback: the spider builds each
+# request through crawler.spiders.routes, whose ROUTES name them.
+CALLBACKS = sorted({name for route in ROUTES.values() for name in (route.callback, route.errback)})
 
 
 def test_the_run_time_check_is_off_in_the_project_settings():
