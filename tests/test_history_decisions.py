@@ -12,7 +12,7 @@ from crawler.extract.listing import ListedArticle, Listing
 from crawler.extract.urls import article_ref, other_page_ref
 from crawler.items import STATUS_DELETED
 from crawler.state import ArticleState
-from crawler.state.history import History, PagingStop, Seen, reached_since
+from crawler.state.history import History, PagingStop, Seen, known_under_earlier_id, reached_since
 from crawler.state.rechecks import Verdict, answer_recheck, gone_record, rechecked_url, redirects_to_listing
 
 BASE = "http://127.0.0.1:8000/"
@@ -97,6 +97,15 @@ def test_a_url_of_another_shape_is_known_under_the_id_an_earlier_version_gave_it
     assert history.seen(_listed(earlier).ref, {"0115"}) == (Seen.KNOWN, None)
     # The same digits at another page: another article.
     assert history.seen(_listed(BASE + "zt/2024/0115/99.htm").ref, {"0115"}) == (Seen.NEW, None)
+
+
+def test_the_earlier_id_of_a_url_of_another_shape_is_one_decision_for_spider_and_pipeline():
+    earlier = BASE + "xwzx/2024/0115/12.htm"
+    store = Store(_state("0115", earlier))
+    assert known_under_earlier_id(store, SITE, earlier) == store.states["0115"]
+    assert known_under_earlier_id(store, SITE, earlier.replace("http:", "https:")) is not None  # same page
+    assert known_under_earlier_id(store, SITE, BASE + "zt/2024/0115/99.htm") is None  # the id held for another page
+    assert known_under_earlier_id(store, SITE, BASE + "zt/about.htm") is None  # no earlier id at all
 
 
 def test_ids_this_run_asked_for_are_its_own_news_not_history():

@@ -15,7 +15,7 @@ from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
 from ..accounting import HTTP_ERROR, ID_CONFLICT, UNCHANGED, DropRecord, id_conflict
-from ..extract.urls import URL_SHAPE_OTHER, earlier_other_id, same_page
+from ..extract.urls import URL_SHAPE_OTHER, same_page
 from ..items import (
     CONTENT_HASH_VERSION,
     STATUS_DELETED,
@@ -25,6 +25,7 @@ from ..items import (
     ArticleItem,
 )
 from ..state import ArticleState
+from ..state.history import known_under_earlier_id
 from ..state.stores import StateStore, state_store
 
 
@@ -76,11 +77,9 @@ class StatePipeline:
     def _known_under_earlier_id(self, item: ArticleItem) -> ArticleState | None:
         """A URL of another shape the state knows under the id an earlier version gave it (a run of
         digits, before ids were hashes): that id is kept, so its records go on under one id."""
-        earlier = earlier_other_id(item.url) if item.url_shape == URL_SHAPE_OTHER else None
-        known = self.store.get(item.site, earlier) if earlier else None
-        if known is None or not same_page(known.url, item.url):
-            return None
-        item.id = known.id
+        known = known_under_earlier_id(self.store, item.site, item.url) if item.url_shape == URL_SHAPE_OTHER else None
+        if known is not None:
+            item.id = known.id
         return known
 
     @staticmethod

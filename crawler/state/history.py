@@ -96,18 +96,10 @@ class History:
                 return Seen.KNOWN, None
             self.id_conflicts.add(ref.url)
             return Seen.HELD_FOR_ANOTHER, state.url
-        if ref.shape == URL_SHAPE_OTHER and self._known_under_earlier_id(ref, known):
+        if (ref.shape == URL_SHAPE_OTHER and earlier_other_id(ref.url) in known
+                and known_under_earlier_id(self.store, self.site, ref.url) is not None):
             return Seen.KNOWN, None
         return Seen.NEW, None
-
-    def _known_under_earlier_id(self, ref: ArticleRef, known: set[str]) -> bool:
-        """A URL of another shape the state knows under the digits id an earlier version gave it
-        (the state pipeline keeps that id for it)."""
-        earlier = earlier_other_id(ref.url)
-        if earlier is None or earlier not in known:
-            return False
-        state = self.store.get(self.site, earlier)
-        return state is not None and same_page(state.url, ref.url)
 
     def lists_only_known(self, listing: Listing) -> bool:
         """Whether a list page lists known articles only. A list of other-shaped entries only is
@@ -179,6 +171,15 @@ class History:
         worker's lost requests may sit on any page), else when the site's last run paged to the end
         (``manifests.may_stop_early``: the newest final manifests only)."""
         return not fleet and may_stop_early(output_dir, site)
+
+
+def known_under_earlier_id(store: Any, site: str, url: str) -> ArticleState | None:
+    """What the store holds of a URL of another shape under the digits id an earlier version gave
+    it (before ids were hashes), if it holds that id for this page: that id is kept for it, so its
+    records go on under one id (the state pipeline) and a list page's link to it is known (the spider)."""
+    earlier = earlier_other_id(url)
+    state = store.get(site, earlier) if earlier is not None else None
+    return state if state is not None and same_page(state.url, url) else None
 
 
 def reached_since(listing: Listing, since: date) -> bool:
