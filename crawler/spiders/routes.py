@@ -7,7 +7,6 @@ what varies (URL, cb_kwargs, headers, meta of its own); everything else is read 
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -104,4 +103,9 @@ def build_request(spider: SichuanpeaceSpider, kind: RequestKind, url: str, *, cb
     dont_filter = route.dedupe is Dedupe.ONCE or (route.dedupe is Dedupe.SPIDER and spider.own_dedupe)
     return scrapy.Request(url, callback=getattr(spider, route.callback), errback=getattr(spider, route.errback),
                           priority=route.priority, dont_filter=dont_filter, headers=headers,
-                          cb_kwargs=cb_kwargs, meta={**copy.deepcopy(dict(route.meta)), **(meta or {})})
+                          cb_kwargs=cb_kwargs, meta={**_fresh(route.meta), **(meta or {})})
+
+
+def _fresh(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """A route's meta for one request: its lists copied, so a middleware that changes one changes no other."""
+    return {key: list(value) if isinstance(value, list) else value for key, value in meta.items()}
