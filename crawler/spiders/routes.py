@@ -100,10 +100,12 @@ def build_request(spider: SichuanpeaceSpider, kind: RequestKind, url: str, *, cb
     """The request of this kind for ``url``: the route's callback, errback, priority, dedupe and
     meta, with the caller's ``cb_kwargs``, ``meta`` (over the route's) and ``headers``."""
     route = ROUTES[kind]
+    if route.meta:  # most requests (articles, list pages) have none: nothing to copy
+        meta = {**_fresh(route.meta), **meta} if meta else _fresh(route.meta)
     dont_filter = route.dedupe is Dedupe.ONCE or (route.dedupe is Dedupe.SPIDER and spider.own_dedupe)
     return scrapy.Request(url, callback=getattr(spider, route.callback), errback=getattr(spider, route.errback),
                           priority=route.priority, dont_filter=dont_filter, headers=headers,
-                          cb_kwargs=cb_kwargs, meta={**_fresh(route.meta), **(meta or {})})
+                          cb_kwargs=cb_kwargs, meta=meta)
 
 
 def _fresh(meta: Mapping[str, Any]) -> dict[str, Any]:
