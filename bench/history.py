@@ -20,6 +20,10 @@ changes them) and reruns each, in turn, against the unchanged mirror; wall time 
 crawl process, the paired median over ``--rounds`` (3) of aged/young and many/few. Also the disk
 bytes per article of the young folder (by part, as ``bench/disk.py``).
 
+``--keep DIR`` builds the folders in DIR (young/, aged_few/, aged_many/) and keeps them, to profile a
+rerun again and again: serve the mirror on the same ``--port`` (``python -m bench.mirror serve
+--articles N --port P``) and rerun a fresh copy of a folder (``--rounds 0`` only builds them).
+
 ``--code DIR`` runs the crawls with the crawler in DIR (e.g. an export of an earlier commit: the
 "before" figures); the folders are built by this tree's code either way.
 
@@ -38,6 +42,7 @@ import sqlite3
 import statistics
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -170,11 +175,16 @@ def _median_ratio(rounds: list[dict[str, dict]], top: str, bottom: str, key: str
     return round(statistics.median(r[top][key] / r[bottom][key] for r in rounds), 3)
 
 
-def run(articles: int, aged_articles: int, few: int, many: int, rounds: int, code: Path) -> dict[str, Any]:
+def run(articles: int, aged_articles: int, few: int, many: int, rounds: int, code: Path,
+        keep: Path | None = None, port: int = 0) -> dict[str, Any]:
     result: dict[str, Any] = {"articles": articles, "aged_articles": aged_articles, "aged_index_lines": aged_articles,
                               "manifests": {"few": few, "many": many}, "rounds": rounds, "code": str(code)}
     env = {"PYTHONPATH": str(code)}
-    with mirror_server(articles) as server, scratch_dir() as work:
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+    with mirror_server(articles, port=port) as server, (nullcontext(keep) if keep else scratch_dir()) as work:
+        if keep is not None:
+            result["kept"] = {"folders": str(keep), "mirror": server.base_url}
         young = work / "young"
         first = run_measured(crawl_command(server.base_url, young), cwd=PROJECT)
         if first.returncode != 0:
@@ -220,6 +230,8 @@ def run(articles: int, aged_articles: int, few: int, many: int, rounds: int, cod
             print(f"round {number + 1}: " + ", ".join(f"{n} {m['wall_s']} s {m['maxrss_mb']} MB"
                                                       for n, m in measured.items()), file=sys.stderr)
     runs = result["runs"]
+    if not runs:
+        return result
     result["median"] = {name: {key: statistics.median(r[name][key] for r in runs) for key in ("wall_s", "maxrss_mb")}
                         for name in folders}
     result["ratios"] = {
@@ -229,6 +241,8 @@ def run(articles: int, aged_articles: int, few: int, many: int, rounds: int, cod
 
 
 def report(result: dict[str, Any]) -> str:
+    if not result["runs"]:
+        return f"built, not rerun: {result.get('kept')}"
     median, ratios = result["median"], result["ratios"]
     rows = [[name, median[name]["wall_s"], median[name]["maxrss_mb"],
              ratios.get(f"{name}/young", {}).get("wall_s", "1.0"), ratios.get(f"{name}/young", {}).get("maxrss_mb", "1.0")]
@@ -260,8 +274,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--code", type=Path, default=PROJECT, help="the crawler tree the reruns run")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--keep", type=Path, help="build the folders here and keep them (to profile a rerun)")
+    parser.add_argument("--port", type=int, default=0, help="the mirror's port (0: any; fix it with --keep)")
     args = parser.parse_args(argv)
-    result = run(args.articles, args.aged_articles, args.few, args.many, args.rounds, args.code.resolve())
+    result = run(args.articles, args.aged_articles, args.few, args.many, args.rounds, args.code.resolve(),
+                 args.keep.resolve() if args.keep else None, args.port)
     path = save("history", result, args.out)
     print(report(result))
     print(f"\nresult: {path}")

@@ -67,12 +67,13 @@ class RedisStateStore:
         if known is None or seq > known:
             pipe.hset(self._folders, self.owner, seq)
 
-    def reconcile(self, output_dir: Path) -> None:
+    def reconcile(self, output_dir: Path, listed: manifests.Listing | None = None) -> None:
         """Before a crawl, under the folder's lock: check this folder's part of the fleet's state
         against its manifests. Nothing of it (a Redis restarted without persistence, a new server,
         a state older than this check): rebuilt from the manifests. Ahead of the manifests (removed,
         or another folder's copy): refused. Behind: recovery's catch-up folds the rest in."""
-        newest, legacy = manifests.last_seq(output_dir), manifests.legacy(output_dir)
+        listed = listed or manifests.listing(output_dir)
+        newest, legacy = listed.last_seq, listed.legacy
         known = self.last_seq
         if known is not None and known > newest:
             raise StateError(
@@ -88,7 +89,7 @@ class RedisStateStore:
                     manifest = manifests.ManifestRef(0, "", path).read()
                     if manifest.get("complete"):
                         self.apply_records(manifests.read_records(output_dir, manifest), 0)
-                for ref in manifests.committed(output_dir):
+                for ref in listed.refs:
                     self.apply_records(manifests.read_records(output_dir, ref.read()), ref.seq)
             except manifests.UnreadableRecords as error:
                 raise StateError(f"cannot rebuild the fleet's state from the manifests: {error}") from None

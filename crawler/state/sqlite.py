@@ -76,6 +76,8 @@ CREATE TABLE IF NOT EXISTS staged (run_id TEXT NOT NULL, slice INTEGER NOT NULL,
 CREATE TABLE IF NOT EXISTS pending (site TEXT NOT NULL, id TEXT NOT NULL, url TEXT NOT NULL,
                                     channel TEXT, PRIMARY KEY (site, id));
 CREATE TABLE IF NOT EXISTS captures ({_CAPTURE_DEFINED}, PRIMARY KEY (url));
+CREATE TABLE IF NOT EXISTS baselines (seq INTEGER PRIMARY KEY, site TEXT, channels TEXT NOT NULL,
+                                      quality TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS staged_captures (run_id TEXT NOT NULL, slice INTEGER NOT NULL, {_CAPTURE_DEFINED},
                                             PRIMARY KEY (run_id, slice, url));
 """
@@ -86,6 +88,7 @@ INDEXES = """
 CREATE INDEX IF NOT EXISTS articles_last_checked ON articles (site, last_checked);
 CREATE INDEX IF NOT EXISTS articles_recheck_order ON articles (site, last_checked, published_at, id);
 CREATE INDEX IF NOT EXISTS articles_published ON articles (site, published_at);
+CREATE INDEX IF NOT EXISTS baselines_scope ON baselines (site, channels, seq);
 """
 
 
@@ -268,6 +271,36 @@ class SqliteStateStore:
             if seq is not None:
                 self._set("captures_seq", str(seq))
         return count
+
+    # --- the drift baseline's index (``crawler.run.baselines``) ------------------------------------
+
+    @property
+    def baselines_at(self) -> tuple[int, str] | None:
+        """(seq, run id) of the newest manifest the baseline index holds (None: never built)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key='baselines_at'").fetchone()
+        if not row:
+            return None
+        seq, _, run_id = row[0].partition(" ")
+        return int(seq), run_id
+
+    def index_baselines(self, rows: Iterable[tuple[int, str | None, str, str]], at: tuple[int, str],
+                        reset: bool) -> None:
+        """(seq, site, channels as JSON, quality as JSON) of runs that may be a baseline, up to the
+        manifest ``at``, in one transaction (``reset``: in place of every row held)."""
+        if self.readonly:
+            return
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            if reset:
+                self.db.execute("DELETE FROM baselines")
+            self.db.executemany("INSERT OR REPLACE INTO baselines VALUES (?, ?, ?, ?)", rows)
+            self._set("baselines_at", f"{at[0]} {at[1]}")
+
+    def baselines(self, site: str | None, channels: str, limit: int) -> list[dict]:
+        """The quality summaries of the newest ``limit`` baseline runs of a site and scope, newest first."""
+        return [json.loads(row[0]) for row in self.db.execute(
+            "SELECT quality FROM baselines WHERE site IS ? AND channels=? ORDER BY seq DESC LIMIT ?",
+            (site, channels, limit))]
 
     def channels(self) -> list[tuple[str, str, str | None, int]]:
         """(site, channel, its name, articles) for each channel committed articles were first filed under."""
