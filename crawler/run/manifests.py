@@ -44,7 +44,7 @@ class ManifestRef:
     """A manifest by its name: ``seq`` and run id, and its path (made when first asked for: a
     listing of years of runs makes thousands of refs, and most callers look at the newest few)."""
 
-    __slots__ = ("seq", "run_id", "_path", "_folder", "_name")
+    __slots__ = ("_folder", "_name", "_path", "run_id", "seq")
 
     def __init__(self, seq: int, run_id: str, path: Path | None = None, *, folder: Path | None = None,
                  name: str | None = None):
