@@ -25,7 +25,9 @@ rerun again and again: serve the mirror on the same ``--port`` (``python -m benc
 --articles N --port P``) and rerun a fresh copy of a folder (``--rounds 0`` only builds them).
 
 ``--code DIR`` runs the crawls with the crawler in DIR (e.g. an export of an earlier commit: the
-"before" figures); the folders are built by this tree's code either way.
+"before" figures); the folders are built by this tree's code either way. ``--before DIR`` reruns
+each folder with DIR's crawler too, in turn with ``--code``'s in every round: after/before ratios
+measured side by side (the paired median).
 
 ``python -m bench.history --articles 2000 --aged-articles 1000000 --rounds 3``
 """
@@ -144,7 +146,8 @@ def write_history(out: Path, site: str, lines: int, manifests_count: int) -> tup
 
 
 def build_index(out: Path) -> float:
-    """The aged state's capture index, built by the crawler's own code from the manifests' CDXJ."""
+    """The aged state's capture index, built by the crawler's own code from the manifests' CDXJ, and
+    its drift baseline index (from the newest manifests) when this tree's crawler has one."""
     from crawler.state import captures
     from crawler.state.sqlite import SqliteStateStore
 
@@ -152,6 +155,12 @@ def build_index(out: Path) -> float:
     store = SqliteStateStore(out / "state.sqlite3")
     try:
         captures.catch_up(out, store)
+        try:
+            from crawler.run import baselines, manifests
+        except ImportError:  # a crawler before the index
+            pass
+        else:
+            baselines.catch_up(out, store, manifests.listing(out))
     finally:
         store.close()
     return time.perf_counter() - start
@@ -176,10 +185,11 @@ def _median_ratio(rounds: list[dict[str, dict]], top: str, bottom: str, key: str
 
 
 def run(articles: int, aged_articles: int, few: int, many: int, rounds: int, code: Path,
-        keep: Path | None = None, port: int = 0) -> dict[str, Any]:
+        keep: Path | None = None, port: int = 0, before: Path | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {"articles": articles, "aged_articles": aged_articles, "aged_index_lines": aged_articles,
-                              "manifests": {"few": few, "many": many}, "rounds": rounds, "code": str(code)}
-    env = {"PYTHONPATH": str(code)}
+                              "manifests": {"few": few, "many": many}, "rounds": rounds, "code": str(code),
+                              "before": str(before) if before else None}
+    codes = [("", code)] + ([("before_", before)] if before else [])
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
     with mirror_server(articles, port=port) as server, (nullcontext(keep) if keep else scratch_dir()) as work:
@@ -213,12 +223,13 @@ def run(articles: int, aged_articles: int, few: int, many: int, rounds: int, cod
         result["runs"] = []
         for number in range(rounds):
             measured: dict[str, dict] = {}
-            for name, source in folders.items():
+            for (tag, tree), (folder, source) in ((c, f) for f in folders.items() for c in codes):
+                name = tag + folder  # with --before: each folder by the two trees in turn
                 target = work / f"run-{name}"
                 fresh_copy(source, target)
                 os.sync()  # the copy's writeback is not the rerun's
                 server.reset()
-                done = run_measured(crawl_command(server.base_url, target), cwd=code, env=env)
+                done = run_measured(crawl_command(server.base_url, target), cwd=tree, env={"PYTHONPATH": str(tree)})
                 stats = server.stats()
                 measured[name] = {"returncode": done.returncode, "wall_s": round(done.wall_s, 2),
                                   "cpu_s": round(done.cpu_s, 2), "maxrss_mb": round(done.maxrss_mb, 1),
@@ -232,11 +243,17 @@ def run(articles: int, aged_articles: int, few: int, many: int, rounds: int, cod
     runs = result["runs"]
     if not runs:
         return result
+    names = list(runs[0])
     result["median"] = {name: {key: statistics.median(r[name][key] for r in runs) for key in ("wall_s", "maxrss_mb")}
-                        for name in folders}
+                        for name in names}
     result["ratios"] = {
-        f"{top}/{bottom}": {key: _median_ratio(runs, top, bottom, key) for key in ("wall_s", "maxrss_mb")}
+        f"{tag}{top}/{tag}{bottom}": {key: _median_ratio(runs, tag + top, tag + bottom, key)
+                                      for key in ("wall_s", "maxrss_mb")}
+        for tag, _ in codes
         for top, bottom in (("aged_few", "young"), ("aged_many", "young"), ("aged_many", "aged_few"))}
+    if before:
+        result["ratios"].update({f"{name}/before_{name}": {key: _median_ratio(runs, name, "before_" + name, key)
+                                                           for key in ("wall_s", "maxrss_mb")} for name in folders})
     return result
 
 
@@ -245,7 +262,8 @@ def report(result: dict[str, Any]) -> str:
         return f"built, not rerun: {result.get('kept')}"
     median, ratios = result["median"], result["ratios"]
     rows = [[name, median[name]["wall_s"], median[name]["maxrss_mb"],
-             ratios.get(f"{name}/young", {}).get("wall_s", "1.0"), ratios.get(f"{name}/young", {}).get("maxrss_mb", "1.0")]
+             *(lambda ratio: [ratio.get("wall_s", "1.0"), ratio.get("maxrss_mb", "1.0")])(
+                 ratios.get(f"{name}/{'before_' if name.startswith('before_') else ''}young", {}))]
             for name in median]
     disk = result["disk"]["per_article"]
     lines = [
@@ -256,6 +274,9 @@ def report(result: dict[str, Any]) -> str:
         table(rows, ["folder", "rerun wall s", "rerun peak RSS MB", "wall / young", "RSS / young"]), "",
         f"many / few manifests: wall {ratios['aged_many/aged_few']['wall_s']}x, "
         f"RSS {ratios['aged_many/aged_few']['maxrss_mb']}x", "",
+        *(["after / before (the same folder, side by side): " + ", ".join(
+            f"{k.split('/')[0]} wall {v['wall_s']}x, RSS {v['maxrss_mb']}x" for k, v in ratios.items()
+            if k.split("/")[1] == "before_" + k.split("/")[0]), ""] if result.get("before") else []),
         "building the aged folders: " + "; ".join(
             f"{name}: {b['manifests']} manifests, state rows {b['state_rows_s']} s, CDXJ {b['cdxj_and_manifests_s']} s, "
             f"capture index built in {b['capture_index_build_s']} s (state {b['state_bytes'] / 1e6:.0f} MB, "
@@ -276,9 +297,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path)
     parser.add_argument("--keep", type=Path, help="build the folders here and keep them (to profile a rerun)")
     parser.add_argument("--port", type=int, default=0, help="the mirror's port (0: any; fix it with --keep)")
+    parser.add_argument("--before", type=Path, help="another crawler tree (e.g. a worktree of main), rerun on each "
+                        "folder in turn with --code's, every round: after/before ratios measured side by side")
     args = parser.parse_args(argv)
     result = run(args.articles, args.aged_articles, args.few, args.many, args.rounds, args.code.resolve(),
-                 args.keep.resolve() if args.keep else None, args.port)
+                 args.keep.resolve() if args.keep else None, args.port,
+                 args.before.resolve() if args.before else None)
     path = save("history", result, args.out)
     print(report(result))
     print(f"\nresult: {path}")
