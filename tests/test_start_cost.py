@@ -6,6 +6,7 @@ index, checked against the names in ``runs/`` and rebuilt when they disagree."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from scrapy.settings import Settings
 
 from crawler.quality import MIN_ARTICLES, drift_baseline
 from crawler.run import baselines, manifests, recovery
+from crawler.state import ArticleState
 from crawler.state.sqlite import SqliteStateStore
 
 SITE = "www.sccaw.gov.cn"
@@ -125,3 +127,45 @@ def test_a_read_only_store_or_a_damaged_manifest_reads_the_manifests(tmp_path):
     manifests.manifest_path(tmp_path, 8, "20200101T000000Z-000008").write_text("{", "utf-8")
     assert baselines.drift_baseline_of(tmp_path, damaged, SITE, None) == [GOOD] * 5
     damaged.close()
+
+
+def _row(article_id: str, published: str | None, checked: str | None) -> ArticleState:
+    return ArticleState(site=SITE, id=article_id, url=f"http://{SITE}/a/{article_id}.html", published_at=published,
+                        first_seen="2020-01-01", last_seen="2020-01-01", content_sha256="h", revision=1,
+                        last_checked=checked)
+
+
+def test_the_fleet_recheck_plan_reads_through_an_index(tmp_path, redis_url, monkeypatch):
+    """The Redis store answers the recent window and the budgeted recheck from its sorted sets, not
+    by scanning every article (a scan only once, for rows written before the index existed), and
+    answers as the SQLite store does, touches and rewrites included."""
+    from crawler.state.redis_store import RedisStateStore
+
+    redis_store, sqlite_store = RedisStateStore(redis_url, tmp_path), SqliteStateStore(tmp_path / "state.sqlite3")
+    rows = [_row(str(k), f"20{10 + k % 15:02d}-0{1 + k % 9}-01", None if k % 3 else f"2026-0{1 + k % 9}-02")
+            for k in range(300)] + [_row("900", None, None), _row("901", "2026-12-01", None)]
+    for store in (redis_store, sqlite_store):
+        for row in rows[:150]:
+            store.stage("run", 1, row)
+        store.promote("run", 1, 1)
+    redis_store.recheck_oldest(SITE, "2026-11-24", 1)  # rows written before: indexed once, by one scan
+    for store in (redis_store, sqlite_store):
+        for row in rows[150:]:
+            store.stage("run", 2, row)
+        store.promote("run", 2, 2)
+        store.touch_checked(SITE, "7", "2026-12-05")
+        store.stage("run", 3, replace(rows[8], published_at="2026-11-30"))  # into the window
+        store.promote("run", 3, 3)
+
+    scans = []
+    real_scan = redis_store.redis.hscan_iter
+    monkeypatch.setattr(redis_store.redis, "hscan_iter", lambda *a, **k: scans.append(a) or real_scan(*a, **k))
+    for limit in (1, 10, 250, 400):
+        assert [r.id for r in redis_store.recheck_oldest(SITE, "2026-11-24", limit)] == \
+            [r.id for r in sqlite_store.recheck_oldest(SITE, "2026-11-24", limit)]
+    assert sorted(r.id for r in redis_store.recheck_candidates(SITE, "2024-06-01")) == \
+        sorted(r.id for r in sqlite_store.recheck_candidates(SITE, "2024-06-01"))
+    assert {r.id for r in redis_store.recheck_candidates(SITE, "2026-11-24")} == {"8", "901"}
+    assert scans == []
+    redis_store.close()
+    sqlite_store.close()
