@@ -169,3 +169,29 @@ def test_the_fleet_recheck_plan_reads_through_an_index(tmp_path, redis_url, monk
     assert scans == []
     redis_store.close()
     sqlite_store.close()
+
+
+def test_a_read_only_store_reads_the_file_itself_and_creates_nothing(tmp_path):
+    """A reader (scrapy shell, parse, describe, a crawl started from Python) of a store of this
+    crawler's schema reads the file in place (nothing copied into memory, whatever its size) and
+    creates no file beside it; a store of an older schema is read through a migrated copy."""
+    writer = SqliteStateStore(tmp_path / "state.sqlite3")
+    writer.stage("run", 1, _row("1", "2020-01-01", None))
+    writer.promote("run", 1, 1)
+    writer.close()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    reader = SqliteStateStore(tmp_path / "state.sqlite3", readonly=True)
+    assert [row[2] for row in reader.db.execute("PRAGMA database_list")] == [str(tmp_path / "state.sqlite3")]
+    assert reader.get(SITE, "1").published_at == "2020-01-01" and reader.last_seq == 1
+    assert [r.id for r in reader.recheck_oldest(SITE, "2026-01-01", 5)] == ["1"]
+    reader.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+    import sqlite3
+    with sqlite3.connect(tmp_path / "state.sqlite3") as db:
+        db.execute("DROP TABLE baselines")  # as a store of the crawler before the baseline index
+    db.close()
+    reader = SqliteStateStore(tmp_path / "state.sqlite3", readonly=True)
+    assert [row[2] for row in reader.db.execute("PRAGMA database_list")] == [""]  # in memory
+    assert reader.get(SITE, "1") is not None and reader.baselines_at is None
+    reader.close()
