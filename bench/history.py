@@ -21,7 +21,8 @@ crawl process, the paired median over ``--rounds`` (3) of aged/young and many/fe
 bytes per article of the young folder (by part, as ``bench/disk.py``).
 
 ``--keep DIR`` builds the folders in DIR (young/, aged_few/, aged_many/) and keeps them, to profile a
-rerun again and again: serve the mirror on the same ``--port`` (``python -m bench.mirror serve
+rerun again and again, or to measure again without building (a later ``--keep DIR`` with the same
+``--port`` reruns them): serve the mirror on the same ``--port`` (``python -m bench.mirror serve
 --articles N --port P``) and rerun a fresh copy of a folder (``--rounds 0`` only builds them).
 
 ``--code DIR`` runs the crawls with the crawler in DIR (e.g. an export of an earlier commit: the
@@ -196,29 +197,40 @@ def run(articles: int, aged_articles: int, few: int, many: int, rounds: int, cod
         if keep is not None:
             result["kept"] = {"folders": str(keep), "mirror": server.base_url}
         young = work / "young"
-        first = run_measured(crawl_command(server.base_url, young), cwd=PROJECT)
-        if first.returncode != 0:
-            raise RuntimeError(f"the young crawl failed:\n{first.stderr_tail}")
-        result["young_first_crawl"] = {"wall_s": round(first.wall_s, 2), "maxrss_mb": round(first.maxrss_mb, 1)}
-        pages = server.stats().get("article", articles)
-        result["disk"] = {"bytes": parts(young), "per_article": {k: round(v / max(1, pages))
-                                                                   for k, v in parts(young).items()}}
-        with sqlite3.connect(young / "state.sqlite3") as db:
-            site = db.execute("SELECT site FROM articles LIMIT 1").fetchone()[0]
-        folders = {"young": young}
-        building: dict[str, Any] = {}
-        for shape, count in (("aged_few", few), ("aged_many", many)):
-            aged = work / shape
-            shutil.copytree(young, aged)
-            seconds_state = age_state(aged / "state.sqlite3", site, aged_articles)
-            total, seconds_history = write_history(aged, site, aged_articles, count)
-            seconds_index = build_index(aged)
-            building[shape] = {"manifests": total, "state_rows_s": round(seconds_state, 1),
-                               "cdxj_and_manifests_s": round(seconds_history, 1),
-                               "capture_index_build_s": round(seconds_index, 1),
-                               "state_bytes": (aged / "state.sqlite3").stat().st_size,
-                               "cdxj_bytes": sum(p.stat().st_size for p in (aged / "warc").glob("*.cdxj"))}
-            folders[shape] = aged
+        built = work / "built.json"
+        if keep is not None and built.exists():  # folders kept by an earlier --keep run, mirror on the same --port
+            folders = {name: work / name for name in ("young", "aged_few", "aged_many")}
+            saved = json.loads(built.read_text("utf-8"))
+            result.update({key: saved[key] for key in ("young_first_crawl", "disk")})
+            building = saved["building"]
+        else:
+            young = work / "young"
+            first = run_measured(crawl_command(server.base_url, young), cwd=PROJECT)
+            if first.returncode != 0:
+                raise RuntimeError(f"the young crawl failed:\n{first.stderr_tail}")
+            result["young_first_crawl"] = {"wall_s": round(first.wall_s, 2), "maxrss_mb": round(first.maxrss_mb, 1)}
+            pages = server.stats().get("article", articles)
+            result["disk"] = {"bytes": parts(young), "per_article": {k: round(v / max(1, pages))
+                                                                       for k, v in parts(young).items()}}
+            with sqlite3.connect(young / "state.sqlite3") as db:
+                site = db.execute("SELECT site FROM articles LIMIT 1").fetchone()[0]
+            folders = {"young": young}
+            building: dict[str, Any] = {}
+            for shape, count in (("aged_few", few), ("aged_many", many)):
+                aged = work / shape
+                shutil.copytree(young, aged)
+                seconds_state = age_state(aged / "state.sqlite3", site, aged_articles)
+                total, seconds_history = write_history(aged, site, aged_articles, count)
+                seconds_index = build_index(aged)
+                building[shape] = {"manifests": total, "state_rows_s": round(seconds_state, 1),
+                                   "cdxj_and_manifests_s": round(seconds_history, 1),
+                                   "capture_index_build_s": round(seconds_index, 1),
+                                   "state_bytes": (aged / "state.sqlite3").stat().st_size,
+                                   "cdxj_bytes": sum(p.stat().st_size for p in (aged / "warc").glob("*.cdxj"))}
+                folders[shape] = aged
+            if keep is not None:
+                built.write_text(json.dumps({"young_first_crawl": result["young_first_crawl"], "disk": result["disk"],
+                                             "building": building}), "utf-8")
         result["building"] = building
         result["runs"] = []
         for number in range(rounds):
