@@ -228,11 +228,12 @@ def slices_of(output_dir: Path, run_id: str, listed: Listing | None = None) -> l
 LOOKBACK_MANIFESTS = 500
 
 
-def final_manifests(output_dir: Path, site: str | None = None,
-                    lookback: int | None = LOOKBACK_MANIFESTS) -> Iterator[dict[str, Any]]:
+def final_manifests(output_dir: Path, site: str | None = None, lookback: int | None = LOOKBACK_MANIFESTS,
+                    listed: Listing | None = None) -> Iterator[dict[str, Any]]:
     """Final manifests (one per run), newest ``seq`` first, of ``site`` when given, among the
-    ``lookback`` newest manifests (None: all of them). Read one at a time, as far as asked."""
-    refs = committed(output_dir)
+    ``lookback`` newest manifests (None: all of them). Read one at a time, as far as asked
+    (``listed``: ``runs/`` as the caller listed it)."""
+    refs = (listed or listing(output_dir)).refs
     for ref in reversed(refs[-lookback:] if lookback else refs):
         try:
             manifest = ref.read()
