@@ -38,10 +38,11 @@ class MirrorServer:
 
 
 @contextmanager
-def mirror_server(articles: int, broken_footer_links: int = 0) -> Iterator[MirrorServer]:
-    """``python -m bench.mirror serve`` in a subprocess (its own core: not sharing our GIL)."""
+def mirror_server(articles: int, broken_footer_links: int = 0, port: int = 0) -> Iterator[MirrorServer]:
+    """``python -m bench.mirror serve`` in a subprocess (its own core: not sharing our GIL); ``port`` 0:
+    one the system picks."""
     process = subprocess.Popen([sys.executable, "-m", "bench.mirror", "serve", "--articles", str(articles),
-                                "--broken-footer-links", str(broken_footer_links)],
+                                "--broken-footer-links", str(broken_footer_links), "--port", str(port)],
                                cwd=PROJECT, stdout=subprocess.PIPE, text=True,
                                env={**os.environ, "PYTHONPATH": str(PROJECT)})
     try:

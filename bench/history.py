@@ -20,8 +20,15 @@ changes them) and reruns each, in turn, against the unchanged mirror; wall time 
 crawl process, the paired median over ``--rounds`` (3) of aged/young and many/few. Also the disk
 bytes per article of the young folder (by part, as ``bench/disk.py``).
 
+``--keep DIR`` builds the folders in DIR (young/, aged_few/, aged_many/) and keeps them, to profile a
+rerun again and again, or to measure again without building (a later ``--keep DIR`` with the same
+``--port`` reruns them): serve the mirror on the same ``--port`` (``python -m bench.mirror serve
+--articles N --port P``) and rerun a fresh copy of a folder (``--rounds 0`` only builds them).
+
 ``--code DIR`` runs the crawls with the crawler in DIR (e.g. an export of an earlier commit: the
-"before" figures); the folders are built by this tree's code either way.
+"before" figures); the folders are built by this tree's code either way. ``--before DIR`` reruns
+each folder with DIR's crawler too, in turn with ``--code``'s in every round: after/before ratios
+measured side by side (the paired median).
 
 ``python -m bench.history --articles 2000 --aged-articles 1000000 --rounds 3``
 """
@@ -38,6 +45,7 @@ import sqlite3
 import statistics
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +147,8 @@ def write_history(out: Path, site: str, lines: int, manifests_count: int) -> tup
 
 
 def build_index(out: Path) -> float:
-    """The aged state's capture index, built by the crawler's own code from the manifests' CDXJ."""
+    """The aged state's capture index, built by the crawler's own code from the manifests' CDXJ, and
+    its drift baseline index (from the newest manifests) when this tree's crawler has one."""
     from crawler.state import captures
     from crawler.state.sqlite import SqliteStateStore
 
@@ -147,6 +156,12 @@ def build_index(out: Path) -> float:
     store = SqliteStateStore(out / "state.sqlite3")
     try:
         captures.catch_up(out, store)
+        try:
+            from crawler.run import baselines, manifests
+        except ImportError:  # a crawler before the index
+            pass
+        else:
+            baselines.catch_up(out, store, manifests.listing(out))
     finally:
         store.close()
     return time.perf_counter() - start
@@ -170,45 +185,63 @@ def _median_ratio(rounds: list[dict[str, dict]], top: str, bottom: str, key: str
     return round(statistics.median(r[top][key] / r[bottom][key] for r in rounds), 3)
 
 
-def run(articles: int, aged_articles: int, few: int, many: int, rounds: int, code: Path) -> dict[str, Any]:
+def run(articles: int, aged_articles: int, few: int, many: int, rounds: int, code: Path,
+        keep: Path | None = None, port: int = 0, before: Path | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {"articles": articles, "aged_articles": aged_articles, "aged_index_lines": aged_articles,
-                              "manifests": {"few": few, "many": many}, "rounds": rounds, "code": str(code)}
-    env = {"PYTHONPATH": str(code)}
-    with mirror_server(articles) as server, scratch_dir() as work:
+                              "manifests": {"few": few, "many": many}, "rounds": rounds, "code": str(code),
+                              "before": str(before) if before else None}
+    codes = [("", code)] + ([("before_", before)] if before else [])
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+    with mirror_server(articles, port=port) as server, (nullcontext(keep) if keep else scratch_dir()) as work:
+        if keep is not None:
+            result["kept"] = {"folders": str(keep), "mirror": server.base_url}
         young = work / "young"
-        first = run_measured(crawl_command(server.base_url, young), cwd=PROJECT)
-        if first.returncode != 0:
-            raise RuntimeError(f"the young crawl failed:\n{first.stderr_tail}")
-        result["young_first_crawl"] = {"wall_s": round(first.wall_s, 2), "maxrss_mb": round(first.maxrss_mb, 1)}
-        pages = server.stats().get("article", articles)
-        result["disk"] = {"bytes": parts(young), "per_article": {k: round(v / max(1, pages))
-                                                                   for k, v in parts(young).items()}}
-        with sqlite3.connect(young / "state.sqlite3") as db:
-            site = db.execute("SELECT site FROM articles LIMIT 1").fetchone()[0]
-        folders = {"young": young}
-        building: dict[str, Any] = {}
-        for shape, count in (("aged_few", few), ("aged_many", many)):
-            aged = work / shape
-            shutil.copytree(young, aged)
-            seconds_state = age_state(aged / "state.sqlite3", site, aged_articles)
-            total, seconds_history = write_history(aged, site, aged_articles, count)
-            seconds_index = build_index(aged)
-            building[shape] = {"manifests": total, "state_rows_s": round(seconds_state, 1),
-                               "cdxj_and_manifests_s": round(seconds_history, 1),
-                               "capture_index_build_s": round(seconds_index, 1),
-                               "state_bytes": (aged / "state.sqlite3").stat().st_size,
-                               "cdxj_bytes": sum(p.stat().st_size for p in (aged / "warc").glob("*.cdxj"))}
-            folders[shape] = aged
+        built = work / "built.json"
+        if keep is not None and built.exists():  # folders kept by an earlier --keep run, mirror on the same --port
+            folders = {name: work / name for name in ("young", "aged_few", "aged_many")}
+            saved = json.loads(built.read_text("utf-8"))
+            result.update({key: saved[key] for key in ("young_first_crawl", "disk")})
+            building = saved["building"]
+        else:
+            young = work / "young"
+            first = run_measured(crawl_command(server.base_url, young), cwd=PROJECT)
+            if first.returncode != 0:
+                raise RuntimeError(f"the young crawl failed:\n{first.stderr_tail}")
+            result["young_first_crawl"] = {"wall_s": round(first.wall_s, 2), "maxrss_mb": round(first.maxrss_mb, 1)}
+            pages = server.stats().get("article", articles)
+            result["disk"] = {"bytes": parts(young), "per_article": {k: round(v / max(1, pages))
+                                                                       for k, v in parts(young).items()}}
+            with sqlite3.connect(young / "state.sqlite3") as db:
+                site = db.execute("SELECT site FROM articles LIMIT 1").fetchone()[0]
+            folders = {"young": young}
+            building: dict[str, Any] = {}
+            for shape, count in (("aged_few", few), ("aged_many", many)):
+                aged = work / shape
+                shutil.copytree(young, aged)
+                seconds_state = age_state(aged / "state.sqlite3", site, aged_articles)
+                total, seconds_history = write_history(aged, site, aged_articles, count)
+                seconds_index = build_index(aged)
+                building[shape] = {"manifests": total, "state_rows_s": round(seconds_state, 1),
+                                   "cdxj_and_manifests_s": round(seconds_history, 1),
+                                   "capture_index_build_s": round(seconds_index, 1),
+                                   "state_bytes": (aged / "state.sqlite3").stat().st_size,
+                                   "cdxj_bytes": sum(p.stat().st_size for p in (aged / "warc").glob("*.cdxj"))}
+                folders[shape] = aged
+            if keep is not None:
+                built.write_text(json.dumps({"young_first_crawl": result["young_first_crawl"], "disk": result["disk"],
+                                             "building": building}), "utf-8")
         result["building"] = building
         result["runs"] = []
         for number in range(rounds):
             measured: dict[str, dict] = {}
-            for name, source in folders.items():
+            for (tag, tree), (folder, source) in ((c, f) for f in folders.items() for c in codes):
+                name = tag + folder  # with --before: each folder by the two trees in turn
                 target = work / f"run-{name}"
                 fresh_copy(source, target)
                 os.sync()  # the copy's writeback is not the rerun's
                 server.reset()
-                done = run_measured(crawl_command(server.base_url, target), cwd=code, env=env)
+                done = run_measured(crawl_command(server.base_url, target), cwd=tree, env={"PYTHONPATH": str(tree)})
                 stats = server.stats()
                 measured[name] = {"returncode": done.returncode, "wall_s": round(done.wall_s, 2),
                                   "cpu_s": round(done.cpu_s, 2), "maxrss_mb": round(done.maxrss_mb, 1),
@@ -220,18 +253,29 @@ def run(articles: int, aged_articles: int, few: int, many: int, rounds: int, cod
             print(f"round {number + 1}: " + ", ".join(f"{n} {m['wall_s']} s {m['maxrss_mb']} MB"
                                                       for n, m in measured.items()), file=sys.stderr)
     runs = result["runs"]
+    if not runs:
+        return result
+    names = list(runs[0])
     result["median"] = {name: {key: statistics.median(r[name][key] for r in runs) for key in ("wall_s", "maxrss_mb")}
-                        for name in folders}
+                        for name in names}
     result["ratios"] = {
-        f"{top}/{bottom}": {key: _median_ratio(runs, top, bottom, key) for key in ("wall_s", "maxrss_mb")}
+        f"{tag}{top}/{tag}{bottom}": {key: _median_ratio(runs, tag + top, tag + bottom, key)
+                                      for key in ("wall_s", "maxrss_mb")}
+        for tag, _ in codes
         for top, bottom in (("aged_few", "young"), ("aged_many", "young"), ("aged_many", "aged_few"))}
+    if before:
+        result["ratios"].update({f"{name}/before_{name}": {key: _median_ratio(runs, name, "before_" + name, key)
+                                                           for key in ("wall_s", "maxrss_mb")} for name in folders})
     return result
 
 
 def report(result: dict[str, Any]) -> str:
+    if not result["runs"]:
+        return f"built, not rerun: {result.get('kept')}"
     median, ratios = result["median"], result["ratios"]
     rows = [[name, median[name]["wall_s"], median[name]["maxrss_mb"],
-             ratios.get(f"{name}/young", {}).get("wall_s", "1.0"), ratios.get(f"{name}/young", {}).get("maxrss_mb", "1.0")]
+             *(lambda ratio: [ratio.get("wall_s", "1.0"), ratio.get("maxrss_mb", "1.0")])(
+                 ratios.get(f"{name}/{'before_' if name.startswith('before_') else ''}young", {}))]
             for name in median]
     disk = result["disk"]["per_article"]
     lines = [
@@ -242,6 +286,9 @@ def report(result: dict[str, Any]) -> str:
         table(rows, ["folder", "rerun wall s", "rerun peak RSS MB", "wall / young", "RSS / young"]), "",
         f"many / few manifests: wall {ratios['aged_many/aged_few']['wall_s']}x, "
         f"RSS {ratios['aged_many/aged_few']['maxrss_mb']}x", "",
+        *(["after / before (the same folder, side by side): " + ", ".join(
+            f"{k.split('/')[0]} wall {v['wall_s']}x, RSS {v['maxrss_mb']}x" for k, v in ratios.items()
+            if k.split("/")[1] == "before_" + k.split("/")[0]), ""] if result.get("before") else []),
         "building the aged folders: " + "; ".join(
             f"{name}: {b['manifests']} manifests, state rows {b['state_rows_s']} s, CDXJ {b['cdxj_and_manifests_s']} s, "
             f"capture index built in {b['capture_index_build_s']} s (state {b['state_bytes'] / 1e6:.0f} MB, "
@@ -260,8 +307,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--code", type=Path, default=PROJECT, help="the crawler tree the reruns run")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--keep", type=Path, help="build the folders here and keep them (to profile a rerun)")
+    parser.add_argument("--port", type=int, default=0, help="the mirror's port (0: any; fix it with --keep)")
+    parser.add_argument("--before", type=Path, help="another crawler tree (e.g. a worktree of main), rerun on each "
+                        "folder in turn with --code's, every round: after/before ratios measured side by side")
     args = parser.parse_args(argv)
-    result = run(args.articles, args.aged_articles, args.few, args.many, args.rounds, args.code.resolve())
+    result = run(args.articles, args.aged_articles, args.few, args.many, args.rounds, args.code.resolve(),
+                 args.keep.resolve() if args.keep else None, args.port,
+                 args.before.resolve() if args.before else None)
     path = save("history", result, args.out)
     print(report(result))
     print(f"\nresult: {path}")

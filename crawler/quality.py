@@ -82,12 +82,18 @@ def drift_baseline(final_manifests: Iterable[dict[str, Any]], site: str | None,
     for manifest in final_manifests:
         if len(found) == BASELINE_RUNS:
             break
-        quality = manifest.get("quality") or {}
-        if (manifest.get("final") and manifest.get("site") == site and manifest.get("complete")
-                and not manifest.get("drift") and quality.get("articles", 0) >= MIN_ARTICLES
+        if (may_be_baseline(manifest) and manifest.get("site") == site
                 and (manifest.get("scope") or {}).get("channels") == channels):
-            found.append(quality)
+            found.append(manifest["quality"])
     return found[::-1]
+
+
+def may_be_baseline(manifest: dict[str, Any]) -> bool:
+    """Whether a run (its final manifest) may join the baseline of its site and scope: complete,
+    undrifted, with at least MIN_ARTICLES articles (the state store's baseline index asks this too)."""
+    quality = manifest.get("quality") or {}
+    return bool(manifest.get("final") and manifest.get("complete") and not manifest.get("drift")
+                and quality.get("articles", 0) >= MIN_ARTICLES)
 
 
 def detect_drift(current: dict[str, Any], baseline_runs: list[dict[str, Any]]) -> list[str]:

@@ -45,10 +45,10 @@ from ..downloadermiddlewares.retry import STATS_UNREACHABLE_HOST, STATS_UNREACHA
 from ..downloadermiddlewares.warc import WarcArchiveMiddleware
 from ..extensions.accounting import AccountingExtension
 from ..fleet.claims import FleetClaims
-from ..quality import detect_drift, drift_baseline, summarize
+from ..quality import detect_drift, summarize
 from ..state.captures import sealed_captures
 from ..state.stores import state_store
-from . import jobdir, manifests, points, verdict
+from . import baselines, jobdir, manifests, points, verdict
 from .feeds import ARCHIVE_FEED_URI, TrackedStorage, without_password
 from .files import sha256_of
 from .lock import holds
@@ -453,7 +453,7 @@ class RunCommitter(FeedExporter):
                  "since": str(spider.since) if getattr(spider, "since", None) else None}
         # Quality is compared with earlier complete, undrifted runs of this site over the same channels.
         site = getattr(spider, "site", None)
-        baseline = drift_baseline(manifests.final_manifests(self.output_dir, site), site, scope["channels"])
+        baseline = baselines.drift_baseline_of(self.output_dir, state_store(self.crawler), site, scope["channels"])
         drift = detect_drift(quality, baseline)
         for finding in drift:
             logger.error("Template drift: %s", finding)

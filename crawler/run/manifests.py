@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,14 +40,39 @@ def manifest_path(output_dir: Path, seq: int, run_id: str) -> Path:
     return output_dir / RUNS_DIR / f"{seq:08d}-{run_id}.json"
 
 
-@dataclass(frozen=True)
 class ManifestRef:
-    seq: int
-    run_id: str
-    path: Path
+    """A manifest by its name: ``seq`` and run id, and its path (made when first asked for: a
+    listing of years of runs makes thousands of refs, and most callers look at the newest few)."""
+
+    __slots__ = ("_folder", "_name", "_path", "run_id", "seq")
+
+    def __init__(self, seq: int, run_id: str, path: Path | None = None, *, folder: Path | None = None,
+                 name: str | None = None):
+        self.seq = seq
+        self.run_id = run_id
+        self._path = path
+        self._folder = folder
+        self._name = name
+
+    @property
+    def path(self) -> Path:
+        if self._path is None:
+            assert self._folder is not None and self._name is not None
+            self._path = self._folder / self._name
+        return self._path
 
     def read(self) -> dict[str, Any]:
         return read_manifest(self.path)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ManifestRef) and (self.seq, self.run_id, self.path) == (other.seq, other.run_id,
+                                                                                        other.path)
+
+    def __hash__(self) -> int:
+        return hash((self.seq, self.run_id))
+
+    def __repr__(self) -> str:
+        return f"ManifestRef(seq={self.seq}, run_id={self.run_id!r}, path={self.path!r})"
 
 
 class DamagedManifest(ValueError):
@@ -71,39 +97,81 @@ def read_manifest(path: Path) -> dict[str, Any]:
     return manifest
 
 
-def check_readable(output_dir: Path, after: int | None = None) -> None:
+def check_readable(output_dir: Path, after: int | None = None, listed: Listing | None = None) -> None:
     """Raise ``DamagedManifest`` for the first manifest a run must read that cannot be read:
     checked once, under the lock, before a crawl reads any of them. Those are the newest one and
     every one after ``after`` (the state's last promoted ``seq``; None: all of them, 0.1.0's too).
     An older damaged manifest is ``scrapy verify``'s to find: a run's start costs the same whatever
-    the archive's age."""
-    refs = committed(output_dir)
-    paths = [*legacy(output_dir), *(ref.path for ref in refs)] if after is None else \
+    the archive's age. ``listed``: ``runs/`` as the caller listed it."""
+    listed = listed or listing(output_dir)
+    refs = listed.refs
+    paths = [*listed.legacy, *(ref.path for ref in refs)] if after is None else \
         [ref.path for ref in refs if ref.seq > after or ref is refs[-1]]
     for path in paths:
         read_manifest(path)
 
 
+@dataclass
+class Listing:
+    """One listing of ``runs/``: the manifests in ``seq`` order, 0.1.0's, and the hidden files
+    (a killed write's part files). A run's start lists the folder once and passes this on; what it
+    writes there itself it adds (``add``), so no step lists again. Only names are read."""
+
+    folder: Path
+    refs: list[ManifestRef]
+    legacy: list[Path]
+    hidden: list[str]
+
+    @property
+    def last_seq(self) -> int:
+        return self.refs[-1].seq if self.refs else 0
+
+    def add(self, path: Path) -> None:
+        """A manifest this process wrote (with the highest seq: ``last_seq`` + 1)."""
+        match = NAME_RE.match(path.name)
+        assert match and int(match.group(1)) > self.last_seq
+        self.refs.append(ManifestRef(int(match.group(1)), match.group(2), path))
+
+    def of_run(self, run_id: str) -> list[ManifestRef]:
+        return [ref for ref in self.refs if ref.run_id == run_id]
+
+
+def listing(output_dir: Path) -> Listing:
+    """``runs/`` as it is now: one ``scandir``, names only (no ``Path`` or ``stat`` per file). Cron
+    runs add a few names a day for years: a caller that needs the list twice passes it on."""
+    folder = output_dir / RUNS_DIR
+    try:
+        with os.scandir(folder) as entries:
+            names = [entry.name for entry in entries]
+    except (FileNotFoundError, NotADirectoryError):
+        names = []
+    found, old, hidden = [], [], []
+    for name in names:
+        if name.startswith("."):
+            hidden.append(name)
+        elif name.endswith(".json"):
+            match = NAME_RE.match(name)
+            if match:
+                found.append((int(match.group(1)), match.group(2), name))
+            else:
+                old.append(name)
+    found.sort(key=lambda item: item[0])
+    return Listing(folder, [ManifestRef(seq, run_id, folder=folder, name=name) for seq, run_id, name in found],
+                   [folder / name for name in sorted(old)], hidden)
+
+
 def committed(output_dir: Path) -> list[ManifestRef]:
     """Every manifest of OUTPUT_DIR, in ``seq`` order (from the names; they are written so)."""
-    refs = []
-    folder = output_dir / RUNS_DIR
-    for path in folder.glob("*.json") if folder.is_dir() else ():
-        match = NAME_RE.match(path.name)
-        if match:
-            refs.append(ManifestRef(int(match.group(1)), match.group(2), path))
-    return sorted(refs, key=lambda ref: ref.seq)
+    return listing(output_dir).refs
 
 
 def legacy(output_dir: Path) -> list[Path]:
     """Manifests of 0.1.0 (``runs/<run id>.json``, no seq), in run-id order: read before all others."""
-    folder = output_dir / RUNS_DIR
-    return sorted(p for p in folder.glob("*.json") if not NAME_RE.match(p.name)) if folder.is_dir() else []
+    return listing(output_dir).legacy
 
 
 def last_seq(output_dir: Path) -> int:
-    refs = committed(output_dir)
-    return refs[-1].seq if refs else 0
+    return listing(output_dir).last_seq
 
 
 def write(output_dir: Path, manifest: dict[str, Any]) -> Path:
@@ -149,8 +217,9 @@ def new(seq: int, run_id: str, slice_no: int, *, final: bool, site: str | None, 
             "site": site, "records": records, "files": files, **more}
 
 
-def slices_of(output_dir: Path, run_id: str) -> list[dict[str, Any]]:
-    return [ref.read() for ref in committed(output_dir) if ref.run_id == run_id]
+def slices_of(output_dir: Path, run_id: str, listed: Listing | None = None) -> list[dict[str, Any]]:
+    """The manifests of one run, in ``seq`` order (``listed``: ``runs/`` as the caller listed it)."""
+    return [ref.read() for ref in (listed or listing(output_dir)).of_run(run_id)]
 
 
 # How many of the newest manifests a run's look-back reads (the early stop, the drift baseline, the
@@ -159,11 +228,12 @@ def slices_of(output_dir: Path, run_id: str) -> list[dict[str, Any]]:
 LOOKBACK_MANIFESTS = 500
 
 
-def final_manifests(output_dir: Path, site: str | None = None,
-                    lookback: int | None = LOOKBACK_MANIFESTS) -> Iterator[dict[str, Any]]:
+def final_manifests(output_dir: Path, site: str | None = None, lookback: int | None = LOOKBACK_MANIFESTS,
+                    listed: Listing | None = None) -> Iterator[dict[str, Any]]:
     """Final manifests (one per run), newest ``seq`` first, of ``site`` when given, among the
-    ``lookback`` newest manifests (None: all of them). Read one at a time, as far as asked."""
-    refs = committed(output_dir)
+    ``lookback`` newest manifests (None: all of them). Read one at a time, as far as asked
+    (``listed``: ``runs/`` as the caller listed it)."""
+    refs = (listed or listing(output_dir)).refs
     for ref in reversed(refs[-lookback:] if lookback else refs):
         try:
             manifest = ref.read()

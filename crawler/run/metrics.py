@@ -57,17 +57,17 @@ def _timestamp(iso: str | None) -> float | None:
         return None
 
 
-def last_success(output_dir: Path, site: str) -> float | None:
+def last_success(output_dir: Path, site: str, listed: manifests.Listing | None = None) -> float | None:
     """When the site's newest successful run (exit code 0) ended, from its final manifest; None if never."""
-    for manifest in manifests.final_manifests(output_dir, site):
+    for manifest in manifests.final_manifests(output_dir, site, listed=listed):
         if manifest.get("exit_code") == exitcodes.COMPLETE and not manifest.get("recovered"):
             return _timestamp(manifest.get("end"))
     return None
 
 
-def final_manifest(output_dir: Path, run_id: str) -> dict[str, Any] | None:
+def final_manifest(output_dir: Path, run_id: str, listed: manifests.Listing | None = None) -> dict[str, Any] | None:
     """The run's final manifest, or None (it died before one, or its commit failed)."""
-    return next((m for m in reversed(manifests.slices_of(output_dir, run_id)) if m.get("final")), None)
+    return next((m for m in reversed(manifests.slices_of(output_dir, run_id, listed)) if m.get("final")), None)
 
 
 def registry_for_run(site: str, run_id: str, exit_code: int, end: float, duration: float,
@@ -120,8 +120,9 @@ def write_run_metrics(template: str, output_dir: Path, site: str, run_id: str, e
         return None
     path = metrics_path(template, output_dir, site)
     try:
-        registry = registry_for_run(site, run_id, exit_code, end, duration, final_manifest(output_dir, run_id),
-                                    last_success(output_dir, site))
+        listed = manifests.listing(output_dir)  # once for both look-backs
+        registry = registry_for_run(site, run_id, exit_code, end, duration, final_manifest(output_dir, run_id, listed),
+                                    last_success(output_dir, site, listed))
         path.parent.mkdir(parents=True, exist_ok=True)
         write_to_textfile(str(path), registry)
     except Exception as error:

@@ -53,22 +53,35 @@ def prepare(settings: BaseSettings) -> None:
     output_dir = Path(settings.get("OUTPUT_DIR"))
     run_id = settings.get("RUN_ID")
     jobdir.start(settings.get("JOBDIR"), run_id)
-    store = _open_checked(settings, output_dir, run_id)
+    # ``runs/`` and ``warc/`` are listed once (names only) and the lists passed on: they grow by a
+    # few names a run for years, and a start costs what the run's own work costs.
+    listed = manifests.listing(output_dir)
+    warcs = _warc_names(output_dir)
+    store = _open_checked(settings, output_dir, run_id, listed)
     try:
         # The manifests every step below reads: the newest, and those the state does not hold yet.
-        manifests.check_readable(output_dir, after=store.last_seq)
-        _remove_dead_parts(output_dir, run_id, store)
+        manifests.check_readable(output_dir, after=store.last_seq, listed=listed)
+        _remove_dead_parts(output_dir, run_id, store, listed, warcs)
         for dead_run, slice_no, files in store.open_slices():
-            _settle_slice(output_dir, store, dead_run, slice_no, files)
-        _finish_dead_runs(output_dir, run_id)
+            _settle_slice(output_dir, store, dead_run, slice_no, files, listed, warcs)
+        _finish_dead_runs(output_dir, run_id, listed, warcs)
         if store.last_seq is not None:
-            _catch_up(output_dir, store)
-        captures.catch_up(output_dir, store)
+            _catch_up(output_dir, store, listed)
+        captures.catch_up(output_dir, store, listed.refs)
     finally:
         store.close()
 
 
-def _open_checked(settings: BaseSettings, output_dir: Path, run_id: str) -> StateStore:
+def _warc_names(output_dir: Path) -> list[str]:
+    """The names in ``warc/`` (one ``scandir``; no ``Path`` per file)."""
+    try:
+        with os.scandir(output_dir / WARC_DIR) as entries:
+            return sorted(entry.name for entry in entries)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _open_checked(settings: BaseSettings, output_dir: Path, run_id: str, listed: manifests.Listing) -> StateStore:
     path = output_dir / STATE_FILE
     existed = path.exists()
     try:
@@ -79,23 +92,23 @@ def _open_checked(settings: BaseSettings, output_dir: Path, run_id: str) -> Stat
     except StateError as error:
         logger.warning("State store unusable (%s): moved aside, rebuilding it from the manifests", error)
         _move_aside(path, f"damaged-{run_id}")
-        return _rebuild(output_dir, path)
+        return _rebuild(output_dir, path, listed)
     if settings.get("REDIS_URL"):  # the fleet's state, checked against this folder's manifests
-        store.reconcile(output_dir)
+        store.reconcile(output_dir, listed)
         return store
     assert isinstance(store, SqliteStateStore)
-    newest = manifests.last_seq(output_dir)
-    if not existed and (newest or manifests.legacy(output_dir)):
+    newest = listed.last_seq
+    if not existed and (newest or listed.legacy):
         logger.warning("No state store in %s: rebuilding it from the manifests", output_dir)
         store.close()
-        return _rebuild(output_dir, path)
+        return _rebuild(output_dir, path, listed)
     if store.last_seq > newest:
         logger.warning("State store %s knows manifest %s, but the newest in %s is %s (a copy from another "
                        "folder, or manifests removed): moved aside, rebuilding it from the manifests",
                        path, store.last_seq, output_dir, newest)
         store.close()
         _move_aside(path, f"foreign-{run_id}")
-        return _rebuild(output_dir, path)
+        return _rebuild(output_dir, path, listed)
     return store
 
 
@@ -106,18 +119,18 @@ def _move_aside(path: Path, tag: str) -> None:
             source.replace(path.with_name(f"{path.name}.{tag}{suffix}"))
 
 
-def _rebuild(output_dir: Path, path: Path) -> SqliteStateStore:
+def _rebuild(output_dir: Path, path: Path, listed: manifests.Listing) -> SqliteStateStore:
     """A new store from the manifests, in order (0.1.0's complete manifests first)."""
     fresh = path.with_name(f".{path.name}.rebuild")
     for suffix in ("", "-wal", "-shm"):
         fresh.with_name(fresh.name + suffix).unlink(missing_ok=True)
     store = SqliteStateStore(fresh)
     try:
-        for legacy in manifests.legacy(output_dir):
+        for legacy in listed.legacy:
             manifest = manifests.ManifestRef(0, "", legacy).read()
             if manifest.get("complete"):
                 _fold(output_dir, store, legacy, manifest, 0)
-        for ref in manifests.committed(output_dir):
+        for ref in listed.refs:
             _fold(output_dir, store, ref.path, ref.read(), ref.seq)
     finally:
         store.close()
@@ -127,9 +140,9 @@ def _rebuild(output_dir: Path, path: Path) -> SqliteStateStore:
     return SqliteStateStore(path)
 
 
-def _catch_up(output_dir: Path, store: StateStore) -> None:
+def _catch_up(output_dir: Path, store: StateStore, listed: manifests.Listing) -> None:
     """Manifests newer than the store's last promoted one, whose staged rows are gone: replay them."""
-    for ref in manifests.committed(output_dir):
+    for ref in listed.refs:
         if ref.seq > store.last_seq:
             logger.warning("Manifest %s was committed but not in the state store: folding its records in", ref.path)
             _fold(output_dir, store, ref.path, ref.read(), ref.seq)
@@ -148,11 +161,15 @@ def _fold(output_dir: Path, store: StateStore, path: Path, manifest: dict[str, A
             "list the archive's own copy under OUTPUT_DIR, which no feed replaces)") from None
 
 
-def _remove_dead_parts(output_dir: Path, run_id: str, store: StateStore) -> None:
-    folders = [output_dir, output_dir / WARC_DIR, output_dir / manifests.RUNS_DIR]
-    dead = [p for folder in folders if folder.is_dir() for p in folder.iterdir()
-            if p.name.startswith(PART_PREFIX) and p.name.endswith((PART_SUFFIX, OPEN_SUFFIX)) and p.is_file()
-            and (match := RUN_ID_RE.search(p.name)) is not None and match.group(0) != run_id]
+def _remove_dead_parts(output_dir: Path, run_id: str, store: StateStore, listed: manifests.Listing,
+                       warcs: list[str]) -> None:
+    def parts(folder: Path, names: list[str]) -> list[Path]:
+        return [folder / name for name in names if name.startswith(PART_PREFIX)
+                and name.endswith((PART_SUFFIX, OPEN_SUFFIX))
+                and (match := RUN_ID_RE.search(name)) is not None and match.group(0) != run_id]
+    top = os.listdir(output_dir) if output_dir.is_dir() else []
+    dead = [path for path in [*parts(output_dir, top), *parts(output_dir / WARC_DIR, warcs),
+                              *parts(listed.folder, listed.hidden)] if path.is_file()]
     # Feeds named on the command line (-o, -O) carry no run id: the state named their slices' files.
     dead += [part_path(Path(f)) for _, _, files in store.open_slices() for f in files]
     for path in dead:
@@ -161,8 +178,9 @@ def _remove_dead_parts(output_dir: Path, run_id: str, store: StateStore) -> None
             path.unlink()
 
 
-def _settle_slice(output_dir: Path, store: StateStore, run_id: str, slice_no: int, files: list[str]) -> None:
-    done = next((m for m in manifests.slices_of(output_dir, run_id) if m.get("slice") == slice_no), None)
+def _settle_slice(output_dir: Path, store: StateStore, run_id: str, slice_no: int, files: list[str],
+                  listed: manifests.Listing, warcs: list[str]) -> None:
+    done = next((m for m in manifests.slices_of(output_dir, run_id, listed) if m.get("slice") == slice_no), None)
     if done is not None:
         store.promote(run_id, slice_no, done["seq"])
         logger.warning("Run %s slice %s: committed, state now promoted", run_id, slice_no)
@@ -170,11 +188,11 @@ def _settle_slice(output_dir: Path, store: StateStore, run_id: str, slice_no: in
     stored = _stored_in_place(output_dir, run_id, slice_no, store.stored_entries(run_id, slice_no))
     if stored is not None:
         entries, site = stored
-        seq = manifests.last_seq(output_dir) + 1
+        seq = listed.last_seq + 1
         records = sum(entry["records"] for entry in entries if entry["kind"] == "records")
-        manifests.write(output_dir, manifests.new(
+        listed.add(manifests.write(output_dir, manifests.new(
             seq, run_id, slice_no, final=False, site=site, records=records,
-            files=entries + _unlisted_warcs(output_dir, run_id), recovered=True))
+            files=entries + _unlisted_warcs(output_dir, run_id, listed, warcs), recovered=True)))
         store.promote(run_id, slice_no, seq)
         logger.warning("Run %s slice %s: records file in place without a manifest; manifest written (seq %s)",
                        run_id, slice_no, seq)
@@ -216,19 +234,20 @@ def _stored_in_place(output_dir: Path, run_id: str, slice_no: int,
     return entries, json.loads(data[0].splitlines()[0])["site"]
 
 
-def _unlisted_warcs(output_dir: Path, run_id: str) -> list[dict[str, Any]]:
-    listed = {entry.get("file") for m in manifests.slices_of(output_dir, run_id) for entry in m.get("files", [])}
-    folder = output_dir / WARC_DIR
-    found = sorted([*folder.glob(f"*-{run_id}-*.warc.gz"), *folder.glob(f"*-{run_id}-*.warc.gz.cdxj")]) \
-        if folder.is_dir() else []
+def _unlisted_warcs(output_dir: Path, run_id: str, listed: manifests.Listing,
+                    warcs: list[str]) -> list[dict[str, Any]]:
+    named = {entry.get("file") for m in manifests.slices_of(output_dir, run_id, listed) for entry in m.get("files", [])}
+    found = [output_dir / WARC_DIR / name for name in warcs
+             if f"-{run_id}-" in name and name.endswith((".warc.gz", ".warc.gz.cdxj"))]
     return [manifests.warc_entry(output_dir, p, sha256_of(p)) for p in found
-            if manifests.relative_name(output_dir, p) not in listed]
+            if p.is_file() and manifests.relative_name(output_dir, p) not in named]
 
 
-def _remove_unlisted_wacz(output_dir: Path, dead_run: str) -> None:
+def _remove_unlisted_wacz(output_dir: Path, dead_run: str, listed_runs: manifests.Listing) -> None:
     """A dead run's WACZ that no manifest lists (killed between writing it and its final manifest):
     it describes a final slice that never committed, so it goes."""
-    listed = {entry.get("file") for m in manifests.slices_of(output_dir, dead_run) for entry in m.get("files", [])}
+    listed = {entry.get("file") for m in manifests.slices_of(output_dir, dead_run, listed_runs)
+              for entry in m.get("files", [])}
     folder = output_dir / WACZ_DIR
     for path in sorted(folder.glob(f"*-{dead_run}.wacz")) if folder.is_dir() else ():
         if manifests.relative_name(output_dir, path) not in listed:
@@ -236,30 +255,31 @@ def _remove_unlisted_wacz(output_dir: Path, dead_run: str) -> None:
             path.unlink()
 
 
-def _finish_dead_runs(output_dir: Path, run_id: str) -> None:
+def _finish_dead_runs(output_dir: Path, run_id: str, listed: manifests.Listing, warcs: list[str]) -> None:
     """Give each dead run with a commit (or an archive file) but no final manifest its final one.
 
     Runs follow one another under the lock, and each settles the one before: only the run of the
     newest manifest can lack its final one, besides runs that died before their first commit
     (WARC files of a run no manifest names; 0.1.0's runs ended with their own manifest).
     """
-    refs = manifests.committed(output_dir)
+    refs = listed.refs
     dead = []
     if refs and refs[-1].run_id != run_id and not refs[-1].read().get("final"):
         dead.append(refs[-1].run_id)
-    named = {ref.run_id for ref in refs} | {path.stem for path in manifests.legacy(output_dir)} | {run_id}
-    folder = output_dir / WARC_DIR
-    for path in sorted(folder.glob("*.warc.gz")) if folder.is_dir() else ():
-        match = RUN_ID_RE.search(path.name)
+    named = {ref.run_id for ref in refs} | {path.stem for path in listed.legacy} | {run_id}
+    for name in warcs:
+        if not name.endswith(".warc.gz"):
+            continue
+        match = RUN_ID_RE.search(name)
         if match and match.group(0) not in named and match.group(0) not in dead:
             dead.append(match.group(0))
     for dead_run in dead:
-        _remove_unlisted_wacz(output_dir, dead_run)
-        slices = manifests.slices_of(output_dir, dead_run)
-        seq = manifests.last_seq(output_dir) + 1
-        manifests.write(output_dir, manifests.new(
+        _remove_unlisted_wacz(output_dir, dead_run, listed)
+        slices = manifests.slices_of(output_dir, dead_run, listed)
+        seq = listed.last_seq + 1
+        listed.add(manifests.write(output_dir, manifests.new(
             seq, dead_run, max((m.get("slice", 0) for m in slices), default=0) + 1, final=True,
             site=next((m.get("site") for m in slices if m.get("site")), None), records=0,
-            files=_unlisted_warcs(output_dir, dead_run), recovered=True, finish_reason="killed",
-            complete=False, paged_to_end=False, exit_code=None))
+            files=_unlisted_warcs(output_dir, dead_run, listed, warcs), recovered=True, finish_reason="killed",
+            complete=False, paged_to_end=False, exit_code=None)))
         logger.warning("Run %s died before its end: final manifest written (seq %s), not complete", dead_run, seq)

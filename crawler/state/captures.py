@@ -87,12 +87,13 @@ def manifest_captures(output_dir: Path, manifest: dict[str, Any], seq: int,
         yield from captures_in(data.decode("utf-8", "replace").splitlines(), name, seq, rank)
 
 
-def catch_up(output_dir: Path, store: Any) -> int:
+def catch_up(output_dir: Path, store: Any, refs: list[manifests.ManifestRef] | None = None) -> int:
     """Fold into the store's capture index the manifests it does not hold yet, in commit order:
     all of them when it was never built, else those after ``captures_seq``. Returns how many
-    manifests were read (none on an index that is up to date)."""
+    manifests were read (none on an index that is up to date). ``refs``: ``runs/`` as the caller
+    listed it."""
     known = store.captures_seq
-    refs = manifests.committed(output_dir)
+    refs = manifests.committed(output_dir) if refs is None else refs
     newest = refs[-1].seq if refs else 0
     if known is not None and known >= newest:
         return 0

@@ -26,6 +26,14 @@ logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "sichuanpeace:state"
 EMITTED = "_emitted"  # beside a staged row: a record was written for it (else: confirmed unchanged)
+# The recheck plan's two orders, as the SQLite store's indexes (``articles_published``,
+# ``articles_recheck_order``): sorted sets of score 0 read by ``ZRANGEBYLEX``, their members the
+# sort key's fields joined by SEP (below every character a date or an id holds, so a shorter field
+# sorts first, as in a tuple), the id last. Written with each article row; a member whose row says
+# otherwise (a row written around the index) is skipped and dropped where it is read.
+SEP = "\x1f"
+# Members read per ZRANGEBYLEX of the recheck order.
+RECHECK_BATCH = 500
 
 
 class RedisStateStore:
@@ -42,6 +50,51 @@ class RedisStateStore:
 
     def _checked(self, site: str) -> str:
         return f"{self.prefix}:checked:{site}"
+
+    def _by_published(self, site: str) -> str:
+        return f"{self.prefix}:published:{site}"
+
+    def _by_recheck(self, site: str) -> str:
+        return f"{self.prefix}:recheck_order:{site}"
+
+    @staticmethod
+    def _published_member(state: ArticleState) -> str:
+        return f"{state.published_at or ''}{SEP}{state.id}"
+
+    @staticmethod
+    def _recheck_member(state: ArticleState, touched: str | None) -> str:
+        checked = max(filter(None, (state.last_checked, touched)), default=None)
+        return f"{checked or ''}{SEP}{state.published_at or ''}{SEP}{state.id}"
+
+    def _index_writes(self, pipe: redis.client.Pipeline, site: str, states: list[ArticleState]) -> None:
+        """Queue, beside the rows ``states`` (of one site) about to be written, their index members
+        in place of the rows' current ones (read now: one process writes an article at a time)."""
+        if not states:
+            return
+        ids = [state.id for state in states]
+        old = self.redis.hmget(self._articles(site), ids)
+        touched = self.redis.hmget(self._checked(site), ids)
+        for state, before, when in zip(states, old, touched):
+            if before:
+                known = ArticleState(**json.loads(before))
+                pipe.zrem(self._by_published(site), self._published_member(known))
+                pipe.zrem(self._by_recheck(site), self._recheck_member(known, when))
+            pipe.zadd(self._by_published(site), {self._published_member(state): 0})
+            pipe.zadd(self._by_recheck(site), {self._recheck_member(state, when): 0})
+
+    def _ensure_indexes(self, site: str) -> None:
+        """The recheck orders of a site's rows written before they existed: built once, by one scan."""
+        marker = f"{self.prefix}:indexed:{site}"
+        if self.redis.exists(marker):
+            return
+        touched = self.redis.hgetall(self._checked(site))
+        with self.redis.pipeline(transaction=False) as pipe:
+            for _, value in self.redis.hscan_iter(self._articles(site)):
+                state = ArticleState(**json.loads(value))
+                pipe.zadd(self._by_published(site), {self._published_member(state): 0})
+                pipe.zadd(self._by_recheck(site), {self._recheck_member(state, touched.get(state.id)): 0})
+            pipe.set(marker, 1)
+            pipe.execute()
 
     def _staged(self, run_id: str, slice_no: int) -> str:
         return f"{self.prefix}:staged:{run_id}:{slice_no}"
@@ -67,12 +120,13 @@ class RedisStateStore:
         if known is None or seq > known:
             pipe.hset(self._folders, self.owner, seq)
 
-    def reconcile(self, output_dir: Path) -> None:
+    def reconcile(self, output_dir: Path, listed: manifests.Listing | None = None) -> None:
         """Before a crawl, under the folder's lock: check this folder's part of the fleet's state
         against its manifests. Nothing of it (a Redis restarted without persistence, a new server,
         a state older than this check): rebuilt from the manifests. Ahead of the manifests (removed,
         or another folder's copy): refused. Behind: recovery's catch-up folds the rest in."""
-        newest, legacy = manifests.last_seq(output_dir), manifests.legacy(output_dir)
+        listed = listed or manifests.listing(output_dir)
+        newest, legacy = listed.last_seq, listed.legacy
         known = self.last_seq
         if known is not None and known > newest:
             raise StateError(
@@ -88,7 +142,7 @@ class RedisStateStore:
                     manifest = manifests.ManifestRef(0, "", path).read()
                     if manifest.get("complete"):
                         self.apply_records(manifests.read_records(output_dir, manifest), 0)
-                for ref in manifests.committed(output_dir):
+                for ref in listed.refs:
                     self.apply_records(manifests.read_records(output_dir, ref.read()), ref.seq)
             except manifests.UnreadableRecords as error:
                 raise StateError(f"cannot rebuild the fleet's state from the manifests: {error}") from None
@@ -106,6 +160,7 @@ class RedisStateStore:
                 if known is not None and known.last_seen > record["fetched_at"]:
                     continue
                 state = ArticleState.from_record(record, known)
+                self._index_writes(pipe, state.site, [state])
                 pipe.hset(self._articles(state.site), state.id, json.dumps(asdict(state)))
                 pipe.hdel(f"{self.prefix}:pending:{state.site}", state.id)
                 applied += 1
@@ -201,30 +256,70 @@ class RedisStateStore:
             pipe.hset(f"{self.prefix}:captures_seq", self.owner, seq)
 
     def recheck_candidates(self, site: str, published_since: str | None) -> Iterator[ArticleState]:
-        """Known articles (deleted ones too) published at or after ``published_since`` (None: all)."""
-        for _, value in self.redis.hscan_iter(self._articles(site)):
-            state = ArticleState(**json.loads(value))
-            if published_since is None or (state.published_at or "") >= published_since:
-                yield state
+        """Known articles (deleted ones too) published at or after ``published_since`` (None: all,
+        a scan), read through the published order: the recent window costs what it holds."""
+        if published_since is None:
+            for _, value in self.redis.hscan_iter(self._articles(site)):
+                yield ArticleState(**json.loads(value))
+            return
+        self._ensure_indexes(site)
+        members = self.redis.zrangebylex(self._by_published(site), f"[{published_since}", "+")
+        for start in range(0, len(members), RECHECK_BATCH):
+            for member, state, _ in self._rows(site, members[start:start + RECHECK_BATCH], self._by_published(site)):
+                if (state.published_at or "") >= published_since:
+                    yield state
 
     def recheck_oldest(self, site: str, published_before: str, limit: int) -> list[ArticleState]:
-        """As the SQLite store's: outside the recent window, least recently checked first (a full
-        scan: the fleet's seeder asks once a round)."""
-        touched = self.redis.hgetall(self._checked(site))
-        older = []
-        for _, value in self.redis.hscan_iter(self._articles(site)):
-            state = ArticleState(**json.loads(value))
-            if state.published_at is None or state.published_at < published_before:
-                state.last_checked = max(filter(None, (state.last_checked, touched.get(state.id))), default=None)
-                older.append(state)
-        older.sort(key=lambda s: (s.last_checked is not None, s.last_checked or "", s.published_at or "", s.id))
-        return older[:limit]
+        """As the SQLite store's: outside the recent window, least recently checked first, read
+        through the recheck order (a batch of members at a time, the window's own skipped)."""
+        self._ensure_indexes(site)
+        found: list[ArticleState] = []
+        offset = 0
+        while len(found) < limit:
+            members = self.redis.zrangebylex(self._by_recheck(site), "-", "+", start=offset, num=RECHECK_BATCH)
+            if not members:
+                break
+            offset += len(members)
+            for _, state, touched in self._rows(site, members, self._by_recheck(site)):
+                if state.published_at is None or state.published_at < published_before:
+                    state.last_checked = max(filter(None, (state.last_checked, touched)), default=None)
+                    found.append(state)
+                    if len(found) == limit:
+                        break
+        return found
+
+    def _rows(self, site: str, members: list[str], key: str) -> Iterator[tuple[str, ArticleState, str | None]]:
+        """(member, row, touched) for the members of an index that still match their row; the others
+        (the row is gone, or says otherwise) are dropped from ``key``."""
+        ids = [member.rpartition(SEP)[2] for member in members]
+        rows = self.redis.hmget(self._articles(site), ids) if ids else []
+        touched = self.redis.hmget(self._checked(site), ids) if ids else []
+        stale = []
+        for member, value, when in zip(members, rows, touched):
+            state = ArticleState(**json.loads(value)) if value else None
+            current = None if state is None else (self._published_member(state) if key == self._by_published(site)
+                                                  else self._recheck_member(state, when))
+            if state is None or current != member:
+                stale.append(member)
+                continue
+            yield member, state, when
+        if stale and not self.readonly:
+            self.redis.zrem(key, *stale)
 
     def touch_checked(self, site: str, article_id: str, when: str) -> None:
         """A recheck answered 304: written at once (only the recheck order depends on it), beside the
         article's row rather than into it, so it never races a promotion of that row."""
         if not self.readonly:
-            self.redis.hset(self._checked(site), article_id, when)
+            value, touched = self.redis.hget(self._articles(site), article_id), self.redis.hget(self._checked(site),
+                                                                                                 article_id)
+            with self.redis.pipeline(transaction=True) as pipe:
+                if value:  # its place in the recheck order moves with it
+                    state = ArticleState(**json.loads(value))
+                    pipe.zrem(self._by_recheck(site), self._recheck_member(state, touched))
+                    pipe.zadd(self._by_recheck(site), {self._recheck_member(state, max(filter(None, (touched, when))))
+                                                       : 0})
+                pipe.hset(self._checked(site), article_id, when)
+                pipe.execute()
 
     def pending(self, site: str) -> list[tuple[str, str | None]]:
         return [tuple(json.loads(v)) for v in self.redis.hvals(f"{self.prefix}:pending:{site}")]
@@ -280,6 +375,8 @@ class RedisStateStore:
         rows = [json.loads(v) for v in self.redis.hgetall(self._staged(run_id, slice_no)).values()]
         staged = [ArticleState(**{k: v for k, v in row.items() if k != EMITTED}) for row in rows]
         with self.redis.pipeline(transaction=True) as pipe:
+            for site in {state.site for state in staged}:
+                self._index_writes(pipe, site, [state for state in staged if state.site == site])
             for state in staged:
                 pipe.hset(self._articles(state.site), state.id, json.dumps(asdict(state)))
                 pipe.hdel(f"{self.prefix}:pending:{state.site}", state.id)

@@ -9,12 +9,17 @@ next run, so an early stop at known list pages never strands them.
 from __future__ import annotations
 
 import json
+import logging
+import re
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from . import ArticleState, IndexedCapture, StateError, StateTooNew
+
+logger = logging.getLogger(__name__)
 
 # 1: 0.1.0 (articles, staged per run, settled_runs); 2: meta, slices, pending; 3: articles' first
 # channel, last_checked and content_hash_version (added in place to a 1 or 2 store). The ``stored``
@@ -76,6 +81,8 @@ CREATE TABLE IF NOT EXISTS staged (run_id TEXT NOT NULL, slice INTEGER NOT NULL,
 CREATE TABLE IF NOT EXISTS pending (site TEXT NOT NULL, id TEXT NOT NULL, url TEXT NOT NULL,
                                     channel TEXT, PRIMARY KEY (site, id));
 CREATE TABLE IF NOT EXISTS captures ({_CAPTURE_DEFINED}, PRIMARY KEY (url));
+CREATE TABLE IF NOT EXISTS baselines (seq INTEGER PRIMARY KEY, site TEXT, channels TEXT NOT NULL,
+                                      quality TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS staged_captures (run_id TEXT NOT NULL, slice INTEGER NOT NULL, {_CAPTURE_DEFINED},
                                             PRIMARY KEY (run_id, slice, url));
 """
@@ -86,6 +93,7 @@ INDEXES = """
 CREATE INDEX IF NOT EXISTS articles_last_checked ON articles (site, last_checked);
 CREATE INDEX IF NOT EXISTS articles_recheck_order ON articles (site, last_checked, published_at, id);
 CREATE INDEX IF NOT EXISTS articles_published ON articles (site, published_at);
+CREATE INDEX IF NOT EXISTS baselines_scope ON baselines (site, channels, seq);
 """
 
 
@@ -124,23 +132,44 @@ class SqliteStateStore:
         self._set("closed", "0")
 
     @staticmethod
-    def _read_copy(path: Path) -> sqlite3.Connection:
-        """An in-memory copy of the store, read without creating or changing any file (SQLite's
-        read-only mode would still create the -wal and -shm files); empty when there is none.
-        A crawl writing at the same time may make the copy stale or fail: it is then empty."""
-        copy = sqlite3.connect(":memory:", isolation_level=None)
+    def _read_copy(path: Path) -> Any:
+        """The store for reading, without creating or changing any file (SQLite's read-only mode
+        would still create the -wal and -shm files): the file itself, opened immutable, when it is
+        of this crawler's schema (what a reader holds does not grow with the archive); else (a store
+        an older crawler wrote, until the next crawl migrates it) an in-memory copy brought to this
+        schema. Empty when there is none. A crawl writing at the same time may make what is read
+        stale, or fail: the reader then reads an empty store, as a reader of a failed copy did."""
         if path.exists():
             try:
-                source = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+                source = sqlite3.connect(f"file:{path}?immutable=1", uri=True, isolation_level=None)
+                if SqliteStateStore._is_current(source):
+                    return _GuardedReader(source)
+                copy = sqlite3.connect(":memory:", isolation_level=None)
                 source.backup(copy)
                 source.close()
             except sqlite3.DatabaseError:
-                copy.close()
                 copy = sqlite3.connect(":memory:", isolation_level=None)
+        else:
+            copy = sqlite3.connect(":memory:", isolation_level=None)
+        return SqliteStateStore._empty_reader(copy)
+
+    @staticmethod
+    def _empty_reader(copy: sqlite3.Connection) -> sqlite3.Connection:
         copy.executescript(SCHEMA)
         SqliteStateStore._migrate_to_3(copy)
         copy.executescript(INDEXES)
         return copy
+
+    @staticmethod
+    def _is_current(db: sqlite3.Connection) -> bool:
+        """Whether a store holds every table, column and index of this crawler's schema."""
+        names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")}
+        wanted = set(re.findall(r"CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)", SCHEMA + INDEXES))
+        if not wanted <= names or "meta" not in names:
+            return False
+        row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        columns = {row[1] for row in db.execute("PRAGMA table_info(articles)")}
+        return bool(row) and row[0] == str(SCHEMA_VERSION) and set(COLUMNS) <= columns
 
     def _version(self) -> int:
         tables = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -268,6 +297,36 @@ class SqliteStateStore:
             if seq is not None:
                 self._set("captures_seq", str(seq))
         return count
+
+    # --- the drift baseline's index (``crawler.run.baselines``) ------------------------------------
+
+    @property
+    def baselines_at(self) -> tuple[int, str] | None:
+        """(seq, run id) of the newest manifest the baseline index holds (None: never built)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key='baselines_at'").fetchone()
+        if not row:
+            return None
+        seq, _, run_id = row[0].partition(" ")
+        return int(seq), run_id
+
+    def index_baselines(self, rows: Iterable[tuple[int, str | None, str, str]], at: tuple[int, str],
+                        reset: bool) -> None:
+        """(seq, site, channels as JSON, quality as JSON) of runs that may be a baseline, up to the
+        manifest ``at``, in one transaction (``reset``: in place of every row held)."""
+        if self.readonly:
+            return
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            if reset:
+                self.db.execute("DELETE FROM baselines")
+            self.db.executemany("INSERT OR REPLACE INTO baselines VALUES (?, ?, ?, ?)", rows)
+            self._set("baselines_at", f"{at[0]} {at[1]}")
+
+    def baselines(self, site: str | None, channels: str, limit: int) -> list[dict]:
+        """The quality summaries of the newest ``limit`` baseline runs of a site and scope, newest first."""
+        return [json.loads(row[0]) for row in self.db.execute(
+            "SELECT quality FROM baselines WHERE site IS ? AND channels=? ORDER BY seq DESC LIMIT ?",
+            (site, channels, limit))]
 
     def channels(self) -> list[tuple[str, str, str | None, int]]:
         """(site, channel, its name, articles) for each channel committed articles were first filed under."""
@@ -416,6 +475,30 @@ class SqliteStateStore:
                 applied += 1
             self._set("last_seq", str(max(seq, self.last_seq)))
         return applied
+
+
+class _GuardedReader:
+    """A read-only store's connection to the file itself (immutable): a read that fails (a crawl
+    rewrote pages under it) goes on against an empty store, with one warning, as a failed copy did."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+        self.failed = False
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        try:
+            return self.db.execute(sql, params)
+        except sqlite3.DatabaseError as error:
+            if self.failed:
+                raise
+            logger.warning("The state store changed while it was read (%s): reading an empty one", error)
+            self.failed = True
+            self.db.close()
+            self.db = SqliteStateStore._empty_reader(sqlite3.connect(":memory:", isolation_level=None))
+            return self.db.execute(sql, params)
+
+    def close(self) -> None:
+        self.db.close()
 
 
 def _capture(db: sqlite3.Connection, url: str) -> IndexedCapture | None:
