@@ -3,16 +3,13 @@ minute in, while it goes on (it used to show nothing for 10 minutes)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 
 from scrapy.settings import Settings
 
 from tests import consumer
-from tests.conftest import PROJECT
 from tests.fixture_server import FixtureSite
+from tests.utils.cmdline import start_crawl
 
 
 def test_default_checkpoint_is_a_minute():
@@ -25,11 +22,8 @@ def test_default_checkpoint_is_a_minute():
 def test_a_slow_first_crawl_shows_records_while_it_runs(tmp_path):
     """At a 3 s delay the fixture site takes ~2 minutes; the consumer sees records before its end."""
     with FixtureSite() as site:
-        command = [sys.executable, "-m", "scrapy", "crawl", "sichuanpeace", "-a", f"base_url={site.base_url}",
-                   "-s", f"OUTPUT_DIR={tmp_path}", "-s", "DOWNLOAD_DELAY=3", "-s", "DOWNLOAD_DELAY_JITTER=0"]
         started = time.monotonic()
-        process = subprocess.Popen(command, cwd=PROJECT, env={**os.environ, "PYTHONPATH": str(PROJECT)},
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        process = start_crawl(site.base_url, tmp_path, "-s", "DOWNLOAD_DELAY=3", "-s", "DOWNLOAD_DELAY_JITTER=0")
         try:
             while process.poll() is None and not ((tmp_path / "runs").is_dir() and consumer.records(tmp_path)):
                 assert time.monotonic() - started < 600

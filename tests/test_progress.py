@@ -29,8 +29,9 @@ from crawler.extensions.progress import ProgressView, progress_wanted
 from crawler.run import lock
 from crawler.run.settings_check import setting_errors
 from crawler.spiders.sichuanpeace import SichuanpeaceSpider
-from tests.conftest import FAST, PROJECT, crawl_command, run_crawl
 from tests.fixture_server import FixtureSite
+from tests.utils.cmdline import FAST, PROJECT, crawl, crawl_command
+from tests.utils.crawl import run_crawl
 
 SOFT_404 = "Not an article (soft 404)"  # an info line of the fixture site's crawl: in the log file only
 SUMMARY_RE = re.compile(r"\[crawler\.run\.commit\] INFO: Run \S+ complete \(exit code 0")
@@ -126,9 +127,7 @@ def test_warnings_reach_stderr_with_a_log_file_given(tmp_path):
     log_file = tmp_path / "given.log"
     with FixtureSite() as site:
         site.challenge("/scyw/20250829/2992286.html", "busy", times=0)  # a warning, and a failed run
-        done = subprocess.run(crawl_command(site.base_url, tmp_path / "out", *FAST, "-s", f"LOG_FILE={log_file}"),
-                              cwd=PROJECT, env={**os.environ, "PYTHONPATH": str(PROJECT)},
-                              capture_output=True, text=True, timeout=300)
+        done = crawl(site.base_url, tmp_path / "out", *FAST, "-s", f"LOG_FILE={log_file}")
     assert done.returncode == 11, done.stderr[-3000:]
     assert done.stderr.count("WARNING: Request failed (challenge)") == 1  # once: no handler writes it twice
     assert " INFO: " not in done.stderr and " DEBUG: " not in done.stderr

@@ -27,8 +27,8 @@ from crawler.spiders.paging import EmptyRun
 from crawler.spiders.sichuanpeace import SichuanpeaceSpider
 from tests import consumer
 from tests.bad_site import UTF8, _send, article_html
-from tests.conftest import run_crawl
 from tests.fixture_server import FixtureSite, Resource
+from tests.utils.crawl import run_crawl
 
 SITE = "www.sichuanpeace.gov.cn"
 
