@@ -223,22 +223,25 @@ def test_contact_missing_only_for_the_live_site():
     assert not contact_missing(Settings({"CONTACT": ""}), "127.0.0.1")
 
 
-def test_live_crawl_without_contact_warns_once(tmp_path, caplog):
+# (spider arguments, warnings): no base_url is the live site; a mirror on 127.0.0.1 needs no contact.
+CONTACT_CASES = [({}, 1), ({"base_url": "http://127.0.0.1:8000/"}, 0)]
+
+
+@pytest.mark.parametrize("arguments, warnings", CONTACT_CASES, ids=["live", "mirror"])
+def test_live_crawl_without_contact_warns_once(tmp_path, caplog, arguments, warnings):
     """The extension as ``scrapy crawl`` (holding the lock) builds it, with the project's CONTACT (unset)."""
     output_dir = tmp_path / "out"
     lock.acquire(output_dir, "test-run")
     try:
         settings = {"OUTPUT_DIR": str(output_dir), "CONTACT": get_project_settings().get("CONTACT")}
-        live = SichuanpeaceSpider()  # no base_url: the live site
-        mirror = SichuanpeaceSpider(base_url="http://127.0.0.1:8000/")
-        for spider, warnings in ((live, 1), (mirror, 0)):
-            crawler = get_crawler(SichuanpeaceSpider, settings)
-            extension = ContactWarning.from_crawler(crawler)
-            caplog.clear()
-            with caplog.at_level(logging.WARNING, logger="crawler.extensions.contact"):
-                extension.spider_opened(spider)
-            found = [r for r in caplog.records if "without a contact" in r.getMessage()]
-            assert len(found) == warnings, spider.crawl_host
+        spider = SichuanpeaceSpider(**arguments)
+        crawler = get_crawler(SichuanpeaceSpider, settings)
+        extension = ContactWarning.from_crawler(crawler)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="crawler.extensions.contact"):
+            extension.spider_opened(spider)
+        found = [r for r in caplog.records if "without a contact" in r.getMessage()]
+        assert len(found) == warnings, spider.crawl_host
     finally:
         lock._HELD.pop(output_dir.resolve()).close()
 
