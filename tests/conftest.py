@@ -1,4 +1,5 @@
-"""Shared fixtures (the fixture site on 127.0.0.1, a redis-server) and the quick tier's marking.
+"""Shared fixtures (the fixture site on 127.0.0.1, a redis-server), the quick tier's marking and the
+grouping of the tests that share a crawl (pytest-xdist).
 
 The helpers the tests call (running ``scrapy crawl`` and the other commands, reading a run) are in
 ``tests/utils/``."""
