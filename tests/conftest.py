@@ -82,37 +82,8 @@ def _starts_something(function: object) -> bool:
     return False
 
 
-# --- Shared crawls run once (pytest-xdist, `--dist loadgroup` in pyproject.toml) --------------------
-# A module-scoped fixture (an end-to-end crawl that several tests only read) is made once per worker
-# that runs a test needing it: the tests that need one go to a single worker, as a group named for
-# their module. Other tests are handed out one by one to whichever worker is free.
-SHARED_SCOPES = ("module", "package", "session")
-
-
-def _shared_fixtures(item: pytest.Item) -> set[str]:
-    """The fixtures of a wider scope than the test that ``item`` asks for, itself or through its
-    fixtures (not the autouse ones, which every test of a module has)."""
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:
-        return set()
-    shared, seen, todo = set(), set(), list(info.argnames)
-    while todo:
-        name = todo.pop()
-        if name in seen or name not in info.name2fixturedefs:
-            continue
-        seen.add(name)
-        definition = info.name2fixturedefs[name][-1]
-        if definition.scope in SHARED_SCOPES and definition.func.__module__.split(".")[0] == "tests":
-            shared.add(name)  # not pytest's own (tmp_path_factory is session-scoped)
-        todo += definition.argnames
-    return shared
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if _shared_fixtures(item):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
         functions = [getattr(item, "function", None)]
         fixture_info = getattr(item, "_fixtureinfo", None)
         if fixture_info is not None:
