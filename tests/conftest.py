@@ -1,5 +1,4 @@
-"""Shared fixtures (the fixture site on 127.0.0.1, a redis-server), the quick tier's marking and the
-grouping of the tests that share a crawl (pytest-xdist).
+"""Shared fixtures (the fixture site on 127.0.0.1, a redis-server) and the quick tier's marking.
 
 The helpers the tests call (running ``scrapy crawl`` and the other commands, reading a run) are in
 ``tests/utils/``."""
