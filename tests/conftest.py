@@ -1,4 +1,7 @@
-"""Shared fixtures: the fixture site on 127.0.0.1 and a runner for the real ``scrapy crawl``."""
+"""Shared fixtures (the fixture site on 127.0.0.1, a redis-server) and the quick tier's marking.
+
+The helpers the tests call (running ``scrapy crawl`` and the other commands, reading a run) are in
+``tests/utils/``."""
 
 from __future__ import annotations
 
@@ -8,87 +11,21 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from crawler.archive.verify import verify as archive_verify
-from tests import consumer
 from tests.fixture_server import FixtureSite
-
-PROJECT = Path(__file__).resolve().parent.parent
+# Re-exported for tests written before tests/utils/ (on other branches): new tests import from there.
+from tests.utils.cmdline import FAST, PROJECT, crawl_command  # noqa: F401
+from tests.utils.crawl import CrawlResult, run_crawl, start_crawl, wait_for_article_requests  # noqa: F401
+from tests.utils.net import free_port
 
 
 @pytest.fixture
 def site():
     with FixtureSite() as running:
         yield running
-
-
-@dataclass
-class CrawlResult:
-    returncode: int
-    log: str
-    records: list[dict]
-    output_dir: Path
-
-
-# Politeness off, retries quick: what a test crawl of the local fixture site runs with.
-FAST = ("-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "RETRY_BACKOFF_BASE=0.05")
-
-
-def crawl_command(base_url: str, output_dir: Path, *args: str) -> list[str]:
-    """``scrapy crawl sichuanpeace -a base_url=… -s OUTPUT_DIR=…`` and ``args``, as a subprocess runs it."""
-    return [sys.executable, "-m", "scrapy", "crawl", "sichuanpeace", "-a", f"base_url={base_url}",
-            "-s", f"OUTPUT_DIR={output_dir}", *args]
-
-
-def start_crawl(base_url: str, output_dir: Path, *args: str) -> subprocess.Popen:
-    """A crawl running in the background (stderr kept), for a test that signals or kills it."""
-    return subprocess.Popen(crawl_command(base_url, output_dir, *args), cwd=PROJECT,
-                            env={**os.environ, "PYTHONPATH": str(PROJECT)}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-
-
-def wait_for_article_requests(site: FixtureSite, process: subprocess.Popen, count: int,
-                              timeout: float = 180) -> None:
-    """Until the site has been asked for ``count`` article pages (the crawl must still be running)."""
-    deadline = time.monotonic() + timeout
-    while sum(1 for p in site.request_counts() if p.count("/") == 3 and p.endswith(".html")) < count:
-        assert process.poll() is None and time.monotonic() < deadline
-        time.sleep(0.02)
-
-
-def run_crawl(base_url: str, output_dir: Path, *args: str, timeout: float = 300, verify: bool = True,
-              env: dict[str, str] | None = None) -> CrawlResult:
-    """Run ``scrapy crawl sichuanpeace -a base_url=...`` in a subprocess, politeness off for speed.
-
-    Then, whatever the exit code, the archive must verify as ``scrapy verify`` checks it (in
-    process, for speed): a test that damages the archive on purpose, or whose records are not all
-    local files, passes ``verify=False`` and says why. ``env``: more environment variables (a
-    ``PYTHONPATH`` there comes before the project's)."""
-    command = crawl_command(base_url, output_dir, *FAST, "-s", "LOG_LEVEL=INFO", *args)
-    more = dict(env or {})
-    path = os.pathsep.join(p for p in (more.pop("PYTHONPATH", ""), str(PROJECT)) if p)
-    done = subprocess.run(command, cwd=PROJECT, env={**os.environ, **more, "PYTHONPATH": path}, capture_output=True,
-                          text=True, timeout=timeout)
-    records = consumer.records(output_dir) if (output_dir / "runs").is_dir() else []
-    logs = sorted((output_dir / "logs").glob("*.log"), key=lambda p: p.stat().st_mtime)
-    log = done.stderr + (logs[-1].read_text("utf-8") if logs else "")
-    if verify and (output_dir / "runs").is_dir():
-        problems = archive_verify(output_dir)
-        assert not problems, "the archive does not verify after the crawl:\n" + "\n".join(map(str, problems))
-    return CrawlResult(done.returncode, log, records, output_dir)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nothing listens on (at the time of asking)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

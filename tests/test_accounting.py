@@ -47,8 +47,8 @@ from crawler.downloadermiddlewares.truncation import PRIORITY, TruncationMiddlew
 from crawler.exceptions import TruncatedBody
 from crawler.extensions.accounting import AccountingExtension
 from tests.bad_site import UTF8, _send, article_html
-from tests.conftest import run_crawl
 from tests.fixture_server import FixtureSite, Resource
+from tests.utils.crawl import run_crawl
 
 BASE = "https://www.sichuanpeace.gov.cn/"
 ARTICLE = BASE + "scyw/20211103/2541288.html"

@@ -6,32 +6,18 @@ The subprocess tests run the real ``scrapy crawl`` / ``parse`` / ``check`` again
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from crawler.spiders.arguments import KNOWN_ARGUMENTS, MAX_RECHECK_DAYS, SpiderArguments
 from crawler.spiders.sichuanpeace import SichuanpeaceSpider
-from tests.conftest import PROJECT
 from tests.fixture_server import FixtureSite
+from tests.utils.cmdline import FAST_INFO, crawl, scrapy
+from tests.utils.files import files_under
 
-FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "RETRY_BACKOFF_BASE=0.05",
-        "-s", "LOG_LEVEL=INFO"]
 # Nothing answers on port 9: a run that got past the arguments would fail to fetch (exit 4), not 1.
 NOWHERE = "http://127.0.0.1:9/"
-
-
-def scrapy(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    """The real ``scrapy`` command of this project in a subprocess."""
-    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
-    return subprocess.run([sys.executable, "-m", "scrapy", *args], cwd=PROJECT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def files_under(directory: Path) -> list[str]:
-    return sorted(str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file())
 
 
 # --- the checks themselves (no subprocess) ---------------------------------------------------------
@@ -130,8 +116,7 @@ BAD_ARGUMENTS = [
 @pytest.mark.parametrize("argument, message", BAD_ARGUMENTS)
 def test_crawl_with_a_bad_argument_exits_1_and_writes_nothing(tmp_path, argument, message):
     out = tmp_path / "out"
-    done = scrapy("crawl", "sichuanpeace", "-a", f"base_url={NOWHERE}", "-a", argument,
-                  "-s", f"OUTPUT_DIR={out}", *FAST)
+    done = crawl(NOWHERE, out, "-a", argument, *FAST_INFO, timeout=120)
     assert done.returncode == 1, done.stderr[-2000:]
     assert message in done.stderr
     # Only what the crawl command makes before the spider exists: its lock and its log file.
@@ -139,8 +124,7 @@ def test_crawl_with_a_bad_argument_exits_1_and_writes_nothing(tmp_path, argument
 
 
 def test_crawl_names_every_bad_argument(tmp_path):
-    done = scrapy("crawl", "sichuanpeace", "-a", f"base_url={NOWHERE}", "-a", "chanels=scyw", "-a", "since=",
-                  "-s", f"OUTPUT_DIR={tmp_path / 'out'}", *FAST)
+    done = crawl(NOWHERE, tmp_path / "out", "-a", "chanels=scyw", "-a", "since=", *FAST_INFO, timeout=120)
     assert done.returncode == 1
     assert "unknown spider argument chanels" in done.stderr and "since must not be empty" in done.stderr
 
@@ -149,7 +133,7 @@ def test_crawl_names_every_bad_argument(tmp_path):
 def test_parse_and_check_reject_an_unknown_argument_too(tmp_path, command):
     target = ["--spider=sichuanpeace", f"{NOWHERE}scyw/"] if command == "parse" else ["sichuanpeace"]
     done = scrapy(command, *target, "-a", f"base_url={NOWHERE}", "-a", "chanels=scyw",
-                  "-s", f"OUTPUT_DIR={tmp_path}", *FAST)
+                  "-s", f"OUTPUT_DIR={tmp_path}", *FAST_INFO)
     assert done.returncode == 1
     assert "unknown spider argument chanels" in done.stderr
 
@@ -158,12 +142,11 @@ def test_recheck_at_the_bound_and_a_runners_argument_crawl(tmp_path):
     """recheck=36500 re-fetches every known article (no overflow); scrapyd's _job is accepted."""
     out = tmp_path / "out"
     with FixtureSite() as site:
-        first = scrapy("crawl", "sichuanpeace", "-a", f"base_url={site.base_url}", "-a", "channels=gcsy",
-                       "-s", f"OUTPUT_DIR={out}", *FAST)
+        first = crawl(site.base_url, out, "-a", "channels=gcsy", *FAST_INFO, timeout=120)
         assert first.returncode == 0, first.stderr[-3000:]
         before = site.request_counts()
-        again = scrapy("crawl", "sichuanpeace", "-a", f"base_url={site.base_url}", "-a", "channels=gcsy",
-                       "-a", f"recheck={MAX_RECHECK_DAYS}", "-a", "_job=6487ec79", "-s", f"OUTPUT_DIR={out}", *FAST)
+        again = crawl(site.base_url, out, "-a", "channels=gcsy", "-a", f"recheck={MAX_RECHECK_DAYS}",
+                      "-a", "_job=6487ec79", *FAST_INFO, timeout=120)
         after = site.request_counts()
     assert again.returncode == 0, again.stderr[-3000:]
     # Both gcsy articles (2019) are older than the default 7 days: only a long recheck fetches them again.
@@ -179,8 +162,7 @@ def test_a_run_id_of_another_shape_exits_1_and_writes_nothing(tmp_path, run_id):
     """RUN_ID names the log, the manifests, the WARC and WACZ files: only the shape the run makes
     itself is taken, so nothing lands outside OUTPUT_DIR or passes for another kind of file."""
     out = tmp_path / "deep" / "out"
-    done = scrapy("crawl", "sichuanpeace", "-a", f"base_url={NOWHERE}", "-s", f"OUTPUT_DIR={out}",
-                  "-s", f"RUN_ID={run_id}", *FAST)
+    done = crawl(NOWHERE, out, "-s", f"RUN_ID={run_id}", *FAST_INFO, timeout=120)
     assert done.returncode == 1, done.stderr[-2000:]
     assert "RUN_ID must look like 20261125T054925Z-1d7baf" in done.stderr
     assert files_under(tmp_path) == []
@@ -198,8 +180,7 @@ def test_a_crawl_started_from_python_refuses_a_bad_run_id_too():
 
 def test_a_run_id_of_the_runs_own_shape_is_taken(tmp_path):
     out = tmp_path / "out"
-    done = scrapy("crawl", "sichuanpeace", "-a", f"base_url={NOWHERE}", "-s", f"OUTPUT_DIR={out}",
-                  "-s", "RUN_ID=20261125T054925Z-1d7baf", "-s", "RETRY_TIMES=0", *FAST)
+    done = crawl(NOWHERE, out, "-s", "RUN_ID=20261125T054925Z-1d7baf", "-s", "RETRY_TIMES=0", *FAST_INFO, timeout=120)
     assert done.returncode != 1, done.stderr[-2000:]
     assert (out / "logs" / "20261125T054925Z-1d7baf.log").is_file()
 
@@ -241,7 +222,7 @@ def test_a_run_that_would_do_nothing_exits_1_in_one_line_before_writing(tmp_path
     with FixtureSite() as site:
         base = [] if any(a.startswith("base_url=") for a in arguments) else ["-a", f"base_url={site.base_url}"]
         done = scrapy("crawl", "sichuanpeace", *base, *(x for a in arguments for x in ("-a", a)), *settings,
-                      "-s", f"OUTPUT_DIR={out}", *FAST)
+                      "-s", f"OUTPUT_DIR={out}", *FAST_INFO)
     assert done.returncode == 1, done.stderr[-2000:]
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("sichuanpeace: not starting: "), done.stderr
     assert message.format(base=site.base_url, out=out) in done.stderr

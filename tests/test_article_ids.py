@@ -17,8 +17,8 @@ from crawler.pipelines.dedupe import DedupePipeline
 from crawler.pipelines.state import StatePipeline
 from crawler.state import ArticleState
 from tests import consumer
-from tests.conftest import run_crawl
 from tests.fixture_server import FixtureSite, Resource, discovery_page
+from tests.utils.crawl import run_crawl
 
 BASE = "https://www.sichuanpeace.gov.cn/"
 HTML = {"Content-Type": "text/html; charset=utf-8"}

@@ -12,9 +12,9 @@ from jsonschema import Draft202012Validator
 from crawler.extract.encoding import looks_like_mojibake
 from crawler.pipelines.validate import load_schema
 from tests.bad_site import SUBDOMAIN_OF_ADDRESS_PARSES, build_bad_site
-from tests.conftest import run_crawl
 from tests.fixture_cases import load_cases
 from tests.fixture_server import FixtureSite, Resource
+from tests.utils.crawl import run_crawl
 
 OVERSIZE_LIMIT = 200_000
 ARTICLE_IDS = {case.expected["id"] for case in load_cases("article")}

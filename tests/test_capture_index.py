@@ -13,8 +13,8 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.archive.verify import verify
 from crawler.run.ids import RUN_ID_RE
-from tests.conftest import run_crawl
 from tests.fixture_server import FixtureSite
+from tests.utils.crawl import run_crawl
 
 
 def _revisits(out: Path, run_id: str) -> list[str]:

@@ -18,8 +18,8 @@ from crawler.run.files import sha256_of
 from crawler.state import captures
 from crawler.state.sqlite import SqliteStateStore
 from tests import consumer
-from tests.conftest import run_crawl
 from tests.fixture_server import FixtureSite, Resource
+from tests.utils.crawl import run_crawl
 
 WITH_IMAGES = "/scyw/20211103/2541288.html"
 WITH_ETAG = "/szdt/20240110/2868001.html"

@@ -21,9 +21,9 @@ from crawler.extract.challenge import challenge_reason
 from crawler.run import verdict
 from crawler.state.sqlite import SqliteStateStore
 from tests.bad_site import article_html
-from tests.conftest import run_crawl
 from tests.fixture_cases import load_cases
 from tests.fixture_server import CHALLENGE_PAGES, FixtureSite
+from tests.utils.crawl import run_crawl
 
 PROJECT = Path(__file__).resolve().parent.parent
 ARTICLE = "/scyw/20250829/2992286.html"  # linked from the home page, a list page and another article

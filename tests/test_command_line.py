@@ -3,7 +3,7 @@
 import json
 
 from crawler.run.commit import command_line
-from tests.conftest import run_crawl
+from tests.utils.crawl import run_crawl
 
 
 def test_console_script():

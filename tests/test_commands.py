@@ -17,8 +17,8 @@ from crawler.items import RECORD_FIELDS
 from crawler.spiders.sichuanpeace import SichuanpeaceSpider
 from tests.fixture_cases import load_cases
 from tests.fixture_server import FixtureSite, Resource
-from tests.conftest import PROJECT
-from tests.test_arguments import FAST, files_under, scrapy
+from tests.utils.cmdline import FAST_INFO, PROJECT, scrapy
+from tests.utils.files import files_under
 
 ARTICLE = next(c for c in load_cases("article") if c.expected["id"] == "2541288")
 CONTRACTS = json.dumps({"crawler.contracts.PathContract": 1, "crawler.contracts.RecordContract": 3})
@@ -29,7 +29,7 @@ CONTRACT_PATHS = {"parse": "/szdt/20240110/2868001.html", "parse_listing_page": 
 
 def parse(site: FixtureSite, path: str, output_dir, *args: str):
     return scrapy("parse", "--spider=sichuanpeace", "-a", f"base_url={site.base_url}", *args,
-                  "-s", f"OUTPUT_DIR={output_dir}", *FAST, site.base_url + path.lstrip("/"))
+                  "-s", f"OUTPUT_DIR={output_dir}", *FAST_INFO, site.base_url + path.lstrip("/"))
 
 
 def printed(done: subprocess.CompletedProcess) -> tuple[list[dict], list[str]]:
@@ -39,7 +39,7 @@ def printed(done: subprocess.CompletedProcess) -> tuple[list[dict], list[str]]:
 
 def check(site: FixtureSite, output_dir, *args: str):
     return scrapy("check", "sichuanpeace", "-a", f"base_url={site.base_url}", "-s", f"SPIDER_CONTRACTS={CONTRACTS}",
-                  "-s", f"OUTPUT_DIR={output_dir}", *FAST, *args)
+                  "-s", f"OUTPUT_DIR={output_dir}", *FAST_INFO, *args)
 
 
 # --- scrapy parse ---------------------------------------------------------------------------------
@@ -167,7 +167,7 @@ def test_check_fails_when_a_sample_page_is_not_a_list(site, tmp_path):
 
 def test_check_without_the_contracts_setting_fails(site, tmp_path):
     done = scrapy("check", "sichuanpeace", "-a", f"base_url={site.base_url}", "-s", "SPIDER_CONTRACTS={}",
-                  "-s", f"OUTPUT_DIR={tmp_path}", *FAST)
+                  "-s", f"OUTPUT_DIR={tmp_path}", *FAST_INFO)
     assert done.returncode == 1
     assert "KeyError: 'path'" in done.stderr
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -19,9 +17,10 @@ from crawler import exitcodes
 from crawler.run.points import (MANIFEST_DUE, MANIFEST_WRITTEN, POINTS, RECORDS_STORED, SLICE_CUT, STATE_PROMOTED,
                                  WACZ_WRITTEN, WARC_SEALED)
 from tests import consumer
-from tests.conftest import PROJECT, run_crawl, start_crawl, wait_for_article_requests
 from tests.fixture_cases import load_cases
 from tests.fixture_server import FixtureSite, Resource
+from tests.utils.cmdline import NO_POLITENESS, crawl
+from tests.utils.crawl import run_crawl, start_crawl, wait_for_article_requests
 
 ARTICLE_IDS = sorted(case.expected["id"] for case in load_cases("article"))
 # 21 articles, a slice every 5 records: slices 1-4 are cut, slice 5 is the final one.
@@ -190,11 +189,7 @@ def test_dash_o_appends_a_range(tmp_path):
 
 def test_stdout_feed_is_committed(tmp_path):
     with FixtureSite() as site:
-        command = [sys.executable, "-m", "scrapy", "crawl", "sichuanpeace", "-a", f"base_url={site.base_url}",
-                   "-s", f"OUTPUT_DIR={tmp_path}", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
-                   "-o", "stdout::jsonlines"]
-        done = subprocess.run(command, cwd=PROJECT, env={**os.environ, "PYTHONPATH": str(PROJECT)},
-                              capture_output=True, timeout=300)
+        done = crawl(site.base_url, tmp_path, *NO_POLITENESS, "-o", "stdout::jsonlines", text=False)
     assert done.returncode == 0, done.stderr[-2000:]
     printed = [json.loads(line) for line in done.stdout.decode("utf-8").splitlines() if line.startswith("{")]
     assert sorted(r["id"] for r in printed) == ARTICLE_IDS

@@ -4,10 +4,8 @@ for a failed one, a few lines of each kind of warning, and Scrapy's ``-L`` / ``L
 from __future__ import annotations
 
 import logging
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,9 +13,9 @@ from scrapy.settings import Settings
 
 from crawler import exitcodes
 from crawler.extensions.console import PER_KIND, ConsoleHandler, console_kind, console_level, describe_kind
-from tests.conftest import PROJECT
 from tests.fixture_cases import load_cases
 from tests.fixture_server import FixtureSite
+from tests.utils import cmdline
 
 SUMMARY_FAILED = re.compile(r"\[crawler\.run\.commit\] ERROR: Run \S+ INCOMPLETE \(exit code (\d+)")
 ARTICLE = "/scyw/20250829/2992286.html"  # linked from the home page: one challenged article
@@ -25,11 +23,7 @@ ARTICLE = "/scyw/20250829/2992286.html"  # linked from the home page: one challe
 
 def crawl(base_url: str, output_dir: Path, *args: str) -> tuple[subprocess.CompletedProcess, str]:
     """``scrapy crawl`` as cron runs it (stderr a pipe, no LOG_LEVEL given); the process and its log file."""
-    command = [sys.executable, "-m", "scrapy", "crawl", "sichuanpeace", "-a", f"base_url={base_url}",
-               "-s", f"OUTPUT_DIR={output_dir}", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
-               "-s", "RETRY_BACKOFF_BASE=0.05", *args]
-    done = subprocess.run(command, cwd=PROJECT, env={**os.environ, "PYTHONPATH": str(PROJECT)},
-                          capture_output=True, text=True, timeout=300)
+    done = cmdline.crawl(base_url, output_dir, *cmdline.FAST, *args)
     logs = sorted((output_dir / "logs").glob("*.log"))
     return done, logs[-1].read_text("utf-8") if logs else ""
 

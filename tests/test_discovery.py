@@ -19,7 +19,6 @@ from crawler.rules.discovery import OTHER_ARTICLES_MAX_PER_PAGE
 from crawler.run.settings_check import setting_errors
 from tests import consumer
 from tests.bad_site import _send
-from tests.conftest import run_crawl
 from tests.fakes import KnownIds
 from tests.fixture_cases import REAL_BASE, load_cases
 from tests.fixture_server import (
@@ -28,6 +27,7 @@ from tests.fixture_server import (
     DISCOVERY_NAV_LINK,
     FixtureSite,
 )
+from tests.utils.crawl import run_crawl
 
 HOST = "www.sichuanpeace.gov.cn"
 BASE = REAL_BASE + "/"

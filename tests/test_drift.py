@@ -6,9 +6,9 @@ import json
 import re
 
 from crawler.quality import BASELINE_RUNS, COVERAGE_FIELDS, detect_drift, drift_baseline
-from tests.conftest import run_crawl
 from tests.fixture_cases import load_cases
 from tests.fixture_server import FixtureSite, Resource
+from tests.utils.crawl import run_crawl
 
 MAIN = "www.sichuanpeace.gov.cn"
 SISTER = "www.chengdupeace.gov.cn"

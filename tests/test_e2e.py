@@ -12,9 +12,9 @@ from jsonschema import Draft202012Validator
 from crawler.items import RECORD_FIELDS
 from crawler.pipelines.validate import load_schema
 from tests import consumer
-from tests.conftest import run_crawl
 from tests.fixture_cases import load_cases
 from tests.fixture_server import FixtureSite
+from tests.utils.crawl import run_crawl
 
 ARTICLES = {case.expected["id"]: case for case in load_cases("article")}
 

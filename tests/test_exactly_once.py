@@ -11,7 +11,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,9 +20,10 @@ from crawler import exitcodes
 from crawler.archive.verify import verify
 from crawler.run.feeds import AtomicFileFeedStorage
 from tests import consumer
-from tests.conftest import FAST, PROJECT, crawl_command, run_crawl
 from tests.fixture_cases import load_cases
 from tests.fixture_server import FixtureSite, Resource
+from tests.utils.cmdline import FAST, NO_POLITENESS, crawl
+from tests.utils.crawl import run_crawl, start_crawl
 
 ARTICLE_IDS = sorted(case.expected["id"] for case in load_cases("article"))
 SLICED = ("-s", "CHECKPOINT_RECORDS=5")
@@ -36,10 +36,7 @@ def _runs(out: Path) -> list[Path]:
 def _crawl(base_url: str, out: Path, *args: str) -> subprocess.CompletedProcess:
     """The real ``scrapy crawl``, its stderr (what cron mails) apart from its log file; OUTPUT_DIR is
     left to the test to read (``Reader``)."""
-    command = [sys.executable, "-m", "scrapy", "crawl", "sichuanpeace", "-a", f"base_url={base_url}",
-               "-s", f"OUTPUT_DIR={out}", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", *args]
-    return subprocess.run(command, cwd=PROJECT, env={**os.environ, "PYTHONPATH": str(PROJECT)},
-                          capture_output=True, text=True, timeout=300)
+    return crawl(base_url, out, *NO_POLITENESS, *args)
 
 
 # --- case 11: an unparseable manifest -----------------------------------------------------------
@@ -298,9 +295,7 @@ def _kill_after_requests(site: FixtureSite, out: Path, rng: random.Random) -> in
     """Start a crawl and SIGKILL it once the site has answered a random number of its requests (and
     a random moment more); what it exited with (it may end before)."""
     target = len(site.requests) + rng.randint(1, 45)
-    command = crawl_command(site.base_url, out, *FAST, *TINY_SLICES)
-    process = subprocess.Popen(command, cwd=PROJECT, env={**os.environ, "PYTHONPATH": str(PROJECT)},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = start_crawl(site.base_url, out, *FAST, *TINY_SLICES, stderr=subprocess.DEVNULL)
     try:
         while process.poll() is None and len(site.requests) < target:
             time.sleep(0.005)

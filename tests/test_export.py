@@ -29,10 +29,11 @@ from crawler.export.store import ArchiveStore
 from crawler.export.tables import ARTICLE_COLUMNS, RECORD_COLUMNS, REVISION_COLUMNS
 from crawler.items import RECORD_FIELDS
 from tests import consumer
-from tests.conftest import run_crawl
 from tests.fixture_server import FixtureSite, Resource
-from tests.test_arguments import files_under, scrapy
 from tests.test_revisions import EDITED, HTML, edit
+from tests.utils.cmdline import scrapy_export
+from tests.utils.crawl import run_crawl
+from tests.utils.files import files_under
 
 GONE = "/scyw/20250829/2992286.html"  # a 404, then back: deleted, restored
 TO_HOME = "/azsf/20220418/2620987.html"  # redirected to the home page: deleted, stays deleted
@@ -55,7 +56,7 @@ class Archive:
 
 def export(out: Path, *args: str):
     """The real ``scrapy export`` in a subprocess."""
-    done = scrapy("export", "-s", f"OUTPUT_DIR={out}", *args)
+    done = scrapy_export(out, *args)
     assert done.returncode == 0, done.stderr[-3000:]
     return done
 
@@ -340,9 +341,9 @@ def contents(directory: Path) -> dict[str, bytes]:
 
 
 def test_bad_options_are_refused(archive, capsys):
-    done = scrapy("export", "-s", f"OUTPUT_DIR={archive.out}", "--format", "xml")
+    done = scrapy_export(archive.out, "--format", "xml")
     assert (done.returncode, done.stdout) == (1, "") and "--format takes jsonl, parquet, sqlite" in done.stderr
-    done = scrapy("export", "-s", f"OUTPUT_DIR={archive.out}", "extra")
+    done = scrapy_export(archive.out, "extra")
     assert done.returncode == 2 and "scrapy export takes no arguments" in done.stderr
     refused = (1, "", "sichuanpeace export: --limit must be 1 or more; got 0\n")
     assert export_here(capsys, archive.out, "--limit", "0") == refused

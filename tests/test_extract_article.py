@@ -57,10 +57,10 @@ def test_body_has_no_indentation_or_empty_lines(records, case):
         assert "\\r\\n" not in paragraph
 
 
-def test_soft_404_is_not_an_article():
-    for case in load_cases("soft404"):
-        raw = parse_article(case.body, case.url, case.content_type, REAL_BASE + "/")
-        assert raw.not_article_reason == "soft 404"
+@pytest.mark.parametrize("case", load_cases("soft404"), ids=lambda c: c.name)
+def test_soft_404_is_not_an_article(case):
+    raw = parse_article(case.body, case.url, case.content_type, REAL_BASE + "/")
+    assert raw.not_article_reason == "soft 404"
 
 
 def test_empty_page_is_not_an_article():

@@ -5,11 +5,14 @@ Each test is one cause found on real pages: it failed before the change it names
 
 from __future__ import annotations
 
+import pytest
+
 from crawler.extract import extract_record
 from crawler.extract.article import parse_article
 from crawler.extract.blocks import Block
 from crawler.extract.cleaning import clean_blocks
 from crawler.extract.urls import other_page_ref
+from tests.fixture_server import CHALLENGE_PAGES
 
 URL = "http://www.example.gov.cn/art/2024/5/13/art_1_123456.html"
 PARAGRAPHS = ["第一段正文，讲述了政法队伍教育整顿的具体做法和成效，内容较长。",
@@ -38,12 +41,12 @@ def test_a_body_the_parser_put_in_head_is_read():
     assert record is not None and PARAGRAPHS[0] in record["body"]
 
 
-def test_end_markers_inside_short_lines_end_the_body():
-    for marker in ("<p>(责编：赵欣悦、杨光宇)</p>", "<p>[ 责编：李四 ]</p>", "<p>【纠错】</p>",
-                   "<p>【责任编辑:王五】</p>", "<div>阅读剩余全文</div>", "<p>人 民 网 版 权 所 有</p>"):
-        tail = "<p>相关新闻：这一段不属于文章本身，是别的稿件的摘要内容而已。</p>"
-        record = extract_record(page(article(marker + tail)), URL)
-        assert record is not None and record["body"] == "\n".join(PARAGRAPHS), marker
+@pytest.mark.parametrize("marker", ["<p>(责编：赵欣悦、杨光宇)</p>", "<p>[ 责编：李四 ]</p>", "<p>【纠错】</p>",
+                                    "<p>【责任编辑:王五】</p>", "<div>阅读剩余全文</div>", "<p>人 民 网 版 权 所 有</p>"])
+def test_end_markers_inside_short_lines_end_the_body(marker):
+    tail = "<p>相关新闻：这一段不属于文章本身，是别的稿件的摘要内容而已。</p>"
+    record = extract_record(page(article(marker + tail)), URL)
+    assert record is not None and record["body"] == "\n".join(PARAGRAPHS), marker
 
 
 def test_a_related_list_without_a_heading_ends_the_body():
@@ -52,18 +55,20 @@ def test_a_related_list_without_a_heading_ends_the_body():
     assert record is not None and record["body"] == "\n".join(PARAGRAPHS)
 
 
-def test_editor_is_read_inside_a_line_and_after_labels():
-    for line, editor in (("发布日期：2024-05-13 责任编辑：龙慧", "龙慧"), ("[作者: 张三 责任编辑: 李四 ]", "李四"),
-                         ("编辑/苏芳", "苏芳"), ("[责任编辑：杜智 PX209]", "杜智")):
-        raw = parse_article(page(article(f"<p>{line}</p>")), URL)
-        assert raw.editor == editor, line
+@pytest.mark.parametrize("line, editor", [("发布日期：2024-05-13 责任编辑：龙慧", "龙慧"), ("[作者: 张三 责任编辑: 李四 ]", "李四"),
+                                          ("编辑/苏芳", "苏芳"), ("[责任编辑：杜智 PX209]", "杜智")])
+def test_editor_is_read_inside_a_line_and_after_labels(line, editor):
+    raw = parse_article(page(article(f"<p>{line}</p>")), URL)
+    assert raw.editor == editor, line
 
 
-def test_source_stops_at_a_glued_date_and_reads_other_labels():
-    for info, source in (("来源：人民日报2024-05-13 10:00", "人民日报"), ("2024-05-13 10:00 来源于：新华社", "新华社"),
-                         ("2024-05-13 10:00 来源：[ 人民网 ]", "人民网"), ("2024-05-13 10:00 光明网", "光明网")):
-        raw = parse_article(page(article(info=info)), URL)
-        assert raw.source == source, info
+@pytest.mark.parametrize("info, source", [("来源：人民日报2024-05-13 10:00", "人民日报"),
+                                          ("2024-05-13 10:00 来源于：新华社", "新华社"),
+                                          ("2024-05-13 10:00 来源：[ 人民网 ]", "人民网"),
+                                          ("2024-05-13 10:00 光明网", "光明网")])
+def test_source_stops_at_a_glued_date_and_reads_other_labels(info, source):
+    raw = parse_article(page(article(info=info)), URL)
+    assert raw.source == source, info
 
 
 def test_a_source_quoted_in_the_body_is_not_the_info_line():
@@ -120,14 +125,16 @@ def test_a_page_the_parser_still_cuts_short_is_not_read(monkeypatch):
     assert extract_record(html, URL) is None
 
 
-def test_the_one_page_api_refuses_a_challenge_page_as_the_crawl_does(tmp_path):
+@pytest.mark.parametrize("kind", sorted(CHALLENGE_PAGES))
+def test_the_one_page_api_refuses_a_challenge_page_as_the_crawl_does(kind):
+    assert extract_record(CHALLENGE_PAGES[kind], URL) is None, kind
+
+
+def test_the_one_page_command_refuses_a_challenge_page_as_the_crawl_does(tmp_path):
     import subprocess
     import sys
     from pathlib import Path
 
-    from tests.fixture_server import CHALLENGE_PAGES
-    for kind, body in CHALLENGE_PAGES.items():
-        assert extract_record(body, URL) is None, kind
     saved = tmp_path / "busy.html"
     saved.write_bytes(CHALLENGE_PAGES["busy"])
     printed = subprocess.run([sys.executable, "-m", "crawler.extract", str(saved), "--url", URL],

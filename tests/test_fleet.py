@@ -10,7 +10,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -23,9 +22,9 @@ from crawler.fleet import FleetClaims, rate_window
 from crawler.state import ArticleState
 from crawler.state.redis_store import RedisStateStore
 from tests import consumer
-from tests.conftest import PROJECT
 from tests.fixture_cases import load_cases
 from tests.fixture_server import FixtureSite
+from tests.utils.cmdline import start_crawl
 
 # The extensions of the fixture site's images (page requisites, never page attempts).
 IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "gif"})
@@ -42,12 +41,10 @@ if not shutil.which("redis-server"):
 
 
 def start_worker(site_url: str, short: str, out: Path, redis_url: str, role: str, *settings: str) -> subprocess.Popen:
-    command = [sys.executable, "-m", "scrapy", "crawl", "sichuanpeace", "-a", f"base_url={site_url}",
-               "-a", f"site={short}", "-a", f"fleet={role}", "-s", f"OUTPUT_DIR={out}",
-               "-s", f"REDIS_URL={redis_url}", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0.3",
-               "-s", "DOWNLOAD_DELAY_JITTER=0", "-s", "FLEET_MAX_RATE=1000", "-s", "FLEET_IDLE_SECONDS=6", *settings]
-    return subprocess.Popen(command, cwd=PROJECT, env={**os.environ, "PYTHONPATH": str(PROJECT)},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return start_crawl(site_url, out, "-a", f"site={short}", "-a", f"fleet={role}",
+                       "-s", f"REDIS_URL={redis_url}", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0.3",
+                       "-s", "DOWNLOAD_DELAY_JITTER=0", "-s", "FLEET_MAX_RATE=1000", "-s", "FLEET_IDLE_SECONDS=6",
+                       *settings)
 
 
 def run_round(sites: dict[str, FixtureSite], outs: list[Path], redis_url: str, *settings: str) -> None:

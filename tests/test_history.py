@@ -17,9 +17,9 @@ from crawler.history import paragraph_diff, word_diff
 from crawler.rules.sites import registry
 from crawler.spiders.arguments import KNOWN_ARGUMENTS
 from tests import consumer
-from tests.conftest import run_crawl
 from tests.fixture_server import FixtureSite, Resource
-from tests.test_arguments import scrapy
+from tests.utils.cmdline import scrapy, scrapy_runs
+from tests.utils.crawl import run_crawl
 
 EDITED, EDITED_ID = "/szdt/20240110/2868001.html", "2868001"
 REMOVED, REMOVED_ID = "/scyw/20250829/2992286.html", "2992286"
@@ -47,7 +47,7 @@ def history(tmp_path_factory):
 
 
 def runs(out, *args: str):
-    return scrapy("runs", "-s", f"OUTPUT_DIR={out}", *args)
+    return scrapy_runs(out, *args)
 
 
 def test_runs_prints_one_line_per_run(history):

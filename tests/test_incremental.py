@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,9 +11,9 @@ import pytest
 
 from crawler import exitcodes
 from tests import consumer
-from tests.conftest import PROJECT, run_crawl
 from tests.fixture_cases import load_cases
 from tests.fixture_server import FixtureSite, Resource
+from tests.utils.crawl import run_crawl, start_crawl
 
 ARTICLE_IDS = {case.expected["id"] for case in load_cases("article")}
 EDITED = "/szdt/20240110/2868001.html"
@@ -117,10 +115,7 @@ def test_one_article_removed_with_recheck_all(first_run):
 
 
 def _start_crawl(base_url: str, out: Path, *args: str) -> subprocess.Popen:
-    command = [sys.executable, "-m", "scrapy", "crawl", "sichuanpeace", "-a", f"base_url={base_url}",
-               "-s", f"OUTPUT_DIR={out}", "-s", "AUTOTHROTTLE_ENABLED=False", *args]
-    return subprocess.Popen(command, cwd=PROJECT, env={**os.environ, "PYTHONPATH": str(PROJECT)},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return start_crawl(base_url, out, "-s", "AUTOTHROTTLE_ENABLED=False", *args)
 
 
 def _wait_for_articles(site: FixtureSite, process: subprocess.Popen, count: int) -> None:

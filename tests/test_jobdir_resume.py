@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from crawler import exitcodes
 from tests import consumer
-from tests.conftest import run_crawl
 from tests.fixture_server import FixtureSite
+from tests.utils.crawl import run_crawl
 
 GCSY_ARTICLES = {"1792665", "1801234"}
 

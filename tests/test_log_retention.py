@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from crawler.run import logs
-from tests.conftest import free_port, run_crawl
+from tests.utils.crawl import run_crawl
+from tests.utils.net import free_port
 
 # Logs of earlier runs, oldest first, as their run ids (UTC start time, random suffix) name them.
 EARLIER = [f"2026010{day}T000000Z-00000{day}" for day in range(1, 6)]

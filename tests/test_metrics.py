@@ -16,8 +16,8 @@ from crawler.accounting import FAILURE_BUCKETS
 from crawler.run import lock
 from crawler.run.metrics import (PREFIX, last_success, metrics_path, registry_for_run, template_error,
                                  write_run_metrics)
-from tests.conftest import run_crawl
 from tests.fixture_server import FixtureSite
+from tests.utils.crawl import run_crawl
 
 SITE = "127.0.0.1"
 

@@ -29,8 +29,9 @@ from crawler.extensions.progress import ProgressView, progress_wanted
 from crawler.run import lock
 from crawler.run.settings_check import setting_errors
 from crawler.spiders.sichuanpeace import SichuanpeaceSpider
-from tests.conftest import FAST, PROJECT, crawl_command, run_crawl
 from tests.fixture_server import FixtureSite
+from tests.utils.cmdline import FAST, PROJECT, crawl, crawl_command
+from tests.utils.crawl import run_crawl
 
 SOFT_404 = "Not an article (soft 404)"  # an info line of the fixture site's crawl: in the log file only
 SUMMARY_RE = re.compile(r"\[crawler\.run\.commit\] INFO: Run \S+ complete \(exit code 0")
@@ -126,9 +127,7 @@ def test_warnings_reach_stderr_with_a_log_file_given(tmp_path):
     log_file = tmp_path / "given.log"
     with FixtureSite() as site:
         site.challenge("/scyw/20250829/2992286.html", "busy", times=0)  # a warning, and a failed run
-        done = subprocess.run(crawl_command(site.base_url, tmp_path / "out", *FAST, "-s", f"LOG_FILE={log_file}"),
-                              cwd=PROJECT, env={**os.environ, "PYTHONPATH": str(PROJECT)},
-                              capture_output=True, text=True, timeout=300)
+        done = crawl(site.base_url, tmp_path / "out", *FAST, "-s", f"LOG_FILE={log_file}")
     assert done.returncode == 11, done.stderr[-3000:]
     assert done.stderr.count("WARNING: Request failed (challenge)") == 1  # once: no handler writes it twice
     assert " INFO: " not in done.stderr and " DEBUG: " not in done.stderr
@@ -224,22 +223,25 @@ def test_contact_missing_only_for_the_live_site():
     assert not contact_missing(Settings({"CONTACT": ""}), "127.0.0.1")
 
 
-def test_live_crawl_without_contact_warns_once(tmp_path, caplog):
+# (spider arguments, warnings): no base_url is the live site; a mirror on 127.0.0.1 needs no contact.
+CONTACT_CASES = [({}, 1), ({"base_url": "http://127.0.0.1:8000/"}, 0)]
+
+
+@pytest.mark.parametrize("arguments, warnings", CONTACT_CASES, ids=["live", "mirror"])
+def test_live_crawl_without_contact_warns_once(tmp_path, caplog, arguments, warnings):
     """The extension as ``scrapy crawl`` (holding the lock) builds it, with the project's CONTACT (unset)."""
     output_dir = tmp_path / "out"
     lock.acquire(output_dir, "test-run")
     try:
         settings = {"OUTPUT_DIR": str(output_dir), "CONTACT": get_project_settings().get("CONTACT")}
-        live = SichuanpeaceSpider()  # no base_url: the live site
-        mirror = SichuanpeaceSpider(base_url="http://127.0.0.1:8000/")
-        for spider, warnings in ((live, 1), (mirror, 0)):
-            crawler = get_crawler(SichuanpeaceSpider, settings)
-            extension = ContactWarning.from_crawler(crawler)
-            caplog.clear()
-            with caplog.at_level(logging.WARNING, logger="crawler.extensions.contact"):
-                extension.spider_opened(spider)
-            found = [r for r in caplog.records if "without a contact" in r.getMessage()]
-            assert len(found) == warnings, spider.crawl_host
+        spider = SichuanpeaceSpider(**arguments)
+        crawler = get_crawler(SichuanpeaceSpider, settings)
+        extension = ContactWarning.from_crawler(crawler)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="crawler.extensions.contact"):
+            extension.spider_opened(spider)
+        found = [r for r in caplog.records if "without a contact" in r.getMessage()]
+        assert len(found) == warnings, spider.crawl_host
     finally:
         lock._HELD.pop(output_dir.resolve()).close()
 

@@ -13,10 +13,10 @@ import os
 import pytest
 
 from tests import consumer
-from tests.conftest import run_crawl
 from tests.fixture_server import FixtureSite
 from tests.replay_browser import Chromium, ReplayServer, chromium_path, replaywebpage, wait_for
 from tests.test_wacz_export import scrapy_export
+from tests.utils.crawl import run_crawl
 
 ARTICLE = "2962417"  # tests/fixtures/article_2962417_current_a_nocaption: a title, paragraphs, one picture
 # How long the page may take to replay (starting Chromium, registering the service worker, loading

@@ -26,8 +26,9 @@ from warcio.archiveiterator import ArchiveIterator
 from crawler.archive.wacz import pages_of, warc_files_of
 from crawler.run.manifests import read_records
 from tests import consumer
-from tests.conftest import PROJECT, run_crawl
 from tests.fixture_server import FixtureSite, Resource
+from tests.utils.cmdline import PROJECT, crawl
+from tests.utils.crawl import run_crawl
 
 SCHEMA = json.loads((PROJECT / "crawler/schema/article.schema.json").read_text("utf-8"))
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif")
@@ -258,9 +259,7 @@ def test_a_run_that_archived_nothing_writes_no_wacz_and_no_error(tmp_path):
 @pytest.mark.parametrize("setting", ["REQUISITES_MAX_SIZE=0", "REQUISITES_ENABLED=perhaps", "WACZ_ENABLED=maybe",
                                      "REQUISITES_OFFSITE=sometimes"])
 def test_a_bad_requisites_setting_exits_1(tmp_path, setting):
-    done = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "sichuanpeace", "-a",
-                           "base_url=http://127.0.0.1:9/", "-s", f"OUTPUT_DIR={tmp_path}", "-s", setting],
-                          cwd=PROJECT, capture_output=True, text=True, timeout=120)
+    done = crawl("http://127.0.0.1:9/", tmp_path, "-s", setting, timeout=120)
     assert done.returncode == 1 and setting.split("=")[0] in done.stderr, done.stderr[-2000:]
     assert not (tmp_path / "runs").exists()
 

@@ -14,8 +14,8 @@ import pytest
 
 from crawler.downloadermiddlewares.offsite import OTHER_HOST, PRIVATE_ADDRESS, refusal, requisite_refusal
 from tests import consumer
-from tests.conftest import run_crawl
 from tests.fixture_server import FixtureSite, Resource
+from tests.utils.crawl import run_crawl
 
 ARTICLE = "/scyw/20211103/2541288.html"
 ANCHOR = b'<img src="/sccaw/u_yhscwj/202111/9288ddce26e586400c70a19f9c549e74.jpeg"'

@@ -10,9 +10,9 @@ import sqlite3
 import pytest
 
 from tests import consumer
-from tests.conftest import run_crawl
 from tests.fixture_cases import load_cases
 from tests.fixture_server import FixtureSite, Resource
+from tests.utils.crawl import run_crawl
 
 EDITED = "/szdt/20240110/2868001.html"
 LEGACY = "/system/20170712/000467890.html"  # linked from /fzxc/ only; its URL names no channel

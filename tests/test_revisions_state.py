@@ -15,8 +15,8 @@ from crawler.pipelines.state import StatePipeline
 from crawler.state import ArticleState
 from crawler.state.sqlite import SCHEMA_VERSION, SqliteStateStore
 from tests import consumer
-from tests.conftest import run_crawl
 from tests.fixture_server import FixtureSite
+from tests.utils.crawl import run_crawl
 
 SITE = "www.sichuanpeace.gov.cn"
 

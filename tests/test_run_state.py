@@ -4,9 +4,7 @@ settings checked before anything is written, and commands other than ``crawl`` w
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,9 +12,10 @@ import pytest
 
 from crawler import exitcodes
 from tests import consumer
-from tests.conftest import PROJECT, run_crawl
 from tests.fixture_cases import load_cases
 from tests.fixture_server import FixtureSite
+from tests.utils.cmdline import crawl_command, project_env, run_command, scrapy
+from tests.utils.crawl import run_crawl
 
 ARTICLE_IDS = sorted(case.expected["id"] for case in load_cases("article"))
 FULL_DISK = json.dumps({"": "tests.faulty_storage.FullForAWhileStorage",
@@ -95,16 +94,16 @@ def test_newer_state_schema_is_refused(tmp_path):
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == before
 
 
-def test_empty_or_bad_settings_write_nothing(tmp_path):
-    for setting in ("OUTPUT_DIR=", "CHECKPOINT_RECORDS=0", "RUN_MAX_ERROR_RATE=2", "FAULT_KILL_AT=nowhere"):
-        command = [sys.executable, "-m", "scrapy", "crawl", "sichuanpeace", "-a", "base_url=http://127.0.0.1:9/",
-                   "-s", f"OUTPUT_DIR={tmp_path / 'out'}", "-s", setting]
-        done = subprocess.run(command, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(PROJECT),
-                                                          "SCRAPY_SETTINGS_MODULE": "crawler.settings"},
-                              capture_output=True, text=True, timeout=120)
-        assert done.returncode == exitcodes.FAILED, (setting, done.stderr[-1000:])
-        assert setting.split("=")[0] in done.stderr
-        assert not any(tmp_path.iterdir()), setting
+@pytest.mark.parametrize("setting", ["OUTPUT_DIR=", "CHECKPOINT_RECORDS=0", "RUN_MAX_ERROR_RATE=2",
+                                     "FAULT_KILL_AT=nowhere"])
+def test_empty_or_bad_settings_write_nothing(tmp_path, setting):
+    # Run from tmp_path (no scrapy.cfg there: the settings module by name), so whatever a bad setting
+    # would write lands in tmp_path, which must stay empty.
+    done = run_command(crawl_command("http://127.0.0.1:9/", tmp_path / "out", "-s", setting), timeout=120,
+                       cwd=tmp_path, env=project_env(SCRAPY_SETTINGS_MODULE="crawler.settings"))
+    assert done.returncode == exitcodes.FAILED, (setting, done.stderr[-1000:])
+    assert setting.split("=")[0] in done.stderr
+    assert not any(tmp_path.iterdir()), setting
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
@@ -121,7 +120,6 @@ def test_other_commands_never_touch_output_dir(tmp_path):
         (tmp_path / "warc" / f".sichuanpeace-{live}-00001.warc.gz.open").write_bytes(b"x")
         before = _snapshot(tmp_path)
         article = site.base_url + "scyw/20211103/2541288.html"
-        env = {**os.environ, "PYTHONPATH": str(PROJECT)}
         settings = ["-s", f"OUTPUT_DIR={tmp_path}", "-s", "DOWNLOAD_DELAY=0"]
         commands = [
             ["shell", article, "-c", "response.status", *settings],
@@ -130,16 +128,14 @@ def test_other_commands_never_touch_output_dir(tmp_path):
             ["bench", "-s", "CLOSESPIDER_TIMEOUT=2", "-s", "LOG_LEVEL=WARNING", *settings],
         ]
         for command in commands:
-            done = subprocess.run([sys.executable, "-m", "scrapy", *command], cwd=PROJECT, env=env,
-                                  capture_output=True, text=True, timeout=180)
+            done = scrapy(*command, timeout=180)
             assert done.returncode == 0, (command[0], done.stderr[-2000:])
         script = ("from scrapy.crawler import CrawlerProcess\n"
                   "from scrapy.utils.project import get_project_settings\n"
                   f"s = get_project_settings(); s.set('OUTPUT_DIR', {str(tmp_path)!r}); s.set('DOWNLOAD_DELAY', 0)\n"
                   "p = CrawlerProcess(s)\n"
                   f"p.crawl('sichuanpeace', base_url={site.base_url!r}); p.start()\n")
-        done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT, env=env, capture_output=True,
-                              text=True, timeout=300)
+        done = run_command([sys.executable, "-c", script], timeout=300)
         assert done.returncode == 0, done.stderr[-2000:]
     assert _snapshot(tmp_path) == before
 

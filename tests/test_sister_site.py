@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from jsonschema import Draft202012Validator
 
 from crawler.pipelines.validate import load_schema
 from tests import consumer
-from tests.conftest import run_crawl
 from tests.fixture_cases import load_cases
 from tests.fixture_server import FixtureSite
+from tests.utils.crawl import run_crawl
 
 ARTICLES = {case.expected["id"]: case.meta["path"] for case in load_cases("article")}
 
@@ -39,16 +40,23 @@ def test_shtml_sister_site_end_to_end(tmp_path):
     assert final["counts"]["url_shapes"] == {"current": len(ARTICLES) - 2, "legacy": 2}
 
 
-def test_list_pages_keep_the_extension_of_their_site():
+@pytest.mark.parametrize("ext", ["html", "htm", "shtml"])
+def test_list_pages_keep_the_extension_of_their_site(ext):
     from crawler.extract.listing import _next_from_pager_script
     from crawler.extract.urls import article_ref, page_url
 
     base = "http://www.chengdupeace.gov.cn/"
-    for ext in ("html", "htm", "shtml"):
-        ref = article_ref(f"{base}scyw/20211103/2541288.{ext}", base)
-        assert ref is not None and ref.id == "2541288" and ref.url.endswith(f"/2541288.{ext}")
-        assert page_url(f"{base}scyw/index_1.{ext}", 2) == f"{base}scyw/index_2.{ext}"
-        script = f'<script>createPageHTML(3, 0, "index", "{ext}");</script>'
-        assert _next_from_pager_script(script, f"{base}scyw/") == f"{base}scyw/index_1.{ext}"
+    ref = article_ref(f"{base}scyw/20211103/2541288.{ext}", base)
+    assert ref is not None and ref.id == "2541288" and ref.url.endswith(f"/2541288.{ext}")
+    assert page_url(f"{base}scyw/index_1.{ext}", 2) == f"{base}scyw/index_2.{ext}"
+    script = f'<script>createPageHTML(3, 0, "index", "{ext}");</script>'
+    assert _next_from_pager_script(script, f"{base}scyw/") == f"{base}scyw/index_1.{ext}"
+
+
+def test_a_list_page_that_names_no_extension_is_html():
+    from crawler.extract.listing import _next_from_pager_script
+    from crawler.extract.urls import page_url
+
+    base = "http://www.chengdupeace.gov.cn/"
     assert page_url(f"{base}scyw/", 1) == f"{base}scyw/index_1.html"  # nothing says otherwise
     assert _next_from_pager_script("createPageHTML(3, 1)", f"{base}scyw/") == f"{base}scyw/index_2.html"

@@ -15,9 +15,9 @@ from rich.console import Console
 from crawler import exitcodes
 from crawler.extensions.progress import Progress, ProgressView
 from tests import consumer
-from tests.conftest import run_crawl, start_crawl, wait_for_article_requests
 from tests.fixture_server import FixtureSite
 from tests.test_commit import ARTICLE_IDS, assert_no_stray_files
+from tests.utils.crawl import run_crawl, start_crawl, wait_for_article_requests
 
 # The live site's politeness, given on the command line: a mirror on 127.0.0.1 has none by default.
 LIVE_POLITENESS = ("-s", "DOWNLOAD_DELAY=2", "-s", "AUTOTHROTTLE_ENABLED=True")

@@ -27,8 +27,8 @@ from crawler.spiders.paging import EmptyRun
 from crawler.spiders.sichuanpeace import SichuanpeaceSpider
 from tests import consumer
 from tests.bad_site import UTF8, _send, article_html
-from tests.conftest import run_crawl
 from tests.fixture_server import FixtureSite, Resource
+from tests.utils.crawl import run_crawl
 
 SITE = "www.sichuanpeace.gov.cn"
 
@@ -137,9 +137,9 @@ def test_a_redirect_to_a_private_address_is_refused(middleware):
     assert middleware.crawler.stats.get_value("offsite/refused/private_address") == 1
 
 
-def test_the_crawl_host_and_its_twin_pass(middleware):
-    for url in (f"https://{SITE}/scyw/", "https://sichuanpeace.gov.cn/scyw/index_2.html"):
-        assert middleware.process_request(Request(url, meta={"redirect_urls": [f"https://{SITE}/"]})) is None
+@pytest.mark.parametrize("url", [f"https://{SITE}/scyw/", "https://sichuanpeace.gov.cn/scyw/index_2.html"])
+def test_the_crawl_host_and_its_twin_pass(middleware, url):
+    assert middleware.process_request(Request(url, meta={"redirect_urls": [f"https://{SITE}/"]})) is None
 
 
 def test_a_spider_naming_no_host_fetches_what_it_is_given():

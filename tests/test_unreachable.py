@@ -4,9 +4,6 @@ with one line, exit code 4; once the site has answered, the same errors are retr
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 from unittest import mock
 
@@ -22,7 +19,8 @@ from crawler.downloadermiddlewares.retry import BackoffRetryMiddleware, unreacha
 from crawler.exceptions import Unreachable
 from crawler.spiders.sichuanpeace import SichuanpeaceSpider
 from tests import consumer
-from tests.conftest import PROJECT, free_port
+from tests.utils.cmdline import crawl
+from tests.utils.net import free_port
 
 
 @pytest.mark.parametrize("exception, reason", [
@@ -85,11 +83,8 @@ def test_a_timeout_is_retried_even_before_any_answer():
 def test_unreachable_site_ends_the_run_at_once_with_one_line(tmp_path, where, line):
     base_url = f"http://127.0.0.1:{free_port()}/" if where == "refused" else "http://www.sichuanpeace.invalid/"
     # The live site's defaults: its delay and backoff (97 s before, offline).
-    command = [sys.executable, "-m", "scrapy", "crawl", "sichuanpeace", "-a", f"base_url={base_url}",
-               "-s", f"OUTPUT_DIR={tmp_path}", "-s", "DOWNLOAD_DELAY=2", "-s", "AUTOTHROTTLE_ENABLED=True"]
     started = time.monotonic()
-    done = subprocess.run(command, cwd=PROJECT, env={**os.environ, "PYTHONPATH": str(PROJECT)},
-                          capture_output=True, text=True, timeout=300)
+    done = crawl(base_url, tmp_path, "-s", "DOWNLOAD_DELAY=2", "-s", "AUTOTHROTTLE_ENABLED=True")
     took = time.monotonic() - started
     print(f"\n{where}: exit {done.returncode} after {took:.1f} s")
     assert done.returncode == exitcodes.FETCHED_NOTHING

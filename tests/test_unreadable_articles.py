@@ -9,8 +9,8 @@ import sqlite3
 import pytest
 
 from tests import consumer
-from tests.conftest import run_crawl
 from tests.fixture_server import FixtureSite, Resource
+from tests.utils.crawl import run_crawl
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 ARTICLE = "/gcsy/20190319/1792665.html"

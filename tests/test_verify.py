@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,8 +15,9 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.archive.verify import verify
 from tests import consumer
-from tests.conftest import PROJECT, run_crawl
 from tests.fixture_server import FixtureSite
+from tests.utils.cmdline import scrapy_verify
+from tests.utils.crawl import run_crawl
 
 GONE = "/scyw/20250829/2992286.html"      # 404 on the second run, back as it was on the third
 ETAG = "/szdt/20240110/2868001.html"      # answers 304 to its ETag: a server-not-modified revisit
@@ -61,11 +59,6 @@ def archive(tmp_path_factory):
         third = run_crawl(site.base_url, out, "-a", "recheck=all", "-s", "CHECKPOINT_RECORDS=5")
         assert third.returncode == 0, third.log[-3000:]
         yield out, site.base_url.rstrip("/")
-
-
-def scrapy_verify(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "scrapy", "verify", *args], cwd=PROJECT, capture_output=True,
-                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(PROJECT)})
 
 
 def _record_at(path: Path, offset: int):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -21,9 +20,10 @@ from warcio.timeutils import timestamp_to_iso_date
 from bench.common import mirror_server
 from crawler.export import cli
 from tests import consumer
-from tests.conftest import PROJECT, run_crawl
 from tests.fixture_server import FixtureSite, Resource
 from tests.test_requisites import CdxjReplay
+from tests.utils.cmdline import scrapy_export
+from tests.utils.crawl import run_crawl
 
 EDITED = "/scyw/20211103/2541288.html"
 OLD_TITLE, NEW_TITLE = "遂宁市政法队伍教育整顿综述", "遂宁市政法队伍教育整顿工作综述"
@@ -38,12 +38,6 @@ class Runs:
     second: str
     modified: dict  # the rerun's modified record: its images were captured by the first run
     site: FixtureSite
-
-
-def scrapy_export(out: Path, *args: str) -> subprocess.CompletedProcess:
-    """The real ``scrapy export`` in a subprocess."""
-    return subprocess.run([sys.executable, "-m", "scrapy", "export", "-s", f"OUTPUT_DIR={out}", *args], cwd=PROJECT,
-                          env={**os.environ, "PYTHONPATH": str(PROJECT)}, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")

@@ -23,9 +23,10 @@ from warcio.recordloader import ArcWarcRecord
 from crawler.extract.article import parse_article
 from crawler.extract.cleaning import clean_blocks
 from tests import consumer
-from tests.conftest import PROJECT, run_crawl
 from tests.fixture_cases import load_cases
 from tests.fixture_server import FixtureSite, Resource
+from tests.utils.cmdline import PROJECT
+from tests.utils.crawl import run_crawl
 
 
 @pytest.fixture(scope="module")
