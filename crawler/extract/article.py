@@ -48,7 +48,10 @@ BOX_BULLET_MAX_CHARS = 2
 # BODY_SELECTORS compiled once, into one search for all of them.
 _BODY_SELECTORS = ContainerSelectors(S.BODY_SELECTORS)
 _TITLE_META = tuple((etree.XPath(xpath), weight) for xpath, weight in S.TITLE_META_XPATHS)
-_TITLE_ELEMENTS = tuple((etree.XPath(xpath), weight) for xpath, weight in S.TITLE_ELEMENT_XPATHS)
+# For the one pass over the title-ish elements: the TITLE_ELEMENTS entries (by position) each tag may satisfy.
+_TITLE_TAGS: dict[str, tuple[int, ...]] = {
+    tag: tuple(i for i, entry in enumerate(S.TITLE_ELEMENTS) if tag in entry.tags)
+    for entry in S.TITLE_ELEMENTS for tag in entry.tags}
 _SOURCE_META = tuple(etree.XPath(xpath) for xpath in S.SOURCE_META_XPATHS)
 _TIME_META = tuple(etree.XPath(xpath) for xpath in S.TIME_META_XPATHS)
 
@@ -109,25 +112,41 @@ def _strip_site_suffix(title: str) -> str:
         title = title[:match.start()]
 
 
-def _choose_title(tree: etree._Element, blocks: list[Block]) -> str | None:
+def _title_elements(tree: etree._Element) -> list[list[etree._Element]]:
+    """For each TITLE_ELEMENTS entry, its first TITLE_ELEMENTS_EACH elements in document order."""
+    found: list[list[etree._Element]] = [[] for _ in S.TITLE_ELEMENTS]
+    for element in tree.iter(*_TITLE_TAGS):
+        classes = None
+        for index in _TITLE_TAGS[element.tag]:
+            entry, elements = S.TITLE_ELEMENTS[index], found[index]
+            if len(elements) >= S.TITLE_ELEMENTS_EACH:
+                continue
+            if entry.class_parts:
+                classes = element.get("class") if classes is None else classes
+                if not classes or not any(part in classes for part in entry.class_parts):
+                    continue
+            elements.append(element)
+    return found
+
+
+def _choose_title(tree: etree._Element, blocks: list[Block], doc_title: str, anchors: InfoAnchors) -> str | None:
     """The headline, by agreement of the title meta tags, h1 and title-ish elements and <title>.
 
     Each source proposes with its weight (selectors.TITLE_*_XPATHS); a proposal the <title> starts
     with gains 3, one shown as a line of the page gains 1, one among the lines right above the info
     line gains 3 (a column header the <title> repeats sits higher). Without any proposal: the <title>'s first
-    part, split at its site separators (``_``, `` - ``, ``|``, ``--`` ...).
+    part, split at its site separators (``_``, `` - ``, ``|``, ``--`` ...). ``doc_title``: the
+    <title>'s text, whitespace folded.
     """
     proposals: dict[str, list] = {}
-    found = tree.find(".//title")
-    doc_title = clean_inline(element_text(found)) if found is not None else ""
     for xpath, weight in _TITLE_META:
         for value in xpath(tree)[:1]:
             value = clean_inline(str(value))
             # A CMS that copies the whole <title> into its meta title: its site suffix goes.
             _propose(proposals, _strip_site_suffix(value) if value == doc_title else value, weight)
-    for xpath, weight in _TITLE_ELEMENTS:
-        for element in xpath(tree)[:3]:
-            _propose(proposals, element_text(element), weight)
+    for entry, elements in zip(S.TITLE_ELEMENTS, _title_elements(tree)):
+        for element in elements:
+            _propose(proposals, element_text(element), entry.weight)
     doc_key = "".join(doc_title.split())
     # (``line`` has its whitespace folded to single spaces: dropping them gives the proposals' keys.)
     lines = {b.line.replace(" ", "") for b in blocks[:400] if not b.is_image and len(b.line) <= S.TITLE_MAX_CHARS}
@@ -139,10 +158,7 @@ def _choose_title(tree: etree._Element, blocks: list[Block]) -> str | None:
         _propose(proposals, _strip_site_suffix(doc_title), 1)
     # The lines right above the page's first info line (a time with 来源 ...) or 来源 line: where a
     # headline sits. The nearest of them proposes itself too (a headline in a plain <div>).
-    info = _find_info_index(blocks, None)
-    source_line = next((i for i, b in enumerate(blocks[:400]) if len(b.line) <= S.INFO_LINE_MAX_CHARS
-                        and not b.line.startswith(("（", "(")) and _has_source(b.line)), None)
-    anchor = min((i for i in (info, source_line) if i), default=None)
+    anchor = min((i for i in (anchors.info, anchors.source_line) if i), default=None)
     # The nearer a line is to that anchor, the more it weighs (a column header sits higher).
     above: dict[str, int] = {}
     for distance in range(TITLE_ABOVE_INFO_BLOCKS, 0, -1):
@@ -250,8 +266,39 @@ def _is_info_line(text: str, near_title: bool = False) -> bool:
     return near_title or bool(match["H"]) or "来源" in text or any(b in text for b in S.INFO_BRACKETS)
 
 
-def _find_info_index(blocks: list[Block], title_index: int | None) -> int | None:
-    """Index of the info line: right under the title when there is one, else the first in the page.
+@dataclass(frozen=True)
+class InfoAnchors:
+    """The page's first info line (one with 来源 preferred) and first short line naming a source,
+    found in one scan of its lines (``_info_anchors``)."""
+
+    info: int | None
+    source_line: int | None  # among the first SOURCE_LINE_BLOCKS lines
+
+
+# A line naming its source is looked for among this many first lines of the page.
+SOURCE_LINE_BLOCKS = 400
+
+
+def _info_anchors(blocks: list[Block]) -> InfoAnchors:
+    """The page's first info line, one with 来源 preferred, and its first short line with a 来源."""
+    first = source_line = None
+    for index, block in enumerate(blocks):
+        text = block.line
+        if (source_line is None and index < SOURCE_LINE_BLOCKS and len(text) <= S.INFO_LINE_MAX_CHARS
+                and not text.startswith(("（", "(")) and _has_source(text)):
+            source_line = index
+        if _is_info_line(text):
+            if S.SOURCE_RE.search(text):
+                # (A short info line with 来源 names a source itself: no source line comes later first.)
+                return InfoAnchors(index, source_line)
+            if first is None:
+                first = index
+    return InfoAnchors(first, source_line)
+
+
+def _find_info_index(blocks: list[Block], title_index: int | None, page_info: int | None) -> int | None:
+    """Index of the info line: right under the title when there is one, else the first in the page
+    (``page_info``, from ``_info_anchors``).
 
     Under the title, a line with 来源 or a time is preferred to a bare date; in the page, a line
     with 来源 is preferred.
@@ -271,15 +318,7 @@ def _find_info_index(blocks: list[Block], title_index: int | None) -> int | None
                     first = index
         if first is not None:
             return first
-    first = None
-    for index in range(len(blocks)):
-        text = blocks[index].line
-        if _is_info_line(text):
-            if S.SOURCE_RE.search(text):
-                return index
-            if first is None:
-                first = index
-    return first
+    return page_info
 
 
 def _find_title_index(blocks: list[Block], title: str | None) -> int | None:
@@ -622,9 +661,12 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
     hidden = hidden_elements(tree)
     linear_page = linearize(page.content_root, link_base, _body_marks(candidates), hidden)
     page_blocks = linear_page.blocks
-    article.title = _choose_title(tree, page_blocks)
+    title_element = next(tree.iter("title"), None)
+    doc_title = element_text(title_element) if title_element is not None else ""
+    anchors = _info_anchors(page_blocks)
+    article.title = _choose_title(tree, page_blocks, clean_inline(doc_title), anchors)
     title_index = _find_title_index(page_blocks, article.title)
-    info_index = _find_info_index(page_blocks, title_index)
+    info_index = _find_info_index(page_blocks, title_index, anchors.info)
     info_text = page_blocks[info_index].line if info_index is not None else None
 
     article.published_at = _page_time(info_text, page_blocks) if info_text else None
@@ -679,7 +721,7 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
     if article.blocks and _short_body(article.blocks, page_blocks):
         article.quality_flags.append("short_body")
 
-    if info_text is None and _looks_like_soft_404(tree, page_blocks, article.blocks):
+    if info_text is None and _looks_like_soft_404(doc_title, page_blocks, article.blocks):
         article.not_article_reason = "soft 404"
     elif not any(b.text.strip(" \u3000\xa0") for b in article.blocks):
         article.not_article_reason = "empty body"
@@ -717,13 +759,11 @@ def _attachments_in(found: list[dict[str, str]], blocks: list[Block]) -> list[di
     return [a for a in found if a["name"] in body_text or a["url"].rsplit("/", 1)[-1] in body_text]
 
 
-def _looks_like_soft_404(tree: etree._Element, blocks: list[Block], body: list[Block]) -> bool:
+def _looks_like_soft_404(title_text: str, blocks: list[Block], body: list[Block]) -> bool:
     """The <title> says the page is missing, or a short line does and no article text was found.
 
     (A template's hidden "页面未找到" box at the foot of a real article does not make it a 404.)
     """
-    title = tree.find(".//title")
-    title_text = element_text(title) if title is not None else ""
     if S.SOFT_404_RE.search(title_text) or title_text.strip().startswith("404"):
         return True
     if sum(len(b.line) for b in body if _is_paragraph(b)) >= SOFT_404_MAX_BODY_CHARS:
