@@ -153,43 +153,50 @@ def linearize(root: etree._Element, page_url: str,
     blocks, attachments, ranges = out.blocks, out.attachments, out.ranges
     buffer: list[str] = []
     seen_attachments: set[str] = set()
-    # Characters put in the buffer inside a link / a heading or bold, and how deep in one the walk is.
-    counts = [0, 0, 0]
-    depth = [0, 0, 0]  # ... and inside a centred or small element that follows an image
+    # The walk's state, in closure variables (cheaper to read and write than items of a list).
+    # Characters put in the buffer inside a link / a heading or bold / a centred or small element
+    # that follows an image, and how deep in one the walk is.
+    link_chars = strong_chars = caption_chars = 0
+    in_link = in_strong = in_caption = 0
     # Block boundaries passed so far, and how many had been passed at the last image: text flushed
     # with none passed since the image is in the image's own block.
-    bounds = [0, -1]
+    bound, image_bound = 0, -1
     # Whether the last block is an image, or an image's file name right under one: the next
     # text may be its caption.
-    after = [False]
+    after = False
 
     def add(text: str) -> None:
+        nonlocal link_chars, strong_chars, caption_chars
         buffer.append(text)
-        if depth[0]:
-            counts[0] += len(text.strip())
-        if depth[1]:
-            counts[1] += len(text.strip())
-        if depth[2]:
-            counts[2] += len(text.strip())
+        if in_link or in_strong or in_caption:
+            size = len(text.strip())
+            if in_link:
+                link_chars += size
+            if in_strong:
+                strong_chars += size
+            if in_caption:
+                caption_chars += size
 
     def flush() -> None:
         """The buffer, if it holds text, becomes a block (callers test ``buffer`` first: most calls find it empty)."""
+        nonlocal link_chars, strong_chars, caption_chars, after
         text = "".join(buffer).strip(_INLINE_WHITESPACE)
         buffer.clear()
         # Keep NBSP/U+3000-only lines: the cleaner removes and counts them as empty paragraphs.
         if text:
-            line_after_image = after[0]
+            line_after_image = after
             # In the image's own block, or mostly in a centred or small element right after it.
-            by_image = line_after_image and ((bounds[0] == bounds[1] and blocks[-1].is_image)
-                                             or counts[2] * 2 >= len(text.strip()) > 0)
-            blocks.append(Block(text.replace("\n", " "), link_chars=counts[0], strong_chars=counts[1],
+            by_image = line_after_image and ((bound == image_bound and blocks[-1].is_image)
+                                             or caption_chars * 2 >= len(text.strip()) > 0)
+            blocks.append(Block(text.replace("\n", " "), link_chars=link_chars, strong_chars=strong_chars,
                                 by_image=by_image))
             # An image's file name shown under it (alt residue) keeps the place right after the image.
-            after[0] = (line_after_image and blocks[-2].is_image and len(text) <= 90
-                        and IMAGE_FILENAME_RE.search(blocks[-1].line) is not None)
-        counts[0] = counts[1] = counts[2] = 0
+            after = (line_after_image and blocks[-2].is_image and len(text) <= 90
+                     and IMAGE_FILENAME_RE.search(blocks[-1].line) is not None)
+        link_chars = strong_chars = caption_chars = 0
 
     def image(element: etree._Element) -> None:
+        nonlocal image_bound, after
         if buffer:
             flush()
         src = resolve_href(_image_src(element), page_url)
@@ -197,8 +204,8 @@ def linearize(root: etree._Element, page_url: str,
             src = onto_page_site(src, page_url)
             alt = (element.get("alt") or element.get("title") or "").strip() or None
             blocks.append(Block(src=src, alt=alt))
-            bounds[1] = bounds[0]
-            after[0] = True
+            image_bound = bound
+            after = True
 
     def attachment(element: etree._Element, href: str) -> None:
         url = resolve_href(href, page_url)
@@ -209,6 +216,7 @@ def linearize(root: etree._Element, page_url: str,
             attachments.append({"url": url, "name": name})
 
     def walk(element: etree._Element) -> None:
+        nonlocal bound, in_link, in_strong, in_caption
         tag = element.tag
         if (tag.__class__ is not str or (tag in SKIP_TAGS and element is not root)  # entities, scripts, styles ...
                 or (hidden and element in hidden)):  # text a reader never sees
@@ -227,9 +235,9 @@ def linearize(root: etree._Element, page_url: str,
             if is_block:
                 if buffer:
                     flush()
-                bounds[0] += 1
+                bound += 1
             # Right after an image (nothing flushed since): is this element a caption's place?
-            captioning = after[0] and not buffer and _caption_place(element)
+            captioning = after and not buffer and _caption_place(element)
             if marked:
                 start = (len(blocks), len(attachments))
             link = strong = False
@@ -239,12 +247,12 @@ def linearize(root: etree._Element, page_url: str,
                     attachment(element, href)
                 elif href:
                     link = True
+                    in_link += 1
             elif tag in HEADING_TAGS:
                 strong = True
-            depth[0] += link
-            depth[1] += strong
+                in_strong += 1
             if captioning:
-                depth[2] += 1
+                in_caption += 1
             text = element.text
             # Whitespace between blocks (the source's indentation) would only be stripped again.
             if text and (buffer or text.strip(_INLINE_WHITESPACE)):
@@ -252,14 +260,16 @@ def linearize(root: etree._Element, page_url: str,
             if len(element):  # a leaf (most <p>) needs no child iterator
                 for child in element:
                     walk(child)  # noqa: F821 (a linter misreads the ``del walk`` below)
-            depth[0] -= link
-            depth[1] -= strong
+            if link:
+                in_link -= 1
+            elif strong:
+                in_strong -= 1
             if is_block:
                 if buffer:
                     flush()
-                bounds[0] += 1
+                bound += 1
             if captioning:
-                depth[2] -= 1
+                in_caption -= 1
             if marked:
                 ranges[element] = (slice(start[0], len(blocks)), slice(start[1], len(attachments)))
         tail = element.tail
