@@ -101,15 +101,21 @@ def hidden_elements(root: etree._Element) -> frozenset[etree._Element]:
     """The elements under ``root`` a reader never sees (display:none or visibility:hidden in their
     style, the ``hidden`` attribute, aria-hidden="true") that hold text; ``linearize`` skips them,
     as readability does."""
-    found = []
-    for element in root.iter(*HIDDEN_TAGS):
-        style = element.get("style")
-        if (style and ("none" in style or "hidden" in style) and HIDDEN_STYLE_RE.search(style)) or (
-                element.get("hidden") is not None or element.get("aria-hidden") == "true"):
-            found.append(element)
+    return holding_text([element for element in root.iter(*HIDDEN_TAGS) if is_hidden(element)])
+
+
+def is_hidden(element: etree._Element) -> bool:
+    """Whether a reader never sees the element (its style, ``hidden``, aria-hidden="true")."""
+    style = element.get("style")
+    return bool(style and ("none" in style or "hidden" in style) and HIDDEN_STYLE_RE.search(style)) or (
+        element.get("hidden") is not None or element.get("aria-hidden") == "true")
+
+
+def holding_text(hidden: list[etree._Element]) -> frozenset[etree._Element]:
+    """The hidden elements that hold text: what ``linearize`` skips."""
     # Only text: a hidden control (a share box's "分享到 - 微信", an icon) still marks where the
     # template's parts meet, as it did, and is cleaned as boilerplate if it lands in a body.
-    return frozenset(e for e in found if _text_chars(e, HIDDEN_MIN_CHARS) >= HIDDEN_MIN_CHARS) if found else frozenset()
+    return frozenset(e for e in hidden if _text_chars(e, HIDDEN_MIN_CHARS) >= HIDDEN_MIN_CHARS) if hidden else frozenset()
 
 
 def _text_chars(element: etree._Element, enough: int) -> int:
