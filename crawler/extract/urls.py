@@ -244,10 +244,9 @@ def page_url(url: str, page: int, ext: str | None = None) -> str:
 
 def is_attachment(url: str) -> bool:
     """True for links to documents (PDF, DOC, XLS ...) that become attachment entries."""
-    tail = url.rpartition(".")[2]
-    if not ("/" in tail or "?" in tail or "#" in tail) and tail.lower() not in ATTACHMENT_EXTENSIONS:
-        # The usual link (….html): what follows its last dot is its extension, or no extension
-        # at all; not an attachment's, whatever ``extension`` would find. Decided without splitting.
+    if url.rpartition(".")[2].lower() not in ATTACHMENT_EXTENSIONS and "?" not in url and "#" not in url:
+        # The usual link (….html): without a query or fragment, what follows its last dot is its
+        # extension, or it has none. Decided without splitting the URL.
         return False
     return extension(url) in ATTACHMENT_EXTENSIONS
 
