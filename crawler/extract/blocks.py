@@ -16,7 +16,7 @@ from ..rules.selectors import (BLOCK_TAGS, CAPTION_CLASS_RE, CAPTION_FONT_SIZES,
                                CONTENT_LONG_CHARS, CONTENT_MARKS, HEADING_TAGS, HIDDEN_STYLE_RE, HIDDEN_TAGS,
                                MIN_CONTENT_CHARS, SKIP_TAGS)
 from .page import element_text
-from .urls import is_attachment, onto_page_site, resolve_href
+from .urls import is_attachment, onto_page_site, origin_of, resolve_href
 
 _INLINE_WHITESPACE = " \t\r\n"
 # A hidden element holding at least this many characters of text is skipped (``hidden_elements``).
@@ -159,6 +159,9 @@ def linearize(root: etree._Element, page_url: str,
     blocks, attachments, ranges = out.blocks, out.attachments, out.ranges
     buffer: list[str] = []
     seen_attachments: set[str] = set()
+    # A resolved URL (``resolve_href``: no fragment, split and joined again) that starts with the
+    # page's own scheme and authority is what ``onto_page_site`` would make of it.
+    page_origin = origin_of(page_url)
     # The walk's state, in closure variables (cheaper to read and write than items of a list).
     # Characters put in the buffer inside a link / a heading or bold / a centred or small element
     # that follows an image, and how deep in one the walk is.
@@ -207,7 +210,8 @@ def linearize(root: etree._Element, page_url: str,
             flush()
         src = resolve_href(_image_src(element), page_url)
         if src:
-            src = onto_page_site(src, page_url)
+            if not src.startswith(page_origin):
+                src = onto_page_site(src, page_url)
             alt = (element.get("alt") or element.get("title") or "").strip() or None
             blocks.append(Block(src=src, alt=alt))
             image_bound = bound

@@ -109,6 +109,11 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/"
 
 
+def origin_of(url: str) -> str:
+    """``scheme://authority/`` of a URL."""
+    return _origin(url)
+
+
 @lru_cache(maxsize=RESOLVE_CACHE_SIZE)
 def _resolve(href: str, base: str) -> str | None:
     try:
