@@ -124,6 +124,9 @@ class TreeScan:
 
 
 _SELECTOR_TAGS = _BODY_SELECTORS.tags
+# Each TITLE_ELEMENTS entry's class substrings as one pattern (None: any element of its tags).
+_TITLE_CLASS_RES = tuple(re.compile("|".join(map(re.escape, entry.class_parts))) if entry.class_parts else None
+                         for entry in S.TITLE_ELEMENTS)
 _HIDDEN_TAGS = frozenset(HIDDEN_TAGS)
 # Every tag one of the three looks at: lxml's C iterator yields only these, once each.
 _SCAN_TAGS = tuple(sorted(_SELECTOR_TAGS | _HIDDEN_TAGS | set(_TITLE_TAGS)))
@@ -145,8 +148,8 @@ def _scan_tree(tree: etree._Element) -> TreeScan:
         if tag in _HIDDEN_TAGS and is_hidden(element):
             hidden.append(element)
         for index in _TITLE_TAGS.get(tag, ()):
-            parts, elements = S.TITLE_ELEMENTS[index].class_parts, titles[index]
-            if len(elements) < each and (not parts or (classes and any(part in classes for part in parts))):
+            parts, elements = _TITLE_CLASS_RES[index], titles[index]
+            if len(elements) < each and (parts is None or (classes and parts.search(classes) is not None)):
                 elements.append(element)
     return TreeScan(_BODY_SELECTORS.finish(tree, found), holding_text(hidden), titles)
 

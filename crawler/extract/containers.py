@@ -80,6 +80,9 @@ class ContainerSelectors:
                 self._by_id.setdefault(selector.id, []).append(index)
             else:
                 self._by_tag.setdefault(selector.tag, []).append(index)
+        # Any of the class tokens in a class attribute, as a substring: a quick test that passes
+        # every element one of them matches (and a few more, which the exact test then drops).
+        self._token_hint = re.compile("|".join(map(re.escape, sorted(self._by_token)))) if self._by_token else None
 
     @property
     def tags(self) -> frozenset[str]:
@@ -93,12 +96,13 @@ class ContainerSelectors:
     def sort(self, element: etree._Element, classes: str | None, found: list[list[etree._Element]]) -> None:
         """Add an element of one of ``tags`` (with its class attribute) to the selectors it matches."""
         candidates = list(self._by_tag.get(element.tag, ()))
-        if classes:
+        if classes and self._token_hint is not None and self._token_hint.search(classes) is not None:
             for token in _CLASS_SEPARATORS_RE.split(classes):
                 candidates += self._by_token.get(token, ())
-        element_id = element.get("id")
-        if element_id:
-            candidates += self._by_id.get(element_id, ())
+        if self._by_id:
+            element_id = element.get("id")
+            if element_id:
+                candidates += self._by_id.get(element_id, ())
         for index in candidates:
             if self.selectors[index][0].matches(element) and element not in found[index]:
                 found[index].append(element)
