@@ -521,6 +521,8 @@ def _editor(blocks: list[Block], start: int) -> str | None:
         if len(block.text) > 2 * S.EDITOR_LINE_MAX_CHARS or block.is_image:
             continue  # long lines are paragraphs: skip before normalizing them
         text = block.line
+        if S.EDITOR_LABEL_CHAR not in text:
+            continue
         if len(text) <= S.EDITOR_LINE_MAX_CHARS or S.INFO_BRACKETS[0] in text:
             matches = [m for m in S.EDITOR_RE.finditer(text) if m["editor"].strip()]
             if matches:  # "编辑：倪仕轩 责任编辑：杨格": the responsible editor

@@ -48,6 +48,8 @@ def boilerplate_rule(text: str) -> str | None:
     at = bisect_left(_MAX_CHARS, len(text))
     if at < len(_RULES_UP_TO):
         for rule in _RULES_UP_TO[at]:
+            if rule.triggers and not any(trigger in text for trigger in rule.triggers):
+                continue  # none of the substrings its every match holds: not searched
             if rule.pattern.search(text):
                 return rule.name
     return None

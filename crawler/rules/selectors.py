@@ -136,6 +136,8 @@ EDITOR_RE = re.compile(
     r"(?=[)）\]】|｜]|$|\s{2,}|\s*(?:来源|作者|审核|校对|责任|发布|时间|日期)|\s*_?[A-Z]{2}\d{2,6}\b)")
 # An editor credit is a short line (or the info line).
 EDITOR_LINE_MAX_CHARS = 60
+# Every EDITOR_RE label (编辑, 责编, 小编 ...) holds this character: a line without it is not searched.
+EDITOR_LABEL_CHAR = "编"
 
 # --- Breadcrumb -------------------------------------------------------------------------------
 BREADCRUMB_RE = re.compile(r"(?:您的位置|当前位置|所在位置)\s*[:：]?\s*(?P<trail>.{0,120})")
