@@ -20,7 +20,7 @@ from ..rules import selectors as S
 from ..rules.selectors import HIDDEN_TAGS
 from .blocks import Block, Linearized, clean_inline, holding_text, is_hidden, linearize
 from .containers import ContainerSelectors
-from .page import HtmlPage, element_text, load_page
+from .page import HtmlPage, element_text, first_element, load_page
 from .urls import URL_SHAPE_CURRENT, ArticleRef, page_ref
 
 EXTRACTOR_FALLBACK = "fallback"
@@ -693,7 +693,7 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
     candidates, hidden = scan.candidates, scan.hidden
     linear_page = linearize(page.content_root, link_base, _body_marks(candidates), hidden)
     page_blocks = linear_page.blocks
-    title_element = next(tree.iter("title"), None)
+    title_element = first_element(tree, "title")
     doc_title = element_text(title_element) if title_element is not None else ""
     anchors = _info_anchors(page_blocks)
     article.title = _choose_title(tree, page_blocks, clean_inline(doc_title), anchors, scan.title_elements)
