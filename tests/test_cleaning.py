@@ -80,7 +80,8 @@ def test_line_rule_triggers_hold_in_every_match():
     from crawler.rules.boilerplate import LINE_RULES
     examples = ["2021-11-03 10:00:08 来源:四川法治报", "06/02/2022 10:30", "来源：新华社 作者：张三", "浏览次数：100",
                 "最后更新: 2019-09-07 15:14:21", "（责编：赵欣悦、杨光宇）", "小编 李四", "收藏本页", "字号：大 中 小",
-                "【返回】", "打印本页 关闭窗口", "点击进入“文艺星青年”>>", "发送GP到6666 随时随地查行情", "请关注www.x.com"]
+                "【返回】", "打印本页 关闭窗口", "点击进入“文艺星青年”>>", "发送GP到6666 随时随地查行情",
+                "请关注www.x.com"]
     texts = examples + _page_lines()
     for rule in LINE_RULES:
         if not rule.triggers:

@@ -90,7 +90,8 @@ def test_first_body_container_holding_only_script_text_gives_way_to_the_next_sel
 
 @pytest.mark.parametrize(("html", "expected"), [
     ("<html><head><title>一</title></head><body><svg><title>二</title></svg></body></html>", "一"),
-    ("<html><head><meta charset=utf-8></head><body><p>x</p><svg><title>二</title></svg><title>三</title></body></html>", "二"),
+    ("<html><head><meta charset=utf-8></head><body><p>x</p><svg><title>二</title></svg><title>三</title></body>"
+     "</html>", "二"),
     ("<html><head><noscript><title>四</title></noscript><title>五</title></head><body></body></html>", "四"),
     ("<html><head></head><body><p>没有标题</p></body></html>", None),
 ])

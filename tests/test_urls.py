@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.extract.urls import article_ref, extension, is_attachment, list_page, onto_page_site, resolve_href, same_site
+from crawler.extract.urls import (
+    article_ref,
+    extension,
+    is_attachment,
+    list_page,
+    onto_page_site,
+    resolve_href,
+    same_site,
+)
 
 BASE = "https://www.sichuanpeace.gov.cn/"
 

@@ -118,7 +118,9 @@ def holding_text(hidden: list[etree._Element]) -> frozenset[etree._Element]:
     """The hidden elements that hold text: what ``linearize`` skips."""
     # Only text: a hidden control (a share box's "分享到 - 微信", an icon) still marks where the
     # template's parts meet, as it did, and is cleaned as boilerplate if it lands in a body.
-    return frozenset(e for e in hidden if _text_chars(e, HIDDEN_MIN_CHARS) >= HIDDEN_MIN_CHARS) if hidden else frozenset()
+    if not hidden:
+        return frozenset()
+    return frozenset(e for e in hidden if _text_chars(e, HIDDEN_MIN_CHARS) >= HIDDEN_MIN_CHARS)
 
 
 def _text_chars(element: etree._Element, enough: int) -> int:

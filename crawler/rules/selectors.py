@@ -49,11 +49,13 @@ class TitleElements:
 
 
 # Found in one pass of lxml's C iterator over the elements of their tags (article.py,
-# ``_title_elements``): as XPath (//h1, //*[@class][contains(@class,'tit') ...], //h2) they cost
+# ``_scan_tree``): as XPath (//h1, //*[@class][contains(@class,'tit') ...], //h2) they cost
 # three whole-tree searches, ~0.3 ms per real page, the class one most.
 TITLE_ELEMENTS: tuple[TitleElements, ...] = (
-    TitleElements(("h1",), (), 2),                                             # the page's headline, usually
-    TitleElements(("h1", "h2", "h3", "div", "td", "p", "span"), ("tit", "bt"), 1),  # div.title, td.bt … ("tit" in "title")
+    # The page's headline, usually.
+    TitleElements(("h1",), (), 2),
+    # div.title, td.bt … ("title" holds "tit").
+    TitleElements(("h1", "h2", "h3", "div", "td", "p", "span"), ("tit", "bt"), 1),
     TitleElements(("h2",), (), 1),
 )
 # Of each TITLE_ELEMENTS entry, the first this many elements in the page propose.
