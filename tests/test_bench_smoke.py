@@ -56,6 +56,20 @@ def test_extraction_bench(tmp_path):
     assert {"nproc", "cpu", "versions"} <= set(result["machine"])
 
 
+def test_extract_sidebyside_bench():
+    """The side-by-side run imports two checkouts under one name; here this one twice."""
+    command = [sys.executable, "-m", "bench.extract_sidebyside", "--base", str(PROJECT), "--rounds", "1",
+               "--articles", "3"]
+    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
+    done = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout)
+    assert (result["real"]["pages"], result["synthetic"]["pages"]) == (70, 3)
+    for corpus in ("real", "synthetic"):
+        assert {"median", "sum", "paired_median"} == set(result[corpus]["this/base"])
+        assert result[corpus]["base"]["median_ms"] > 0 and result[corpus]["this"]["median_ms"] > 0
+
+
 def test_crawl_rate_bench(tmp_path):
     result = run_bench("bench.crawl_rate", tmp_path / "crawl_rate.json", "--articles", "30", "--rounds", "2",
                        "--loadtest-seconds", "0.5")

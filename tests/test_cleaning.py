@@ -58,3 +58,35 @@ def test_byline_is_last_paragraph():
     cleaned = clean_blocks([Block(text=CONTENT), Block(text="(文豪 四川法治报全媒体记者 罗孝伟)")])
     assert cleaned.byline == "(文豪 四川法治报全媒体记者 罗孝伟)"
     assert cleaned.body.endswith(cleaned.byline)
+
+
+def _page_lines() -> list[str]:
+    """Every line of the real pages and the fixture pages, cleaned as the cleaner cleans it."""
+    from collections import Counter
+    from pathlib import Path
+
+    from crawler.extract.article import parse_article
+    from crawler.extract.cleaning import clean_text
+    root = Path(__file__).parent
+    lines = []
+    for path in [*sorted((root / "realpages" / "pages").glob("*.html")), *sorted(root.glob("fixtures/*/page.html"))]:
+        raw = parse_article(path.read_bytes(), "http://www.sichuanpeace.gov.cn/scyw/20240101/123456.html")
+        lines += [clean_text(b.text, Counter()) for b in raw.blocks if not b.is_image]
+    return lines
+
+
+def test_line_rule_triggers_hold_in_every_match():
+    """A rule's triggers are a quick test before its pattern: every text the pattern matches holds one."""
+    from crawler.rules.boilerplate import LINE_RULES
+    examples = ["2021-11-03 10:00:08 来源:四川法治报", "06/02/2022 10:30", "来源：新华社 作者：张三", "浏览次数：100",
+                "最后更新: 2019-09-07 15:14:21", "（责编：赵欣悦、杨光宇）", "小编 李四", "收藏本页", "字号：大 中 小",
+                "【返回】", "打印本页 关闭窗口", "点击进入“文艺星青年”>>", "发送GP到6666 随时随地查行情",
+                "请关注www.x.com"]
+    texts = examples + _page_lines()
+    for rule in LINE_RULES:
+        if not rule.triggers:
+            continue
+        matched = [t for t in texts if rule.pattern.search(t)]
+        assert matched, f"{rule.name}: no text of the corpus to check its triggers on"
+        for text in matched:
+            assert any(trigger in text for trigger in rule.triggers), (rule.name, text)

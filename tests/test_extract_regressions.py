@@ -86,3 +86,19 @@ def test_first_body_container_holding_only_script_text_gives_way_to_the_next_sel
     raw = parse_article(html, URL)
     assert raw.extractor == "current"
     assert clean_blocks(raw.blocks).body.split("\n") == paragraphs
+
+
+@pytest.mark.parametrize(("html", "expected"), [
+    ("<html><head><title>一</title></head><body><svg><title>二</title></svg></body></html>", "一"),
+    ("<html><head><meta charset=utf-8></head><body><p>x</p><svg><title>二</title></svg><title>三</title></body>"
+     "</html>", "二"),
+    ("<html><head><noscript><title>四</title></noscript><title>五</title></head><body></body></html>", "四"),
+    ("<html><head></head><body><p>没有标题</p></body></html>", None),
+])
+def test_first_element_is_the_first_in_document_order(html: str, expected: str | None) -> None:
+    """``first_element`` answers as ``tree.find(".//title")`` does, without walking past the <head>."""
+    from crawler.extract.page import first_element, load_page
+    tree = load_page(html).tree
+    found = first_element(tree, "title")
+    assert (found.text if found is not None else None) == expected
+    assert found is tree.find(".//title")  # lxml hands out one proxy per node while it lives

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.extract.urls import article_ref, list_page, resolve_href, same_site
+from crawler.extract.urls import (
+    article_ref,
+    extension,
+    is_attachment,
+    list_page,
+    onto_page_site,
+    resolve_href,
+    same_site,
+)
 
 BASE = "https://www.sichuanpeace.gov.cn/"
 
@@ -53,3 +61,33 @@ def test_host_rules():
     assert same_site("http://sichuanpeace.gov.cn/a", "www.sichuanpeace.gov.cn")
     assert not same_site("https://www.chengdupeace.gov.cn/a", "www.sichuanpeace.gov.cn")
     assert same_site("http://127.0.0.1:8080/a", "127.0.0.1")
+
+
+@pytest.mark.parametrize("url", [
+    "http://www.sichuanpeace.gov.cn/uploads/file.pdf", "/uploads/FILE.DOCX", "file.xls",
+    "http://x.cn/a.pdf?v=1.2", "http://x.cn/a.pdf#page.3", "/a.zip?x=1&y=2.5#top",
+])
+def test_attachment_links(url: str) -> None:
+    assert is_attachment(url)
+
+
+@pytest.mark.parametrize("url", [
+    "http://www.sichuanpeace.gov.cn/scyw/20240101/123456.html", "/a/b.html?f=x.pdf", "/a.pdf/b",
+    "http://example.pdf", "http://example.pdf/", "index", "/a/b.c/d", "http://x.cn/a.html#b.zip",
+    "http://x.cn/a.htm?name=report.doc",
+])
+def test_not_attachment_links(url: str) -> None:
+    assert not is_attachment(url)
+    assert extension(url) not in {"pdf", "doc", "docx", "xls", "zip"}
+
+
+@pytest.mark.parametrize(("url", "page_url", "expected"), [
+    # On the page's site (www. and bare host are one): moved onto the page's scheme and authority.
+    ("https://sichuanpeace.gov.cn/a/b.jpg?x=1", "http://www.sichuanpeace.gov.cn:8080/p.html",
+     "http://www.sichuanpeace.gov.cn:8080/a/b.jpg?x=1"),
+    ("http://WWW.Sichuanpeace.gov.cn/a.png", "https://sichuanpeace.gov.cn/p.html", "https://sichuanpeace.gov.cn/a.png"),
+    # Elsewhere: left as it is.
+    ("http://img.cdn.cn/a.jpg", "http://www.sichuanpeace.gov.cn/p.html", "http://img.cdn.cn/a.jpg"),
+])
+def test_onto_page_site(url: str, page_url: str, expected: str) -> None:
+    assert onto_page_site(url, page_url) == expected

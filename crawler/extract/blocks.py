@@ -7,6 +7,7 @@ every template, known or not.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -16,11 +17,13 @@ from ..rules.selectors import (BLOCK_TAGS, CAPTION_CLASS_RE, CAPTION_FONT_SIZES,
                                CONTENT_LONG_CHARS, CONTENT_MARKS, HEADING_TAGS, HIDDEN_STYLE_RE, HIDDEN_TAGS,
                                MIN_CONTENT_CHARS, SKIP_TAGS)
 from .page import element_text
-from .urls import is_attachment, onto_page_site, resolve_href
+from .urls import is_attachment, onto_page_site, origin_of, resolve_href
 
 _INLINE_WHITESPACE = " \t\r\n"
 # A hidden element holding at least this many characters of text is skipped (``hidden_elements``).
 HIDDEN_MIN_CHARS = MIN_CONTENT_CHARS
+# CONTENT_MARKS in one pattern: one search of a line, cheaper than a generator of ``in`` tests.
+_CONTENT_MARKS_RE = re.compile("|".join(map(re.escape, CONTENT_MARKS)))
 
 
 @dataclass(slots=True, init=False)
@@ -53,7 +56,7 @@ class Block:
                  link_chars: int = 0, strong_chars: int = 0, by_image: bool = False):
         self.text, self.src, self.alt = text, src, alt
         self.by_image = by_image
-        self.line = line = clean_inline(text)
+        self.line = line = " ".join(text.split())  # clean_inline, without the call
         self.link_chars, self.strong_chars = link_chars, strong_chars
         size = len(line)
         self.is_image = src is not None
@@ -61,7 +64,7 @@ class Block:
         self.is_strong = strong_chars * 5 >= size * 4 > 0
         # Not links, and long, or of some length with prose punctuation (not a metadata cell).
         self.is_content = self.is_image or (size >= MIN_CONTENT_CHARS and not self.is_links and (
-            size >= CONTENT_LONG_CHARS or any(mark in line for mark in CONTENT_MARKS)))
+            size >= CONTENT_LONG_CHARS or _CONTENT_MARKS_RE.search(line) is not None))
 
 
 def clean_inline(text: str) -> str:
@@ -101,15 +104,23 @@ def hidden_elements(root: etree._Element) -> frozenset[etree._Element]:
     """The elements under ``root`` a reader never sees (display:none or visibility:hidden in their
     style, the ``hidden`` attribute, aria-hidden="true") that hold text; ``linearize`` skips them,
     as readability does."""
-    found = []
-    for element in root.iter(*HIDDEN_TAGS):
-        style = element.get("style")
-        if (style and ("none" in style or "hidden" in style) and HIDDEN_STYLE_RE.search(style)) or (
-                element.get("hidden") is not None or element.get("aria-hidden") == "true"):
-            found.append(element)
+    return holding_text([element for element in root.iter(*HIDDEN_TAGS) if is_hidden(element)])
+
+
+def is_hidden(element: etree._Element) -> bool:
+    """Whether a reader never sees the element (its style, ``hidden``, aria-hidden="true")."""
+    style = element.get("style")
+    return bool(style and ("none" in style or "hidden" in style) and HIDDEN_STYLE_RE.search(style)) or (
+        element.get("hidden") is not None or element.get("aria-hidden") == "true")
+
+
+def holding_text(hidden: list[etree._Element]) -> frozenset[etree._Element]:
+    """The hidden elements that hold text: what ``linearize`` skips."""
     # Only text: a hidden control (a share box's "分享到 - 微信", an icon) still marks where the
     # template's parts meet, as it did, and is cleaned as boilerplate if it lands in a body.
-    return frozenset(e for e in found if _text_chars(e, HIDDEN_MIN_CHARS) >= HIDDEN_MIN_CHARS) if found else frozenset()
+    if not hidden:
+        return frozenset()
+    return frozenset(e for e in hidden if _text_chars(e, HIDDEN_MIN_CHARS) >= HIDDEN_MIN_CHARS)
 
 
 def _text_chars(element: etree._Element, enough: int) -> int:
@@ -153,52 +164,63 @@ def linearize(root: etree._Element, page_url: str,
     blocks, attachments, ranges = out.blocks, out.attachments, out.ranges
     buffer: list[str] = []
     seen_attachments: set[str] = set()
-    # Characters put in the buffer inside a link / a heading or bold, and how deep in one the walk is.
-    counts = [0, 0, 0]
-    depth = [0, 0, 0]  # ... and inside a centred or small element that follows an image
+    # A resolved URL (``resolve_href``: no fragment, split and joined again) that starts with the
+    # page's own scheme and authority is what ``onto_page_site`` would make of it.
+    page_origin = origin_of(page_url)
+    # The walk's state, in closure variables (cheaper to read and write than items of a list).
+    # Characters put in the buffer inside a link / a heading or bold / a centred or small element
+    # that follows an image, and how deep in one the walk is.
+    link_chars = strong_chars = caption_chars = 0
+    in_link = in_strong = in_caption = 0
     # Block boundaries passed so far, and how many had been passed at the last image: text flushed
     # with none passed since the image is in the image's own block.
-    bounds = [0, -1]
+    bound, image_bound = 0, -1
     # Whether the last block is an image, or an image's file name right under one: the next
     # text may be its caption.
-    after = [False]
+    after = False
 
     def add(text: str) -> None:
+        nonlocal link_chars, strong_chars, caption_chars
         buffer.append(text)
-        if depth[0]:
-            counts[0] += len(text.strip())
-        if depth[1]:
-            counts[1] += len(text.strip())
-        if depth[2]:
-            counts[2] += len(text.strip())
+        if in_link or in_strong or in_caption:
+            size = len(text.strip())
+            if in_link:
+                link_chars += size
+            if in_strong:
+                strong_chars += size
+            if in_caption:
+                caption_chars += size
 
     def flush() -> None:
         """The buffer, if it holds text, becomes a block (callers test ``buffer`` first: most calls find it empty)."""
+        nonlocal link_chars, strong_chars, caption_chars, after
         text = "".join(buffer).strip(_INLINE_WHITESPACE)
         buffer.clear()
         # Keep NBSP/U+3000-only lines: the cleaner removes and counts them as empty paragraphs.
         if text:
-            line_after_image = after[0]
+            line_after_image = after
             # In the image's own block, or mostly in a centred or small element right after it.
-            by_image = line_after_image and ((bounds[0] == bounds[1] and blocks[-1].is_image)
-                                             or counts[2] * 2 >= len(text.strip()) > 0)
-            blocks.append(Block(text.replace("\n", " "), link_chars=counts[0], strong_chars=counts[1],
+            by_image = line_after_image and ((bound == image_bound and blocks[-1].is_image)
+                                             or caption_chars * 2 >= len(text.strip()) > 0)
+            blocks.append(Block(text.replace("\n", " "), link_chars=link_chars, strong_chars=strong_chars,
                                 by_image=by_image))
             # An image's file name shown under it (alt residue) keeps the place right after the image.
-            after[0] = (line_after_image and blocks[-2].is_image and len(text) <= 90
-                        and IMAGE_FILENAME_RE.search(blocks[-1].line) is not None)
-        counts[0] = counts[1] = counts[2] = 0
+            after = (line_after_image and blocks[-2].is_image and len(text) <= 90
+                     and IMAGE_FILENAME_RE.search(blocks[-1].line) is not None)
+        link_chars = strong_chars = caption_chars = 0
 
     def image(element: etree._Element) -> None:
+        nonlocal image_bound, after
         if buffer:
             flush()
         src = resolve_href(_image_src(element), page_url)
         if src:
-            src = onto_page_site(src, page_url)
+            if not src.startswith(page_origin):
+                src = onto_page_site(src, page_url)
             alt = (element.get("alt") or element.get("title") or "").strip() or None
             blocks.append(Block(src=src, alt=alt))
-            bounds[1] = bounds[0]
-            after[0] = True
+            image_bound = bound
+            after = True
 
     def attachment(element: etree._Element, href: str) -> None:
         url = resolve_href(href, page_url)
@@ -209,6 +231,7 @@ def linearize(root: etree._Element, page_url: str,
             attachments.append({"url": url, "name": name})
 
     def walk(element: etree._Element) -> None:
+        nonlocal bound, in_link, in_strong, in_caption
         tag = element.tag
         if (tag.__class__ is not str or (tag in SKIP_TAGS and element is not root)  # entities, scripts, styles ...
                 or (hidden and element in hidden)):  # text a reader never sees
@@ -227,9 +250,9 @@ def linearize(root: etree._Element, page_url: str,
             if is_block:
                 if buffer:
                     flush()
-                bounds[0] += 1
+                bound += 1
             # Right after an image (nothing flushed since): is this element a caption's place?
-            captioning = after[0] and not buffer and _caption_place(element)
+            captioning = after and not buffer and _caption_place(element)
             if marked:
                 start = (len(blocks), len(attachments))
             link = strong = False
@@ -239,12 +262,12 @@ def linearize(root: etree._Element, page_url: str,
                     attachment(element, href)
                 elif href:
                     link = True
+                    in_link += 1
             elif tag in HEADING_TAGS:
                 strong = True
-            depth[0] += link
-            depth[1] += strong
+                in_strong += 1
             if captioning:
-                depth[2] += 1
+                in_caption += 1
             text = element.text
             # Whitespace between blocks (the source's indentation) would only be stripped again.
             if text and (buffer or text.strip(_INLINE_WHITESPACE)):
@@ -252,14 +275,16 @@ def linearize(root: etree._Element, page_url: str,
             if len(element):  # a leaf (most <p>) needs no child iterator
                 for child in element:
                     walk(child)  # noqa: F821 (a linter misreads the ``del walk`` below)
-            depth[0] -= link
-            depth[1] -= strong
+            if link:
+                in_link -= 1
+            elif strong:
+                in_strong -= 1
             if is_block:
                 if buffer:
                     flush()
-                bounds[0] += 1
+                bound += 1
             if captioning:
-                depth[2] -= 1
+                in_caption -= 1
             if marked:
                 ranges[element] = (slice(start[0], len(blocks)), slice(start[1], len(attachments)))
         tail = element.tail

@@ -25,11 +25,25 @@ class CleanedBody:
     removed: Counter[str] = field(default_factory=Counter)
 
 
+# Each text fix with its triggers (``TextFix.applies``) split into substrings and patterns: tested
+# inline below, without a method call and a type test per trigger and block.
+_FIXES = tuple((fix, tuple(t for t in fix.triggers if isinstance(t, str)),
+                tuple(t for t in fix.triggers if not isinstance(t, str))) for fix in TEXT_FIXES)
+
+
 def clean_text(text: str, removed: Counter[str]) -> str:
     """Apply the text fixes to one block, counting each fix that changed something."""
-    for fix in TEXT_FIXES:
-        if not fix.applies(text):
-            continue  # cheap test first: most blocks need no regex at all
+    for fix, words, patterns in _FIXES:
+        if words or patterns:  # cheap test first (``TextFix.applies``): most blocks need no regex at all
+            for word in words:
+                if word in text:
+                    break
+            else:
+                for pattern in patterns:
+                    if pattern.search(text):
+                        break
+                else:
+                    continue
         fixed = fix.pattern.sub(fix.replacement, text) if fix.strip is None else text.strip(fix.strip)
         if fixed != text:
             removed[fix.name] += 1
@@ -48,6 +62,8 @@ def boilerplate_rule(text: str) -> str | None:
     at = bisect_left(_MAX_CHARS, len(text))
     if at < len(_RULES_UP_TO):
         for rule in _RULES_UP_TO[at]:
+            if rule.triggers and not any(trigger in text for trigger in rule.triggers):
+                continue  # none of the substrings its every match holds: not searched
             if rule.pattern.search(text):
                 return rule.name
     return None

@@ -80,22 +80,44 @@ class ContainerSelectors:
                 self._by_id.setdefault(selector.id, []).append(index)
             else:
                 self._by_tag.setdefault(selector.tag, []).append(index)
+        # Any of the class tokens in a class attribute, as a substring: a quick test that passes
+        # every element one of them matches (and a few more, which the exact test then drops).
+        self._token_hint = re.compile("|".join(map(re.escape, sorted(self._by_token)))) if self._by_token else None
 
-    def find(self, tree: etree._Element) -> list[tuple[list[etree._Element], str]]:
-        """For every selector, in order: the elements it matches, and the family it identifies."""
-        found: list[list[etree._Element]] = [[] for _ in self.selectors]
-        for element in tree.iter(*self._tags) if self._tags else ():
-            candidates = list(self._by_tag.get(element.tag, ()))
-            classes = element.get("class")
-            if classes:
-                for token in _CLASS_SEPARATORS_RE.split(classes):
-                    candidates += self._by_token.get(token, ())
+    @property
+    def tags(self) -> frozenset[str]:
+        """The tags of the selectors that have one: the elements ``sort`` is to be given."""
+        return frozenset(self._tags)
+
+    def start(self) -> list[list[etree._Element]]:
+        """An empty list of elements per selector, for ``sort`` to fill."""
+        return [[] for _ in self.selectors]
+
+    def sort(self, element: etree._Element, classes: str | None, found: list[list[etree._Element]]) -> None:
+        """Add an element of one of ``tags`` (with its class attribute) to the selectors it matches."""
+        candidates = list(self._by_tag.get(element.tag, ()))
+        if classes and self._token_hint is not None and self._token_hint.search(classes) is not None:
+            for token in _CLASS_SEPARATORS_RE.split(classes):
+                candidates += self._by_token.get(token, ())
+        if self._by_id:
             element_id = element.get("id")
             if element_id:
                 candidates += self._by_id.get(element_id, ())
-            for index in candidates:
-                if self.selectors[index][0].matches(element) and element not in found[index]:
-                    found[index].append(element)
+        for index in candidates:
+            if self.selectors[index][0].matches(element) and element not in found[index]:
+                found[index].append(element)
+
+    def finish(self, tree: etree._Element, found: list[list[etree._Element]]
+               ) -> list[tuple[list[etree._Element], str]]:
+        """``find``'s answer from the elements ``sort`` was given (every element of ``tags`` in the
+        tree, in document order): the tagless selectors are looked up here."""
         for index, xpath in self._tagless.items():
             found[index] = xpath(tree)
         return [(elements, family) for elements, (_, family) in zip(found, self.selectors)]
+
+    def find(self, tree: etree._Element) -> list[tuple[list[etree._Element], str]]:
+        """For every selector, in order: the elements it matches, and the family it identifies."""
+        found = self.start()
+        for element in tree.iter(*self._tags) if self._tags else ():
+            self.sort(element, element.get("class"), found)
+        return self.finish(tree, found)

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from ..items import CRAWL_FIELDS, ArticleItem
 from .article import parse_article
 from .challenge import challenge_reason
+from .page import load_page
 
 
 def _header(headers: Mapping[str, Any] | None, name: str) -> str | None:
@@ -36,9 +37,10 @@ def extract_record(body: bytes, url: str, headers: Mapping[str, Any] | None = No
     parts = urlsplit(url)
     base_url = f"{parts.scheme}://{parts.netloc}/"
     content_type = _header(headers, "content-type")
-    if challenge_reason(body, content_type) is not None:
+    page = load_page(body, content_type)  # decoded once, for the challenge test and the extraction
+    if challenge_reason(body, content_type, text=page.text) is not None:
         return None  # a challenge, block or busy page: the crawl's middleware fails it the same way
-    raw = parse_article(body, url, content_type, base_url=base_url)
+    raw = parse_article(page, url, base_url=base_url)
     if raw.not_article_reason is not None:
         return None
     item = ArticleItem.from_raw(raw, site=(parts.hostname or "").lower())

@@ -109,6 +109,11 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/"
 
 
+def origin_of(url: str) -> str:
+    """``scheme://authority/`` of a URL."""
+    return _origin(url)
+
+
 @lru_cache(maxsize=RESOLVE_CACHE_SIZE)
 def _resolve(href: str, base: str) -> str | None:
     try:
@@ -134,10 +139,19 @@ def same_site(url: str, site_host: str) -> bool:
 
 def onto_page_site(url: str, page_url: str) -> str:
     """An on-site URL moved onto the page's scheme and authority (http/https variants are one)."""
-    if not same_site(url, host_of(page_url)):
-        return url
-    parts, page = urlsplit(url), urlsplit(page_url)
-    return urlunsplit((page.scheme, page.netloc, parts.path, parts.query, ""))
+    parts = urlsplit(url)
+    site, scheme, netloc = _page_site(page_url)
+    if (parts.hostname or "").lower().removeprefix("www.") != site:
+        return url  # not on the page's site (``same_site``)
+    return urlunsplit((scheme, netloc, parts.path, parts.query, ""))
+
+
+@lru_cache(maxsize=256)
+def _page_site(page_url: str) -> tuple[str, str, str]:
+    """A page URL's host without ``www.`` (as ``same_site`` compares hosts), scheme and authority:
+    split once per page, not once per image of the page."""
+    page = urlsplit(page_url)
+    return host_of(page_url).removeprefix("www."), page.scheme, page.netloc
 
 
 def _canonical(base_url: str, path: str) -> str:
@@ -235,6 +249,10 @@ def page_url(url: str, page: int, ext: str | None = None) -> str:
 
 def is_attachment(url: str) -> bool:
     """True for links to documents (PDF, DOC, XLS ...) that become attachment entries."""
+    if url.rpartition(".")[2].lower() not in ATTACHMENT_EXTENSIONS and "?" not in url and "#" not in url:
+        # The usual link (….html): without a query or fragment, what follows its last dot is its
+        # extension, or it has none. Decided without splitting the URL.
+        return False
     return extension(url) in ATTACHMENT_EXTENSIONS
 
 

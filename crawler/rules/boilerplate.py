@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .selectors import DATETIME_RE, DMY_DATETIME_RE, EDITOR_LINE_MAX_CHARS, EDITOR_RE, END_MARKERS
+from .selectors import DATETIME_RE, DMY_DATETIME_RE, EDITOR_LABEL_CHAR, EDITOR_LINE_MAX_CHARS, EDITOR_RE, END_MARKERS
 
 # The date-time shape without its named groups, so it can appear twice in one pattern.
 _DATETIME = re.sub(r"\?P<\w+>", "", DATETIME_RE.pattern)
@@ -18,15 +18,24 @@ _DATETIME = rf"(?:{_DATETIME}|{re.sub(r'[?]P<[a-zA-Z]+>', '', DMY_DATETIME_RE.pa
 # Pieces of an info line: the site host, and labelled fields such as 来源:四川法治报 (no sentence punctuation).
 _HOST = r"(?:www\.)?[\w.-]+\.(?:gov\.)?cn"
 _INFO_FIELD = r"(?:(?:信息|文章|稿件|新闻)?来\s*源(?:于)?|作\s*者|点击(?:数|量)?|浏览(?:次数)?|阅读)\s*[:：]\s*[^\s】【，。,；;]*[】【\s]*"
+# LineRule triggers: one of these is in every date of _DATETIME (its year, 19xx or 20xx), and in
+# every field of _INFO_FIELD (its label's first part).
+_YEAR_DIGITS = ("19", "20")
+_INFO_FIELD_LABELS = ("来", "作", "点击", "浏览", "阅读")
 
 
 @dataclass(frozen=True)
 class LineRule:
-    """Drop a text block that matches ``pattern`` and is at most ``max_chars`` long."""
+    """Drop a text block that matches ``pattern`` and is at most ``max_chars`` long.
+
+    ``triggers``: substrings one of which every match holds (a cheap test before the pattern: a
+    block holding none of them is not searched); empty to always search.
+    """
 
     name: str
     pattern: re.Pattern[str]
     max_chars: int = 200
+    triggers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,14 +84,15 @@ LINE_RULES: tuple[LineRule, ...] = (
     # Anchored at both ends, so a sentence that mentions a date, a source or 【以案说法】 stays.
     LineRule("info_line", re.compile(
         rf"^(?:{_HOST}[】【\s]*)?[】【\s]*(?:(?:发布)?(?:时间|日期)\s*[:：]\s*)?(?:{_DATETIME})"
-        rf"(?:[】【\s]*(?:{_INFO_FIELD}){{1,3}})?[】【\s]*$"), 100),
+        rf"(?:[】【\s]*(?:{_INFO_FIELD}){{1,3}})?[】【\s]*$"), 100, _YEAR_DIGITS),
     # An info line with 来源 but no time (some pages only show the source), also whole.
-    LineRule("info_line", re.compile(rf"^[】【\s]*(?:{_HOST}[】【\s]*)?(?:{_INFO_FIELD}){{1,3}}[】【\s]*$"), 60),
+    LineRule("info_line", re.compile(rf"^[】【\s]*(?:{_HOST}[】【\s]*)?(?:{_INFO_FIELD}){{1,3}}[】【\s]*$"), 60,
+             _INFO_FIELD_LABELS),
     # A "last updated" line, whole (最后更新: 2019-09-07 15:14:21, 更新时间：…): read into updated_at.
     LineRule("updated_line", re.compile(rf"^[【\[(（]?\s*(?:最后|最近)?(?:更新|修改|修订)(?:时间|日期|于)?\s*[:：]?\s*"
-                                        rf"(?:{_DATETIME})\s*[】\])）]?$"), 40),
+                                        rf"(?:{_DATETIME})\s*[】\])）]?$"), 40, ("更新", "修改", "修订")),
     # 编辑:廖安泰 / 责任编辑：王五
-    LineRule("editor_line", EDITOR_RE, EDITOR_LINE_MAX_CHARS),
+    LineRule("editor_line", EDITOR_RE, EDITOR_LINE_MAX_CHARS, (EDITOR_LABEL_CHAR,)),
     # 上一篇 / 下一篇 navigation between articles.
     LineRule("prev_next", re.compile(r"^\s*[【\[]?\s*(?:上一篇|下一篇|上一条|下一条)"), 200),
     # A button that unfolds the rest of the text (the text follows it).
@@ -90,7 +100,8 @@ LINE_RULES: tuple[LineRule, ...] = (
     # Share, print, close and font-size bars.
     LineRule("share_bar", re.compile(
         r"^\s*分享到\s*[:：]|打印本页|关闭窗口|收藏本页|(?:字号|字体)\s*[:：]?\s*[【\[]?\s*[大中小]|^[【\[]?\s*(?:打印|关闭|返回顶部|返回)\s*[】\]]?"
-        r"(?:\s*[【\[]?\s*(?:打印|关闭|返回顶部|返回)\s*[】\]]?)*$"), 80),
+        r"(?:\s*[【\[]?\s*(?:打印|关闭|返回顶部|返回)\s*[】\]]?)*$"), 80,
+             ("分享到", "打印", "关闭", "收藏本页", "字号", "字体", "返回")),
     # Share widgets' wordings inside the body (QQ news: 转播到腾讯微博 under the headline).
     LineRule("share_bar", re.compile(r"^转播到\S{0,6}微博$"), 20),
     # Footer link row: 四川长安网简介 | 版权声明 | 网站地图 | ... | 投稿:sccaw@sina.com |
@@ -111,7 +122,7 @@ LINE_RULES: tuple[LineRule, ...] = (
     LineRule("disclaimer", re.compile(r"未经(?:授权|许可)[，,]?\s*(?:不得|禁止|严禁)(?:转载|复制|使用)"), 160),
     # Promotions between paragraphs: 点击进入“文艺星青年”>> / 发送GP到6666 随时随地查行情 / …请关注www.x.com
     LineRule("promo", re.compile(r"^点击(?:进入|查看|阅读|浏览|这里).{0,30}[>》»]{1,3}$|发送\w{1,10}到\d{4,}|"
-                                 r"(?:请|欢迎)关注\s*(?:www\.|https?://)"), 60),
+                                 r"(?:请|欢迎)关注\s*(?:www\.|https?://)"), 60, ("点击", "发送", "关注")),
     # Labels of the page's classification: 所属分类：数理化 / 关键词：… / 标签：…
     LineRule("meta_label", re.compile(r"^(?:所属分类|分类|标签|关键词|关键字|Tags?)\s*[:：]", re.I), 40),
     # An image file name shown as text (alt/title residue): 9288dd....jpeg, UUID.png.
