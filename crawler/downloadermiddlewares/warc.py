@@ -132,6 +132,7 @@ class WarcArchiveMiddleware:
         self.error: BaseException | None = None  # the archive's first failure
         self.process: subprocess.Popen | None = None
         self.channel: WriterChannel | None = None
+        self.socket: socket.socket | None = None  # the crawl's end of the socket to the writer
         self.starting: asyncio.Future | None = None
         crawler.signals.connect(self.close, signal=signals.engine_stopped)
 
@@ -181,6 +182,7 @@ class WarcArchiveMiddleware:
                                             env={**os.environ, "PYTHONPATH": _python_path()})
         finally:
             theirs.close()
+        self.socket = ours
         _, channel = await asyncio.get_running_loop().connect_accepted_socket(WriterChannel, ours)
         channel.transport.write(frame(self._config()))  # type: ignore[union-attr]
         self.channel = channel
@@ -238,7 +240,13 @@ class WarcArchiveMiddleware:
         return [Path(path) for path in answer[1]], self.error
 
     def close(self) -> None:
-        """At the very end: close the writer's input; it exits (the final commit sealed what it wrote)."""
+        """At the very end: end the writer's input; it exits (the final commit sealed what it wrote)."""
+        if self.socket is not None:
+            # Now, not when the reactor next turns (the transport's close): the wait below blocks it.
+            try:
+                self.socket.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         if self.channel is not None and self.channel.transport is not None:
             self.channel.transport.close()
         if self.process is not None:
