@@ -9,17 +9,12 @@ no later seal succeeds, so no slice that might point into a torn file is committ
 record that came from it can point at its source, and a 2xx response's payload digest (``sha1:…``,
 as in its record) in ``request.meta["warc_payload_digest"]``.
 
-All file work (building records, digests, gzip, writes, rotation, indexes, the revisit lookups)
-happens in a child process, the WARC writer (``crawler.archive.writer``), in the order responses
-arrive: the reactor thread only writes each response's bytes and headers into a socket and reads
-back where its record went, and the writer's Python work no longer competes for the crawl's GIL.
-The seal and kill semantics are the writer's (see there): files are sealed only at a commit point,
-and the child dies with the crawl, leaving ``.open`` files to recovery. Each record is its own gzip
-member, at WARC_GZIP_LEVEL. Index lines are made as records are written, by cdxj-indexer's own
-per-record code, and sorted into ``.cdxj`` when the file closes, so closing never re-reads the file;
-the ``.cdxj`` is written hidden and renamed, and the commit lists it in the manifest beside its WARC
-file. If the writer fails or dies, the response being archived fails, and so does every later seal:
-the run's commit reports it and the run fails (OUTPUT_FAILED).
+All file work (building records, digests, gzip, writes, rotation, indexes) happens on one writer
+thread, in the order responses arrive: zlib and hashlib release the GIL, so it runs beside the
+reactor on another core. Each record is its own gzip member, at WARC_GZIP_LEVEL. Index lines are
+made as records are written, by cdxj-indexer's own per-record code, and sorted into ``.cdxj`` when
+the file closes, so closing never re-reads the file; the ``.cdxj`` is written hidden and renamed,
+and the commit lists it in the manifest beside its WARC file.
 
 What archivists expect of WARC 1.1: a ``warcinfo`` record opens each file (software and version,
 hostname, operator, ``isPartOf``, robots policy, User-Agent, format, conformsTo) and every other
@@ -36,85 +31,79 @@ a record made from a revisit points at the referred response, whose bytes it is.
 from __future__ import annotations
 
 import asyncio
-import collections
+import io
 import logging
 import os
-import pickle
-import socket
-import subprocess
-import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
+from http import HTTPStatus
 from pathlib import Path
+from typing import IO
+from urllib.parse import urlsplit
 
+from cdxj_indexer.main import CDXJIndexer
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
-from scrapy.http import Response
+from scrapy.http import Headers, Response
+from scrapy.utils.python import to_unicode
+from warcio.recordloader import ArcWarcRecord
+from warcio.statusandheaders import StatusAndHeaders
 
-from ..archive.warc import SERVER_NOT_MODIFIED, warcinfo_fields
-from ..archive.writer import FAILED, HEADER, SEAL, SEALED, WRITE, WriterConfig, frame
-from ..run.lock import held_descriptor, holds
-from ..state.stores import STATE_FILE
+from ..archive.warc import (IDENTICAL_PAYLOAD_DIGEST, SERVER_NOT_MODIFIED, Capture, LeveledWARCWriter,
+                            RecordPosition, StoredCaptures, payload_digest, warc_date,
+                            warcinfo_fields, write_index_atomically)
+from ..run.files import fsync_dir
+from ..run.lock import holds
+from ..state.stores import state_store
 from ..versions import package_version
 
 logger = logging.getLogger(__name__)
 
-# How long the end of the crawl waits for the writer to exit once its input is closed (it has
-# sealed everything by then: the final commit asked it to).
-WRITER_EXIT_TIMEOUT = 30
+
+# The body Scrapy hands over is already de-chunked: keep the header under another name.
+RENAMED_HEADERS = {"transfer-encoding": "X-Archive-Orig-Transfer-Encoding"}
+
+
+def _header_pairs(headers: Headers) -> list[tuple[str, str]]:
+    pairs = []
+    for name, values in headers.items():
+        text = to_unicode(name, "latin-1")
+        text = RENAMED_HEADERS.get(text.lower(), text)
+        pairs += [(text, to_unicode(value, "latin-1")) for value in values]
+    return pairs
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+def _sent_protocol(response: Response) -> str:
+    """The protocol the request went out with: Scrapy's HTTP/2 handler speaks HTTP/2, every other
+    sends HTTP/1.1 (the response's may differ: a server may answer HTTP/1.0)."""
+    return "HTTP/2" if (response.protocol or "").lower() in ("h2", "http/2", "http/2.0") else "HTTP/1.1"
+
+
+def _http_headers(request: Request, response: Response) -> tuple[StatusAndHeaders, StatusAndHeaders]:
+    """The response's and the request's status line and headers, as received and sent."""
+    response_headers = StatusAndHeaders(f"{response.status} {_reason(response.status)}",
+                                        _header_pairs(response.headers), protocol=response.protocol or "HTTP/1.1")
+    protocol = _sent_protocol(response)
+    parts = urlsplit(request.url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "") or "/"
+    headers = _header_pairs(request.headers)
+    if not any(name.lower() == "host" for name, _ in headers):  # added below the middlewares
+        headers.insert(0, ("Host", parts.netloc))
+    request_headers = StatusAndHeaders(f"{request.method} {path} {protocol}", headers,
+                                       protocol=protocol, is_http_request=True)
+    return response_headers, request_headers
 
 
 def _version(package: str) -> str:
     return package_version(package) or "unknown"
-
-
-def _python_path() -> str:
-    """PYTHONPATH for the writer: this package's own folder first, wherever the crawl was started."""
-    package_root = str(Path(__file__).resolve().parents[2])
-    return os.pathsep.join([package_root, *filter(None, [os.environ.get("PYTHONPATH")])])
-
-
-class WriterChannel(asyncio.Protocol):
-    """The crawl's end of the socket to the writer: frames out without blocking the reactor, and
-    answers in, each resolving the oldest request still waiting (the writer answers in order)."""
-
-    def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
-        self.waiting: collections.deque[asyncio.Future] = collections.deque()
-        self.buffer = bytearray()
-        self.lost: str | None = None
-
-    def connection_made(self, transport) -> None:  # type: ignore[override]
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while len(self.buffer) >= HEADER.size:
-            size = HEADER.unpack_from(self.buffer)[0]
-            if len(self.buffer) < HEADER.size + size:
-                return
-            answer = pickle.loads(bytes(self.buffer[HEADER.size:HEADER.size + size]))
-            del self.buffer[:HEADER.size + size]
-            waiter = self.waiting.popleft()
-            if not waiter.done():
-                waiter.set_result(answer)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.lost = f"the WARC writer process is gone ({exc or 'its end of the socket closed'})"
-        while self.waiting:
-            waiter = self.waiting.popleft()
-            if not waiter.done():
-                waiter.set_exception(OSError(self.lost))
-
-    def ask(self, message: tuple) -> asyncio.Future:
-        """Send a request; the future gets its answer."""
-        waiter = asyncio.get_running_loop().create_future()
-        if self.lost is not None or self.transport is None or self.transport.is_closing():
-            waiter.set_exception(OSError(self.lost or "the WARC writer process is closed"))
-            return waiter
-        self.waiting.append(waiter)
-        self.transport.write(frame(message))
-        return waiter
 
 
 class WarcArchiveMiddleware:
@@ -127,14 +116,24 @@ class WarcArchiveMiddleware:
         self.prefix = prefix
         self.max_size = max_size
         self.gzip_level = gzip_level
+        # The attributes below belong to the writer thread, once the crawl has started.
+        self.serial = 0
+        self.file: IO[bytes] | None = None
+        self.name = ""
+        self.writer: LeveledWARCWriter | None = None
+        self.indexer = CDXJIndexer(output=None, inputs=[])
+        self.index_lines: IO[str] | None = None
+        self.warcinfo_id = ""
+        self.stored = StoredCaptures(self.output_dir)
+        # Closed files not yet listed in a manifest (the commit takes them), and the first failure.
+        self.sealed: list[Path] = []
         # A closed WARC file's SHA-256, taken as it was written (read by the commit after the seal).
         self.sha256: dict[Path, str] = {}
-        self.error: BaseException | None = None  # the archive's first failure
-        self.process: subprocess.Popen | None = None
-        self.channel: WriterChannel | None = None
-        self.socket: socket.socket | None = None  # the crawl's end of the socket to the writer
-        self.starting: asyncio.Future | None = None
+        self.error: BaseException | None = None
+        # One worker: records are written in the order responses arrive, never interleaved.
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warc-writer")
         crawler.signals.connect(self.close, signal=signals.engine_stopped)
+        self._open_index()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcArchiveMiddleware:
@@ -147,6 +146,20 @@ class WarcArchiveMiddleware:
         # The commit finds it (crawler.get_downloader_middleware), seals it and lists its files.
         return cls(crawler, directory, prefix, settings.getint("WARC_MAX_SIZE"), gzip_level)
 
+    def _open_next(self) -> None:
+        self._close_current()
+        self.serial += 1
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.name = f"{self.prefix}-{self.serial:05d}.warc.gz"
+        self.file = (self.directory / f".{self.name}.open").open("wb")
+        self.writer = LeveledWARCWriter(self.file, self.gzip_level, warc_version="1.1")
+        self.indexer.curr_filename = self.name  # what the indexer's process_one would set
+        # The open file's index lines, unsorted, as its records are written (sorted when it closes).
+        self.index_lines = (self.directory / f".{self.name}.cdxj-lines.open").open("w", encoding="utf-8")
+        warcinfo = self.writer.create_warcinfo_record(self.name, self._warcinfo())
+        self.warcinfo_id = warcinfo.rec_headers.get_header("WARC-Record-ID")
+        self._write(warcinfo, 0)
+
     def _warcinfo(self) -> dict[str, str]:
         settings = self.crawler.settings
         site = getattr(self.crawler.spider, "site", None) or self.crawler.spidercls.name
@@ -157,102 +170,159 @@ class WarcArchiveMiddleware:
             robots="obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
             user_agent=settings.get("USER_AGENT") or "")
 
-    def _config(self) -> WriterConfig:
-        settings = self.crawler.settings
-        redis_url = settings.get("REDIS_URL") or None
-        return WriterConfig(str(self.directory), self.prefix, self.max_size, self.gzip_level, self._warcinfo(),
-                            state_path=None if redis_url else str(self.output_dir / STATE_FILE),
-                            redis_url=redis_url, output_dir=str(self.output_dir))
-
-    async def _channel(self) -> WriterChannel:
-        """The writer, started on first need (a crawl that archives nothing starts none)."""
-        if self.channel is not None:
-            return self.channel
-        if self.starting is None:
-            self.starting = asyncio.ensure_future(self._start())
-        return await asyncio.shield(self.starting)
-
-    async def _start(self) -> WriterChannel:
-        ours, theirs = socket.socketpair()
-        lock = held_descriptor(self.output_dir)  # held by the writer too: no later run starts while it writes
+    def _open_index(self) -> None:
+        """On the reactor thread, as the middleware is made: the capture index's lookup for the
+        writer thread (it opens a connection of its own there, on its first question)."""
         try:
-            # stdin and stdout: its end of the socket; stderr: the crawl's.
-            self.process = subprocess.Popen([sys.executable, "-m", "crawler.archive.writer"], stdin=theirs,
-                                            stdout=theirs, pass_fds=(lock,) if lock is not None else (),
-                                            env={**os.environ, "PYTHONPATH": _python_path()})
-        finally:
-            theirs.close()
-        self.socket = ours
-        _, channel = await asyncio.get_running_loop().connect_accepted_socket(WriterChannel, ours)
-        channel.transport.write(frame(self._config()))  # type: ignore[union-attr]
-        self.channel = channel
-        logger.debug("WARC writer process started (pid %s)", self.process.pid)
-        return channel
+            self.stored.lookup = state_store(self.crawler).capture_lookup()
+        except Exception as error:  # no revisits then: every response archived in full
+            logger.warning("Could not open the capture index of %s (%s): no revisit records", self.output_dir, error)
+
+    def _write(self, record: ArcWarcRecord, offset: int) -> int:
+        """Append a record (the file being at ``offset``) and index it; return where the next one goes."""
+        assert self.writer is not None
+        length = self.writer.write_record(record)
+        if self.indexer.filter_record(record):  # what the indexer keeps: response records
+            self.indexer.process_index_entry(RecordPosition(offset, length), record, self.name, self.index_lines)
+        return offset + length
+
+    def _close_current(self) -> None:
+        if self.file is None:
+            return
+        assert self.writer is not None
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        whole = self.writer.written == self.file.tell()  # every byte went through the hash
+        self.file.close()
+        final = self.directory / self.name
+        if whole:
+            self.sha256[final] = self.writer.sha256.hexdigest()
+        (self.directory / f".{self.name}.open").replace(final)
+        fsync_dir(self.directory)
+        self.sealed.append(final)
+        self.sealed.append(self._write_index(final))
+        self.file = self.writer = None
+
+    def _write_index(self, path: Path) -> Path:
+        """Write ``<file>.cdxj`` beside a closed WARC file from the lines spooled while it was open,
+        atomically (after the WARC file: an index never names a file that is not in place)."""
+        assert self.index_lines is not None
+        self.index_lines.close()
+        unsorted = Path(self.index_lines.name)
+        index = path.with_name(path.name + ".cdxj")
+        write_index_atomically(unsorted, index)
+        unsorted.unlink()
+        self.index_lines = None
+        return index
+
+    def _referred(self, url: str, status: int, digest: str | None) -> tuple[str, Capture] | None:
+        """The revisit profile and stored capture this response repeats, if it does."""
+        if status == 304:
+            capture = self.stored.newest(url)
+            return (SERVER_NOT_MODIFIED, capture) if capture is not None else None
+        known = self.stored.known(url)
+        if digest is None or known is None or known.digest != digest:
+            return None
+        capture = self.stored.newest(url, known)  # its exact date and record id, read once
+        return (IDENTICAL_PAYLOAD_DIGEST, capture) if capture is not None else None
+
+    def _write_exchange(self, url: str, body: bytes, status: int, response_headers: StatusAndHeaders,
+                        request_headers: StatusAndHeaders, captured: float,
+                        ip_address: str | None) -> tuple[dict[str, str | int], str | None]:
+        """On the writer thread: the response (or revisit) and request records; where the response
+        (or the capture the revisit refers to) is, and the payload digest of a 2xx response."""
+        if self.error is not None:
+            raise OSError(f"the WARC archive is broken since an earlier write failed: {self.error}")
+        try:
+            if self.file is None or self.file.tell() >= self.max_size:
+                self._open_next()
+            assert self.writer is not None and self.file is not None
+            date = warc_date(captured)
+
+            def headers(record_type: str) -> dict[str, str]:  # in the order archivists' tools print them
+                fields = {"WARC-Type": record_type, "WARC-Record-ID": self.writer._make_warc_id(),
+                          "WARC-Target-URI": url, "WARC-Date": date, "WARC-Warcinfo-ID": self.warcinfo_id}
+                return {**fields, "WARC-IP-Address": ip_address} if ip_address else fields
+            digest = payload_digest(body) if 200 <= status < 300 else None
+            referred = self._referred(url, status, digest)
+            if referred is None:
+                # With its length given, warcio hashes the body in place instead of copying it twice.
+                record = self.writer.create_warc_record(url, "response", payload=io.BytesIO(body), length=len(body),
+                                                        http_headers=response_headers,
+                                                        warc_headers_dict={**headers("response"), **(
+                                                            {"WARC-Payload-Digest": digest} if digest else {})})
+            else:
+                profile, capture = referred
+                record = self.writer.create_warc_record(url, "revisit", http_headers=response_headers,
+                                                        warc_headers_dict=headers("revisit"))
+                for name, value in (("WARC-Profile", profile), ("WARC-Refers-To", capture.record_id),
+                                    ("WARC-Refers-To-Target-URI", url), ("WARC-Refers-To-Date", capture.date),
+                                    ("WARC-Payload-Digest", capture.digest)):
+                    record.rec_headers.add_header(name, value)
+            request_record = self.writer.create_warc_record(url, "request", http_headers=request_headers,
+                                                            warc_headers_dict=headers("request"))
+            record_id = record.rec_headers.get_header("WARC-Record-ID")
+            request_record.rec_headers.add_header("WARC-Concurrent-To", record_id)
+            offset = self.file.tell()  # asked, not counted: after a failed write, where the file really is
+            self._write(request_record, self._write(record, offset))
+        except Exception as error:
+            logger.exception("WARC write failed for %s into %s", url, self.directory / f".{self.name}.open")
+            self.error = error
+            raise
+        if referred is not None:
+            self.crawler.stats.inc_value(f"warc/revisits/{'not_modified' if status == 304 else 'identical'}")
+            capture = referred[1]
+            return {"file": capture.file, "record_id": str(capture.record_id), "offset": capture.offset}, digest
+        if digest is not None:
+            self.stored.remember(url, Capture(digest, f"warc/{self.name}", offset, (self.serial, offset), status,
+                                              response_headers.get_header("Content-Type") or "", date, record_id))
+        return {"file": f"warc/{self.name}", "record_id": record_id, "offset": offset}, digest
 
     @staticmethod
     def _exchange(request: Request, response: Response) -> tuple:
-        """What the writer archives of a response and its request, as plain values."""
+        """On the reactor thread: what ``_write_exchange`` archives of a response and its request."""
+        response_headers, request_headers = _http_headers(request, response)
         # The capture began when the request was sent: the download handler measured how long ago.
         captured = time.time() - float(request.meta.get("download_latency") or 0)
         ip_address = str(response.ip_address) if response.ip_address is not None else None
-        return (response.url, response.body, response.status, list(response.headers.items()), response.protocol,
-                request.method, request.url, list(request.headers.items()), captured, ip_address)
+        return (response.url, response.body, response.status, response_headers, request_headers, captured,
+                ip_address)
 
     async def process_response(self, request: Request, response: Response) -> Response:
-        if self.error is not None:
-            raise OSError(f"the WARC archive is broken since an earlier write failed: {self.error}")
-        channel = await self._channel()
-        answer = await self._ask(channel, (WRITE, *self._exchange(request, response)), response.url)
-        _, file, record_id, offset, digest, profile = answer
-        request.meta["warc"] = {"file": file, "record_id": record_id, "offset": offset}
-        request.meta["warc_payload_digest"] = digest
-        if profile is not None:
-            self.crawler.stats.inc_value(
-                f"warc/revisits/{'not_modified' if profile == SERVER_NOT_MODIFIED else 'identical'}")
+        # Headers are read here, on the reactor thread; the records are made on the writer thread.
+        written = self.executor.submit(self._write_exchange, *self._exchange(request, response))
+        request.meta["warc"], request.meta["warc_payload_digest"] = await asyncio.wrap_future(written)
         self.crawler.stats.inc_value("warc/records")
         return response
 
-    async def _ask(self, channel: WriterChannel, message: tuple, what: str) -> tuple:
-        """The writer's answer; its failure breaks the archive (logged once) and is raised."""
-        try:
-            answer = await channel.ask(message)
-            if answer[0] == FAILED:
-                raise OSError(answer[1])
-        except OSError as error:
-            if self.error is None:
-                logger.error("WARC write failed for %s into %s: %s", what, self.directory, error)
-                self.error = error
-            raise
-        return answer
+    def _seal(self, final: bool = False) -> list[Path]:
+        """On the writer thread: close the open file (unless broken); hand over the closed ones.
+        The final seal also closes the capture index's connection (on the thread that opened it),
+        so the state store's own is the last to close (SQLite then folds its WAL file back)."""
+        if self.error is None:
+            self._close_current()
+        sealed, self.sealed = self.sealed, []
+        if final:
+            self._close_lookup()
+        return sealed
+
+    def _close_lookup(self) -> None:
+        closing = getattr(self.stored.lookup, "close", None)
+        if closing is not None:
+            closing()  # asked again after this (it never is): it opens again
 
     async def seal(self, final: bool = False) -> tuple[list[Path], BaseException | None]:
         """Close what was written so far (every response before this call), for a commit: the
         files closed since the last seal, and the archive's failure if it has one."""
-        if self.channel is None and self.starting is None:
-            return [], self.error  # nothing written yet
         try:
-            channel = await self._channel()
-            answer = await self._ask(channel, (SEAL, final), "the seal")
-        except OSError:  # fsync, rename or index failed: nothing of it may be listed
-            return [], self.error
-        assert answer[0] == SEALED
-        self.sha256.update({Path(path): digest for path, digest in answer[2].items()})
-        return [Path(path) for path in answer[1]], self.error
+            sealed = await asyncio.wrap_future(self.executor.submit(self._seal, final))
+        except Exception as error:  # fsync, rename or index failed: nothing of it may be listed
+            logger.exception("Sealing the WARC file failed")
+            self.error = self.error or error
+            sealed = []
+        return sealed, self.error
 
     def close(self) -> None:
-        """At the very end: end the writer's input; it exits (the final commit sealed what it wrote)."""
-        if self.socket is not None:
-            # Now, not when the reactor next turns (the transport's close): the wait below blocks it.
-            try:
-                self.socket.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        if self.channel is not None and self.channel.transport is not None:
-            self.channel.transport.close()
-        if self.process is not None:
-            try:
-                self.process.wait(timeout=WRITER_EXIT_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                logger.error("The WARC writer process (pid %s) did not exit: killed", self.process.pid)
-                self.process.kill()
-                self.process.wait()
+        """At the very end: stop the writer thread (the final commit sealed what it wrote)."""
+        self.executor.shutdown()
+        self._close_lookup()

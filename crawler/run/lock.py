@@ -51,10 +51,3 @@ def acquire(output_dir: Path, run_id: str) -> None:
 def holds(output_dir: str | Path | None) -> bool:
     """Whether this process holds the lock of ``output_dir``."""
     return bool(output_dir) and Path(output_dir).resolve() in _HELD
-
-
-def held_descriptor(output_dir: str | Path) -> int | None:
-    """The descriptor of the lock this process holds on ``output_dir``: a child given it holds the
-    lock too (``flock`` follows the open file), until both have exited."""
-    handle = _HELD.get(Path(output_dir).resolve())
-    return handle.fileno() if handle is not None else None
