@@ -13,6 +13,10 @@ bare spider with our tuning (a reference: the tuning is not ours alone to gain f
 own CPU time during each crawl and a load test beforehand show that the server is not the bottleneck.
 
 ``python -m bench.crawl_rate --articles 2000 --rounds 2``
+
+``--ours-from PATH`` adds ``ours_warc_from``: the crawl as shipped, run from another checkout (PATH
+as its working directory and PYTHONPATH), alternated with this checkout's in the same rounds, so
+that old and new code are compared side by side on a noisy machine. ``--variants`` runs only some.
 """
 
 from __future__ import annotations
@@ -49,7 +53,11 @@ EXTRA_ARGS = {
 }
 
 
-def one_crawl(variant: str, server, articles: int, work: Path) -> dict[str, Any]:
+# The crawl as shipped from another checkout (``--ours-from``): old code beside new, in the same rounds.
+FROM_VARIANT = "ours_warc_from"
+
+
+def one_crawl(variant: str, server, articles: int, work: Path, ours_from: Path | None = None) -> dict[str, Any]:
     out = work / variant
     out.mkdir(parents=True, exist_ok=True)
     server.reset()
@@ -58,6 +66,11 @@ def one_crawl(variant: str, server, articles: int, work: Path) -> dict[str, Any]
     if variant.startswith("bare"):
         measured = run_measured(bare_command(server.base_url, out / "urls.jsonl", *extra), cwd=out)
         items = sum(1 for _ in (out / "urls.jsonl").open()) if (out / "urls.jsonl").exists() else 0
+    elif variant == FROM_VARIANT:
+        assert ours_from is not None
+        measured = run_measured(crawl_command(server.base_url, out, *EXTRA_ARGS.get("ours_warc", [])), cwd=ours_from,
+                                env={"PYTHONPATH": str(ours_from)})
+        items = sum(sum(1 for _ in p.open()) for p in out.glob("*.jsonl"))
     else:
         measured = run_measured(crawl_command(server.base_url, out, *extra), cwd=PROJECT)
         items = sum(sum(1 for _ in p.open()) for p in out.glob("*.jsonl"))
@@ -86,28 +99,40 @@ def one_crawl(variant: str, server, articles: int, work: Path) -> dict[str, Any]
     return result
 
 
-def run(articles: int, rounds: int, loadtest_seconds: float) -> dict[str, Any]:
-    results: dict[str, list[dict]] = {v: [] for v in VARIANTS}
+def run(articles: int, rounds: int, loadtest_seconds: float, ours_from: Path | None = None,
+        variants: tuple[str, ...] | None = None) -> dict[str, Any]:
+    chosen = tuple(variants or VARIANTS) + ((FROM_VARIANT,) if ours_from is not None else ())
+    results: dict[str, list[dict]] = {v: [] for v in chosen}
     with mirror_server(articles) as server, scratch_dir() as work:
         capacity = loadtest(server.base_url, articles, loadtest_seconds, 16) if loadtest_seconds else None
         for r in range(rounds):
-            order = VARIANTS if r % 2 == 0 else tuple(reversed(VARIANTS))
+            order = chosen if r % 2 == 0 else tuple(reversed(chosen))
             for variant in order:
-                results[variant].append(one_crawl(variant, server, articles, work / f"r{r}"))
+                results[variant].append(one_crawl(variant, server, articles, work / f"r{r}", ours_from))
     best = {v: max(runs, key=lambda x: x["articles_per_s"]) for v, runs in results.items()}
-    ratios = {base: _ratios(results, best, base) for base in ("bare", "bare_gc_tuned", "bare_gc_tuned_pictures")}
+    ratios = {base: _ratios(results, best, base) if base in results else {}
+              for base in ("bare", "bare_gc_tuned", "bare_gc_tuned_pictures", "ours_warc_from")}
+    archive = _archive_cost(best)
+    return {"articles": articles, "rounds": rounds, "server_loadtest": capacity, "ours_from": str(ours_from or ""),
+            "best": best, "all_runs": results,
+            "ratios_to_bare": ratios["bare"], "ratios_to_bare_gc_tuned": ratios["bare_gc_tuned"],
+            "ratios_to_bare_gc_tuned_pictures": ratios["bare_gc_tuned_pictures"],
+            "ratios_to_ours_warc_from": ratios["ours_warc_from"],
+            "archive_cost": archive}
+
+
+def _archive_cost(best: dict[str, dict]) -> dict[str, Any]:
+    """The crawl as shipped against the one without WARC (empty unless both ran)."""
+    if "ours_warc" not in best or "ours_nowarc" not in best:
+        return {}
     warc, nowarc = best["ours_warc"], best["ours_nowarc"]
-    archive = {
+    return {
         "wall_s_added": round(warc["wall_s"] - nowarc["wall_s"], 2),
         "cpu_ms_per_article_added": round(warc["cpu_ms_per_article"] - nowarc["cpu_ms_per_article"], 2),
         "share_of_crawl_cpu": round((warc["cpu_ms_per_article"] - nowarc["cpu_ms_per_article"]) / warc["cpu_ms_per_article"], 2),
         "warc_mb": warc["warc_mb"], "mb_served": warc["mb_served"],
         "warc_kb_per_article": round(1000 * warc["warc_mb"] / max(1, warc["article_pages"]), 1),
     }
-    return {"articles": articles, "rounds": rounds, "server_loadtest": capacity, "best": best, "all_runs": results,
-            "ratios_to_bare": ratios["bare"], "ratios_to_bare_gc_tuned": ratios["bare_gc_tuned"],
-            "ratios_to_bare_gc_tuned_pictures": ratios["bare_gc_tuned_pictures"],
-            "archive_cost": archive}
 
 
 def _ratios(results: dict[str, list[dict]], best: dict[str, dict], base: str) -> dict[str, dict]:
@@ -118,7 +143,7 @@ def _ratios(results: dict[str, list[dict]], best: dict[str, dict], base: str) ->
     best-of-N ones.
     """
     ratios = {}
-    for v in VARIANTS:
+    for v in results:
         if v == base:
             continue
         paired = [run["articles_per_s"] / ref["articles_per_s"] for run, ref in zip(results[v], results[base])]
@@ -142,15 +167,17 @@ def report(result: dict[str, Any]) -> str:
                           "articles/s (crawl phase)", "CPU ms/article", "peak RSS MB", "server busy", "images", "WARC MB",
                           "WACZ MB"]), ""]
     for key, name in (("ratios_to_bare", "bare"), ("ratios_to_bare_gc_tuned", "bare_gc_tuned"),
-                      ("ratios_to_bare_gc_tuned_pictures", "bare_gc_tuned_pictures")):
-        for v, r in result[key].items():
+                      ("ratios_to_bare_gc_tuned_pictures", "bare_gc_tuned_pictures"),
+                      ("ratios_to_ours_warc_from", "ours_warc_from")):
+        for v, r in result.get(key, {}).items():
             lines.append(f"{v}: {r['rate_ratio_wall']}× {name}'s rate (wall), {r['rate_ratio_phase']}× (crawl phase), "
                          f"{r['cpu_ratio']}× its CPU per article; paired with the same round's {name} run: median "
                          f"{r['paired_median']}×, lowest {r['paired_min']}× (all: {r['paired_per_round']})")
     a = result["archive_cost"]
-    lines.append(f"archive cost (as shipped: WARC, pictures; against no WARC): +{a['cpu_ms_per_article_added']} ms CPU per article "
-                 f"({int(100 * a['share_of_crawl_cpu'])}% of the crawl's CPU), +{a['wall_s_added']} s wall, "
-                 f"{a['warc_kb_per_article']} KB per article on disk ({a['warc_mb']} MB for {a['mb_served']} MB served)")
+    if a:
+        lines.append(f"archive cost (as shipped: WARC, pictures; against no WARC): +{a['cpu_ms_per_article_added']} ms CPU per article "
+                     f"({int(100 * a['share_of_crawl_cpu'])}% of the crawl's CPU), +{a['wall_s_added']} s wall, "
+                     f"{a['warc_kb_per_article']} KB per article on disk ({a['warc_mb']} MB for {a['mb_served']} MB served)")
     if result["server_loadtest"]:
         lt = result["server_loadtest"]
         lines.append(f"server capacity (load test, 16 keep-alive clients): {lt['requests_per_s']} article pages/s, "
@@ -164,8 +191,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--loadtest-seconds", type=float, default=3.0)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--ours-from", type=Path, help="also run the crawl as shipped from this checkout")
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, help="run only these (default: all)")
     args = parser.parse_args(argv)
-    result = run(args.articles, args.rounds, args.loadtest_seconds)
+    ours_from = args.ours_from.resolve() if args.ours_from else None
+    result = run(args.articles, args.rounds, args.loadtest_seconds, ours_from, tuple(args.variants or ()) or None)
     path = save("crawl_rate", result, args.out)
     print(report(result))
     print(f"\nresult: {path}")

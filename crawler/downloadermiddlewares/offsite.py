@@ -36,6 +36,7 @@ Not covered: a host name that resolves to a private address (the check reads the
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import re
@@ -85,6 +86,8 @@ def ip_address_of(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | 
     return address
 
 
+# Asked for every request and every page requisite, of a handful of hosts: answered once per host.
+@functools.lru_cache(maxsize=4096)
 def is_private_host(host: str) -> bool:
     """True for ``localhost`` and literal private, loopback, link-local, reserved, multicast or
     unspecified IP addresses (pure: no DNS lookup)."""
