@@ -81,8 +81,36 @@ def _starts_something(function: object) -> bool:
     return False
 
 
+# --- Shared crawls made once (pytest-xdist `--dist loadgroup`, pyproject.toml) ---------------------
+# A module-scoped fixture that starts something (an end-to-end crawl several tests only read) is made
+# once per worker that runs a test needing it. So the tests that need one go to one worker, as a group
+# named for their module; every other test is handed to whichever worker is free.
+def _shared_crawls(item: pytest.Item) -> bool:
+    """Whether ``item`` asks, itself or through its fixtures, for a module-scoped fixture of the tests
+    that starts something."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    seen: set[str] = set()
+    todo = list(info.argnames)
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in info.name2fixturedefs:
+            continue
+        seen.add(name)
+        definition = info.name2fixturedefs[name][-1]
+        if (definition.scope == "module" and definition.func.__module__.split(".")[0] == "tests"
+                and _starts_something(definition.func)):
+            return True
+        todo += definition.argnames
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
+        if _shared_crawls(item):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
         functions = [getattr(item, "function", None)]
         fixture_info = getattr(item, "_fixtureinfo", None)
         if fixture_info is not None:
