@@ -67,8 +67,9 @@ META_REQUISITE = OFFSITE_META_REQUISITE  # the offsite middleware reads it: any 
 # Requisites before the articles and list pages waiting: their article's record waits for them.
 PRIORITY_REQUISITE = 30
 # Requisites whose pointer (or failure) the pipeline remembers: a picture shown again soon (a series'
-# banner) is pointed at without asking the index; ~0.6 KB each, so the memory is flat (bounded).
-REQUISITES_REMEMBERED = 10_000
+# banner) is pointed at without asking the index. ~0.6 KB each; about 2,000 articles' pictures, more
+# than a slice holds (CHECKPOINT_RECORDS), so one is in the index before it is forgotten.
+REQUISITES_REMEMBERED = 4096
 
 Pointer = dict[str, Any]
 
