@@ -21,7 +21,7 @@ its earlier record is pointed at once it is read back. A capture whose record ca
 revisit is archived in full then. Identical bytes at two URLs are counted
 (``requisites/identical_payload``): both are archived, since a replay looks a requisite up by URL.
 
-Memory stays flat however long the run: the pipeline remembers the last REQUISITES_REMEMBERED
+What the pipeline holds is bounded however long the run: it remembers the last REQUISITES_REMEMBERED
 URLs it settled (``requisites/reused``) and payload digests it saw. One fetched earlier in this run
 and forgotten since is found in the capture index once its slice is promoted
 (``requisites/archived_earlier``), as an earlier run's is; a failed one is tried again.
