@@ -1,7 +1,9 @@
-"""Memory: peak RSS of a full crawl (WARC on, politeness off) at several mirror sizes.
+"""Memory: peak RSS of a full crawl (WARC on, pictures on, politeness off) at several mirror sizes.
 
 Each size gets its own mirror server and a fresh OUTPUT_DIR; the crawl's peak RSS is its own
-``ru_maxrss`` (``os.wait4`` on its pid: the server is another process and is not counted).
+``ru_maxrss`` (``os.wait4`` on its pid: the server is another process and is not counted). The
+mirror serves every article's pictures; the row says how many it served (``pictures``), so a crawl
+that fetched none shows it. ``--setting REQUISITES_ENABLED=False`` measures without them.
 
 ``python -m bench.memory --articles 1000 10000 100000``
 """
@@ -23,7 +25,8 @@ def run(sizes: list[int], extra: list[str]) -> dict[str, Any]:
             stats = server.stats()
             row = {"articles": articles, "returncode": measured.returncode, "maxrss_mb": round(measured.maxrss_mb, 1),
                    "wall_s": round(measured.wall_s, 1), "cpu_s": round(measured.cpu_s, 1),
-                   "article_pages": stats.get("article", 0), "requests": stats.get("requests", 0),
+                   "article_pages": stats.get("article", 0), "pictures": stats.get("image", 0),
+                   "requests": stats.get("requests", 0),
                    "articles_per_s": round(stats.get("article", 0) / measured.wall_s, 1),
                    "state_mb": round((out / "state.sqlite3").stat().st_size / 1e6, 1) if (out / "state.sqlite3").exists() else 0,
                    "warc_mb": round(dir_size_mb(out / "warc"), 1)}
@@ -40,10 +43,10 @@ def run(sizes: list[int], extra: list[str]) -> dict[str, Any]:
 
 
 def report(result: dict[str, Any]) -> str:
-    rows = [[r["articles"], r["returncode"], r["article_pages"], r["maxrss_mb"], r["wall_s"], r["articles_per_s"],
-             r["state_mb"], r["warc_mb"]] for r in result["runs"]]
+    rows = [[r["articles"], r["returncode"], r["article_pages"], r.get("pictures", ""), r["maxrss_mb"], r["wall_s"],
+             r["articles_per_s"], r["state_mb"], r["warc_mb"]] for r in result["runs"]]
     return "\n".join(["Peak RSS of a full crawl", "",
-                      table(rows, ["articles", "exit", "article pages", "peak RSS MB", "wall s", "articles/s",
+                      table(rows, ["articles", "exit", "article pages", "pictures", "peak RSS MB", "wall s", "articles/s",
                                    "state MB", "WARC MB"]), "",
                       "growth: " + ", ".join(f"{k}: {v}×" for k, v in result["growth"].items())])
 

@@ -128,6 +128,7 @@ def test_memory_bench(tmp_path):
     result = run_bench("bench.memory", tmp_path / "memory.json", "--articles", "20", "40")
     assert [r["articles"] for r in result["runs"]] == [20, 40]
     assert all(r["returncode"] == 0 and r["maxrss_mb"] > 0 for r in result["runs"])
+    assert all(r["pictures"] > 0 for r in result["runs"])  # the crawl fetched the articles' pictures
     assert "20->40" in result["growth"]
 
 

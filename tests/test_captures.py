@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.archive.verify import verify
-from crawler.archive.warc import SERVER_NOT_MODIFIED, StoredCaptures
+from crawler.archive.warc import SERVER_NOT_MODIFIED, Capture, StoredCaptures
 from crawler.run import manifests
 from crawler.run.files import sha256_of
-from crawler.state import captures
+from crawler.state import IndexedCapture, captures
 from crawler.state.sqlite import SqliteStateStore
 from tests import consumer
 from tests.fixture_server import FixtureSite, Resource
@@ -60,6 +60,34 @@ def test_the_newest_capture_is_the_last_committed_not_the_latest_dated(tmp_path)
     assert store.captures_seq == 2 and captures.catch_up(tmp_path, store) == 0  # up to date: nothing read
     stored = StoredCaptures(tmp_path, store.capture)
     assert stored.known("http://x/one").order == (2, 0, 50)
+
+
+def test_a_runs_own_captures_leave_memory_once_the_index_answers_for_them(tmp_path):
+    """What a run wrote is held in memory only until its slice is promoted into the capture index:
+    then the index answers for it, with the same record. A capture in a file not promoted yet (the
+    open one), or one the index answers otherwise (another worker's newer capture), stays. Before:
+    every capture of the run stayed in memory to its end (~1 KB per response)."""
+    store = SqliteStateStore(tmp_path / "state.sqlite3")
+    stored = StoredCaptures(tmp_path, store.capture_lookup())
+    promoted, still_open = "warc/r-00001.warc.gz", "warc/r-00002.warc.gz"
+    written = {"http://x/a": (promoted, 100), "http://x/b": (promoted, 900), "http://x/c": (still_open, 100),
+               "http://x/d": (promoted, 1700)}
+    for url, (file, offset) in written.items():
+        stored.remember(url, Capture(f"sha1:{offset:032d}", file, offset, (1, offset), 200, "image/jpeg",
+                                     "2026-12-07T20:00:00Z", f"<urn:uuid:{offset}>"))
+    staged = [IndexedCapture(url, 0, 0, promoted, offset, f"sha1:{offset:032d}", 200, "image/jpeg")
+              for url, (file, offset) in written.items() if file == promoted and url != "http://x/d"]
+    staged.append(IndexedCapture("http://x/d", 0, 1, "warc/other-00001.warc.gz", 5, "sha1:" + "5" * 32, 200))
+    store.stage_captures("run", 1, staged)
+    store.promote("run", 1, 1)
+
+    assert stored.forget_indexed({promoted}) == 2
+    assert sorted(stored.this_run) == ["http://x/c", "http://x/d"]
+    for url in ("http://x/a", "http://x/b"):  # now answered by the index: the same record
+        answer = stored.known(url)
+        assert (answer.file, answer.offset, answer.digest) == (promoted, written[url][1], f"sha1:{written[url][1]:032d}")
+    assert stored.known("http://x/d").offset == 1700  # this run's, newer than the index's answer
+    assert StoredCaptures(tmp_path).forget_indexed({promoted}) == 0  # no index: nothing to hand over
 
 
 def _records_of(path: Path) -> list:

@@ -7,6 +7,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler.extract.listing import ListedArticle, Listing
 from crawler.extract.urls import article_ref
+from crawler.recent import RecentValues
 from crawler.spiders.recent import RecentKeys
 from crawler.spiders.sichuanpeace import SichuanpeaceSpider
 from crawler.state.history import History
@@ -27,6 +28,21 @@ def test_recent_keys_remember_the_last_ones_added():
 def test_recent_keys_need_room_for_one():
     with pytest.raises(ValueError):
         RecentKeys(0)
+
+
+def test_recent_values_forget_the_one_unused_longest():
+    recent: RecentValues[int] = RecentValues(2)
+    recent["a"], recent["b"] = 1, 2
+    assert recent.get("a") == 1  # read: now "b" is the one unused longest
+    recent["c"] = 3
+    assert ("a" in recent, "b" in recent, "c" in recent, len(recent)) == (True, False, True, 2)
+    assert recent.get("b") is None and recent.get("b", 0) == 0
+    assert recent.pop("a") == 1 and recent.pop("a") is None and len(recent) == 1
+
+
+def test_recent_values_need_room_for_one():
+    with pytest.raises(ValueError):
+        RecentValues(0)
 
 
 def _listing(*ids: str) -> Listing:

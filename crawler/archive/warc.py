@@ -28,6 +28,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
+from ..recent import RecentValues
 from ..run.files import OPEN_SUFFIX, fsync_dir
 
 logger = logging.getLogger(__name__)
@@ -204,6 +205,10 @@ class Capture:
     record_id: str | None = None
 
 
+# Committed captures a run keeps once read back (a rerun revisits each URL once: a bound, not a cache
+# that pays; about 1 KB each).
+READ_BACK_REMEMBERED = 4096
+
 # The capture index's answer for a URL (``crawler.state.captures``): an ``IndexedCapture`` or None.
 CaptureLookup = Callable[[str], Any]
 
@@ -216,18 +221,38 @@ class StoredCaptures:
 
     Newest is by commit, never by clock: the index orders captures by manifest ``seq``, then the
     file's place in it, then the record's offset; one written by this run is newer than all.
-    Nothing proportional to the archive's history is held: only this run's captures and those it
-    read back."""
+    Nothing proportional to the archive's history, or to the run's length, is held: this run's
+    captures only until the index answers for them (``forget_indexed``, after their slice is
+    promoted), and the last READ_BACK_REMEMBERED captures read back."""
 
     def __init__(self, output_dir: Path, lookup: CaptureLookup | None = None):
         self.output_dir = output_dir
         self.lookup = lookup
         self.this_run: dict[str, Capture] = {}
-        self.read_back: dict[str, Capture | None] = {}  # committed captures read back (None: could not be)
+        # Committed captures read back (None: could not be); one forgotten is read back again.
+        self.read_back: RecentValues[Capture | None] = RecentValues(READ_BACK_REMEMBERED)
 
     def remember(self, url: str, capture: Capture) -> None:
-        """A capture this run wrote: newer than every committed one."""
+        """A capture this run wrote: newer than every committed one (and than one read back)."""
         self.this_run[url] = capture
+        self.read_back.pop(url)
+
+    def forget_indexed(self, files: set[str]) -> int:
+        """Drop this run's captures in ``files`` (``warc/<name>``) that the index now answers with
+        the same record (their slice was promoted); the others stay (a slice not promoted, another
+        worker's newer capture). Returns how many were dropped."""
+        if self.lookup is None:
+            return 0
+        dropped = [url for url, capture in self.this_run.items()
+                   if capture.file in files and self._indexed_as(url, capture)]
+        for url in dropped:
+            del self.this_run[url]
+        return len(dropped)
+
+    def _indexed_as(self, url: str, capture: Capture) -> bool:
+        assert self.lookup is not None
+        indexed = self.lookup(url)
+        return indexed is not None and (indexed.file, indexed.offset) == (capture.file, capture.offset)
 
     def known(self, url: str) -> Capture | None:
         """The newest capture of ``url`` as indexed, its record not read back yet."""

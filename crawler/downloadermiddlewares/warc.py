@@ -322,6 +322,11 @@ class WarcArchiveMiddleware:
             sealed = []
         return sealed, self.error
 
+    async def forget_indexed(self, files: list[str]) -> int:
+        """After a slice's promotion: this run's captures in its WARC files are the capture index's
+        to answer now; the writer thread lets go of them (``StoredCaptures.forget_indexed``)."""
+        return await asyncio.wrap_future(self.executor.submit(self.stored.forget_indexed, set(files)))
+
     def close(self) -> None:
         """At the very end: stop the writer thread (the final commit sealed what it wrote)."""
         self.executor.shutdown()

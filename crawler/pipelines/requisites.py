@@ -21,6 +21,11 @@ its earlier record is pointed at once it is read back. A capture whose record ca
 revisit is archived in full then. Identical bytes at two URLs are counted
 (``requisites/identical_payload``): both are archived, since a replay looks a requisite up by URL.
 
+What the pipeline holds is bounded however long the run: it remembers the last REQUISITES_REMEMBERED
+URLs it settled (``requisites/reused``) and payload digests it saw. One fetched earlier in this run
+and forgotten since is found in the capture index once its slice is promoted
+(``requisites/archived_earlier``), as an earlier run's is; a failed one is tried again.
+
 A requisite that fails (404, robots.txt, too large, retries exhausted) leaves its ``warc`` null and
 is counted (``requisites/failed/<reason>``); the record still goes out. Which hosts a requisite
 may come from is the offsite middleware's rule (``offsite.requisite_refusal``): any public host with
@@ -52,6 +57,7 @@ from ..downloadermiddlewares.offsite import META_REQUISITE as OFFSITE_META_REQUI
 from ..downloadermiddlewares.offsite import requisite_refusal
 from ..downloadermiddlewares.warc import WarcArchiveMiddleware
 from ..items import STATUS_DELETED, ArticleItem
+from ..recent import RecentValues
 from ..state.stores import state_store
 
 logger = logging.getLogger(__name__)
@@ -60,6 +66,10 @@ logger = logging.getLogger(__name__)
 META_REQUISITE = OFFSITE_META_REQUISITE  # the offsite middleware reads it: any public host
 # Requisites before the articles and list pages waiting: their article's record waits for them.
 PRIORITY_REQUISITE = 30
+# Requisites whose pointer (or failure) the pipeline remembers: a picture shown again soon (a series'
+# banner) is pointed at without asking the index. ~0.6 KB each; about 2,000 articles' pictures, more
+# than a slice holds (CHECKPOINT_RECORDS), so one is in the index before it is forgotten.
+REQUISITES_REMEMBERED = 4096
 
 Pointer = dict[str, Any]
 
@@ -73,9 +83,11 @@ class RequisitesPipeline:
         self.stats = crawler.stats
         self.max_size = max_size
         self.output_dir = Path(crawler.settings.get("OUTPUT_DIR"))
-        # URL → its pointer (None: it failed this run), or the fetch under way for it.
-        self.fetched: dict[str, Pointer | None | asyncio.Future] = {}
-        self.digests: dict[str, str] = {}  # payload digest → first URL archived with it this run
+        # URL → its pointer (None: it failed this run), for the URLs settled last.
+        self.fetched: RecentValues[Pointer | None] = RecentValues(REQUISITES_REMEMBERED)
+        self.under_way: dict[str, asyncio.Future] = {}  # URL → the fetch under way for it
+        # Payload digest → first URL archived with it, among the last ones archived.
+        self.digests: RecentValues[str] = RecentValues(REQUISITES_REMEMBERED)
         self.earlier: StoredCaptures | None = None  # the capture index, opened on first need
 
     @classmethod
@@ -95,12 +107,12 @@ class RequisitesPipeline:
 
     async def _pointer(self, url: str, page_url: str) -> Pointer | None:
         """Where ``url``'s response record is: fetched once per run, never again once committed."""
-        known = self.fetched.get(url, False)
-        if isinstance(known, asyncio.Future):
-            return await asyncio.shield(known)
-        if known is not False:
+        under_way = self.under_way.get(url)
+        if under_way is not None:
+            return await asyncio.shield(under_way)
+        if url in self.fetched:
             self.stats.inc_value("requisites/reused")
-            return known  # type: ignore[return-value]
+            return self.fetched[url]
         spider = self.crawler.spider
         crawl_host = getattr(spider, "crawl_host", None)
         reason = requisite_refusal(url, [crawl_host] if crawl_host else [], self.offsite)
@@ -110,7 +122,7 @@ class RequisitesPipeline:
             self.fetched[url] = None
             return None
         future: asyncio.Future = asyncio.get_running_loop().create_future()
-        self.fetched[url] = future
+        self.under_way[url] = future
         try:
             pointer = await self._earlier(url)
             if pointer is None:
@@ -120,6 +132,7 @@ class RequisitesPipeline:
             self.stats.inc_value(f"requisites/failed/{type(error).__name__}")
             pointer = None
         self.fetched[url] = pointer
+        del self.under_way[url]
         future.set_result(pointer)
         return pointer
 
@@ -168,7 +181,9 @@ class RequisitesPipeline:
         """Count a second URL with the same bytes (by the payload digest the WARC record holds)."""
         if digest is None:
             return
-        first = self.digests.setdefault(digest, url)
-        if first != url:
+        first = self.digests.get(digest)
+        if first is None:
+            self.digests[digest] = url
+        elif first != url:
             self.stats.inc_value("requisites/identical_payload")
             logger.debug("Requisite %s has the same bytes as %s", url, first)

@@ -317,15 +317,18 @@ class RunCommitter(FeedExporter):
             if final:
                 self.exit_code = exitcodes.OUTPUT_FAILED
             return
+        listed_warcs = [manifests.relative_name(self.output_dir, path) for path, _ in self.unclaimed_warcs]
         self.unclaimed_warcs = []
         cut.committed = cut.error is None
         if final:  # the commit decided it: what fails from here is logged, never changes it
             self.exit_code = manifest["exit_code"]
         self.faults.reach(points.MANIFEST_WRITTEN)
         if cut.error is None:
-            self._promote(cut, manifest["seq"], final)
+            promoted = self._promote(cut, manifest["seq"], final)
             if claims is not None:
                 claims.settled(cut.number)
+            if promoted and archive is not None and not final:
+                await self._forget_indexed(archive, listed_warcs)
         self.faults.reach(points.STATE_PROMOTED)
         if final:
             jobdir.end(self.crawler.settings.get("JOBDIR"), self.run_id, self.reason)
@@ -347,19 +350,31 @@ class RunCommitter(FeedExporter):
             self._slice_failed(cut, f"staging its captures failed: {error}")
             return False
 
-    def _promote(self, cut: Slice, seq: int, final: bool) -> None:
+    async def _forget_indexed(self, archive: WarcArchiveMiddleware, files: list[str]) -> None:
+        """The captures of a promoted slice's WARC files leave the writer's memory (the index
+        answers for them now): what a run holds stays flat however many pages it archives."""
+        try:
+            forgotten = await archive.forget_indexed(files)
+        except Exception as error:  # they stay in memory: revisits are still right
+            logger.warning("Could not hand slice captures over to the capture index (%s)", error)
+            return
+        logger.debug("%s captures of this run are asked of the capture index from now on", forgotten)
+
+    def _promote(self, cut: Slice, seq: int, final: bool) -> bool:
         """The committed slice's rows into the state. A failure (a full disk) loses nothing: the
         manifest is in place and the next run's recovery promotes the slice from it. A run with
         slices left to commit stops (its storage is likely to fail again) and its final manifest
         says why; after the final manifest, the run's exit code is that manifest's."""
         try:
             state_store(self.crawler).promote(self.run_id, cut.number, seq)
+            return True
         except Exception as error:
             logger.error("Slice %s of run %s is committed (manifest seq %s) but the state store could not take "
                          "it in (%s): the next run does", cut.number, self.run_id, seq, error)
             if not final:
                 self.failure = self.failure or f"promoting slice {cut.number} failed: {error}"
                 self._stop()
+            return False
 
     async def _store(self, cut: Slice) -> list[dict[str, Any]]:
         """Store each feed's batch, the archive's copy last, once the state store holds what each
