@@ -11,10 +11,10 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 PROJECT = Path(__file__).resolve().parent.parent
 RESULTS = PROJECT / "bench" / "results"
@@ -139,7 +139,7 @@ def machine() -> dict:
         try:
             from importlib.metadata import version
             versions[name] = version(name)
-        except Exception:  # noqa: BLE001 (not installed)
+        except Exception:  # not installed
             continue
     return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gb": mem_gb, "os": platform.platform(), "versions": versions}
 

@@ -27,8 +27,18 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from bench.common import (PROJECT, bare_command, crawl_command, dir_size_mb, last_manifest, mirror_server,
-    run_measured, save, scratch_dir, table)
+from bench.common import (
+    PROJECT,
+    bare_command,
+    crawl_command,
+    dir_size_mb,
+    last_manifest,
+    mirror_server,
+    run_measured,
+    save,
+    scratch_dir,
+    table,
+)
 from bench.mirror import loadtest
 from crawler.settings import GC_GEN0_THRESHOLD
 

@@ -38,18 +38,19 @@ import re
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from bench.common import PROJECT, save, table
 from bench.mirror import generate_article
 
 sys.path.insert(0, str(PROJECT))
-from crawler.extract.article import parse_article  # noqa: E402
-from crawler.extract.cleaning import clean_blocks  # noqa: E402
-from crawler.extract.encoding import decode_page  # noqa: E402
-from crawler.extract.listing import parse_listing  # noqa: E402
-from crawler.extract.page import load_page  # noqa: E402
+from crawler.extract.article import parse_article
+from crawler.extract.cleaning import clean_blocks
+from crawler.extract.encoding import decode_page
+from crawler.extract.listing import parse_listing
+from crawler.extract.page import load_page
 
 BASE = "http://127.0.0.1:8000"
 CTYPE = "text/html; charset=utf-8"

@@ -26,15 +26,16 @@ import re
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from bench.common import PROJECT, save, table
 
 sys.path.insert(0, str(PROJECT))
-from crawler.extract import extract_record  # noqa: E402
-from crawler.extract.encoding import decode_page  # noqa: E402
+from crawler.extract import extract_record
+from crawler.extract.encoding import decode_page
 
 CORPUS = PROJECT / "tests" / "realpages"
 # Whitespace of every kind, ignored when texts are compared.

@@ -56,10 +56,10 @@ from bench.extraction import ours
 from bench.mirror import generate_article
 
 sys.path.insert(0, str(PROJECT))
-import crawler.downloadermiddlewares.warc as warc_capture  # noqa: E402
-import crawler.run.files  # noqa: E402
-from crawler import settings as project_settings  # noqa: E402
-from crawler.run.lock import acquire  # noqa: E402
+import crawler.downloadermiddlewares.warc as warc_capture
+import crawler.run.files
+from crawler import settings as project_settings
+from crawler.run.lock import acquire
 
 BASE = "http://127.0.0.1:8000"
 CTYPE = "text/html; charset=utf-8"
@@ -119,7 +119,7 @@ def baseline_module(rev: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     module.__package__ = "crawler"
     sys.modules.setdefault("crawler.feeds", crawler.run.files)  # where it found fsync_dir then
-    exec(compile(source, f"{rev}:crawler/warc.py", "exec"), module.__dict__)  # noqa: S102 (our own file)
+    exec(compile(source, f"{rev}:crawler/warc.py", "exec"), module.__dict__)  # our own file, from git
     return module
 
 

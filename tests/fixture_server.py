@@ -69,7 +69,7 @@ class FixtureSite:
         site = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+            def do_GET(self) -> None:  # http.server naming
                 path = urlsplit(self.path).path
                 with site._lock:
                     site.requests.append(self.path)
@@ -82,7 +82,7 @@ class FixtureSite:
                     return
                 if resource is None:
                     resource = Resource(404, {"Content-Type": "text/html; charset=utf-8"},
-                                        "<html><body>404 Not Found</body></html>".encode())
+                                        b"<html><body>404 Not Found</body></html>")
                 site.send(self, resource)
 
             def log_message(self, *args: object) -> None:

@@ -102,7 +102,7 @@ class RangeHandler(StaticHandler):
     reads a WACZ as it reads a hosted one: the zip's directory, the index, and only the byte ranges
     the index points at. Without ranges it loads the whole file."""
 
-    def send_head(self):  # noqa: ANN201 (http.server's signature)
+    def send_head(self):  # http.server's signature
         self.range_left = None
         match = re.fullmatch(r"bytes=(\d+)-(\d*)|bytes=-(\d+)", self.headers.get("Range", ""))
         path = Path(self.translate_path(self.path))
@@ -127,7 +127,7 @@ class RangeHandler(StaticHandler):
         self.range_left = end - start + 1
         return handle
 
-    def copyfile(self, source, outputfile) -> None:  # noqa: ANN001
+    def copyfile(self, source, outputfile) -> None:
         left = self.range_left
         if left is None:
             return super().copyfile(source, outputfile)
@@ -272,7 +272,7 @@ class Chromium:
         self.close()
 
 
-def wait_for(check, timeout: float, pause: float = 0.25):  # noqa: ANN001, ANN201
+def wait_for(check, timeout: float, pause: float = 0.25):
     """``check()``'s first truthy value, or its last value once ``timeout`` seconds have passed."""
     deadline = time.monotonic() + timeout
     while True:

@@ -39,9 +39,23 @@ from twisted.web.client import ResponseFailed
 from twisted.web.http import _DataLoss
 
 from crawler import accounting, exitcodes
-from crawler.accounting import (BROKEN_LINK, FAILURE_BUCKETS, HTTP_ERROR, LISTING, OFFSITE, OVERSIZE, PARSE_FAILURE,
-                                RECORD, REDIRECT_DROPPED, RETRIES_EXHAUSTED, ROBOTS, STATS_BUCKET, TRUNCATED,
-                                classify_failure, run_health)
+from crawler.accounting import (
+    BROKEN_LINK,
+    FAILURE_BUCKETS,
+    HTTP_ERROR,
+    LISTING,
+    OFFSITE,
+    OVERSIZE,
+    PARSE_FAILURE,
+    RECORD,
+    REDIRECT_DROPPED,
+    RETRIES_EXHAUSTED,
+    ROBOTS,
+    STATS_BUCKET,
+    TRUNCATED,
+    classify_failure,
+    run_health,
+)
 from crawler.downloadermiddlewares.accounting import AccountingMiddleware
 from crawler.downloadermiddlewares.truncation import PRIORITY, TruncationMiddleware, deflate_problem, gzip_problem
 from crawler.exceptions import TruncatedBody
@@ -191,7 +205,7 @@ def test_a_callback_exception_is_one_failure():
 def test_failures_are_the_failure_buckets_only():
     stats = {"accounting/attempts": len(FAILURE_BUCKETS) + 17, "accounting/article_missing": 1,
              "discovery/list_pages_with_links": 3,
-             **buckets(**{bucket: 1 for bucket in FAILURE_BUCKETS}),
+             **buckets(**dict.fromkeys(FAILURE_BUCKETS, 1)),
              **buckets(broken_link=4, robots=1, offsite=1, redirect_dropped=1, duplicate=1, soft_404=1,
                        unreadable=1, id_conflict=1, unchanged=1, listing=3, record=2)}
     health = run_health(stats)

@@ -10,7 +10,6 @@ import subprocess
 import sys
 
 import pytest
-
 from scrapy.utils.misc import is_generator_with_return_value
 
 from crawler.items import RECORD_FIELDS

@@ -500,7 +500,7 @@ def test_fold_new_deleted_restored(tmp_path):
     store = ArchiveStore.create(tmp_path / "archive.sqlite")
 
     def fold_one(position: int, status: str, revision: int, when: str, **content) -> dict:
-        fields = {name: None for name in RECORD_FIELDS}
+        fields = dict.fromkeys(RECORD_FIELDS)
         fields.update(site="s", id="1", url="http://s/1", status=status, revision=revision, fetched_at=when,
                       first_seen="T0", **content)
         store.add_records([json.dumps(fields)], position, position + 1, "r")

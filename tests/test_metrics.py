@@ -14,8 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from crawler import exitcodes
 from crawler.accounting import FAILURE_BUCKETS
 from crawler.run import lock
-from crawler.run.metrics import (PREFIX, last_success, metrics_path, registry_for_run, template_error,
-                                 write_run_metrics)
+from crawler.run.metrics import PREFIX, last_success, metrics_path, registry_for_run, template_error, write_run_metrics
 from tests.fixture_server import FixtureSite
 from tests.utils.crawl import run_crawl
 

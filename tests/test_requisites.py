@@ -5,8 +5,8 @@ index as pywb looks it up, and from the WACZ a ReplayWeb.page-style tool opens (
 from __future__ import annotations
 
 import gzip
-import io
 import hashlib
+import io
 import json
 import socket
 import subprocess

@@ -39,8 +39,8 @@ from ..extensions import console
 from ..extensions.contact import OperatorContact
 from ..run import lock, logs, manifests, metrics, preflight, recovery, stopping
 from ..run.commit import RunCommitter
-from ..run.politeness import relax_for_local_mirror
 from ..run.ids import new_run_id
+from ..run.politeness import relax_for_local_mirror
 from ..run.settings_check import setting_errors
 from ..spiders.arguments import SpiderArguments, fleet_errors, spider_argument_errors
 from ..state import StateError
@@ -151,9 +151,7 @@ class Command(ScrapyCrawlCommand):
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
         committer = _committer(crawler)
-        if self.crawler_process.bootstrap_failed:
-            self.exitcode = exitcodes.FAILED
-        elif committer is None or committer.exit_code is None:
+        if self.crawler_process.bootstrap_failed or committer is None or committer.exit_code is None:
             self.exitcode = exitcodes.FAILED
         else:
             self.exitcode = committer.exit_code

@@ -24,7 +24,6 @@ from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Response
 from scrapy.utils.httpobj import urlparse_cached
-
 from twisted.internet import error as tx_error
 
 from ..exceptions import Abandoned, Unreachable

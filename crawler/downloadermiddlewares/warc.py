@@ -50,9 +50,18 @@ from scrapy.utils.python import to_unicode
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 
-from ..archive.warc import (IDENTICAL_PAYLOAD_DIGEST, SERVER_NOT_MODIFIED, Capture, LeveledWARCWriter,
-                            RecordPosition, StoredCaptures, payload_digest, warc_date,
-                            warcinfo_fields, write_index_atomically)
+from ..archive.warc import (
+    IDENTICAL_PAYLOAD_DIGEST,
+    SERVER_NOT_MODIFIED,
+    Capture,
+    LeveledWARCWriter,
+    RecordPosition,
+    StoredCaptures,
+    payload_digest,
+    warc_date,
+    warcinfo_fields,
+    write_index_atomically,
+)
 from ..run.files import fsync_dir
 from ..run.lock import holds
 from ..state.stores import state_store

@@ -10,7 +10,6 @@ from lxml import etree
 from .encoding import decode_page
 from .urls import resolve_href
 
-
 # Magic numbers of files that are not pages, whatever their Content-Type says.
 BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"%PDF-", "pdf"),

@@ -39,8 +39,8 @@ from scrapy.extensions.feedexport import FeedExporter, FeedSlot, apply_uri_param
 from scrapy.utils.defer import ensure_awaitable
 
 from .. import exitcodes
-from ..archive.wacz import build_run_wacz
 from ..accounting import UNCHANGED
+from ..archive.wacz import build_run_wacz
 from ..downloadermiddlewares.retry import STATS_UNREACHABLE_HOST, STATS_UNREACHABLE_REASON
 from ..downloadermiddlewares.warc import WarcArchiveMiddleware
 from ..extensions.accounting import AccountingExtension

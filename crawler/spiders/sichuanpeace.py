@@ -25,10 +25,10 @@ from ..extract.article_page import read_article_page
 from ..extract.listing import ListedArticle, Listing, parse_listing
 from ..extract.sitemaps import Discovered, parse_feed, parse_sitemap, sitemaps_in_robots
 from ..extract.urls import URL_SHAPE_OTHER, ArticleRef, article_ref, list_page, other_page_ref, page_ref, same_site
-from ..rules.discovery import SITEMAP_MAX_DEPTH, WELL_KNOWN_SITEMAPS
 from ..fleet import ROLE_WORKER, fleet_name, start_round
 from ..items import ArticleItem, utc_now
 from ..quality import record_quality
+from ..rules.discovery import SITEMAP_MAX_DEPTH, WELL_KNOWN_SITEMAPS
 from ..run.politeness import relax_for_local_mirror
 from ..state import ArticleState
 from ..state.history import History, PagingStop, Seen
@@ -48,7 +48,6 @@ from .arguments import (  # noqa: F401 (the parsers stay importable from here)
 from .paging import EmptyRun
 from .recent import RecentKeys
 from .routes import ABSENT_STATUSES, RECHECK_CARRIED_META, RequestKind, build_request
-
 
 # What crawler.extract.article says of a page that tells the reader the article is not there.
 SOFT_404 = "soft 404"
