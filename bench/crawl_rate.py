@@ -156,7 +156,7 @@ def _ratios(results: dict[str, list[dict]], best: dict[str, dict], base: str) ->
     for v in results:
         if v == base:
             continue
-        paired = [run["articles_per_s"] / ref["articles_per_s"] for run, ref in zip(results[v], results[base])]
+        paired = [run["articles_per_s"] / ref["articles_per_s"] for run, ref in zip(results[v], results[base], strict=True)]
         ratios[v] = {"rate_ratio_wall": round(best[v]["articles_per_s"] / best[base]["articles_per_s"], 2),
                      "rate_ratio_phase": round(best[v]["articles_per_s_phase"] / best[base]["articles_per_s_phase"], 2),
                      "cpu_ratio": round(best[v]["cpu_ms_per_article"] / best[base]["cpu_ms_per_article"], 2),

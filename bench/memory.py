@@ -9,6 +9,7 @@ Each size gets its own mirror server and a fresh OUTPUT_DIR; the crawl's peak RS
 from __future__ import annotations
 
 import argparse
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ def run(sizes: list[int], extra: list[str]) -> dict[str, Any]:
     growth = {}
     by_n = {r["articles"]: r["maxrss_mb"] for r in rows}
     ns = sorted(by_n)
-    for a, b in zip(ns, ns[1:]):
+    for a, b in pairwise(ns):
         growth[f"{a}->{b}"] = round(by_n[b] / by_n[a], 2)
     return {"runs": rows, "growth": growth, "extra_args": extra}
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import json
 import random
@@ -601,10 +602,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.command == "serve":
         BROKEN_FOOTER["count"] = args.broken_footer_links
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve(args.articles, args.port))
-        except KeyboardInterrupt:
-            pass
     elif args.command == "loadtest":
         from bench.common import mirror_server
         with mirror_server(args.articles) as server:

@@ -124,7 +124,7 @@ def time_right(found: Any, gold: str) -> bool:
         return False
     shown = [g for g in want.groups() if g is not None]
     got = match.groups()[:len(shown)]
-    return all(g is not None and int(g) == int(w) for g, w in zip(got, shown))
+    return all(g is not None and int(g) == int(w) for g, w in zip(got, shown, strict=True))
 
 
 def score(found: dict[str, Any], gold: dict[str, Any]) -> dict[str, Any]:

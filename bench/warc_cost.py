@@ -200,10 +200,9 @@ def exchanges_archived(path: Path) -> list[tuple[str, str, bytes]]:
     archived of each exchange, without the WARC headers (ours add warcinfo ids, IP, capture dates)."""
     found = []
     with path.open("rb") as stream:
-        for record in ArchiveIterator(stream):
-            if record.rec_type in ("request", "response"):
-                found.append((record.rec_type, record.rec_headers.get_header("WARC-Target-URI"),
-                              record.http_headers.to_bytes() + record.content_stream().read()))
+        found.extend((record.rec_type, record.rec_headers.get_header("WARC-Target-URI"),
+                      record.http_headers.to_bytes() + record.content_stream().read())
+                     for record in ArchiveIterator(stream) if record.rec_type in ("request", "response"))
     return found
 
 

@@ -6,6 +6,7 @@ Each ``BadCase`` is one URL with the response it gets and what the crawl must ma
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import time
 from dataclasses import dataclass
@@ -98,10 +99,8 @@ def _redirect_to_localhost(path: str):
 def _sleep_then(seconds: float, good: Resource):
     def behaviour(handler: BaseHTTPRequestHandler, hits: int) -> None:
         time.sleep(seconds)
-        try:
+        with contextlib.suppress(OSError):  # the crawler gave up waiting
             _send(handler, good.status, good.body, good.headers)
-        except OSError:  # the crawler gave up waiting
-            pass
     return behaviour
 
 
@@ -189,7 +188,7 @@ def bad_cases(oversize_limit: int) -> list[BadCase]:
         BadCase("redirect chain longer than REDIRECT_MAX_TIMES", long_chain[0], expect_bucket="redirect_dropped",
                 behaviour=_redirect(long_chain[1])),
         *[BadCase(f"chain hop {i}", hop, behaviour=_redirect(nxt), linked=False)
-          for i, (hop, nxt) in enumerate(zip(long_chain[1:], long_chain[2:] + ["/"]), start=1)],
+          for i, (hop, nxt) in enumerate(zip(long_chain[1:], long_chain[2:] + ["/"], strict=True), start=1)],
         BadCase("meta refresh to an article", "/bad/20261120/3200030.html", expect_title="跳转后的文章",
                 resource=Resource(200, {"Content-Type": UTF8},
                                   b'<html><head><meta http-equiv="refresh" content="0;url=/bad/20261120/3200031.html">'

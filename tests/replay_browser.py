@@ -8,6 +8,7 @@ browser reading on its fd 3 and writing on its fd 4): no WebSocket client, no te
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -254,10 +255,8 @@ class Chromium:
         return path
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):
             self.send("Browser.close", timeout=10)
-        except RuntimeError:
-            pass
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -85,7 +85,7 @@ def test_crawl_rate_bench(tmp_path):
     assert variants - {"bare"} == set(result["ratios_to_bare"])
     runs = result["all_runs"]
     for variant, ratios in result["ratios_to_bare"].items():  # each round against that round's bare run
-        expected = [run["articles_per_s"] / bare["articles_per_s"] for run, bare in zip(runs[variant], runs["bare"])]
+        expected = [run["articles_per_s"] / bare["articles_per_s"] for run, bare in zip(runs[variant], runs["bare"], strict=True)]
         assert len(expected) == 2
         assert ratios["paired_per_round"] == [round(x, 2) for x in expected]
         assert ratios["paired_min"] == round(min(expected), 2)

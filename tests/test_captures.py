@@ -83,7 +83,7 @@ def test_a_304_after_the_clock_was_set_back_refers_to_the_last_committed_version
     with FixtureSite() as site:
         def behaviour(handler, hits: int) -> None:
             resource = site.resources[WITH_ETAG]
-            etag = '"v%d"' % (2 if "1.3万余名".encode() in resource.body else 1)
+            etag = f'"v{2 if "1.3万余名".encode() in resource.body else 1}"'
             if handler.headers.get("If-None-Match") == etag:
                 handler.send_response(304)
                 handler.send_header("ETag", etag)

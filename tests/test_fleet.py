@@ -12,6 +12,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -142,7 +143,7 @@ def test_fleet_rate_takes_fractions(tmp_path, redis_url, family):
     assert sorted(r["id"] for r in records(outs)) == ["1792665", "1801234"]
     times = sorted(site.request_times)
     assert len(times) >= 4
-    assert busiest_window(times, 2.0) == 1, [round(b - a, 3) for a, b in zip(times, times[1:])]
+    assert busiest_window(times, 2.0) == 1, [round(b - a, 3) for a, b in pairwise(times)]
 
 
 def test_fleet_max_rate_is_checked(tmp_path, redis_url, family):
@@ -166,7 +167,7 @@ def test_claims_hold_across_workers_and_lapse_when_the_worker_is_gone(tmp_path, 
     stores = {name: RedisStateStore(redis_url, tmp_path / name) for name in ("a", "b")}
     claims = {name: FleetClaims(redis.Redis.from_url(redis_url, decode_responses=True), f"run-{name}",
                                 f"{store.prefix}:slices", ttl, store)
-              for (name, store), ttl in zip(stores.items(), (1.0, 60.0))}
+              for (name, store), ttl in zip(stores.items(), (1.0, 60.0), strict=True)}
     a, b = claims["a"], claims["b"]
     for name, store in stores.items():
         store.open_slice(f"run-{name}", 1, [])
@@ -309,7 +310,10 @@ def test_a_hop_taken_by_another_worker_takes_its_attempt_along(redis_url):
         scheduler.open(spider)
         workers.append((crawler.stats, scheduler))
     (stats_a, a), (stats_b, b) = workers
-    attempts = (lambda stats: stats.get_value(STATS_ATTEMPTS, 0))
+
+    def attempts(stats):
+        return stats.get_value(STATS_ATTEMPTS, 0)
+
     stats_a.inc_value(STATS_ATTEMPTS)  # the first request reached a's downloader
     assert a.enqueue_request(Request("http://x/new.html", meta={"accounted": True, "redirect_times": 1}))
     assert attempts(stats_a) == 0

@@ -280,7 +280,7 @@ def test_console_lines_carry_no_traceback_the_log_file_keeps_it(tmp_path, capsys
         try:
             raise ConnectionError("DNS lookup failed")
         except ConnectionError:
-            logger.error("Error downloading %s", "https://www.sichuanpeace.gov.cn/", exc_info=True)
+            logger.exception("Error downloading %s", "https://www.sichuanpeace.gov.cn/")
     finally:
         for handler in (console, logfile):
             logger.removeHandler(handler)

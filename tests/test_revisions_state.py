@@ -208,8 +208,8 @@ def test_the_fleet_store_orders_rechecks_the_same_way(tmp_path, redis_url):
     assert store.known_ids(SITE, ["1", "2", "3", "4", "5"]) == {"1", "2", "3", "4"}
     assert store.get(SITE, "1").channel == "fzxc"
     # A row written before schema 3 (no such fields) still reads.
-    store.redis.hset(store._articles(SITE), "5", '{"site": "%s", "id": "5", "url": "u", "published_at": null, '
-                     '"first_seen": "f", "last_seen": "l", "content_sha256": null, "revision": 1}' % SITE)
+    store.redis.hset(store._articles(SITE), "5", f'{{"site": "{SITE}", "id": "5", "url": "u", "published_at": null, '
+                     '"first_seen": "f", "last_seen": "l", "content_sha256": null, "revision": 1}')
     assert store.get(SITE, "5").content_hash_version == 1
     store.close()
 

@@ -226,12 +226,12 @@ def rechecked(tmp_path_factory):
         first = run_crawl(site.base_url, out, "-s", f"WARC_OPERATOR={OPERATOR}")
         assert first.returncode == 0, first.log[-3000:]
         first_bytes = _warc_bytes(out)
-        times = {path: stamp for path, stamp in zip(site.requests, site.request_times)}
+        times = dict(zip(site.requests, site.request_times, strict=True))
         edited = site.resources[EDITED]
         site.put(EDITED, Resource(edited.status, edited.headers, edited.body.replace("。".encode(), "！".encode(), 1)))
         second = run_crawl(site.base_url, out, "-a", "recheck=all", "-s", f"WARC_OPERATOR={OPERATOR}")
         assert second.returncode == 0, second.log[-3000:]
-        refetched = {path for path in site.requests[len(times):]}
+        refetched = set(site.requests[len(times):])
     runs = [m["run_id"] for m in consumer.manifests(out) if m.get("final")]
     yield {"out": out, "runs": runs, "first_bytes": first_bytes, "added_bytes": _warc_bytes(out) - first_bytes,
            "request_times": times, "refetched": refetched, "base": site.base_url}

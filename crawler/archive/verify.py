@@ -29,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import IO, Any
 
@@ -197,7 +198,7 @@ def _check_overlaps(output_dir: Path, ranges: dict[Path, list[tuple[int, int, st
     """Two manifests committing the same bytes would hand their records to the consumer twice."""
     for path, spans in ranges.items():
         spans.sort()
-        for (start, end, first), (next_start, _, second) in zip(spans, spans[1:]):
+        for (start, end, first), (next_start, _, second) in pairwise(spans):
             if next_start < end:
                 report.add(manifests.relative_name(output_dir, path),
                            f"the ranges of {first} ({start}-{end}) and {second} (from {next_start}) overlap: "

@@ -91,8 +91,7 @@ def describe_settings(settings: BaseSettings) -> list[str]:
 def describe_sites(output_dir: Path) -> list[str]:
     lines = ["Sites of the family (-a site=SHORT or HOST; crawler/rules/sites.json):"]
     width = max(len(site.short) for site in registry())
-    for site in registry():
-        lines.append(f"  {site.short:<{width}}  {site.host}  {site.name} ({site.level})")
+    lines.extend(f"  {site.short:<{width}}  {site.host}  {site.name} ({site.level})" for site in registry())
     state = output_dir / STATE_FILE
     channels: list[tuple[str, str, str | None, int]] = []
     if state.is_file():

@@ -13,6 +13,7 @@ the run at once, exit code 4, with one line from the commit: ``cannot reach HOST
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from datetime import datetime, timezone
@@ -151,9 +152,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
             raise Unreachable(self.unreachable.host, self.unreachable.reason)
         delay = request.meta.pop("retry_delay", 0)
         if delay and not self.stopping.is_set():
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), delay)
-            except asyncio.TimeoutError:
-                pass
         if self.stopping.is_set():  # a stopping run starts no download (crawler/run/stopping.py)
-            raise Abandoned()
+            raise Abandoned

@@ -170,7 +170,7 @@ def _choose_title(tree: etree._Element, blocks: list[Block], doc_title: str, anc
             value = clean_inline(str(value))
             # A CMS that copies the whole <title> into its meta title: its site suffix goes.
             _propose(proposals, _strip_site_suffix(value) if value == doc_title else value, weight)
-    for entry, elements in zip(S.TITLE_ELEMENTS, title_elements):
+    for entry, elements in zip(S.TITLE_ELEMENTS, title_elements, strict=True):
         for element in elements:
             _propose(proposals, element_text(element), entry.weight)
     doc_key = "".join(doc_title.split())

@@ -75,12 +75,7 @@ def looks_like_mojibake(text: str) -> bool:
     """True for text with runs of Latin-1 characters where Chinese should be."""
     if not _MOJIBAKE_CHARS_RE.search(text):
         return False
-    hits = 0
-    for _ in MOJIBAKE_RE.finditer(text):
-        hits += 1
-        if hits >= MOJIBAKE_MIN_HITS:
-            return True
-    return False
+    return any(hits >= MOJIBAKE_MIN_HITS for hits, _ in enumerate(MOJIBAKE_RE.finditer(text), start=1))
 
 
 def _strict_decode(body: bytes, encoding: str) -> tuple[str, bool] | None:

@@ -13,6 +13,7 @@ without the commit: the next run settles the uncommitted slice as it settles a k
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -59,10 +60,8 @@ def stop_at_once(signum: int, log_file: str | None) -> None:
             "recovers this run's uncommitted slice (exit code 5)\n").encode()
     if sys.stderr.isatty():
         line = b"\x1b[?25h\n" + line  # the progress display hid the cursor
-    try:
+    with contextlib.suppress(OSError):
         os.write(2, line)
-    except OSError:
-        pass
     if log_file:
         try:
             fd = os.open(log_file, os.O_WRONLY | os.O_APPEND)

@@ -74,7 +74,7 @@ class RedisStateStore:
         ids = [state.id for state in states]
         old = self.redis.hmget(self._articles(site), ids)
         touched = self.redis.hmget(self._checked(site), ids)
-        for state, before, when in zip(states, old, touched):
+        for state, before, when in zip(states, old, touched, strict=True):
             if before:
                 known = ArticleState(**json.loads(before))
                 pipe.zrem(self._by_published(site), self._published_member(known))
@@ -186,7 +186,7 @@ class RedisStateStore:
         with self.redis.pipeline(transaction=False) as pipe:
             for article_id in wanted:
                 pipe.hexists(self._articles(site), article_id)
-            return {article_id for article_id, there in zip(wanted, pipe.execute()) if there}
+            return {article_id for article_id, there in zip(wanted, pipe.execute(), strict=True) if there}
 
     # --- the capture index (``crawler.state.captures``): this OUTPUT_DIR's WARC files ----------
 
@@ -219,7 +219,7 @@ class RedisStateStore:
                 best[capture.url] = capture
         if not best:
             return {}
-        held = dict(zip(best, self.redis.hmget(key, list(best))))
+        held = dict(zip(best, self.redis.hmget(key, list(best)), strict=True))
         newer = {}
         for url, capture in best.items():
             old = IndexedCapture(*json.loads(held[url])) if held[url] else None
@@ -265,7 +265,7 @@ class RedisStateStore:
         self._ensure_indexes(site)
         members = self.redis.zrangebylex(self._by_published(site), f"[{published_since}", "+")
         for start in range(0, len(members), RECHECK_BATCH):
-            for member, state, _ in self._rows(site, members[start:start + RECHECK_BATCH], self._by_published(site)):
+            for _, state, _ in self._rows(site, members[start:start + RECHECK_BATCH], self._by_published(site)):
                 if (state.published_at or "") >= published_since:
                     yield state
 
@@ -295,7 +295,7 @@ class RedisStateStore:
         rows = self.redis.hmget(self._articles(site), ids) if ids else []
         touched = self.redis.hmget(self._checked(site), ids) if ids else []
         stale = []
-        for member, value, when in zip(members, rows, touched):
+        for member, value, when in zip(members, rows, touched, strict=True):
             state = ArticleState(**json.loads(value)) if value else None
             current = None if state is None else (self._published_member(state) if key == self._by_published(site)
                                                   else self._recheck_member(state, when))

@@ -8,6 +8,7 @@ next run, so an early stop at known list pages never strands them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -203,10 +204,8 @@ class SqliteStateStore:
 
     def close(self) -> None:
         if not self.readonly:
-            try:
+            with contextlib.suppress(sqlite3.Error):  # not closed cleanly, then: the next run checks the whole file
                 self._set("closed", "1")
-            except sqlite3.Error:
-                pass  # not closed cleanly, then: the next run checks the whole file
         self.db.close()
 
     def check(self) -> None:
