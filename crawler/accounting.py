@@ -107,7 +107,7 @@ def _scrapy_types(*names: str) -> tuple[type[BaseException], ...]:
 
 
 # A body that ended before its Content-Length (DOWNLOAD_FAIL_ON_DATALOSS), after all retries.
-DATA_LOSS_ERRORS = (TruncatedBody, *_scrapy_types("ResponseDataLossError"))
+DATA_LOSS_ERRORS: tuple[type[BaseException], ...] = (TruncatedBody, *_scrapy_types("ResponseDataLossError"))
 # The download handler cancelled the download: it does so when the body passes DOWNLOAD_MAXSIZE
 # (older Scrapy versions let Twisted's CancelledError through).
 CANCELLED_ERRORS = (*_scrapy_types("DownloadCancelledError"), defer.CancelledError)
@@ -177,7 +177,7 @@ def linked_from(request: Request | None) -> str | None:
     return referer.decode("latin-1") if referer else None
 
 
-def _lost_data(error: BaseException) -> bool:
+def _lost_data(error: BaseException | None) -> bool:
     """A ResponseFailed (raised by a handler that does not wrap it) for a body cut short."""
     reasons = getattr(error, "reasons", None) if isinstance(error, ResponseFailed) else None
     return _DataLoss is not None and any(isinstance(r, Failure) and r.check(_DataLoss) for r in reasons or ())

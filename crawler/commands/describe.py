@@ -53,7 +53,8 @@ def documented_settings(module: ModuleType) -> list[tuple[list[str], list[str]]]
         if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
                 and node.targets[0].id.isupper()):
             continue
-        comment, above = [], node.lineno - 2
+        comment: list[str] = []
+        above = node.lineno - 2
         while above >= 0 and lines[above].lstrip().startswith("#"):
             comment.insert(0, lines[above].strip().removeprefix("#").strip())
             above -= 1

@@ -106,11 +106,13 @@ class BackoffRetryMiddleware(RetryMiddleware):
         """A struggling or rate-limiting host: every request to it waits, not only the retry."""
         downloader = self.crawler.engine.downloader if self.crawler.engine else None
         key = request.meta.get("download_slot") or urlparse_cached(request).hostname
-        slot = downloader.slots.get(key) if downloader is not None else None
+        slot = downloader.slots.get(key) if downloader is not None and key is not None else None
         if slot is not None:
             slot.delay = min(max(slot.delay, delay / 2), self.cap)
 
-    def process_response(self, request: Request, response: Response) -> Request | Response:
+    # Without the ``spider`` argument, which Scrapy deprecated (it passes it only to methods that
+    # require it): the base class still takes it, optionally, which mypy calls an incompatible override.
+    def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
         self.answered = True
         result = super().process_response(request, response)
         if isinstance(result, Request):
@@ -121,7 +123,8 @@ class BackoffRetryMiddleware(RetryMiddleware):
                 self._slow_down_host(request, delay)
         return result
 
-    def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:
+    def process_exception(  # type: ignore[override]  # (as process_response)
+            self, request: Request, exception: Exception) -> Request | Response | None:
         reason = unreachable_reason(exception)
         if reason is not None and not self.answered:
             self._unreachable(request, reason)

@@ -246,10 +246,11 @@ class WarcArchiveMiddleware:
             if self.file is None or self.file.tell() >= self.max_size:
                 self._open_next()
             assert self.writer is not None and self.file is not None
+            writer = self.writer
             date = warc_date(captured)
 
             def headers(record_type: str) -> dict[str, str]:  # in the order archivists' tools print them
-                fields = {"WARC-Type": record_type, "WARC-Record-ID": self.writer._make_warc_id(),
+                fields = {"WARC-Type": record_type, "WARC-Record-ID": writer._make_warc_id(),
                           "WARC-Target-URI": url, "WARC-Date": date, "WARC-Warcinfo-ID": self.warcinfo_id}
                 return {**fields, "WARC-IP-Address": ip_address} if ip_address else fields
             digest = payload_digest(body) if 200 <= status < 300 else None

@@ -94,6 +94,7 @@ class ProgressView:
         elapsed = int(now - self.started)
         # Plain Text lines, no Table: a frame costs well under a millisecond of the crawl's thread.
         header = self.spinner.render(now) if self.phase == "crawling" else Text("•", style="cyan")
+        assert isinstance(header, Text)  # a spinner without text renders its frame as a Text
         header.append_text(Text.assemble(
             " ", (self.site, "bold"), " ", (self.run_id, "dim"), f" {self.phase} ",
             f"elapsed {elapsed // 3600}:{elapsed % 3600 // 60:02d}:{elapsed % 60:02d}"))

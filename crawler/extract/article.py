@@ -734,8 +734,8 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
         start = _body_start(page_blocks, start, article.title)
         region_end = _find_end_index(page_blocks, start, article.title, boxes)
         region_start = start
-        if info_below:
-            region_end = min(region_end, info_index)  # type: ignore[type-var]
+        if info_below and info_index is not None:  # (info_below says it is not None)
+            region_end = min(region_end, info_index)
     region = _without(page_blocks, region_start, region_end, boxes)
     selected = _body_by_selector(candidates, linear_page, link_base, hidden)
     if selected is not None:

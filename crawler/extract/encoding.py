@@ -103,7 +103,7 @@ def decode_page(body: bytes, content_type: str | None = None) -> DecodedPage:
     header = normalize_label(http_content_type_encoding(content_type) if content_type else None)
     meta = normalize_label(meta_charset(body))
     declared = normalize_label(bom_label) or header or meta
-    if bom_label:
+    if bom:
         body = body[len(bom):]
     candidates: list[str] = []
     for label in (normalize_label(bom_label), header, meta, "utf-8", "gb18030"):

@@ -114,13 +114,13 @@ def parse_listing(content: bytes | str | HtmlPage, url: str, site_host: str, bas
         if target is None:
             other_anchors.append((anchor, href, label or anchor.get("title", "")))
             continue
-        channel, page = target
+        channel, number = target
         if here and channel == here[0]:
-            if label.lower() in NEXT_TEXTS and page > here[1]:
-                listing.next_page = page_url(href, page)
-            elif page > 0:
-                numbered.setdefault(page, page_url(href, page))
-        if page == 0:
+            if label.lower() in NEXT_TEXTS and number > here[1]:
+                listing.next_page = page_url(href, number)
+            elif number > 0:
+                numbered.setdefault(number, page_url(href, number))
+        if number == 0:
             listing.channels.setdefault(channel, href)
             if label and len(label) <= 20:
                 listing.channel_names.setdefault(channel, label)

@@ -143,8 +143,7 @@ def load_page(content: bytes | str | HtmlPage, content_type: str | None = None) 
         return HtmlPage(text, None, declared, used)
     stray = _stray_end_tag(source)
     if stray:
-        source = (_END_TAGS_BYTES_RE if isinstance(source, bytes) else _END_TAGS_RE).sub(
-            b"" if isinstance(source, bytes) else "", source)  # type: ignore[call-overload]
+        source = _END_TAGS_BYTES_RE.sub(b"", source) if isinstance(source, bytes) else _END_TAGS_RE.sub("", source)
     repaired = "stray end tag" if stray else None
     try:
         tree, too_deep = _parse(source)

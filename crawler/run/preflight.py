@@ -40,7 +40,7 @@ class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
     def __init__(self, crawl_host: str):
         self.crawl_host = crawl_host
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
         if not same_site(urlsplit(newurl).hostname or "", self.crawl_host):
             return None  # urllib then raises HTTPError: the page is not read
         return super().redirect_request(req, fp, code, msg, headers, newurl)

@@ -435,7 +435,7 @@ class SichuanpeaceSpider(scrapy.Spider):
             self.logger.info("Not an HTML page, links not read: %s", response.url)
             return
         listing = parse_listing(response.body, response.url, self.crawl_host, self.base_url,
-                                response.headers.get("Content-Type", b"").decode("latin-1"))
+                                (response.headers.get("Content-Type") or b"").decode("latin-1"))
         here = list_page(response.url)
         list_channel = here[0] if here else None
         list_channel_name = listing.channel_name or channel_name
@@ -510,7 +510,7 @@ class SichuanpeaceSpider(scrapy.Spider):
         if response.meta.get("recheck") and response.status != 200:
             yield from self._recheck_answer(response, list_channel, list_channel_name)
             return
-        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+        content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
         try:  # whatever the Content-Type: load_page recognises PDFs, images and office files
             read = read_article_page(response.body, response.url, content_type, self.base_url, self.crawl_host)
         except Exception:  # a page that breaks extraction must not cost the other pages
