@@ -66,7 +66,7 @@ def run(base: Path, rounds: int, articles: int) -> dict[str, Any]:
                     start = time.process_time_ns()
                     runners[name](item)
                     least[name][i] = min(least[name][i], (time.process_time_ns() - start) / 1e6)
-        out = {name: {"median_ms": round(statistics.median(times), 3), "sum_ms": round(sum(times), 1)}
+        out: dict[str, Any] = {name: {"median_ms": round(statistics.median(times), 3), "sum_ms": round(sum(times), 1)}
                for name, times in least.items()}
         out["this/base"] = {
             "median": round(out["this"]["median_ms"] / out["base"]["median_ms"], 3),

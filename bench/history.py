@@ -202,7 +202,7 @@ def run(articles: int, aged_articles: int, few: int, many: int, rounds: int, cod
             folders = {name: work / name for name in ("young", "aged_few", "aged_many")}
             saved = json.loads(built.read_text("utf-8"))
             result.update({key: saved[key] for key in ("young_first_crawl", "disk")})
-            building = saved["building"]
+            building: dict[str, Any] = saved["building"]
         else:
             young = work / "young"
             first = run_measured(crawl_command(server.base_url, young), cwd=PROJECT)
@@ -215,7 +215,7 @@ def run(articles: int, aged_articles: int, few: int, many: int, rounds: int, cod
             with sqlite3.connect(young / "state.sqlite3") as db:
                 site = db.execute("SELECT site FROM articles LIMIT 1").fetchone()[0]
             folders = {"young": young}
-            building: dict[str, Any] = {}
+            building = {}
             for shape, count in (("aged_few", few), ("aged_many", many)):
                 aged = work / shape
                 shutil.copytree(young, aged)

@@ -29,7 +29,6 @@ import hashlib
 import json
 import random
 import re
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -489,10 +488,10 @@ class Mirror:
                 self.counts["sitemap"] += 1
                 return 200, html, sitemap_html(self.base, "网站地图" if slug == "wzdt" else "网站栏目").encode(), {}
             if slug in CHANNEL_BY_SLUG:
-                page = list_page_html(slug, int(match[2] or 0), self.n, self.base)
-                if page is not None:
+                listed = list_page_html(slug, int(match[2] or 0), self.n, self.base)
+                if listed is not None:
                     self.counts["list"] += 1
-                    return 200, html, page.encode(), {}
+                    return 200, html, listed.encode(), {}
         self.counts["not_found"] += 1
         return 404, html, b"<html><body>404 Not Found</body></html>", {}
 
@@ -509,13 +508,13 @@ async def _handle(mirror: Mirror, reader: asyncio.StreamReader, writer: asyncio.
                 break
             lines = head.decode("latin-1").split("\r\n")
             parts = lines[0].split(" ")
-            headers = {}
+            headers: dict[str, str] = {}
             for line in lines[1:]:
                 if ":" in line:
                     name, value = line.split(":", 1)
                     headers[name.strip().lower()] = value.strip()
             if len(parts) != 3:
-                status, ctype, body, extra = 400, "text/plain", b"bad request", {}
+                status, ctype, body, extra = 400, "text/plain", b"bad request", dict[str, str]()
             else:
                 status, ctype, body, extra = mirror.respond(parts[1], headers)
             close = headers.get("connection", "").lower() == "close" or parts[-1] == "HTTP/1.0"
@@ -558,7 +557,10 @@ async def _client(host: str, port: int, paths: list[str], deadline: float, resul
             i += 1
             writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept-Encoding: identity\r\n\r\n".encode())
             head = await reader.readuntil(b"\r\n\r\n")
-            length = int(re.search(rb"Content-Length: (\d+)", head)[1])
+            found = re.search(rb"Content-Length: (\d+)", head)
+            if found is None:
+                raise ValueError(f"a response without Content-Length from {host}:{port}{path}")
+            length = int(found[1])
             await reader.readexactly(length)
             result["requests"] += 1
             result["bytes"] += length + len(head)
@@ -617,4 +619,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

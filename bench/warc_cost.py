@@ -198,7 +198,7 @@ def unzipped(path: Path) -> bytes:
 def exchanges_archived(path: Path) -> list[tuple[str, str, bytes]]:
     """Each request and response record's type, URI and block (HTTP headers and body): what was
     archived of each exchange, without the WARC headers (ours add warcinfo ids, IP, capture dates)."""
-    found = []
+    found: list[tuple[str, str, bytes]] = []
     with path.open("rb") as stream:
         found.extend((record.rec_type, record.rec_headers.get_header("WARC-Target-URI"),
                       record.http_headers.to_bytes() + record.content_stream().read())
