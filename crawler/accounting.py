@@ -47,8 +47,10 @@ logger = logging.getLogger(__name__)
 RECORD = "record"                      # a record was written (new, modified, deleted)
 UNCHANGED = "unchanged"                # known content (same hash, or 304 Not Modified)
 LISTING = "listing"                    # home, site map or list page, read for links
-NOT_ARTICLE = "soft_404"               # article URL whose page says it is not there (soft 404), or a candidate that is no article
-UNREADABLE = "unreadable"              # article URL answering a 200 that cannot be read as its article (empty, binary, unparsable)
+# article URL whose page says it is not there (soft 404), or a candidate that is no article
+NOT_ARTICLE = "soft_404"
+# article URL answering a 200 that cannot be read as its article (empty, binary, unparsable)
+UNREADABLE = "unreadable"
 HTTP_ERROR = "http_error"              # 4xx (an article URL's 404/410 too), or a 5xx not retried
 BROKEN_LINK = "broken_link"            # a linked page that is not an article (list, site map) answered 404/410
 RETRIES_EXHAUSTED = "retries_exhausted"  # 5xx/429/412/521, timeouts, dropped connections, after all retries
@@ -62,7 +64,8 @@ PARSE_FAILURE = "parse_failure"        # the page broke extraction or a callback
 DUPLICATE = "duplicate"                # same article as another URL of this run
 CHALLENGE = "challenge"                # a 200 page that was a challenge, block or busy page (系统繁忙, a WAF)
 ID_CONFLICT = "id_conflict"            # an article whose (site, id) the state or this run holds for another URL
-UNREACHABLE = "unreachable"            # DNS lookup failed or connection refused before the site ever answered: not retried
+# DNS lookup failed or connection refused before the site ever answered: not retried
+UNREACHABLE = "unreachable"
 STOPPED = "stopped"                    # not fetched: the run was stopping (Ctrl-C, SIGTERM; crawler/run/stopping.py)
 
 # The buckets whose attempts failed: the only source of a run's failure count and error rate.
@@ -260,7 +263,8 @@ def record_failure(crawler: Crawler, failure: Failure, article: bool = True) -> 
             ledger.broken_link(url, status, linking)
         logger.info("Broken link (%s): %s answered %s, linked from %s", bucket, url, status, linking)
         return bucket
-    # One line for the stop (crawler/run/stopping.py) or for the unreachable site (the run's summary), not one per request.
+    # One line for the stop (crawler/run/stopping.py) or for the unreachable site (the run's summary),
+    # not one per request.
     if bucket in (STOPPED, UNREACHABLE):
         logger.info("Not fetched (%s): %s", bucket, url)
         return bucket

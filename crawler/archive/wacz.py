@@ -141,7 +141,8 @@ class _HashingWriter(io.RawIOBase):
 def _datapackage(resources: list[dict[str, Any]], title: str) -> bytes:
     package = {"profile": "data-package", "resources": resources, "title": title,
                "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-               "wacz_version": WACZ_VERSION, "software": f"sichuanpeace-crawler {package_version('sichuanpeace-crawler') or 'unknown'}"}
+               "wacz_version": WACZ_VERSION,
+               "software": f"sichuanpeace-crawler {package_version('sichuanpeace-crawler') or 'unknown'}"}
     return json.dumps(package, indent=2).encode("utf-8")
 
 

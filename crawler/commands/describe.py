@@ -70,7 +70,8 @@ def describe_arguments() -> list[str]:
     width = max(map(len, KNOWN_ARGUMENTS))
     for name, takes in KNOWN_ARGUMENTS.items():
         default = VALUE_PARSERS[name](None)
-        lines.append(f"  {name:<{width}}  {takes}; " + (f"default {default}" if default is not None else "not given by default"))
+        given = f"default {default}" if default is not None else "not given by default"
+        lines.append(f"  {name:<{width}}  {takes}; {given}")
     return lines
 
 

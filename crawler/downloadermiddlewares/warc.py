@@ -5,9 +5,10 @@ before decompression, before redirects are followed, robots.txt included. Files 
 (WARC_MAX_SIZE) and at each commit of the run (``seal``), are written hidden (``.<name>.open``) and
 renamed when closed, and get a CDXJ index beside them. A failed write leaves the archive broken:
 no later seal succeeds, so no slice that might point into a torn file is committed. Only a
-``scrapy crawl`` holding the OUTPUT_DIR lock archives; other commands write nothing. The response record's position is put in ``request.meta["warc"]`` so the
-record that came from it can point at its source, and a 2xx response's payload digest (``sha1:…``,
-as in its record) in ``request.meta["warc_payload_digest"]``.
+``scrapy crawl`` holding the OUTPUT_DIR lock archives; other commands write nothing. The response
+record's position is put in ``request.meta["warc"]`` so the record that came from it can point at
+its source, and a 2xx response's payload digest (``sha1:…``, as in its record) in
+``request.meta["warc_payload_digest"]``.
 
 All file work (building records, digests, gzip, writes, rotation, indexes) happens on one writer
 thread, in the order responses arrive: zlib and hashlib release the GIL, so it runs beside the

@@ -417,7 +417,8 @@ def _find_end_index(blocks: list[Block], start: int, title: str | None = None,
                 if resume is None:
                     return run_start
                 first = run_start
-                while first > start and len(blocks[first - 1].line) <= BOX_BULLET_MAX_CHARS and not blocks[first - 1].is_image:
+                while (first > start and len(blocks[first - 1].line) <= BOX_BULLET_MAX_CHARS
+                       and not blocks[first - 1].is_image):
                     first -= 1  # the box's bullets (·) before its first link
                 boxes.append(range(first, resume))  # type: ignore[union-attr]
                 run, index = 0, resume

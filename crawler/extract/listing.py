@@ -39,7 +39,8 @@ NEXT_TEXTS = frozenset({"下一页", "下页", "后一页", "下一页>", "下�
 # Link texts of the site-map pages that may list every channel.
 SITEMAP_TEXTS = frozenset({"网站地图", "网站栏目", "栏目导航"})
 # Breadcrumb on a list page: 您的位置:首页 > 四川要闻
-BREADCRUMB_RE = re.compile(r"(?:您的位置|当前位置|所在位置)\s*[:：]?\s*(?:网站)?首页\s*(?:>|›|»|＞|&gt;)\s*(?P<name>[^>›»＞\s]{2,20})")
+BREADCRUMB_RE = re.compile(r"(?:您的位置|当前位置|所在位置)\s*[:：]?\s*(?:网站)?首页\s*(?:>|›|»|＞|&gt;)\s*"
+                           r"(?P<name>[^>›»＞\s]{2,20})")
 
 
 @dataclass

@@ -59,7 +59,8 @@ TRUNCATION_KEPT_RATIO = 4
 # page is parsed again flattened: its wrapper tags' block ones become <br> (a line break, no
 # nesting), its inline ones go (their text stays). ``huge_tree`` is not used: it raises the limit
 # to 2048 only, and extraction walks the tree recursively (Python's own limit is near 1000).
-_BLOCK_WRAPPERS = r"div|section|article|main|header|footer|aside|nav|center|blockquote|table|tbody|thead|tr|td|th|ul|ol|li|dl|dd|dt|form"
+_BLOCK_WRAPPERS = (r"div|section|article|main|header|footer|aside|nav|center|blockquote"
+                   r"|table|tbody|thead|tr|td|th|ul|ol|li|dl|dd|dt|form")
 _INLINE_WRAPPERS = r"span|font|b|i|em|strong|u|small|big|label|a"
 _BLOCK_WRAPPER_RE = re.compile(rf"</?(?:{_BLOCK_WRAPPERS})\b[^>]*>", re.I)
 _BLOCK_WRAPPER_BYTES_RE = re.compile(_BLOCK_WRAPPER_RE.pattern.encode(), re.I)

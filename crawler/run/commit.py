@@ -212,7 +212,8 @@ class RunCommitter(FeedExporter):
         while True:
             await asyncio.sleep(min(1.0, self.checkpoint_seconds))
             current = self.current
-            if current is not None and current.emitted and time.monotonic() - current.started_at >= self.checkpoint_seconds:
+            if (current is not None and current.emitted
+                    and time.monotonic() - current.started_at >= self.checkpoint_seconds):
                 self._cut(self.spider)
 
     def _cut(self, spider: Spider) -> None:

@@ -100,5 +100,6 @@ def channel_errors(wanted: Iterable[str] | None, base_url: str, crawl_host: str,
     missing = sorted(set(wanted) - known)
     if not missing:
         return []
-    return [f"channels: {', '.join(missing)} {'is not a channel' if len(missing) == 1 else 'are not channels'} of {base_url} "
+    verb = "is not a channel" if len(missing) == 1 else "are not channels"
+    return [f"channels: {', '.join(missing)} {verb} of {base_url} "
             f"(its home page and site maps link to {', '.join(sorted(known))})"]

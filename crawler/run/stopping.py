@@ -6,9 +6,9 @@ that was 30-41 s. Nothing is lost by not waiting: an article not fetched is foun
 run (this run is incomplete, so the next one pages every list to its end), and a request abandoned
 here is counted in the bucket ``stopped`` (not a failure) and its article put on the state's
 pending list. So the first signal abandons every request that has not started its transfer (a
-transfer under way finishes, within DOWNLOAD_TIMEOUT), and the run commits what it has (``crawler.run.commit``, exit code 5). A second signal exits at once,
-without the commit: the next run settles the uncommitted slice as it settles a killed run's
-(``crawler.run.recovery``).
+transfer under way finishes, within DOWNLOAD_TIMEOUT), and the run commits what it has
+(``crawler.run.commit``, exit code 5). A second signal exits at once, without the commit: the next
+run settles the uncommitted slice as it settles a killed run's (``crawler.run.recovery``).
 """
 
 from __future__ import annotations

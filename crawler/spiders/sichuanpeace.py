@@ -225,7 +225,8 @@ class SichuanpeaceSpider(scrapy.Spider):
         return True
 
     def parse_sitemap(self, response: Response, depth: int = 0) -> Iterator[scrapy.Request]:
-        """A sitemap or sitemap index (robots.txt ``Sitemap:``, ``/sitemap.xml``): its pages, routed like listed ones."""
+        """A sitemap or sitemap index (robots.txt ``Sitemap:``, ``/sitemap.xml``): its pages, routed like
+        listed ones."""
         if self._absent(response, "sitemap"):
             return
         found = parse_sitemap(response.body, response.url, self.crawl_host, self.base_url)
@@ -482,7 +483,8 @@ class SichuanpeaceSpider(scrapy.Spider):
             carried = {key: response.meta[key] for key in RECHECK_CARRIED_META if key in response.meta}
             yield build_request(self, RequestKind.RECHECK_REDIRECT, answer.target,
                                 cb_kwargs={"list_channel": list_channel, "list_channel_name": list_channel_name},
-                                meta={**carried, "redirect_urls": list(answer.hops), "redirect_times": len(answer.hops)})
+                                meta={**carried, "redirect_urls": list(answer.hops),
+                                      "redirect_times": len(answer.hops)})
         elif answer.verdict is Verdict.GONE:
             self.logger.info("Known article is gone (%s%s): %s", response.status,
                              f" to {answer.target}" if answer.target else "", response.url)
@@ -558,7 +560,8 @@ class SichuanpeaceSpider(scrapy.Spider):
         else:
             record_quality(self.crawler.stats, raw)
             if raw.quality_flags:
-                self.logger.warning("Article extracted with doubts (%s): %s", ", ".join(raw.quality_flags), response.url)
+                self.logger.warning("Article extracted with doubts (%s): %s", ", ".join(raw.quality_flags),
+                                    response.url)
             item = ArticleItem.from_raw(raw, self.site, list_channel, list_channel_name)
             item.warc = response.meta.get("warc")
             item.asked_url = (response.meta.get("redirect_urls") or [None])[0]
