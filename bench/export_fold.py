@@ -78,11 +78,13 @@ class Archive:
              "warc": {"file": "warc/x.warc.gz", "record_id": f"<urn:uuid:{n:032x}>", "offset": n * 7}}
             for _ in range(n % 3)]
         record = {
-            "id": ident, "url": url, "site": SITE, "channel": slug, "channel_name": name, "title": None if deleted else title,
+            "id": ident, "url": url, "site": SITE, "channel": slug, "channel_name": name,
+            "title": None if deleted else title,
             "published_at": None if deleted else day.strftime("%Y-%m-%dT%H:%M:%S+08:00"),
             "published_at_source": None if deleted else "page",
             "source": None if deleted else SOURCES[n % len(SOURCES)], "byline": None,
-            "editor": None if deleted else EDITORS[n % len(EDITORS)], "body": None if deleted else body, "images": images,
+            "editor": None if deleted else EDITORS[n % len(EDITORS)], "body": None if deleted else body,
+            "images": images,
             "attachments": [], "fetched_at": _iso_utc(when),
             "content_sha256": None if deleted else hashlib.sha256(body.encode()).hexdigest(),
             "extractor": None if deleted else "current", "encoding": {"declared": "utf-8", "used": "utf-8"},

@@ -71,7 +71,8 @@ def run(base: Path, rounds: int, articles: int) -> dict[str, Any]:
         out["this/base"] = {
             "median": round(out["this"]["median_ms"] / out["base"]["median_ms"], 3),
             "sum": round(out["this"]["sum_ms"] / out["base"]["sum_ms"], 3),
-            "paired_median": round(statistics.median(b / a for a, b in zip(least["base"], least["this"], strict=True)), 3),
+            "paired_median": round(statistics.median(
+                b / a for a, b in zip(least["base"], least["this"], strict=True)), 3),
         }
         out["pages"] = len(items)
         result[corpus] = out

@@ -138,7 +138,8 @@ def score(found: dict[str, Any], gold: dict[str, Any]) -> dict[str, Any]:
         "editor": (found["editor"] or None) == gold.get("editor"),
         "recall": hits / len(must) if must else 1.0,
         "footer_leak": any(m in found["text"] for m in FOOTER_MARKERS),
-        "any_leak": any(_norm(s) in text for s in must_not if _norm(s)) or any(m in found["text"] for m in FOOTER_MARKERS),
+        "any_leak": (any(_norm(s) in text for s in must_not if _norm(s))
+                     or any(m in found["text"] for m in FOOTER_MARKERS)),
     }
 
 
@@ -237,7 +238,8 @@ def run(articles: int, rounds: int = 4, warmup: int = 5) -> dict[str, Any]:
         "cpu_per_page": cost,
         "cpu_per_page_interleaved": cost_interleaved,
         "accuracy_fixtures": {name: summarize_scores(v) for name, v in fixture_scores.items()},
-        "accuracy_synthetic": {name: summarize_scores(v) for name, v in synthetic_scores.items() if name != "ours+links"},
+        "accuracy_synthetic": {name: summarize_scores(v) for name, v in synthetic_scores.items()
+                               if name != "ours+links"},
         "per_fixture": per_fixture,
     }
 

@@ -26,7 +26,8 @@ def run(sizes: list[int], extra: list[str]) -> dict[str, Any]:
                    "wall_s": round(measured.wall_s, 1), "cpu_s": round(measured.cpu_s, 1),
                    "article_pages": stats.get("article", 0), "requests": stats.get("requests", 0),
                    "articles_per_s": round(stats.get("article", 0) / measured.wall_s, 1),
-                   "state_mb": round((out / "state.sqlite3").stat().st_size / 1e6, 1) if (out / "state.sqlite3").exists() else 0,
+                   "state_mb": (round((out / "state.sqlite3").stat().st_size / 1e6, 1)
+                                if (out / "state.sqlite3").exists() else 0),
                    "warc_mb": round(dir_size_mb(out / "warc"), 1)}
             if measured.returncode != 0:
                 row["stderr_tail"] = measured.stderr_tail[-1500:]

@@ -177,7 +177,8 @@ def run(pages: list[Page], rounds: int = 3, names: tuple[str, ...] = ("ours", "t
         summary[name]["cpu_median_ms"] = round(statistics.median(least[name]), 2) if pages else None
     if "ours" in runners and pages:
         for name in runners:
-            summary[name]["cpu_ratio_to_ours"] = round(summary[name]["cpu_median_ms"] / summary["ours"]["cpu_median_ms"], 1)
+            summary[name]["cpu_ratio_to_ours"] = round(
+                summary[name]["cpu_median_ms"] / summary["ours"]["cpu_median_ms"], 1)
     kinds: dict[str, int] = {}
     for page in pages:
         kinds[page.gold.get("kind", "?")] = kinds.get(page.gold.get("kind", "?"), 0) + 1
@@ -221,7 +222,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.misses:
         for slug, by in result["per_page"].items():
             s = by.get("ours", {})
-            bad = [k for k in ("title", "time", "source", "editor", "first_paragraph", "body_in_range") if s.get(k) is False]
+            bad = [k for k in ("title", "time", "source", "editor", "first_paragraph", "body_in_range")
+                   if s.get(k) is False]
             if s.get("boilerplate"):
                 bad.append("boilerplate")
             if bad:
