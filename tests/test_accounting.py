@@ -351,7 +351,8 @@ def test_truncated_body_is_retried_then_dropped():
         assert isinstance(request, Request) and request.meta["retry_times"] == attempt
     with pytest.raises(TruncatedBody):
         middleware.process_response(request, gzip_response(body))
-    assert classify_failure(failed(raised_by(lambda: middleware.process_response(request, gzip_response(body))))) == TRUNCATED
+    failure = failed(raised_by(lambda: middleware.process_response(request, gzip_response(body))))
+    assert classify_failure(failure) == TRUNCATED
 
 
 def test_truncation_without_retries_and_what_passes():

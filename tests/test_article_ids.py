@@ -70,7 +70,8 @@ def _known(url: str) -> ArticleState:
     return ArticleState(site="www.sichuanpeace.gov.cn", id=ref.id, url=url, published_at="2021-11-03T10:00:08+08:00",
                         first_seen="2021-11-03T02:00:00+00:00", last_seen="2021-11-03T02:00:00+00:00",
                         content_sha256="0" * 64, revision=1, etag=None, last_modified=None, deleted=0,
-                        channel=ref.channel, channel_name=None, last_checked=None, content_hash_version=CONTENT_HASH_VERSION)
+                        channel=ref.channel, channel_name=None, last_checked=None,
+                        content_hash_version=CONTENT_HASH_VERSION)
 
 
 def _item(url: str, asked_url: str | None = None) -> ArticleItem:
@@ -147,7 +148,8 @@ def _list_in_gcsy(site: FixtureSite, entries: list[tuple[str, str, str]]) -> Non
     for path in ("/gcsy/", "/gcsy/index.html"):
         site.put(path, Resource(200, HTML, gcsy.encode("utf-8")))
     for path, title, day in entries:
-        paragraphs = [f"{title}，这是正文的第一段，讲述了会议的主要内容和安排。", "这是正文的第二段，介绍了下一步的工作部署。"]
+        paragraphs = [f"{title}，这是正文的第一段，讲述了会议的主要内容和安排。",
+                      "这是正文的第二段，介绍了下一步的工作部署。"]
         site.put(path, Resource(200, HTML, discovery_page(title, f"{day} 09:00:00", paragraphs).encode("utf-8")))
 
 

@@ -106,7 +106,8 @@ def test_redirects_off_the_crawl_host_never_followed(bad_crawl):
     with sqlite3.connect(result.output_dir / "state.sqlite3") as db:
         pending = {url.split("/", 3)[3] for (url,) in db.execute("SELECT url FROM pending")}
     assert {"bad/20261120/3200050.html", "bad/20261120/3200054.html"} <= pending
-    assert f"Refused redirect (other_host): {base}bad/20261120/3200054.html redirected to http://localhost:" in result.log
+    assert (f"Refused redirect (other_host): {base}bad/20261120/3200054.html redirected to http://localhost:"
+            in result.log)
 
 
 def test_truncated_body_is_never_a_record(bad_crawl):

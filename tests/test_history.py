@@ -93,7 +93,8 @@ def test_runs_article_shows_each_revision_with_a_word_diff(history):
     text = done.stdout
     assert re.search(r"^revision 1 new ", text, re.M) and re.search(r"^revision 2 modified ", text, re.M)
     assert "  title: 广元{+市+}：" in text  # one character added, in a title of Chinese
-    assert re.search(r"^    ¶\d+: .*" + re.escape("[-1.2-]{+1.3+}万余名"), text, re.M), text  # the body's changed paragraph only
+    # the body's changed paragraph only
+    assert re.search(r"^    ¶\d+: .*" + re.escape("[-1.2-]{+1.3+}万余名"), text, re.M), text
     assert text.count("¶") == 1
 
 

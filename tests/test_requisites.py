@@ -100,7 +100,8 @@ def runs(tmp_path_factory):
         counts_after_first = site.request_counts()
         edited = "/scyw/20211103/2541288.html"
         page = site.resources[edited]
-        site.put(edited, Resource(page.status, page.headers, page.body.replace("遂宁市政法队伍教育整顿综述".encode(), "遂宁市政法队伍教育整顿工作综述".encode())))
+        body = page.body.replace("遂宁市政法队伍教育整顿综述".encode(), "遂宁市政法队伍教育整顿工作综述".encode())
+        site.put(edited, Resource(page.status, page.headers, body))
         second = run_crawl(site.base_url, output_dir, "-a", "recheck=all", *PER_RUN_WACZ)
         assert second.returncode == 0, second.log[-3000:]
         yield first, counts_after_first, second, site.request_counts(), site

@@ -241,8 +241,8 @@ def test_an_unchanged_recheck_is_revisit_records(rechecked):
     out, (first_run, second_run) = rechecked["out"], rechecked["runs"]
     stored = {}  # URL -> the first run's response record (its headers)
     for path in _run_files(out, first_run):
-        stored.update({r.rec_headers.get_header("WARC-Target-URI"): r.rec_headers
-                       for r in _records(path) if r.rec_type == "response" and r.http_headers.get_statuscode() == "200"})
+        stored.update({r.rec_headers.get_header("WARC-Target-URI"): r.rec_headers for r in _records(path)
+                       if r.rec_type == "response" and r.http_headers.get_statuscode() == "200"})
     base = rechecked["base"].rstrip("/")
     revisits, responses = {}, {}
     for path in _run_files(out, second_run):
