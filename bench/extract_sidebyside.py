@@ -40,7 +40,7 @@ def load(root: Path) -> tuple[ModuleType, ModuleType, ModuleType]:
         del sys.modules[name]
     modules = tuple(importlib.import_module(f"bench.{name}") for name in ("realpages", "extraction", "mirror"))
     sys.path.remove(str(root))
-    return modules  # type: ignore[return-value]
+    return modules  # type: ignore[return-value]  # the three modules, in that order
 
 
 def run(base: Path, rounds: int, articles: int) -> dict[str, Any]:

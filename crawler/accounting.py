@@ -35,11 +35,11 @@ from .extensions.console import console_kind
 try:  # what Twisted puts in a ResponseFailed when a body ends before its Content-Length
     from twisted.web.http import _DataLoss
 except ImportError:  # pragma: no cover (a private name of Twisted)
-    _DataLoss = None  # type: ignore[assignment,misc]
+    _DataLoss = None  # type: ignore[assignment,misc]  # the name is absent there
 try:  # what HttpCompressionMiddleware chains to its IgnoreRequest when a body inflates past DOWNLOAD_MAXSIZE
     from scrapy.utils._compression import _DecompressionMaxSizeExceeded
 except ImportError:  # pragma: no cover (a private name of Scrapy; the message check below remains)
-    _DecompressionMaxSizeExceeded = None  # type: ignore[assignment,misc]
+    _DecompressionMaxSizeExceeded = None  # type: ignore[assignment,misc]  # the name is absent there
 
 logger = logging.getLogger(__name__)
 

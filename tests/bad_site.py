@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 
@@ -39,7 +40,7 @@ class BadCase:
     expect_title: str | None = None      # a record with this title must come out
     expect_bucket: str | None = None     # else: the attempt must land in this bucket
     resource: Resource | None = None
-    behaviour: object | None = None      # callable(handler, hits) for faulty responses
+    behaviour: Callable[[BaseHTTPRequestHandler, int], None] | None = None  # for faulty responses
     linked: bool = True                  # listed on /bad/index.html
 
 
@@ -257,6 +258,7 @@ def build_bad_site(oversize_limit: int) -> tuple[FixtureSite, list[BadCase]]:
         if case.resource is not None:
             site.put(case.path, case.resource)
         else:
+            assert case.behaviour is not None  # a case has a resource or a behaviour
             site.behaviours[case.path] = case.behaviour
     site.put("/bad/20261120/3200060.html", _ok("空白链接的文章"))
     site.put("/bad/20261120/3200061.html", _ok("基准链接的文章"))

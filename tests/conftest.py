@@ -71,7 +71,7 @@ def _starts_something(function: object) -> bool:
             continue
         seen.add(current)
         try:
-            source = inspect.getsource(current)  # type: ignore[arg-type]
+            source = inspect.getsource(current)  # type: ignore[arg-type]  # a module or a function
         except (OSError, TypeError):
             continue
         if any(word in source for word in E2E_WORDS):

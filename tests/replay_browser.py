@@ -191,7 +191,9 @@ class Chromium:
         self._lock = threading.Lock()
         self._stderr: list[bytes] = []
         threading.Thread(target=self._read, daemon=True).start()
-        threading.Thread(target=lambda: self._stderr.extend(self.process.stderr), daemon=True).start()
+        stderr = self.process.stderr
+        assert stderr is not None  # stderr=PIPE
+        threading.Thread(target=lambda: self._stderr.extend(stderr), daemon=True).start()
 
     def _read(self) -> None:
         buffer = b""
@@ -211,7 +213,8 @@ class Chromium:
         with self._lock:
             self._next_id += 1
             number = self._next_id
-            self._results[number] = waiting = queue.Queue()
+            waiting: queue.Queue = queue.Queue()
+            self._results[number] = waiting
         message = {"id": number, "method": method, "params": params or {}}
         if session:
             message["sessionId"] = session

@@ -6,6 +6,7 @@ The subprocess tests run the real ``scrapy crawl`` / ``parse`` / ``check`` again
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,7 @@ def test_spider_attributes_are_not_arguments(name):
 def test_a_job_runners_own_argument_is_kept():
     # scrapyd adds -a _job=<id> to every job; Scrapy itself passes no argument of its own.
     spider = SichuanpeaceSpider(_job="6487ec79", base_url="http://127.0.0.1:8000/")
-    assert spider._job == "6487ec79"
+    assert vars(spider)["_job"] == "6487ec79"
     assert spider.base_url == "http://127.0.0.1:8000/"
 
 
@@ -200,7 +201,7 @@ def _under_a_file(tmp_path: Path) -> str:
 
 
 # (spider arguments, settings, OUTPUT_DIR (None: tmp_path/out), what stderr says)
-REFUSED_BEFORE_WRITING = {
+REFUSED_BEFORE_WRITING: dict[str, tuple[list[str], list[str], Callable[[Path], str] | None, str]] = {
     "unknown channel": (["channels=nosuch"], [], None,
                         "channels: nosuch is not a channel of {base} (its home page and site maps link to "
                         "azsf, fzxc, gcsy, scyw, szdt"),

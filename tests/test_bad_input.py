@@ -119,7 +119,8 @@ def test_pager_trap_is_bounded(tmp_path):
     site = FixtureSite(cases=[])
 
     def endless(handler, hits):
-        page = int(re.search(r"index_(\d+)", handler.path).group(1)) if "index_" in handler.path else 0
+        numbered = re.search(r"index_(\d+)", handler.path)
+        page = int(numbered.group(1)) if numbered else 0
         calendar = "".join(f'<a href="/trap/index.html?page={n}">{n}</a>' for n in range(1, 200))
         body = f'<html><body>{calendar}<a href="/trap/index_{page + 1}.html">下一页</a></body></html>'.encode()
         handler.send_response(200)

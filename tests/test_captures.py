@@ -55,11 +55,13 @@ def test_the_newest_capture_is_the_last_committed_not_the_latest_dated(tmp_path)
         manifests.write(tmp_path, manifests.new(seq, f"run{seq}", 1, final=True, site="x", records=0, files=files))
     store = SqliteStateStore(tmp_path / "state.sqlite3")
     assert captures.catch_up(tmp_path, store) == 2
-    assert (store.capture("http://x/one").file, store.capture("http://x/one").offset) == ("warc/b.warc.gz", 50)
-    assert (store.capture("http://x/two").file, store.capture("http://x/two").offset) == ("warc/b.warc.gz", 900)
+    one, two = store.capture("http://x/one"), store.capture("http://x/two")
+    assert one is not None and (one.file, one.offset) == ("warc/b.warc.gz", 50)
+    assert two is not None and (two.file, two.offset) == ("warc/b.warc.gz", 900)
     assert store.captures_seq == 2 and captures.catch_up(tmp_path, store) == 0  # up to date: nothing read
     stored = StoredCaptures(tmp_path, store.capture)
-    assert stored.known("http://x/one").order == (2, 0, 50)
+    known = stored.known("http://x/one")
+    assert known is not None and known.order == (2, 0, 50)
 
 
 def _records_of(path: Path) -> list:

@@ -174,7 +174,7 @@ def test_middleware_passes_what_it_must_not_judge(middleware):
 
 def test_challenge_is_a_failure_that_passes():
     failure = Failure(ChallengePage("busy: 系统繁忙"))
-    failure.request = Request("http://127.0.0.1/a.html")  # type: ignore[attr-defined]
+    failure.request = Request("http://127.0.0.1/a.html")  # type: ignore[attr-defined]  # as Scrapy hands it to the errback
     assert classify_failure(failure) == CHALLENGE
     assert CHALLENGE in FAILURE_BUCKETS and CHALLENGE in TRANSIENT_BUCKETS
     health = run_health({"accounting/attempts": 3, "accounting/bucket/challenge": 1, "accounting/bucket/record": 2})

@@ -397,6 +397,7 @@ def test_candidates_are_judged_by_since_through_the_date_beside_their_link(spide
 
 def test_a_page_is_only_known_by_its_article_links_when_it_has_some(spider):
     known = article_ref(BASE + "gcsy/20240301/3000001.html", BASE)
+    assert known is not None
     spider.history.store = KnownIds({known.id, other_page_ref(BASE + "content/2024/111111.htm", BASE).id})
     notice = _candidates(("zt/notice.htm", None))  # never an article, so never known
     beside = Listing(articles=[ListedArticle(ref=known, title="x")], other_articles=notice)

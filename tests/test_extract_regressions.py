@@ -77,7 +77,8 @@ def test_masked_id_numbers_are_not_mojibake():
 
 
 def test_shtml_articles_keep_their_extension():
-    assert article_ref("https://www.chengdupeace.gov.cn/qxdt/20240101/3000001.shtml", URL).url.endswith(".shtml")
+    ref = article_ref("https://www.chengdupeace.gov.cn/qxdt/20240101/3000001.shtml", URL)
+    assert ref is not None and ref.url.endswith(".shtml")
 
 
 def test_first_body_container_holding_only_script_text_gives_way_to_the_next_selector():
@@ -102,6 +103,7 @@ def test_first_element_is_the_first_in_document_order(html: str, expected: str |
     """``first_element`` answers as ``tree.find(".//title")`` does, without walking past the <head>."""
     from crawler.extract.page import first_element, load_page
     tree = load_page(html).tree
+    assert tree is not None
     found = first_element(tree, "title")
     assert (found.text if found is not None else None) == expected
     assert found is tree.find(".//title")  # lxml hands out one proxy per node while it lives

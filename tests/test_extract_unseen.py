@@ -123,7 +123,7 @@ def test_a_page_the_parser_still_cuts_short_is_not_read(monkeypatch):
 
     monkeypatch.setattr(page_module.etree, "fromstring", cut_short)
     raw = parse_article(html, URL)
-    assert raw.not_article_reason.startswith("unparsable HTML: truncated parse: 3 of 32")
+    assert (raw.not_article_reason or "").startswith("unparsable HTML: truncated parse: 3 of 32")
     assert extract_record(html, URL) is None
 
 

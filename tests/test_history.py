@@ -62,8 +62,8 @@ def test_runs_prints_one_line_per_run(history):
     # seq range, run id, start (date and time), duration, exit code, new modified deleted restored failed broken
     pattern = re.compile(r"(\S+)\s+(\S+)\s+(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\s+(\d+:\d\d:\d\d)\s+(\d+)"
                          r"\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$")
-    parsed = [pattern.fullmatch(line) for line in lines]
-    assert all(parsed), lines
+    parsed = [match for match in (pattern.fullmatch(line) for line in lines) if match is not None]
+    assert len(parsed) == len(lines), lines
     assert parsed[0].group(1) == f"{first_seqs[0]}-{first_seqs[-1]}"
     for match, final in zip(parsed, finals, strict=True):
         counts = final["counts"]

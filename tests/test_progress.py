@@ -248,7 +248,7 @@ def test_live_crawl_without_contact_warns_once(tmp_path, caplog, arguments, warn
 
 def test_sigterm_stops_the_display_and_gives_the_terminal_back(tmp_path):
     """A graceful stop: the last frame drawn, the cursor shown again, exit code 5 after the commit."""
-    signalled = []
+    signalled: list[int] = []
 
     def stop_on_a_list_page(screen: bytes, process: subprocess.Popen) -> None:
         if not signalled and re.search(rb"[a-z]+ page \d", screen):  # a list page is being read

@@ -15,6 +15,7 @@ import tempfile
 import zipfile
 from bisect import bisect_left
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import jsonschema
@@ -266,7 +267,7 @@ def test_a_bad_requisites_setting_exits_1(tmp_path, setting):
 
 
 def test_pages_and_warc_files_of_a_run(tmp_path):
-    records = [
+    records: list[dict[str, Any]] = [
         {"url": "http://h/a.html", "title": "A", "status": "new", "warc": {"file": "warc/x-00001.warc.gz"},
          "images": [{"url": "http://h/i.jpg", "warc": {"file": "warc/old-00003.warc.gz"}},
                     {"url": "http://h/k.jpg", "warc": {"file": "warc/old-00003.warc.gz"}}],  # one file, once

@@ -301,7 +301,9 @@ def test_warcio_and_fastwarc_check_every_file(rechecked):
 
 
 # The version pyproject.toml declares: the installed one the warcinfo names must be it.
-DECLARED_VERSION = re.search(r'^version = "([^"]+)"', (PROJECT / "pyproject.toml").read_text("utf-8"), re.M)[1]
+_VERSION_LINE = re.search(r'^version = "([^"]+)"', (PROJECT / "pyproject.toml").read_text("utf-8"), re.M)
+assert _VERSION_LINE is not None, "pyproject.toml has no version"
+DECLARED_VERSION = _VERSION_LINE[1]
 
 
 def test_warcinfo_names_the_crawl_and_every_record_names_its_warcinfo(rechecked):

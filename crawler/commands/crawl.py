@@ -147,7 +147,7 @@ class Command(ScrapyCrawlCommand):
             sys.exit(exitcodes.FAILED)
         crawler = self.crawler_process.create_crawler(name)
         self.crawler = crawler
-        self.crawler_process._signal_shutdown = self._signal_first  # type: ignore[method-assign]
+        self.crawler_process._signal_shutdown = self._signal_first  # type: ignore[method-assign]  # replaces Scrapy's first-signal handler
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
         committer = _committer(crawler)

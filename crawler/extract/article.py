@@ -420,7 +420,7 @@ def _find_end_index(blocks: list[Block], start: int, title: str | None = None,
                 while (first > start and len(blocks[first - 1].line) <= BOX_BULLET_MAX_CHARS
                        and not blocks[first - 1].is_image):
                     first -= 1  # the box's bullets (·) before its first link
-                boxes.append(range(first, resume))  # type: ignore[union-attr]
+                boxes.append(range(first, resume))  # type: ignore[union-attr]  # resume is only set when boxes is given
                 run, index = 0, resume
                 continue
         elif block.is_content:

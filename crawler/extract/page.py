@@ -188,8 +188,8 @@ def _paragraphs_lost(source: str | bytes, tree: etree._Element) -> str | None:
     ``str.count`` / ``bytes.count`` are cheap; the tree is only walked for pages with paragraphs,
     and only until a quarter of them are found.
     """
-    closing = source.count(b"</p>" if isinstance(source, bytes) else "</p>")  # type: ignore[arg-type]
-    closing += source.count(b"</P>" if isinstance(source, bytes) else "</P>")  # type: ignore[arg-type]
+    closing = source.count(b"</p>" if isinstance(source, bytes) else "</p>")  # type: ignore[arg-type]  # the needle matches source's type
+    closing += source.count(b"</P>" if isinstance(source, bytes) else "</P>")  # type: ignore[arg-type]  # (as above)
     if closing < TRUNCATION_MIN_PARAGRAPHS:
         return None
     kept = 0
@@ -202,6 +202,6 @@ def _paragraphs_lost(source: str | bytes, tree: etree._Element) -> str | None:
 
 def _stray_end_tag(source: str | bytes) -> bool:
     """Whether an </html> or </body> comes long before the page's end (libxml2 would stop there)."""
-    found = (_END_TAGS_BYTES_RE if isinstance(source, bytes) else _END_TAGS_RE).search(source)  # type: ignore[arg-type]
+    found = (_END_TAGS_BYTES_RE if isinstance(source, bytes) else _END_TAGS_RE).search(source)  # type: ignore[arg-type]  # the pattern matches source's type
     return found is not None and len(source) - found.end() > STRAY_END_TAG_SLACK and bool(
         source[found.end():].strip())

@@ -96,12 +96,12 @@ class RequisitesPipeline:
 
     async def _pointer(self, url: str, page_url: str) -> Pointer | None:
         """Where ``url``'s response record is: fetched once per run, never again once committed."""
-        known = self.fetched.get(url, False)
-        if isinstance(known, asyncio.Future):
-            return await asyncio.shield(known)
-        if known is not False:
+        if url in self.fetched:
+            known = self.fetched[url]
+            if isinstance(known, asyncio.Future):
+                return await asyncio.shield(known)
             self.stats.inc_value("requisites/reused")
-            return known  # type: ignore[return-value]
+            return known
         spider = self.crawler.spider
         crawl_host = getattr(spider, "crawl_host", None)
         reason = requisite_refusal(url, [crawl_host] if crawl_host else [], self.offsite)

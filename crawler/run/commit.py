@@ -112,7 +112,7 @@ class RunCommitter(FeedExporter):
     """The feed exporter of ``scrapy crawl``: slices, commits, and the run's final manifest."""
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> FeedExporter:  # type: ignore[override]
+    def from_crawler(cls, crawler: Crawler) -> FeedExporter:  # type: ignore[override]  # Scrapy's says Self
         if not holds(crawler.settings.get("OUTPUT_DIR")):
             return FeedExporter.from_crawler(crawler)  # shell, parse, check, Python code: write nothing of ours
         committer = super().from_crawler(crawler)
