@@ -11,10 +11,10 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 PROJECT = Path(__file__).resolve().parent.parent
 RESULTS = PROJECT / "bench" / "results"
@@ -75,24 +75,24 @@ class Measured:
 
 def run_measured(command: list[str], cwd: Path, timeout: float = 3600, env: dict | None = None) -> Measured:
     """Run a command; its rusage comes from ``os.wait4`` on its pid (ru_maxrss: its own peak RSS)."""
-    err = tempfile.TemporaryFile()
-    start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err,
-                               env={**os.environ, "PYTHONPATH": str(PROJECT), **(env or {})})
-    deadline = start + timeout
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.perf_counter() > deadline:
-            process.kill()
-            pid, status, usage = os.wait4(process.pid, 0)
-            break
-        time.sleep(0.02)
-    wall = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    err.seek(0)
-    tail = err.read()[-4000:].decode("utf-8", "replace")
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err,
+                                   env={**os.environ, "PYTHONPATH": str(PROJECT), **(env or {})})
+        deadline = start + timeout
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                process.kill()
+                pid, status, usage = os.wait4(process.pid, 0)
+                break
+            time.sleep(0.02)
+        wall = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        tail = err.read()[-4000:].decode("utf-8", "replace")
     return Measured(process.returncode, wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss / 1024, tail)
 
 
@@ -139,7 +139,7 @@ def machine() -> dict:
         try:
             from importlib.metadata import version
             versions[name] = version(name)
-        except Exception:  # noqa: BLE001 (not installed)
+        except Exception:  # not installed
             continue
     return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gb": mem_gb, "os": platform.platform(), "versions": versions}
 

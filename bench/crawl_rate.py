@@ -27,8 +27,18 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from bench.common import (PROJECT, bare_command, crawl_command, dir_size_mb, last_manifest, mirror_server,
-    run_measured, save, scratch_dir, table)
+from bench.common import (
+    PROJECT,
+    bare_command,
+    crawl_command,
+    dir_size_mb,
+    last_manifest,
+    mirror_server,
+    run_measured,
+    save,
+    scratch_dir,
+    table,
+)
 from bench.mirror import loadtest
 from crawler.settings import GC_GEN0_THRESHOLD
 
@@ -129,7 +139,8 @@ def _archive_cost(best: dict[str, dict]) -> dict[str, Any]:
     return {
         "wall_s_added": round(warc["wall_s"] - nowarc["wall_s"], 2),
         "cpu_ms_per_article_added": round(warc["cpu_ms_per_article"] - nowarc["cpu_ms_per_article"], 2),
-        "share_of_crawl_cpu": round((warc["cpu_ms_per_article"] - nowarc["cpu_ms_per_article"]) / warc["cpu_ms_per_article"], 2),
+        "share_of_crawl_cpu": round((warc["cpu_ms_per_article"] - nowarc["cpu_ms_per_article"])
+                                    / warc["cpu_ms_per_article"], 2),
         "warc_mb": warc["warc_mb"], "mb_served": warc["mb_served"],
         "warc_kb_per_article": round(1000 * warc["warc_mb"] / max(1, warc["article_pages"]), 1),
     }
@@ -146,7 +157,8 @@ def _ratios(results: dict[str, list[dict]], best: dict[str, dict], base: str) ->
     for v in results:
         if v == base:
             continue
-        paired = [run["articles_per_s"] / ref["articles_per_s"] for run, ref in zip(results[v], results[base])]
+        paired = [run["articles_per_s"] / ref["articles_per_s"]
+                  for run, ref in zip(results[v], results[base], strict=True)]
         ratios[v] = {"rate_ratio_wall": round(best[v]["articles_per_s"] / best[base]["articles_per_s"], 2),
                      "rate_ratio_phase": round(best[v]["articles_per_s_phase"] / best[base]["articles_per_s_phase"], 2),
                      "cpu_ratio": round(best[v]["cpu_ms_per_article"] / best[base]["cpu_ms_per_article"], 2),
@@ -164,8 +176,8 @@ def report(result: dict[str, Any]) -> str:
             for v, b in best.items()]
     lines = [f"Crawl rate, {result['articles']} articles, best of {result['rounds']} round(s)", "",
              table(rows, ["crawl", "exit", "articles", "requests", "wall s", "articles/s (wall)",
-                          "articles/s (crawl phase)", "CPU ms/article", "peak RSS MB", "server busy", "images", "WARC MB",
-                          "WACZ MB"]), ""]
+                          "articles/s (crawl phase)", "CPU ms/article", "peak RSS MB", "server busy", "images",
+                          "WARC MB", "WACZ MB"]), ""]
     for key, name in (("ratios_to_bare", "bare"), ("ratios_to_bare_gc_tuned", "bare_gc_tuned"),
                       ("ratios_to_bare_gc_tuned_pictures", "bare_gc_tuned_pictures"),
                       ("ratios_to_ours_warc_from", "ours_warc_from")):
@@ -175,9 +187,11 @@ def report(result: dict[str, Any]) -> str:
                          f"{r['paired_median']}×, lowest {r['paired_min']}× (all: {r['paired_per_round']})")
     a = result["archive_cost"]
     if a:
-        lines.append(f"archive cost (as shipped: WARC, pictures; against no WARC): +{a['cpu_ms_per_article_added']} ms CPU per article "
+        lines.append(f"archive cost (as shipped: WARC, pictures; against no WARC): "
+                     f"+{a['cpu_ms_per_article_added']} ms CPU per article "
                      f"({int(100 * a['share_of_crawl_cpu'])}% of the crawl's CPU), +{a['wall_s_added']} s wall, "
-                     f"{a['warc_kb_per_article']} KB per article on disk ({a['warc_mb']} MB for {a['mb_served']} MB served)")
+                     f"{a['warc_kb_per_article']} KB per article on disk "
+                     f"({a['warc_mb']} MB for {a['mb_served']} MB served)")
     if result["server_loadtest"]:
         lt = result["server_loadtest"]
         lines.append(f"server capacity (load test, 16 keep-alive clients): {lt['requests_per_s']} article pages/s, "

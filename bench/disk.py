@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
-
-import sys
 
 from bench.common import PROJECT, crawl_command, last_manifest, mirror_server, run_measured, save, scratch_dir
 

@@ -71,18 +71,20 @@ class Archive:
         day = (EPOCH - timedelta(hours=n // 4)).astimezone(timezone(timedelta(hours=8)))
         url = f"https://{SITE}/{slug}/{day:%Y%m%d}/{ident}.html"
         deleted = status == "deleted"
-        body = None if deleted else self._body()
-        title = None if deleted else self.rng.choice(self.pool)[:30]
+        body = "" if deleted else self._body()
+        title = "" if deleted else self.rng.choice(self.pool)[:30]
         images = [] if deleted else [
             {"url": f"https://{SITE}/sccaw/u_yhscwj/{day:%Y%m}/{n:032x}.jpg", "caption": title[:12],
              "warc": {"file": "warc/x.warc.gz", "record_id": f"<urn:uuid:{n:032x}>", "offset": n * 7}}
             for _ in range(n % 3)]
         record = {
-            "id": ident, "url": url, "site": SITE, "channel": slug, "channel_name": name, "title": title,
+            "id": ident, "url": url, "site": SITE, "channel": slug, "channel_name": name,
+            "title": None if deleted else title,
             "published_at": None if deleted else day.strftime("%Y-%m-%dT%H:%M:%S+08:00"),
             "published_at_source": None if deleted else "page",
             "source": None if deleted else SOURCES[n % len(SOURCES)], "byline": None,
-            "editor": None if deleted else EDITORS[n % len(EDITORS)], "body": body, "images": images,
+            "editor": None if deleted else EDITORS[n % len(EDITORS)], "body": None if deleted else body,
+            "images": images,
             "attachments": [], "fetched_at": _iso_utc(when),
             "content_sha256": None if deleted else hashlib.sha256(body.encode()).hexdigest(),
             "extractor": None if deleted else "current", "encoding": {"declared": "utf-8", "used": "utf-8"},

@@ -25,9 +25,10 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 from bench.common import PROJECT
 
@@ -39,7 +40,7 @@ def load(root: Path) -> tuple[ModuleType, ModuleType, ModuleType]:
         del sys.modules[name]
     modules = tuple(importlib.import_module(f"bench.{name}") for name in ("realpages", "extraction", "mirror"))
     sys.path.remove(str(root))
-    return modules  # type: ignore[return-value]
+    return modules  # type: ignore[return-value]  # the three modules, in that order
 
 
 def run(base: Path, rounds: int, articles: int) -> dict[str, Any]:
@@ -65,12 +66,13 @@ def run(base: Path, rounds: int, articles: int) -> dict[str, Any]:
                     start = time.process_time_ns()
                     runners[name](item)
                     least[name][i] = min(least[name][i], (time.process_time_ns() - start) / 1e6)
-        out = {name: {"median_ms": round(statistics.median(times), 3), "sum_ms": round(sum(times), 1)}
+        out: dict[str, Any] = {name: {"median_ms": round(statistics.median(times), 3), "sum_ms": round(sum(times), 1)}
                for name, times in least.items()}
         out["this/base"] = {
             "median": round(out["this"]["median_ms"] / out["base"]["median_ms"], 3),
             "sum": round(out["this"]["sum_ms"] / out["base"]["sum_ms"], 3),
-            "paired_median": round(statistics.median(b / a for a, b in zip(least["base"], least["this"])), 3),
+            "paired_median": round(statistics.median(
+                b / a for a, b in zip(least["base"], least["this"], strict=True)), 3),
         }
         out["pages"] = len(items)
         result[corpus] = out

@@ -38,18 +38,19 @@ import re
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from bench.common import PROJECT, save, table
 from bench.mirror import generate_article
 
 sys.path.insert(0, str(PROJECT))
-from crawler.extract.article import parse_article  # noqa: E402
-from crawler.extract.cleaning import clean_blocks  # noqa: E402
-from crawler.extract.encoding import decode_page  # noqa: E402
-from crawler.extract.listing import parse_listing  # noqa: E402
-from crawler.extract.page import load_page  # noqa: E402
+from crawler.extract.article import parse_article
+from crawler.extract.cleaning import clean_blocks
+from crawler.extract.encoding import decode_page
+from crawler.extract.listing import parse_listing
+from crawler.extract.page import load_page
 
 BASE = "http://127.0.0.1:8000"
 CTYPE = "text/html; charset=utf-8"
@@ -137,7 +138,8 @@ def score(found: dict[str, Any], gold: dict[str, Any]) -> dict[str, Any]:
         "editor": (found["editor"] or None) == gold.get("editor"),
         "recall": hits / len(must) if must else 1.0,
         "footer_leak": any(m in found["text"] for m in FOOTER_MARKERS),
-        "any_leak": any(_norm(s) in text for s in must_not if _norm(s)) or any(m in found["text"] for m in FOOTER_MARKERS),
+        "any_leak": (any(_norm(s) in text for s in must_not if _norm(s))
+                     or any(m in found["text"] for m in FOOTER_MARKERS)),
     }
 
 
@@ -236,7 +238,8 @@ def run(articles: int, rounds: int = 4, warmup: int = 5) -> dict[str, Any]:
         "cpu_per_page": cost,
         "cpu_per_page_interleaved": cost_interleaved,
         "accuracy_fixtures": {name: summarize_scores(v) for name, v in fixture_scores.items()},
-        "accuracy_synthetic": {name: summarize_scores(v) for name, v in synthetic_scores.items() if name != "ours+links"},
+        "accuracy_synthetic": {name: summarize_scores(v) for name, v in synthetic_scores.items()
+                               if name != "ours+links"},
         "per_fixture": per_fixture,
     }
 

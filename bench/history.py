@@ -79,7 +79,8 @@ def age_state(state: Path, site: str, articles: int) -> float:
     def rows():
         for k in range(articles):
             published = _iso(HISTORY_START + (k * HISTORY_DAYS * 86_400) // max(1, articles))
-            values = {"site": site, "id": str(900_000_000 + k), "url": f"http://history.invalid/a/{900_000_000 + k}.html",
+            values = {"site": site, "id": str(900_000_000 + k),
+                      "url": f"http://history.invalid/a/{900_000_000 + k}.html",
                       "published_at": published, "first_seen": published, "last_seen": published,
                       "content_sha256": hashlib.sha256(str(k).encode()).hexdigest(), "revision": 1, "etag": None,
                       "last_modified": None, "deleted": 0, "channel": "history", "channel_name": None,
@@ -202,7 +203,7 @@ def run(articles: int, aged_articles: int, few: int, many: int, rounds: int, cod
             folders = {name: work / name for name in ("young", "aged_few", "aged_many")}
             saved = json.loads(built.read_text("utf-8"))
             result.update({key: saved[key] for key in ("young_first_crawl", "disk")})
-            building = saved["building"]
+            building: dict[str, Any] = saved["building"]
         else:
             young = work / "young"
             first = run_measured(crawl_command(server.base_url, young), cwd=PROJECT)
@@ -215,7 +216,7 @@ def run(articles: int, aged_articles: int, few: int, many: int, rounds: int, cod
             with sqlite3.connect(young / "state.sqlite3") as db:
                 site = db.execute("SELECT site FROM articles LIMIT 1").fetchone()[0]
             folders = {"young": young}
-            building: dict[str, Any] = {}
+            building = {}
             for shape, count in (("aged_few", few), ("aged_many", many)):
                 aged = work / shape
                 shutil.copytree(young, aged)
@@ -290,7 +291,8 @@ def report(result: dict[str, Any]) -> str:
             f"{k.split('/')[0]} wall {v['wall_s']}x, RSS {v['maxrss_mb']}x" for k, v in ratios.items()
             if k.split("/")[1] == "before_" + k.split("/")[0]), ""] if result.get("before") else []),
         "building the aged folders: " + "; ".join(
-            f"{name}: {b['manifests']} manifests, state rows {b['state_rows_s']} s, CDXJ {b['cdxj_and_manifests_s']} s, "
+            f"{name}: {b['manifests']} manifests, state rows {b['state_rows_s']} s, "
+            f"CDXJ {b['cdxj_and_manifests_s']} s, "
             f"capture index built in {b['capture_index_build_s']} s (state {b['state_bytes'] / 1e6:.0f} MB, "
             f"CDXJ {b['cdxj_bytes'] / 1e6:.0f} MB)" for name, b in result["building"].items()), "",
         "young folder, bytes per article page: " + ", ".join(f"{k} {v:,}" for k, v in disk.items()),

@@ -11,6 +11,7 @@ that fetched none shows it. ``--setting REQUISITES_ENABLED=False`` measures with
 from __future__ import annotations
 
 import argparse
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,8 @@ def run(sizes: list[int], extra: list[str]) -> dict[str, Any]:
                    "article_pages": stats.get("article", 0), "pictures": stats.get("image", 0),
                    "requests": stats.get("requests", 0),
                    "articles_per_s": round(stats.get("article", 0) / measured.wall_s, 1),
-                   "state_mb": round((out / "state.sqlite3").stat().st_size / 1e6, 1) if (out / "state.sqlite3").exists() else 0,
+                   "state_mb": (round((out / "state.sqlite3").stat().st_size / 1e6, 1)
+                                if (out / "state.sqlite3").exists() else 0),
                    "warc_mb": round(dir_size_mb(out / "warc"), 1)}
             if measured.returncode != 0:
                 row["stderr_tail"] = measured.stderr_tail[-1500:]
@@ -37,7 +39,7 @@ def run(sizes: list[int], extra: list[str]) -> dict[str, Any]:
     growth = {}
     by_n = {r["articles"]: r["maxrss_mb"] for r in rows}
     ns = sorted(by_n)
-    for a, b in zip(ns, ns[1:]):
+    for a, b in pairwise(ns):
         growth[f"{a}->{b}"] = round(by_n[b] / by_n[a], 2)
     return {"runs": rows, "growth": growth, "extra_args": extra}
 
@@ -46,8 +48,8 @@ def report(result: dict[str, Any]) -> str:
     rows = [[r["articles"], r["returncode"], r["article_pages"], r.get("pictures", ""), r["maxrss_mb"], r["wall_s"],
              r["articles_per_s"], r["state_mb"], r["warc_mb"]] for r in result["runs"]]
     return "\n".join(["Peak RSS of a full crawl", "",
-                      table(rows, ["articles", "exit", "article pages", "pictures", "peak RSS MB", "wall s", "articles/s",
-                                   "state MB", "WARC MB"]), "",
+                      table(rows, ["articles", "exit", "article pages", "pictures", "peak RSS MB", "wall s",
+                                   "articles/s", "state MB", "WARC MB"]), "",
                       "growth: " + ", ".join(f"{k}: {v}×" for k, v in result["growth"].items())])
 
 

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import json
 import random
 import re
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -65,7 +65,8 @@ _FALLBACK_SENTENCES = (
     "要深化诉源治理,坚持和发展新时代“枫桥经验”,把非诉讼纠纷解决机制挺在前面",
     "各地各部门要整合人民调解、行政调解、司法调解等力量,实现矛盾纠纷一站式接收、一揽子调处",
 )
-_BAD_IN_TEXT = re.compile(r"\\|\.(?:jpe?g|png|gif|pdf)|^[(（]|[)）]$|供图|ICP|版权|编辑|来\s*源|上一篇|下一篇|分享|打印|字号|您的位置|当前位置|\d{4}\s*[-/.年]\s*\d")
+_BAD_IN_TEXT = re.compile(r"\\|\.(?:jpe?g|png|gif|pdf)|^[(（]|[)）]$|供图|ICP|版权|编辑|来\s*源|上一篇|下一篇|分享|打印"
+                          r"|字号|您的位置|当前位置|\d{4}\s*[-/.年]\s*\d")
 
 # Realistic inline CSS of the head (real pages carry 10–30 KB of it); repeated to the page's budget.
 _CSS_RULES = (
@@ -243,21 +244,26 @@ def _footer(base: str) -> str:
     broken = "".join(f" | <a href=\"{base}/{slug}/index.html\">{slug}</a>"
                      for slug in BROKEN_SLUGS[:BROKEN_FOOTER["count"]])
     return (
-        f"<div class=\"footer\">\n<p>{broken}<a href=\"javascript:void(0)\">四川长安网简介</a> | <a href=\"javascript:void(0)\">"
-        f"版权声明</a> | <a href=\"{base}/wzdt/index.html\">网站地图</a> | <a href=\"javascript:void(0)\">联系我们</a> | "
+        f"<div class=\"footer\">\n<p>{broken}<a href=\"javascript:void(0)\">四川长安网简介</a> | "
+        f"<a href=\"javascript:void(0)\">版权声明</a> | <a href=\"{base}/wzdt/index.html\">网站地图</a> | "
+        f"<a href=\"javascript:void(0)\">联系我们</a> | "
         f"<a href=\"{base}/wzlm/index.html\">网站栏目</a> | <a href=\"javascript:void(0)\">投稿须知</a> | "
         "投稿:<a href=\"mailto:sccaw@sina.com\">sccaw@sina.com</a> |</p>\n"
         "<p>蜀ICP备13011412号 中国共产党四川省委员会政法委员会 版权所有 未经书面授权 不得复制或建立镜像违者必究</p>\n"
-        "<p>蜀ICP备13011412号-1 四川长安网版权所有 未经书面授权 不得复制或建立镜像违者必究</p>\n</div>\n</body>\n</html>\n"
+        "<p>蜀ICP备13011412号-1 四川长安网版权所有 未经书面授权 不得复制或建立镜像违者必究</p>\n"
+        "</div>\n</body>\n</html>\n"
     )
 
 
 def _share(base: str, meta: ArticleMeta) -> str:
     return (
-        "<div class=\"share\">分享到：<a href=\"javascript:void(0)\" class=\"bds_weixin\" title=\"分享到微信\">微信</a> "
+        "<div class=\"share\">分享到："
+        "<a href=\"javascript:void(0)\" class=\"bds_weixin\" title=\"分享到微信\">微信</a> "
         f"<a href=\"https://service.weibo.com/share/share.php?url={base}{meta.path}\" target=\"_blank\" "
-        "class=\"bds_tsina\" title=\"分享到新浪微博\">微博</a> <a href=\"javascript:void(0)\" class=\"bds_qzone\">QQ空间</a></div>\n"
-        "<div class=\"tools\">【<a href=\"javascript:window.print();\">打印</a>】【<a href=\"javascript:window.close();\">"
+        "class=\"bds_tsina\" title=\"分享到新浪微博\">微博</a> "
+        "<a href=\"javascript:void(0)\" class=\"bds_qzone\">QQ空间</a></div>\n"
+        "<div class=\"tools\">【<a href=\"javascript:window.print();\">打印</a>】"
+        "【<a href=\"javascript:window.close();\">"
         "关闭</a>】 字号：<a href=\"javascript:doZoom(18)\">大</a> <a href=\"javascript:doZoom(16)\">中</a> "
         "<a href=\"javascript:doZoom(14)\">小</a></div>\n"
     )
@@ -267,7 +273,8 @@ def _prevnext(base: str, prev: ArticleMeta | None, nxt: ArticleMeta | None, n: i
     def link(meta: ArticleMeta | None) -> str:
         if meta is None:
             return "没有了"
-        return f"<a href=\"{base}{meta.path}\">{escape(_title(random.Random(meta.k * 1_000_003 + 17), sentence_pool()))}</a>"
+        title = escape(_title(random.Random(meta.k * 1_000_003 + 17), sentence_pool()))
+        return f"<a href=\"{base}{meta.path}\">{title}</a>"
     return f"<div class=\"prevnext\">\n<p>上一篇{sep}{link(prev)}</p>\n<p>下一篇{sep}{link(nxt)}</p>\n</div>\n"
 
 
@@ -288,7 +295,8 @@ def _render_a(meta, base, title, published, source, editor, paragraphs, images, 
     return (
         _head(f"{title}_四川长安网", css) + _nav(base, meta.channel)
         + "<div class=\"container\">\n"
-        f"<div class=\"crumb\">您的位置:<a href=\"{base}/\">首页</a> > <a href=\"{base}/{meta.channel}/\">{meta.channel_name}</a> ></div>\n"
+        f"<div class=\"crumb\">您的位置:<a href=\"{base}/\">首页</a> > "
+        f"<a href=\"{base}/{meta.channel}/\">{meta.channel_name}</a> ></div>\n"
         f"<div class=\"article\">\n<h1 class=\"title\">{escape(title)}</h1>\n"
         f"<div class=\"info\">www.sichuanpeace.gov.cn 】 【 {published} 】 【 来源:{source}</div>\n"
         f"<div id=\"content\" class=\"article-content\">\n{''.join(body)}</div>\n"
@@ -301,13 +309,16 @@ def _render_b(meta, base, title, published, source, editor, paragraphs, images, 
     body = []
     for path, caption in images:
         name = path.rsplit("/", 1)[-1]
-        body.append(f"<div style=\"text-align:center\"><img src=\"{path}\" alt=\"{name}\" oldsrc=\"{name}\" border=\"0\"></div>\n"
-                    f"<div style=\"text-align:center\">{name}</div>\n<div style=\"text-align: center;\">{escape(caption)}</div>\n")
+        body.append(f"<div style=\"text-align:center\">"
+                    f"<img src=\"{path}\" alt=\"{name}\" oldsrc=\"{name}\" border=\"0\"></div>\n"
+                    f"<div style=\"text-align:center\">{name}</div>\n"
+                    f"<div style=\"text-align: center;\">{escape(caption)}</div>\n")
     run: list[str] = []
 
     def flush() -> None:
         if run:
-            body.append("<div style=\"text-indent:2em\">" + "<br>\n<br>\n".join(f"　　{escape(t)}" for t in run) + "<br></div>\n")
+            body.append("<div style=\"text-indent:2em\">" + "<br>\n<br>\n".join(f"　　{escape(t)}" for t in run)
+                        + "<br></div>\n")
             run.clear()
     for text in paragraphs:
         if text.startswith("\x00"):
@@ -320,11 +331,13 @@ def _render_b(meta, base, title, published, source, editor, paragraphs, images, 
     flush()
     return (
         _head(f"{title}-{meta.channel_name}-四川长安网", css) + _nav(base, meta.channel)
-        + "<table width=\"1000\" border=\"0\" cellspacing=\"0\" cellpadding=\"0\" align=\"center\" class=\"xl_table\">\n"
+        + "<table width=\"1000\" border=\"0\" cellspacing=\"0\" cellpadding=\"0\" align=\"center\" "
+        "class=\"xl_table\">\n"
         f"<tr><td class=\"xl_dqwz\"><span class=\"dqwz\">您的位置:<a href=\"{base}/\">首页</a> &gt; "
         f"<a href=\"{base}/{meta.channel}/\">{meta.channel_name}</a> &gt;</span>\n</td></tr>\n"
         f"<tr><td class=\"xl_tit\" align=\"center\">{escape(title)}</td></tr>\n"
-        f"<tr><td class=\"xl_info\" align=\"center\">【 www.sichuanpeace.gov.cn 】 【 {published} 】 【 来源:{source} 】</td></tr>\n"
+        f"<tr><td class=\"xl_info\" align=\"center\">"
+        f"【 www.sichuanpeace.gov.cn 】 【 {published} 】 【 来源:{source} 】</td></tr>\n"
         "<tr><td class=\"xl_fx\">\n" + _share(base, meta) + "</td></tr>\n"
         "<tr><td class=\"xl_con\">\n<div class=\"TRS_Editor\"><style type=\"text/css\">\n"
         ".TRS_Editor P{margin-top:0;margin-bottom:12px;line-height:2;font-family:宋体;font-size:12pt;}"
@@ -339,21 +352,25 @@ def _render_c(meta, base, title, published, source, editor, paragraphs, images, 
     body = ["<script type=\"text/javascript\">var fontSize = 16; function setFs(n){fontSize = n;}</script>\n"]
     for path, caption in images:
         name = path.rsplit("/", 1)[-1]
-        body.append(f"<p align=\"center\"><img src=\"../..{path}\" alt=\"{name}\"></p>\n<p align=\"center\">{escape(caption)}</p>\n")
+        body.append(f"<p align=\"center\"><img src=\"../..{path}\" alt=\"{name}\"></p>\n"
+                    f"<p align=\"center\">{escape(caption)}</p>\n")
     for text in paragraphs:
         if text.startswith("\x00"):
             body.append(f"<p><b>{escape(text[1:])}</b></p>\n")
         else:
             body.append(f"<p>　　{escape(text)}</p>\n")
     related = "".join(
-        f"<li><a href=\"{base}{m.path}\">{escape(_title(random.Random(m.k * 1_000_003 + 17), sentence_pool()))}</a></li>\n"
+        f"<li><a href=\"{base}{m.path}\">"
+        f"{escape(_title(random.Random(m.k * 1_000_003 + 17), sentence_pool()))}</a></li>\n"
         for m in (article_meta(j) for j in (meta.k + 10, meta.k + 15) if j < n))
     return (
         _head(f"{title}_{meta.channel_name}_四川长安网", css) + _nav(base, meta.channel)
         + "<section class=\"nry-main\">\n"
-        f"<div class=\"nry-crumb\">您的位置:<a href=\"{base}/\">首页</a> › <a href=\"{base}/{meta.channel}/index.html\">{meta.channel_name}</a> ›</div>\n"
+        f"<div class=\"nry-crumb\">您的位置:<a href=\"{base}/\">首页</a> › "
+        f"<a href=\"{base}/{meta.channel}/index.html\">{meta.channel_name}</a> ›</div>\n"
         f"<div class=\"nry-a\">\n<div class=\"wzxq_bt\">{escape(title)}</div>\n"
-        f"<div class=\"wzxq_xx\"><span class=\"wz\">www.sichuanpeace.gov.cn</span> 】 【 <span class=\"sj\">{published}</span> 】 【 "
+        f"<div class=\"wzxq_xx\"><span class=\"wz\">www.sichuanpeace.gov.cn</span> 】 【 "
+        f"<span class=\"sj\">{published}</span> 】 【 "
         f"<span class=\"ly\">来源:{source}</span> <span class=\"zh\">字号：<a href=\"javascript:setFs(18)\">大</a> "
         "<a href=\"javascript:setFs(16)\">中</a> <a href=\"javascript:setFs(14)\">小</a></span></div>\n"
         f"<div class=\"nry-b-txt\">\n{''.join(body)}</div>\n<div class=\"nry-bj\">编辑:{editor}</div>\n"
@@ -380,19 +397,23 @@ def list_page_html(slug: str, page: int, n: int, base: str) -> str | None:
     for j in range(page * size, min(count, (page + 1) * size)):
         m = article_meta(ci + j * len(CHANNELS))
         t = escape(_title(random.Random(m.k * 1_000_003 + 17), sentence_pool()))
-        items.append(f"<li><a href=\"{base}{m.path}\" target=\"_blank\" title=\"{t}\">{t}</a><span class=\"date\">{m.day}</span></li>")
+        items.append(f"<li><a href=\"{base}{m.path}\" target=\"_blank\" title=\"{t}\">{t}</a>"
+                     f"<span class=\"date\">{m.day}</span></li>")
 
     def url(p: int) -> str:
         return f"{base}/{slug}/index.html" if p == 0 else f"{base}/{slug}/index_{p}.html"
     pager = [f"<a href=\"{url(0)}\">首页</a>"]
     pager.append(f"<a href=\"{url(page - 1)}\">上一页</a>" if page > 0 else "<span class=\"disabled\">上一页</span>")
-    pager.append(f"<a href=\"{url(page + 1)}\">下一页</a>" if page + 1 < pages else "<span class=\"disabled\">下一页</span>")
+    pager.append(f"<a href=\"{url(page + 1)}\">下一页</a>" if page + 1 < pages
+                 else "<span class=\"disabled\">下一页</span>")
     pager.append(f"<a href=\"{url(pages - 1)}\">尾页</a> <span class=\"total\">第{page + 1}页/共{pages}页</span>")
     return (
         _head(f"{name}_四川长安网", _css(2048)) + _nav(base, slug) + "<div class=\"container\">\n"
-        f"<div class=\"position\">您的位置：<a href=\"{base}/\">首页</a> &gt; <a href=\"{base}/{slug}/\">{name}</a> &gt;</div>\n"
+        f"<div class=\"position\">您的位置：<a href=\"{base}/\">首页</a> &gt; "
+        f"<a href=\"{base}/{slug}/\">{name}</a> &gt;</div>\n"
         f"<div class=\"list-box\"><div class=\"list-hd\"><h2>{name}</h2></div>\n<ul class=\"news-list\">\n"
-        + "\n".join(items) + "\n</ul>\n" + f"<div class=\"pagination\">{' '.join(pager)}</div>\n</div>\n</div>\n" + _footer(base)
+        + "\n".join(items) + "\n</ul>\n" + f"<div class=\"pagination\">{' '.join(pager)}</div>\n</div>\n</div>\n"
+        + _footer(base)
     )
 
 
@@ -404,14 +425,16 @@ def home_html(n: int, base: str) -> str:
         items.append(f"<li><a href=\"{base}{m.path}\">{t}</a><span>{m.day:%m-%d}</span></li>")
     return (
         _head("四川长安网_中共四川省委政法委员会主办", _css(4096)) + _nav(base, None)
-        + "<div class=\"latest\"><div class=\"hd\"><h2>最新动态</h2></div>\n<ul>\n" + "\n".join(items) + "\n</ul></div>\n"
+        + "<div class=\"latest\"><div class=\"hd\"><h2>最新动态</h2></div>\n<ul>\n" + "\n".join(items)
+        + "\n</ul></div>\n"
         + _footer(base)
     )
 
 
 def sitemap_html(base: str, name: str) -> str:
     links = "\n".join(f"<li><a href=\"{base}/{slug}/\">{cname}</a></li>" for slug, cname, _ in CHANNELS)
-    return _head(f"{name}_四川长安网", _css(1024)) + _nav(base, None) + f"<ul class=\"map\">\n{links}\n</ul>\n" + _footer(base)
+    return (_head(f"{name}_四川长安网", _css(1024)) + _nav(base, None) + f"<ul class=\"map\">\n{links}\n</ul>\n"
+            + _footer(base))
 
 
 ARTICLE_RE = re.compile(r"^/([a-z]+)/(\d{8})/(\d+)\.html$")
@@ -488,10 +511,10 @@ class Mirror:
                 self.counts["sitemap"] += 1
                 return 200, html, sitemap_html(self.base, "网站地图" if slug == "wzdt" else "网站栏目").encode(), {}
             if slug in CHANNEL_BY_SLUG:
-                page = list_page_html(slug, int(match[2] or 0), self.n, self.base)
-                if page is not None:
+                listed = list_page_html(slug, int(match[2] or 0), self.n, self.base)
+                if listed is not None:
                     self.counts["list"] += 1
-                    return 200, html, page.encode(), {}
+                    return 200, html, listed.encode(), {}
         self.counts["not_found"] += 1
         return 404, html, b"<html><body>404 Not Found</body></html>", {}
 
@@ -508,13 +531,13 @@ async def _handle(mirror: Mirror, reader: asyncio.StreamReader, writer: asyncio.
                 break
             lines = head.decode("latin-1").split("\r\n")
             parts = lines[0].split(" ")
-            headers = {}
+            headers: dict[str, str] = {}
             for line in lines[1:]:
                 if ":" in line:
                     name, value = line.split(":", 1)
                     headers[name.strip().lower()] = value.strip()
             if len(parts) != 3:
-                status, ctype, body, extra = 400, "text/plain", b"bad request", {}
+                status, ctype, body, extra = 400, "text/plain", b"bad request", dict[str, str]()
             else:
                 status, ctype, body, extra = mirror.respond(parts[1], headers)
             close = headers.get("connection", "").lower() == "close" or parts[-1] == "HTTP/1.0"
@@ -557,7 +580,10 @@ async def _client(host: str, port: int, paths: list[str], deadline: float, resul
             i += 1
             writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept-Encoding: identity\r\n\r\n".encode())
             head = await reader.readuntil(b"\r\n\r\n")
-            length = int(re.search(rb"Content-Length: (\d+)", head)[1])
+            found = re.search(rb"Content-Length: (\d+)", head)
+            if found is None:
+                raise ValueError(f"a response without Content-Length from {host}:{port}{path}")
+            length = int(found[1])
             await reader.readexactly(length)
             result["requests"] += 1
             result["bytes"] += length + len(head)
@@ -572,7 +598,8 @@ async def _loadtest(base: str, n: int, seconds: float, concurrency: int) -> dict
     result: Counter = Counter()
     start = time.perf_counter()
     deadline = start + seconds
-    await asyncio.gather(*[_client(host, int(port), paths[i::concurrency], deadline, result) for i in range(concurrency)])
+    await asyncio.gather(*[_client(host, int(port), paths[i::concurrency], deadline, result)
+                           for i in range(concurrency)])
     elapsed = time.perf_counter() - start
     return {"concurrency": concurrency, "seconds": round(elapsed, 2), "requests": result["requests"],
             "requests_per_s": round(result["requests"] / elapsed, 1),
@@ -601,10 +628,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.command == "serve":
         BROKEN_FOOTER["count"] = args.broken_footer_links
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve(args.articles, args.port))
-        except KeyboardInterrupt:
-            pass
     elif args.command == "loadtest":
         from bench.common import mirror_server
         with mirror_server(args.articles) as server:
@@ -618,4 +643,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

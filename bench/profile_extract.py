@@ -46,7 +46,10 @@ def main(argv: list[str] | None = None) -> None:
         own[key] = own.get(key, 0.0) + frame.total_self_time
         for child in frame.children:
             walk(child, key)
-    root = profiler.last_session.root_frame()
+    session = profiler.last_session
+    root = session.root_frame() if session is not None else None
+    if root is None:
+        raise SystemExit("pyinstrument recorded no samples: nothing to profile")
     walk(root, "<root>")
     total = root.time
     print(text)

@@ -26,15 +26,16 @@ import re
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from bench.common import PROJECT, save, table
 
 sys.path.insert(0, str(PROJECT))
-from crawler.extract import extract_record  # noqa: E402
-from crawler.extract.encoding import decode_page  # noqa: E402
+from crawler.extract import extract_record
+from crawler.extract.encoding import decode_page
 
 CORPUS = PROJECT / "tests" / "realpages"
 # Whitespace of every kind, ignored when texts are compared.
@@ -123,7 +124,7 @@ def time_right(found: Any, gold: str) -> bool:
         return False
     shown = [g for g in want.groups() if g is not None]
     got = match.groups()[:len(shown)]
-    return all(g is not None and int(g) == int(w) for g, w in zip(got, shown))
+    return all(g is not None and int(g) == int(w) for g, w in zip(got, shown, strict=True))
 
 
 def score(found: dict[str, Any], gold: dict[str, Any]) -> dict[str, Any]:
@@ -176,7 +177,8 @@ def run(pages: list[Page], rounds: int = 3, names: tuple[str, ...] = ("ours", "t
         summary[name]["cpu_median_ms"] = round(statistics.median(least[name]), 2) if pages else None
     if "ours" in runners and pages:
         for name in runners:
-            summary[name]["cpu_ratio_to_ours"] = round(summary[name]["cpu_median_ms"] / summary["ours"]["cpu_median_ms"], 1)
+            summary[name]["cpu_ratio_to_ours"] = round(
+                summary[name]["cpu_median_ms"] / summary["ours"]["cpu_median_ms"], 1)
     kinds: dict[str, int] = {}
     for page in pages:
         kinds[page.gold.get("kind", "?")] = kinds.get(page.gold.get("kind", "?"), 0) + 1
@@ -220,7 +222,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.misses:
         for slug, by in result["per_page"].items():
             s = by.get("ours", {})
-            bad = [k for k in ("title", "time", "source", "editor", "first_paragraph", "body_in_range") if s.get(k) is False]
+            bad = [k for k in ("title", "time", "source", "editor", "first_paragraph", "body_in_range")
+                   if s.get(k) is False]
             if s.get("boilerplate"):
                 bad.append("boilerplate")
             if bad:

@@ -28,7 +28,8 @@ def run(articles: int, recheck: str | None, broken_footer_links: int = 0) -> dic
             stats = server.stats()
             manifest = last_manifest(out)
             runs[name] = {
-                "returncode": measured.returncode, "wall_s": round(measured.wall_s, 2), "cpu_s": round(measured.cpu_s, 2),
+                "returncode": measured.returncode, "wall_s": round(measured.wall_s, 2),
+                "cpu_s": round(measured.cpu_s, 2),
                 "maxrss_mb": round(measured.maxrss_mb, 1), "requests": stats.get("requests", 0),
                 "article_pages_fetched": stats.get("article", 0), "article_304": stats.get("article_304", 0),
                 "list_pages": stats.get("list", 0),

@@ -56,10 +56,10 @@ from bench.extraction import ours
 from bench.mirror import generate_article
 
 sys.path.insert(0, str(PROJECT))
-import crawler.downloadermiddlewares.warc as warc_capture  # noqa: E402
-import crawler.run.files  # noqa: E402
-from crawler import settings as project_settings  # noqa: E402
-from crawler.run.lock import acquire  # noqa: E402
+import crawler.downloadermiddlewares.warc as warc_capture
+import crawler.run.files
+from crawler import settings as project_settings
+from crawler.run.lock import acquire
 
 BASE = "http://127.0.0.1:8000"
 CTYPE = "text/html; charset=utf-8"
@@ -119,7 +119,7 @@ def baseline_module(rev: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     module.__package__ = "crawler"
     sys.modules.setdefault("crawler.feeds", crawler.run.files)  # where it found fsync_dir then
-    exec(compile(source, f"{rev}:crawler/warc.py", "exec"), module.__dict__)  # noqa: S102 (our own file)
+    exec(compile(source, f"{rev}:crawler/warc.py", "exec"), module.__dict__)  # our own file, from git
     return module
 
 
@@ -198,12 +198,11 @@ def unzipped(path: Path) -> bytes:
 def exchanges_archived(path: Path) -> list[tuple[str, str, bytes]]:
     """Each request and response record's type, URI and block (HTTP headers and body): what was
     archived of each exchange, without the WARC headers (ours add warcinfo ids, IP, capture dates)."""
-    found = []
+    found: list[tuple[str, str, bytes]] = []
     with path.open("rb") as stream:
-        for record in ArchiveIterator(stream):
-            if record.rec_type in ("request", "response"):
-                found.append((record.rec_type, record.rec_headers.get_header("WARC-Target-URI"),
-                              record.http_headers.to_bytes() + record.content_stream().read()))
+        found.extend((record.rec_type, record.rec_headers.get_header("WARC-Target-URI"),
+                      record.http_headers.to_bytes() + record.content_stream().read())
+                     for record in ArchiveIterator(stream) if record.rec_type in ("request", "response"))
     return found
 
 

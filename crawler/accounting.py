@@ -35,11 +35,11 @@ from .extensions.console import console_kind
 try:  # what Twisted puts in a ResponseFailed when a body ends before its Content-Length
     from twisted.web.http import _DataLoss
 except ImportError:  # pragma: no cover (a private name of Twisted)
-    _DataLoss = None  # type: ignore[assignment,misc]
+    _DataLoss = None  # type: ignore[assignment,misc]  # the name is absent there
 try:  # what HttpCompressionMiddleware chains to its IgnoreRequest when a body inflates past DOWNLOAD_MAXSIZE
     from scrapy.utils._compression import _DecompressionMaxSizeExceeded
 except ImportError:  # pragma: no cover (a private name of Scrapy; the message check below remains)
-    _DecompressionMaxSizeExceeded = None  # type: ignore[assignment,misc]
+    _DecompressionMaxSizeExceeded = None  # type: ignore[assignment,misc]  # the name is absent there
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +47,10 @@ logger = logging.getLogger(__name__)
 RECORD = "record"                      # a record was written (new, modified, deleted)
 UNCHANGED = "unchanged"                # known content (same hash, or 304 Not Modified)
 LISTING = "listing"                    # home, site map or list page, read for links
-NOT_ARTICLE = "soft_404"               # article URL whose page says it is not there (soft 404), or a candidate that is no article
-UNREADABLE = "unreadable"              # article URL answering a 200 that cannot be read as its article (empty, binary, unparsable)
+# article URL whose page says it is not there (soft 404), or a candidate that is no article
+NOT_ARTICLE = "soft_404"
+# article URL answering a 200 that cannot be read as its article (empty, binary, unparsable)
+UNREADABLE = "unreadable"
 HTTP_ERROR = "http_error"              # 4xx (an article URL's 404/410 too), or a 5xx not retried
 BROKEN_LINK = "broken_link"            # a linked page that is not an article (list, site map) answered 404/410
 RETRIES_EXHAUSTED = "retries_exhausted"  # 5xx/429/412/521, timeouts, dropped connections, after all retries
@@ -62,7 +64,8 @@ PARSE_FAILURE = "parse_failure"        # the page broke extraction or a callback
 DUPLICATE = "duplicate"                # same article as another URL of this run
 CHALLENGE = "challenge"                # a 200 page that was a challenge, block or busy page (系统繁忙, a WAF)
 ID_CONFLICT = "id_conflict"            # an article whose (site, id) the state or this run holds for another URL
-UNREACHABLE = "unreachable"            # DNS lookup failed or connection refused before the site ever answered: not retried
+# DNS lookup failed or connection refused before the site ever answered: not retried
+UNREACHABLE = "unreachable"
 STOPPED = "stopped"                    # not fetched: the run was stopping (Ctrl-C, SIGTERM; crawler/run/stopping.py)
 
 # The buckets whose attempts failed: the only source of a run's failure count and error rate.
@@ -107,7 +110,7 @@ def _scrapy_types(*names: str) -> tuple[type[BaseException], ...]:
 
 
 # A body that ended before its Content-Length (DOWNLOAD_FAIL_ON_DATALOSS), after all retries.
-DATA_LOSS_ERRORS = (TruncatedBody, *_scrapy_types("ResponseDataLossError"))
+DATA_LOSS_ERRORS: tuple[type[BaseException], ...] = (TruncatedBody, *_scrapy_types("ResponseDataLossError"))
 # The download handler cancelled the download: it does so when the body passes DOWNLOAD_MAXSIZE
 # (older Scrapy versions let Twisted's CancelledError through).
 CANCELLED_ERRORS = (*_scrapy_types("DownloadCancelledError"), defer.CancelledError)
@@ -177,7 +180,7 @@ def linked_from(request: Request | None) -> str | None:
     return referer.decode("latin-1") if referer else None
 
 
-def _lost_data(error: BaseException) -> bool:
+def _lost_data(error: BaseException | None) -> bool:
     """A ResponseFailed (raised by a handler that does not wrap it) for a body cut short."""
     reasons = getattr(error, "reasons", None) if isinstance(error, ResponseFailed) else None
     return _DataLoss is not None and any(isinstance(r, Failure) and r.check(_DataLoss) for r in reasons or ())
@@ -260,7 +263,8 @@ def record_failure(crawler: Crawler, failure: Failure, article: bool = True) -> 
             ledger.broken_link(url, status, linking)
         logger.info("Broken link (%s): %s answered %s, linked from %s", bucket, url, status, linking)
         return bucket
-    # One line for the stop (crawler/run/stopping.py) or for the unreachable site (the run's summary), not one per request.
+    # One line for the stop (crawler/run/stopping.py) or for the unreachable site (the run's summary),
+    # not one per request.
     if bucket in (STOPPED, UNREACHABLE):
         logger.info("Not fetched (%s): %s", bucket, url)
         return bucket

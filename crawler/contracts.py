@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from types import MethodType
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from itemadapter import ItemAdapter, is_item
+from scrapy import Spider
 from scrapy.contracts import Contract
 from scrapy.exceptions import ContractFail, DropItem
 
@@ -60,8 +62,11 @@ class RecordContract(Contract):
         items = [x for x in output if is_item(x)]
         if not items:
             raise ContractFail("No item to check the record of")
-        stats = self.method.__self__.crawler.stats
-        chain = [CleanPipeline(stats), ValidatePipeline(stats)]
+        # Scrapy hands a contract the spider's bound callback.
+        spider = self.method.__self__ if isinstance(self.method, MethodType) else None
+        assert isinstance(spider, Spider)
+        stats = spider.crawler.stats
+        chain: list[CleanPipeline | ValidatePipeline] = [CleanPipeline(stats), ValidatePipeline(stats)]
         for item in items:
             built = copy.deepcopy(item)  # the callback's own item is left as it was
             try:

@@ -6,8 +6,10 @@ Each ``BadCase`` is one URL with the response it gets and what the crawl must ma
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 
@@ -38,7 +40,7 @@ class BadCase:
     expect_title: str | None = None      # a record with this title must come out
     expect_bucket: str | None = None     # else: the attempt must land in this bucket
     resource: Resource | None = None
-    behaviour: object | None = None      # callable(handler, hits) for faulty responses
+    behaviour: Callable[[BaseHTTPRequestHandler, int], None] | None = None  # for faulty responses
     linked: bool = True                  # listed on /bad/index.html
 
 
@@ -98,10 +100,8 @@ def _redirect_to_localhost(path: str):
 def _sleep_then(seconds: float, good: Resource):
     def behaviour(handler: BaseHTTPRequestHandler, hits: int) -> None:
         time.sleep(seconds)
-        try:
+        with contextlib.suppress(OSError):  # the crawler gave up waiting
             _send(handler, good.status, good.body, good.headers)
-        except OSError:  # the crawler gave up waiting
-            pass
     return behaviour
 
 
@@ -136,7 +136,8 @@ def bad_cases(oversize_limit: int) -> list[BadCase]:
                 resource=Resource(200, {"Content-Type": "text/html; charset=gb2312"},
                                   article_html("镕喆堃", "gb2312").encode("gbk"))),
         BadCase("no declaration at all (GBK bytes)", "/bad/20261120/3200004.html", expect_title="没有声明的文章",
-                resource=Resource(200, {"Content-Type": "text/html"}, article_html("没有声明的文章", None).encode("gbk"))),
+                resource=Resource(200, {"Content-Type": "text/html"},
+                                  article_html("没有声明的文章", None).encode("gbk"))),
         BadCase("UTF-8 BOM with a conflicting meta", "/bad/20261120/3200005.html", expect_title="带BOM的文章",
                 resource=Resource(200, {"Content-Type": "text/html"},
                                   b"\xef\xbb\xbf" + article_html("带BOM的文章", "gb2312").encode("utf-8"))),
@@ -147,14 +148,17 @@ def bad_cases(oversize_limit: int) -> list[BadCase]:
                 resource=Resource(200, {"Content-Type": UTF8}, MOJIBAKE_PAGE)),
         # --- broken bodies --------------------------------------------------------------------
         BadCase("HTML cut mid-tag", "/bad/20261120/3200010.html", expect_title="截断的文章",
-                resource=Resource(200, {"Content-Type": UTF8}, article_html("截断的文章").encode().split("<div>编辑".encode())[0] + b"<div cla")),
+                resource=Resource(200, {"Content-Type": UTF8},
+                                  article_html("截断的文章").encode().split("<div>编辑".encode())[0] + b"<div cla")),
         BadCase("HTML cut mid-character", "/bad/20261120/3200011.html", expect_title="截断字符的文章",
                 resource=Resource(200, {"Content-Type": UTF8},
-                                  article_html("截断字符的文章").encode().split("<div>编辑".encode())[0] + "政".encode()[:2])),
+                                  article_html("截断字符的文章").encode().split("<div>编辑".encode())[0]
+                                  + "政".encode()[:2])),
         BadCase("empty body", "/bad/20261120/3200012.html", expect_bucket="unreadable",
                 resource=Resource(200, {"Content-Type": UTF8}, b"")),
         BadCase("page over the size limit", "/bad/20261120/3200013.html", expect_bucket="oversize",
-                resource=Resource(200, {"Content-Type": UTF8}, article_html("超大页面", extra="<p>" + "大" * oversize_limit + "</p>").encode())),
+                resource=Resource(200, {"Content-Type": UTF8},
+                                  article_html("超大页面", extra="<p>" + "大" * oversize_limit + "</p>").encode())),
         BadCase("gzip bomb", "/bad/20261120/3200014.html", expect_bucket="oversize",
                 resource=Resource(200, {"Content-Type": UTF8, "Content-Encoding": "gzip"},
                                   gzip.compress(b"<html>" + b" " * (oversize_limit * 20)))),
@@ -189,18 +193,21 @@ def bad_cases(oversize_limit: int) -> list[BadCase]:
         BadCase("redirect chain longer than REDIRECT_MAX_TIMES", long_chain[0], expect_bucket="redirect_dropped",
                 behaviour=_redirect(long_chain[1])),
         *[BadCase(f"chain hop {i}", hop, behaviour=_redirect(nxt), linked=False)
-          for i, (hop, nxt) in enumerate(zip(long_chain[1:], long_chain[2:] + ["/"]), start=1)],
+          for i, (hop, nxt) in enumerate(zip(long_chain[1:], long_chain[2:] + ["/"], strict=True), start=1)],
         BadCase("meta refresh to an article", "/bad/20261120/3200030.html", expect_title="跳转后的文章",
                 resource=Resource(200, {"Content-Type": UTF8},
                                   b'<html><head><meta http-equiv="refresh" content="0;url=/bad/20261120/3200031.html">'
                                   b"</head><body></body></html>")),
         BadCase("meta refresh target", "/bad/20261120/3200031.html", resource=_ok("跳转后的文章"), linked=False),
         BadCase("soft 404: 页面不存在", "/bad/20261120/3200040.html", expect_bucket="soft_404",
-                resource=Resource(200, {"Content-Type": UTF8}, "<html><body><div>对不起，页面不存在！</div></body></html>".encode())),
+                resource=Resource(200, {"Content-Type": UTF8},
+                                  "<html><body><div>对不起，页面不存在！</div></body></html>".encode())),
         BadCase("soft 404: 您访问的页面已删除", "/bad/20261120/3200041.html", expect_bucket="soft_404",
-                resource=Resource(200, {"Content-Type": UTF8}, "<html><body><p>您访问的页面已删除</p></body></html>".encode())),
+                resource=Resource(200, {"Content-Type": UTF8},
+                                  "<html><body><p>您访问的页面已删除</p></body></html>".encode())),
         BadCase("soft 404: a 404 title", "/bad/20261120/3200042.html", expect_bucket="soft_404",
-                resource=Resource(200, {"Content-Type": UTF8}, b"<html><head><title>404 Not Found</title></head><body>x</body></html>")),
+                resource=Resource(200, {"Content-Type": UTF8},
+                                  b"<html><head><title>404 Not Found</title></head><body>x</body></html>")),
         # --- redirects out of scope: an article's is a failure, kept pending; a list page's is not --
         BadCase("redirect to another host", "/bad/20261120/3200050.html", expect_bucket="redirect_refused",
                 behaviour=_redirect("http://www.example.com/x.html")),
@@ -251,6 +258,7 @@ def build_bad_site(oversize_limit: int) -> tuple[FixtureSite, list[BadCase]]:
         if case.resource is not None:
             site.put(case.path, case.resource)
         else:
+            assert case.behaviour is not None  # a case has a resource or a behaviour
             site.behaviours[case.path] = case.behaviour
     site.put("/bad/20261120/3200060.html", _ok("空白链接的文章"))
     site.put("/bad/20261120/3200061.html", _ok("基准链接的文章"))

@@ -24,7 +24,7 @@ class FailManifestWrite:
                 raise OSError(errno.ENOSPC, "No space left on device")
             return original(output_dir, manifest)
 
-        manifests.write = failing  # type: ignore[assignment]
+        manifests.write = failing
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> FailManifestWrite:

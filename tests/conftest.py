@@ -16,6 +16,7 @@ import time
 import pytest
 
 from tests.fixture_server import FixtureSite
+
 # Re-exported for tests written before tests/utils/ (on other branches): new tests import from there.
 from tests.utils.cmdline import FAST, PROJECT, crawl_command  # noqa: F401
 from tests.utils.crawl import CrawlResult, run_crawl, start_crawl, wait_for_article_requests  # noqa: F401
@@ -70,7 +71,7 @@ def _starts_something(function: object) -> bool:
             continue
         seen.add(current)
         try:
-            source = inspect.getsource(current)  # type: ignore[arg-type]
+            source = inspect.getsource(current)  # type: ignore[arg-type]  # a module or a function
         except (OSError, TypeError):
             continue
         if any(word in source for word in E2E_WORDS):

@@ -31,4 +31,4 @@ class FullFile:
 
 class FullForAWhileStorage(AtomicFileFeedStorage):
     def open(self, spider: Any) -> IO[bytes]:
-        return FullFile(super().open(spider))  # type: ignore[return-value]
+        return FullFile(super().open(spider))  # type: ignore[return-value]  # a file-like wrapper, not an IO subclass

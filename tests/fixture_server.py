@@ -39,7 +39,8 @@ CHALLENGE_PAGES: dict[str, bytes] = {
                    b"location.reload();</script></head><body><noscript>\xe8\xaf\xb7\xe5\xbc\x80\xe5\x90\xaf"
                    b"JavaScript</noscript></body></html>"),
     # 安全狗's block page.
-    "safedog": ("<html><head><title>网站防火墙</title></head><body><h3>您的请求带有不合法参数，已被网站管理员设置拦截！</h3>"
+    "safedog": ("<html><head><title>网站防火墙</title></head><body>"
+                "<h3>您的请求带有不合法参数，已被网站管理员设置拦截！</h3>"
                 "<p>可能原因：您提交的内容包含危险的攻击请求</p><a href=\"http://www.safedog.cn/\">安全狗</a>"
                 "</body></html>").encode(),
     # Cloudflare's managed challenge.
@@ -69,7 +70,7 @@ class FixtureSite:
         site = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+            def do_GET(self) -> None:  # http.server naming
                 path = urlsplit(self.path).path
                 with site._lock:
                     site.requests.append(self.path)
@@ -82,7 +83,7 @@ class FixtureSite:
                     return
                 if resource is None:
                     resource = Resource(404, {"Content-Type": "text/html; charset=utf-8"},
-                                        "<html><body>404 Not Found</body></html>".encode())
+                                        b"<html><body>404 Not Found</body></html>")
                 site.send(self, resource)
 
             def log_message(self, *args: object) -> None:
@@ -168,7 +169,8 @@ class FixtureSite:
             moved: dict[str, Resource] = {}
             for path, resource in self.resources.items():
                 body = resource.body
-                if "html" in resource.headers.get("Content-Type", "") or "xml" in resource.headers.get("Content-Type", ""):
+                content_type = resource.headers.get("Content-Type", "")
+                if "html" in content_type or "xml" in content_type:
                     body = SHTML_LINK_RE.sub(rb"\1.shtml", body).replace(b'"index", "html")', b'"index", "shtml")')
                 moved[SHTML_LINK_RE.sub(rb"\1.shtml", path.encode()).decode()] = Resource(
                     resource.status, resource.headers, body)
@@ -214,7 +216,8 @@ DISCOVERY_LISTED = [
 ]
 # Other-shaped links in /gcsy/'s navigation and footer: chrome, never candidates, never requested.
 DISCOVERY_NAV_LINK = '<li><a href="/about/intro2024.htm">四川长安网简介与联系方式</a></li>'
-DISCOVERY_FOOTER_LINK = '<p><a href="/help/guide.htm">网站使用帮助与无障碍说明</a> <a href="/zt/hotline-12337.htm">12337政法干警违纪违法举报</a></p>\n'
+DISCOVERY_FOOTER_LINK = ('<p><a href="/help/guide.htm">网站使用帮助与无障碍说明</a> '
+                         '<a href="/zt/hotline-12337.htm">12337政法干警违纪违法举报</a></p>\n')
 # Articles no list page links: in the sitemap index's sitemap, in /sitemap.xml, in the RSS feed.
 DISCOVERY_SITEMAP_INDEXED = ["/qxdt/20240306/3001001.html", "/scyw/20250829/2992286.html"]
 DISCOVERY_SITEMAP_ROOT = ["/fzjs/20240307/3001002.html", "/gcsy/"]
@@ -252,12 +255,15 @@ def discovery_page(title: str, shown_time: str | None, paragraphs: list[str]) ->
     """An article page of the current template (markup A), with or without a time in its info line."""
     info = f"www.sichuanpeace.gov.cn 】 【 {shown_time} 】 【 来源:四川长安网" if shown_time else "来源:四川长安网"
     body = "".join(f'<p style="text-indent:2em">{text}</p>\n' for text in paragraphs)
-    return (f'<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8"><title>{title}_四川长安网</title></head>\n'
-            f'<body>\n<div class="nav"><ul><li><a href="/">首页</a></li><li><a href="/gcsy/">高层声音</a></li></ul></div>\n'
+    return (f'<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
+            f'<title>{title}_四川长安网</title></head>\n'
+            f'<body>\n<div class="nav"><ul><li><a href="/">首页</a></li>'
+            f'<li><a href="/gcsy/">高层声音</a></li></ul></div>\n'
             f'<div class="container"><div class="article">\n<h1 class="title">{title}</h1>\n'
             f'<div class="info">{info}</div>\n<div id="content" class="article-content">\n{body}</div>\n'
             f'<div class="editor">编辑:李明</div>\n</div></div>\n'
-            f'<div class="footer"><p>蜀ICP备13011412号 中国共产党四川省委员会政法委员会 版权所有</p></div>\n</body></html>')
+            f'<div class="footer"><p>蜀ICP备13011412号 中国共产党四川省委员会政法委员会 版权所有</p></div>\n'
+            f'</body></html>')
 
 
 def _urlset(base: str, paths: list[str]) -> bytes:

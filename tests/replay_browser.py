@@ -8,6 +8,7 @@ browser reading on its fd 3 and writing on its fd 4): no WebSocket client, no te
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -102,7 +103,7 @@ class RangeHandler(StaticHandler):
     reads a WACZ as it reads a hosted one: the zip's directory, the index, and only the byte ranges
     the index points at. Without ranges it loads the whole file."""
 
-    def send_head(self):  # noqa: ANN201 (http.server's signature)
+    def send_head(self):  # http.server's signature
         self.range_left = None
         match = re.fullmatch(r"bytes=(\d+)-(\d*)|bytes=-(\d+)", self.headers.get("Range", ""))
         path = Path(self.translate_path(self.path))
@@ -127,7 +128,7 @@ class RangeHandler(StaticHandler):
         self.range_left = end - start + 1
         return handle
 
-    def copyfile(self, source, outputfile) -> None:  # noqa: ANN001
+    def copyfile(self, source, outputfile) -> None:
         left = self.range_left
         if left is None:
             return super().copyfile(source, outputfile)
@@ -190,7 +191,9 @@ class Chromium:
         self._lock = threading.Lock()
         self._stderr: list[bytes] = []
         threading.Thread(target=self._read, daemon=True).start()
-        threading.Thread(target=lambda: self._stderr.extend(self.process.stderr), daemon=True).start()
+        stderr = self.process.stderr
+        assert stderr is not None  # stderr=PIPE
+        threading.Thread(target=lambda: self._stderr.extend(stderr), daemon=True).start()
 
     def _read(self) -> None:
         buffer = b""
@@ -210,7 +213,8 @@ class Chromium:
         with self._lock:
             self._next_id += 1
             number = self._next_id
-            self._results[number] = waiting = queue.Queue()
+            waiting: queue.Queue = queue.Queue()
+            self._results[number] = waiting
         message = {"id": number, "method": method, "params": params or {}}
         if session:
             message["sessionId"] = session
@@ -254,10 +258,8 @@ class Chromium:
         return path
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):
             self.send("Browser.close", timeout=10)
-        except RuntimeError:
-            pass
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -272,7 +274,7 @@ class Chromium:
         self.close()
 
 
-def wait_for(check, timeout: float, pause: float = 0.25):  # noqa: ANN001, ANN201
+def wait_for(check, timeout: float, pause: float = 0.25):
     """``check()``'s first truthy value, or its last value once ``timeout`` seconds have passed."""
     deadline = time.monotonic() + timeout
     while True:

@@ -6,6 +6,7 @@ The subprocess tests run the real ``scrapy crawl`` / ``parse`` / ``check`` again
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,8 @@ def test_an_empty_value_is_an_error_naming_the_argument(name, value):
 def test_not_given_means_the_defaults():
     arguments = SpiderArguments.parse({})
     assert arguments.base_url == "https://www.sichuanpeace.gov.cn/"
-    assert (arguments.channels, arguments.since, arguments.recheck_days, arguments.fleet_role) == (None, None, 7, "worker")
+    assert (arguments.channels, arguments.since, arguments.recheck_days, arguments.fleet_role) \
+        == (None, None, 7, "worker")
 
 
 def test_an_unknown_name_is_rejected_with_the_known_ones():
@@ -53,11 +55,12 @@ def test_spider_attributes_are_not_arguments(name):
 def test_a_job_runners_own_argument_is_kept():
     # scrapyd adds -a _job=<id> to every job; Scrapy itself passes no argument of its own.
     spider = SichuanpeaceSpider(_job="6487ec79", base_url="http://127.0.0.1:8000/")
-    assert spider._job == "6487ec79"
+    assert vars(spider)["_job"] == "6487ec79"
     assert spider.base_url == "http://127.0.0.1:8000/"
 
 
-@pytest.mark.parametrize("value, days", [("0", 0), ("7", 7), (f" {MAX_RECHECK_DAYS} ", MAX_RECHECK_DAYS), ("ALL", None)])
+@pytest.mark.parametrize("value, days",
+                         [("0", 0), ("7", 7), (f" {MAX_RECHECK_DAYS} ", MAX_RECHECK_DAYS), ("ALL", None)])
 def test_recheck_within_the_bound(value, days):
     assert SpiderArguments.parse({"recheck": value}).recheck_days == days
 
@@ -198,7 +201,7 @@ def _under_a_file(tmp_path: Path) -> str:
 
 
 # (spider arguments, settings, OUTPUT_DIR (None: tmp_path/out), what stderr says)
-REFUSED_BEFORE_WRITING = {
+REFUSED_BEFORE_WRITING: dict[str, tuple[list[str], list[str], Callable[[Path], str] | None, str]] = {
     "unknown channel": (["channels=nosuch"], [], None,
                         "channels: nosuch is not a channel of {base} (its home page and site maps link to "
                         "azsf, fzxc, gcsy, scyw, szdt"),
@@ -238,8 +241,10 @@ def test_a_known_channel_is_crawled():
         assert channel_errors({"fzxc", "scyw"}, site.base_url, "127.0.0.1", fetch) == []
 
 
-@pytest.mark.parametrize("home", [None, (b"<html><body><p>\xe7\xb3\xbb\xe7\xbb\x9f\xe7\xb9\x81\xe5\xbf\x99</p></body></html>",
-                                         "text/html; charset=utf-8")])
+@pytest.mark.parametrize("home", [
+    None,
+    (b"<html><body><p>\xe7\xb3\xbb\xe7\xbb\x9f\xe7\xb9\x81\xe5\xbf\x99</p></body></html>", "text/html; charset=utf-8"),
+])
 def test_channels_are_not_refused_when_the_site_cannot_say(home):
     """The site down or a page without channel links: the run's own verdict tells (exit 4, 10), not a guess."""
     from crawler.run.preflight import channel_errors

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from types import SimpleNamespace
+from typing import cast
 
 import pytest
 from scrapy.settings import Settings
@@ -16,6 +17,7 @@ from crawler.items import CONTENT_HASH_VERSION, STATUS_MODIFIED, ArticleItem
 from crawler.pipelines.dedupe import DedupePipeline
 from crawler.pipelines.state import StatePipeline
 from crawler.state import ArticleState
+from crawler.state.stores import StateStore
 from tests import consumer
 from tests.fixture_server import FixtureSite, Resource, discovery_page
 from tests.utils.crawl import run_crawl
@@ -65,23 +67,31 @@ class _Store:
         return {i for i in ids if (site, i) in self.rows}
 
 
+def _store(*rows: ArticleState) -> StateStore:
+    """A fake state store: the two questions the state pipeline asks."""
+    return cast("StateStore", _Store(*rows))
+
+
 def _known(url: str) -> ArticleState:
     ref = article_ref(url, BASE)
+    assert ref is not None
     return ArticleState(site="www.sichuanpeace.gov.cn", id=ref.id, url=url, published_at="2021-11-03T10:00:08+08:00",
                         first_seen="2021-11-03T02:00:00+00:00", last_seen="2021-11-03T02:00:00+00:00",
                         content_sha256="0" * 64, revision=1, etag=None, last_modified=None, deleted=0,
-                        channel=ref.channel, channel_name=None, last_checked=None, content_hash_version=CONTENT_HASH_VERSION)
+                        channel=ref.channel, channel_name=None, last_checked=None,
+                        content_hash_version=CONTENT_HASH_VERSION)
 
 
 def _item(url: str, asked_url: str | None = None) -> ArticleItem:
     ref = article_ref(url, BASE)
+    assert ref is not None
     return ArticleItem(id=ref.id, url=url, site="www.sichuanpeace.gov.cn", channel=ref.channel, channel_name=None,
                        fetched_at="2026-01-01T00:00:00+00:00", title="标题", body="正文", content_sha256="1" * 64,
                        asked_url=asked_url)
 
 
 def _stats() -> MemoryStatsCollector:
-    return MemoryStatsCollector(SimpleNamespace(settings=Settings()))
+    return MemoryStatsCollector(SimpleNamespace(settings=Settings()))  # type: ignore[arg-type]  # all it reads
 
 
 KNOWN = BASE + "scyw/20211103/2541288.html"
@@ -90,7 +100,7 @@ OTHER = BASE + "szdt/20211104/2541288.html"
 
 def test_an_id_held_for_another_url_is_never_a_revision():
     stats = _stats()
-    pipeline = StatePipeline(_Store(_known(KNOWN)), stats)
+    pipeline = StatePipeline(_store(_known(KNOWN)), stats)
     with pytest.raises(DropRecord) as dropped:
         pipeline.process_item(_item(OTHER))
     assert dropped.value.bucket == ID_CONFLICT
@@ -99,7 +109,7 @@ def test_an_id_held_for_another_url_is_never_a_revision():
 
 def test_a_redirect_from_the_known_url_is_the_article_moved():
     stats = _stats()
-    item = StatePipeline(_Store(_known(KNOWN)), stats).process_item(_item(OTHER, asked_url=KNOWN))
+    item = StatePipeline(_store(_known(KNOWN)), stats).process_item(_item(OTHER, asked_url=KNOWN))
     assert (item.status, item.revision) == (STATUS_MODIFIED, 2)
     assert stats.get_value(STATS_ID_CONFLICT) is None
 
@@ -110,7 +120,7 @@ def test_an_article_of_another_shape_the_state_knows_under_its_earlier_id_keeps_
     url = BASE + "xwzx/2024/0115/12.htm"
     earlier = replace(_known(KNOWN), id="0115", url=url, channel=None)
     stats = _stats()
-    pipeline = StatePipeline(_Store(earlier), stats)
+    pipeline = StatePipeline(_store(earlier), stats)
     item = _item(KNOWN)
     item.id, item.url, item.url_shape, item.channel = other_page_ref(url, BASE).id, url, "other", None
     assert item.id.startswith("u")
@@ -147,7 +157,8 @@ def _list_in_gcsy(site: FixtureSite, entries: list[tuple[str, str, str]]) -> Non
     for path in ("/gcsy/", "/gcsy/index.html"):
         site.put(path, Resource(200, HTML, gcsy.encode("utf-8")))
     for path, title, day in entries:
-        paragraphs = [f"{title}，这是正文的第一段，讲述了会议的主要内容和安排。", "这是正文的第二段，介绍了下一步的工作部署。"]
+        paragraphs = [f"{title}，这是正文的第一段，讲述了会议的主要内容和安排。",
+                      "这是正文的第二段，介绍了下一步的工作部署。"]
         site.put(path, Resource(200, HTML, discovery_page(title, f"{day} 09:00:00", paragraphs).encode("utf-8")))
 
 

@@ -85,7 +85,8 @@ def test_crawl_rate_bench(tmp_path):
     assert variants - {"bare"} == set(result["ratios_to_bare"])
     runs = result["all_runs"]
     for variant, ratios in result["ratios_to_bare"].items():  # each round against that round's bare run
-        expected = [run["articles_per_s"] / bare["articles_per_s"] for run, bare in zip(runs[variant], runs["bare"])]
+        expected = [run["articles_per_s"] / bare["articles_per_s"]
+                    for run, bare in zip(runs[variant], runs["bare"], strict=True)]
         assert len(expected) == 2
         assert ratios["paired_per_round"] == [round(x, 2) for x in expected]
         assert ratios["paired_min"] == round(min(expected), 2)
@@ -96,7 +97,8 @@ def test_crawl_rate_bench(tmp_path):
     # so does the bare reference it is compared with, and neither do the others.
     pictures = {variant: run["images_served"] for variant, run in result["best"].items()}
     assert pictures["ours_warc"] > 0 and pictures["bare_gc_tuned_pictures"] == pictures["ours_warc"]
-    assert not any(n for v, n in pictures.items() if v not in ("ours_warc", "ours_warc_gc_default", "bare_gc_tuned_pictures"))
+    with_pictures = ("ours_warc", "ours_warc_gc_default", "bare_gc_tuned_pictures")
+    assert not any(n for v, n in pictures.items() if v not in with_pictures)
     assert result["best"]["ours_warc"]["wacz_mb"] == 0 and result["best"]["ours_warc_only"]["wacz_mb"] == 0
     assert set(result["ratios_to_bare_gc_tuned_pictures"]) == variants - {"bare_gc_tuned_pictures"}
 

@@ -55,11 +55,13 @@ def test_the_newest_capture_is_the_last_committed_not_the_latest_dated(tmp_path)
         manifests.write(tmp_path, manifests.new(seq, f"run{seq}", 1, final=True, site="x", records=0, files=files))
     store = SqliteStateStore(tmp_path / "state.sqlite3")
     assert captures.catch_up(tmp_path, store) == 2
-    assert (store.capture("http://x/one").file, store.capture("http://x/one").offset) == ("warc/b.warc.gz", 50)
-    assert (store.capture("http://x/two").file, store.capture("http://x/two").offset) == ("warc/b.warc.gz", 900)
+    one, two = store.capture("http://x/one"), store.capture("http://x/two")
+    assert one is not None and (one.file, one.offset) == ("warc/b.warc.gz", 50)
+    assert two is not None and (two.file, two.offset) == ("warc/b.warc.gz", 900)
     assert store.captures_seq == 2 and captures.catch_up(tmp_path, store) == 0  # up to date: nothing read
     stored = StoredCaptures(tmp_path, store.capture)
-    assert stored.known("http://x/one").order == (2, 0, 50)
+    known = stored.known("http://x/one")
+    assert known is not None and known.order == (2, 0, 50)
 
 
 def test_a_runs_own_captures_leave_memory_once_the_index_answers_for_them(tmp_path):
@@ -85,8 +87,11 @@ def test_a_runs_own_captures_leave_memory_once_the_index_answers_for_them(tmp_pa
     assert sorted(stored.this_run) == ["http://x/c", "http://x/d"]
     for url in ("http://x/a", "http://x/b"):  # now answered by the index: the same record
         answer = stored.known(url)
-        assert (answer.file, answer.offset, answer.digest) == (promoted, written[url][1], f"sha1:{written[url][1]:032d}")
-    assert stored.known("http://x/d").offset == 1700  # this run's, newer than the index's answer
+        assert answer is not None
+        offset = written[url][1]
+        assert (answer.file, answer.offset, answer.digest) == (promoted, offset, f"sha1:{offset:032d}")
+    newer = stored.known("http://x/d")
+    assert newer is not None and newer.offset == 1700  # this run's, newer than the index's answer
     assert StoredCaptures(tmp_path).forget_indexed({promoted}) == 0  # no index: nothing to hand over
 
 
@@ -111,7 +116,7 @@ def test_a_304_after_the_clock_was_set_back_refers_to_the_last_committed_version
     with FixtureSite() as site:
         def behaviour(handler, hits: int) -> None:
             resource = site.resources[WITH_ETAG]
-            etag = '"v%d"' % (2 if "1.3万余名".encode() in resource.body else 1)
+            etag = f'"v{2 if "1.3万余名".encode() in resource.body else 1}"'
             if handler.headers.get("If-None-Match") == etag:
                 handler.send_response(304)
                 handler.send_header("ETag", etag)

@@ -57,13 +57,15 @@ CHALLENGES = {
     "阿里云盾 acw_sc__v2": (b"<html><script>var arg1='3C6F';function setCookie(n,v){}setCookie('acw_sc__v2', x);"
                            b"document.location.reload();</script></html>", "aliyun"),
     "安全狗": (CHALLENGE_PAGES["safedog"], "safedog"),
-    "安全狗 without its link": (page("网站防火墙", "<h3>您的请求带有不合法参数，已被网站管理员设置拦截！</h3>"), "waf_block"),
+    "安全狗 without its link": (page("网站防火墙", "<h3>您的请求带有不合法参数，已被网站管理员设置拦截！</h3>"),
+                               "waf_block"),
     "云锁": (b"<html><script>function stringToHex(s){} var screen_verify='security_verify_data';"
             b"</script><body>loading</body></html>", "yunsuo"),
     "360网站卫士": (page("访问拦截", "<p>当前访问疑似黑客攻击，已被网站管理员设置为拦截</p>"
                    '<a href="http://wangzhan.360.cn/">360网站卫士</a>'), "360wzws"),
     "知道创宇 创宇盾": (page("提示", "<p>您的访问请求被创宇盾拦截</p>"), "jiasule"),
-    "阿里云盾 block page": (page("405", "<p>很抱歉，由于您访问的URL有可能对网站造成安全威胁，您的访问被阻断。</p>"), "aliyun"),
+    "阿里云盾 block page": (page("405", "<p>很抱歉，由于您访问的URL有可能对网站造成安全威胁，您的访问被阻断。</p>"),
+                           "aliyun"),
     "百度云加速": (page("", "<p>当前访问疑似黑客攻击，已被网站管理员设置为拦截</p><p>百度云加速</p>"), "waf_block"),
     "Cloudflare Just a moment": (CHALLENGE_PAGES["cloudflare"], "cloudflare"),
     "Cloudflare Attention Required": (page("Attention Required! | Cloudflare",
@@ -172,7 +174,7 @@ def test_middleware_passes_what_it_must_not_judge(middleware):
 
 def test_challenge_is_a_failure_that_passes():
     failure = Failure(ChallengePage("busy: 系统繁忙"))
-    failure.request = Request("http://127.0.0.1/a.html")  # type: ignore[attr-defined]
+    failure.request = Request("http://127.0.0.1/a.html")  # type: ignore[attr-defined]  # as Scrapy hands it to the errback
     assert classify_failure(failure) == CHALLENGE
     assert CHALLENGE in FAILURE_BUCKETS and CHALLENGE in TRANSIENT_BUCKETS
     health = run_health({"accounting/attempts": 3, "accounting/bucket/challenge": 1, "accounting/bucket/record": 2})

@@ -40,7 +40,8 @@ def test_text_fixes():
 
 
 def test_long_paragraph_mentioning_copyright_is_kept():
-    text = "法院审理认为，被告未经许可复制他人作品，" + "侵犯了原告依法享有的著作权，" * 8 + "作品版权所有人有权获得赔偿。"
+    text = ("法院审理认为，被告未经许可复制他人作品，" + "侵犯了原告依法享有的著作权，" * 8
+            + "作品版权所有人有权获得赔偿。")
     assert clean_blocks([Block(text=text)]).body == text
 
 

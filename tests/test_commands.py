@@ -10,7 +10,6 @@ import subprocess
 import sys
 
 import pytest
-
 from scrapy.utils.misc import is_generator_with_return_value
 
 from crawler.items import RECORD_FIELDS
@@ -34,7 +33,8 @@ def parse(site: FixtureSite, path: str, output_dir, *args: str):
 
 def printed(done: subprocess.CompletedProcess) -> tuple[list[dict], list[str]]:
     """The records (stdout: JSON lines, nothing else) and request URLs (stderr) ``scrapy parse`` printed."""
-    return [json.loads(line) for line in done.stdout.splitlines()], re.findall(r"^request: GET (\S+)$", done.stderr, re.M)
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    return records, re.findall(r"^request: GET (\S+)$", done.stderr, re.M)
 
 
 def check(site: FixtureSite, output_dir, *args: str):

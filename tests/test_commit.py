@@ -14,8 +14,16 @@ from pathlib import Path
 import pytest
 
 from crawler import exitcodes
-from crawler.run.points import (MANIFEST_DUE, MANIFEST_WRITTEN, POINTS, RECORDS_STORED, SLICE_CUT, STATE_PROMOTED,
-                                 WACZ_WRITTEN, WARC_SEALED)
+from crawler.run.points import (
+    MANIFEST_DUE,
+    MANIFEST_WRITTEN,
+    POINTS,
+    RECORDS_STORED,
+    SLICE_CUT,
+    STATE_PROMOTED,
+    WACZ_WRITTEN,
+    WARC_SEALED,
+)
 from tests import consumer
 from tests.fixture_cases import load_cases
 from tests.fixture_server import FixtureSite, Resource

@@ -60,12 +60,15 @@ def test_a_failed_crawl_prints_its_errors_and_summary_at_the_level_asked(challen
     done, log = crawl(challenged_site.base_url, tmp_path, *options)
     assert done.returncode == exitcodes.CHALLENGED, done.stderr[-3000:] + log[-3000:]
     lines = done.stderr.splitlines()
-    assert {re.search(r"\] ([A-Z]+): ", line).group(1) for line in lines} == levels, done.stderr
+    shown = [re.search(r"\] ([A-Z]+): ", line) for line in lines]
+    assert {found.group(1) if found else line for found, line in zip(shown, lines, strict=True)} == levels, done.stderr
     if "ERROR" in levels:
         assert len([line for line in lines if SUMMARY_FAILED.search(line)]) == 1
-        assert SUMMARY_FAILED.search(lines[-1]).group(1) == str(exitcodes.CHALLENGED)  # the last line
+        last = SUMMARY_FAILED.search(lines[-1])  # the last line
+        assert last is not None and last.group(1) == str(exitcodes.CHALLENGED)
     if "WARNING" in levels:
-        assert sum(f"Request failed (challenge): {challenged_site.base_url}{ARTICLE[1:]}" in line for line in lines) == 1
+        failed = f"Request failed (challenge): {challenged_site.base_url}{ARTICLE[1:]}"
+        assert sum(failed in line for line in lines) == 1
     # The log file at LOG_LEVEL, whatever stderr showed: --nolog keeps the run's log file.
     assert SUMMARY_FAILED.search(log)
     assert ("Request failed (challenge)" in log) is ("ERROR" not in " ".join(options))
@@ -83,8 +86,8 @@ def test_twenty_warnings_of_one_kind_print_five_and_one_line_for_the_rest(tmp_pa
     lines = done.stderr.splitlines()
     challenged = [line for line in lines if "WARNING: Request failed (challenge): " in line]
     assert len(challenged) == PER_KIND == 5, done.stderr
-    assert lines.count(f"… and 15 more failed requests (challenge) (all in {next((tmp_path / 'logs').glob('*.log'))})") \
-        == 1, done.stderr
+    log_file = next((tmp_path / "logs").glob("*.log"))
+    assert lines.count(f"… and 15 more failed requests (challenge) (all in {log_file})") == 1, done.stderr
     assert lines.index(challenged[-1]) < len(lines) - 1 and lines[-1].startswith("… and 15 more")  # at the end
     assert len(re.findall(r"WARNING: Request failed \(challenge\): ", log)) == 20  # the log file has every one
     manifests = "".join(p.read_text("utf-8") for p in (tmp_path / "runs").glob("*.json"))
@@ -107,9 +110,10 @@ def log_through(handler: ConsoleHandler, records: list[tuple[int, str, tuple, di
 def test_lines_are_held_back_per_kind_and_counted_at_the_end(capsys):
     handler = ConsoleHandler(logging.WARNING, "out/logs/r.log")
     log_through(handler, [(logging.WARNING, "Odd page %s", (f"u{i}",), {}) for i in range(7)]
-                + [(logging.WARNING, "Request failed (%s): %s", ("challenge", f"u{i}"), console_kind("failed requests (challenge)"))
-                   for i in range(6)]
-                + [(logging.WARNING, "Request failed (%s): %s", ("http_error", "x"), console_kind("failed requests (http_error)")),
+                + [(logging.WARNING, "Request failed (%s): %s", ("challenge", f"u{i}"),
+                    console_kind("failed requests (challenge)")) for i in range(6)]
+                + [(logging.WARNING, "Request failed (%s): %s", ("http_error", "x"),
+                    console_kind("failed requests (http_error)")),
                    (logging.INFO, "Odd page %s", ("info",), {}), (logging.ERROR, "Broken %d%% of %s", (3, "x"), {})])
     handler.finish()
     handler.finish()  # once

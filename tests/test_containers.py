@@ -79,6 +79,8 @@ def test_holds_text_counts_as_the_stripped_whole_text_would():
     for _ in range(2000):
         parts = [chooser.choice(pieces) for _ in range(chooser.randint(0, 12))]
         html = "<div>" + "".join(f"<span>{p}</span>{p}" for p in parts) + "</div>"
-        element = load_page(html.encode("utf-8"), "text/html; charset=utf-8").tree.find(".//div")
+        tree = load_page(html.encode("utf-8"), "text/html; charset=utf-8").tree
+        assert tree is not None
+        element = tree.find(".//div")
         for needed in (1, 3, 5, 20):
             assert _holds_text(element, needed) == (len(element_text(element).strip()) >= needed), (parts, needed)

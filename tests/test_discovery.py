@@ -126,8 +126,8 @@ def test_controls_folders_and_index_pages_are_not_candidates():
 
 
 def test_candidates_per_page_are_bounded():
-    entries = "".join(f'<li><a href="/content/2024/{100000 + n}.htm">第{n}条新闻的标题文字</a><span>2024-03-01</span></li>'
-                      for n in range(OTHER_ARTICLES_MAX_PER_PAGE + 40))
+    entries = "".join(f'<li><a href="/content/2024/{100000 + n}.htm">第{n}条新闻的标题文字</a>'
+                      f'<span>2024-03-01</span></li>' for n in range(OTHER_ARTICLES_MAX_PER_PAGE + 40))
     assert len(listing_of(page(f"<ul>{entries}</ul>")).other_articles) == OTHER_ARTICLES_MAX_PER_PAGE
 
 
@@ -218,8 +218,8 @@ def test_rdf_and_atom_feeds():
     assert [(a.url, a.date) for a in parse_feed(rdf, BASE + "rdf", HOST, BASE).other_articles] == [
         (BASE + "content/2024/4444.htm", date(2024, 3, 5))]
     atom = b"""<feed xmlns="http://www.w3.org/2005/Atom"><entry><title>A</title>
-      <link rel="enclosure" href="/a.mp3"/><link href="/scyw/20240305/3000005.html"/><updated>2024-03-05T00:00:00Z</updated>
-      </entry></feed>"""
+      <link rel="enclosure" href="/a.mp3"/><link href="/scyw/20240305/3000005.html"/>
+      <updated>2024-03-05T00:00:00Z</updated></entry></feed>"""
     found = parse_feed(atom, BASE + "atom.xml", HOST, BASE)
     assert (found.kind, [a.ref.id for a in found.articles]) == ("atom", ["3000005"])
 
@@ -268,7 +268,8 @@ def test_articles_of_another_shape_are_records(discovery_crawl):
     assert other[CONTENT_ID]["published_at"] == "2024-03-05T09:30:00+08:00"
     # Linked from /gcsy/ only: its channel. 123456 is in the RSS feed too, and whichever link is
     # followed first gives it its channel (the feed names none).
-    assert all(other[i]["channel"] == "gcsy" and other[i]["channel_name"] == "高层声音" for i in OTHER_IDS - {CONTENT_ID})
+    assert all(other[i]["channel"] == "gcsy" and other[i]["channel_name"] == "高层声音"
+               for i in OTHER_IDS - {CONTENT_ID})
     assert other[CONTENT_ID]["channel"] in ("gcsy", None)
     validator = Draft202012Validator(load_schema())
     for record in other.values():
@@ -295,7 +296,7 @@ def test_navigation_and_footer_links_are_never_requested(discovery_crawl):
 def test_articles_only_in_sitemaps_and_the_feed_are_found(discovery_crawl):
     result, requests, _ = discovery_crawl
     ids = [r["id"] for r in result.records]
-    assert SITEMAP_AND_FEED_ONLY <= set(ids) and len(ids) == len(set(ids))
+    assert set(ids) >= SITEMAP_AND_FEED_ONLY and len(ids) == len(set(ids))
     for path in ("/robots.txt", "/sitemap_index.xml", "/sitemaps/articles-2024.xml", "/sitemap.xml", "/rss.xml"):
         assert requests[path] == 1, path
     assert all(r["url_shape"] == "current" for r in result.records if r["id"] in SITEMAP_AND_FEED_ONLY)
@@ -396,9 +397,11 @@ def test_candidates_are_judged_by_since_through_the_date_beside_their_link(spide
 
 def test_a_page_is_only_known_by_its_article_links_when_it_has_some(spider):
     known = article_ref(BASE + "gcsy/20240301/3000001.html", BASE)
+    assert known is not None
     spider.history.store = KnownIds({known.id, other_page_ref(BASE + "content/2024/111111.htm", BASE).id})
     notice = _candidates(("zt/notice.htm", None))  # never an article, so never known
     beside = Listing(articles=[ListedArticle(ref=known, title="x")], other_articles=notice)
     assert spider.history.lists_only_known(beside)
-    assert not spider.history.lists_only_known(Listing(other_articles=notice + _candidates(("content/2024/111111.htm", None))))
+    assert not spider.history.lists_only_known(
+        Listing(other_articles=notice + _candidates(("content/2024/111111.htm", None))))
     assert spider.history.lists_only_known(Listing(other_articles=_candidates(("content/2024/111111.htm", None))))

@@ -16,7 +16,7 @@ SISTER = "www.chengdupeace.gov.cn"
 
 def quality(fallback_share: float, coverage: float = 1.0, body: float = 800.0, articles: int = 40) -> dict:
     return {"articles": articles, "by_extractor": {}, "fallback_share": fallback_share,
-            "coverage": {name: coverage for name in COVERAGE_FIELDS}, "body_chars_mean": body}
+            "coverage": dict.fromkeys(COVERAGE_FIELDS, coverage), "body_chars_mean": body}
 
 
 GOOD = quality(0.0)

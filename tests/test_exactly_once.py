@@ -122,7 +122,8 @@ class Reader:
     ranges of manifests of a higher ``seq`` than the last it read (while their files hold them)."""
 
     def __init__(self, out: Path):
-        self.out, self.seq, self.records = out, 0, []
+        self.out, self.seq = out, 0
+        self.records: list[dict] = []
 
     def read(self) -> None:
         for manifest in consumer.manifests(self.out):
@@ -263,7 +264,7 @@ def test_a_manifest_that_could_not_be_written_leaves_the_state_as_it_was(tmp_pat
 def test_a_records_file_is_fsynced_before_its_rename_and_its_folder_after(tmp_path, monkeypatch):
     target = tmp_path / "feed" / "records.jsonl"
     storage = AtomicFileFeedStorage(str(target))
-    file = storage.open(None)  # type: ignore[arg-type]
+    file = storage.open(None)  # type: ignore[arg-type]  # the storage ignores its spider
     file.write(b'{"id": "1"}\n')
     part = storage.part.stat().st_ino
     synced: list[tuple[str, bool]] = []  # (what was fsynced, whether the target was in place then)

@@ -500,11 +500,13 @@ def test_fold_new_deleted_restored(tmp_path):
     store = ArchiveStore.create(tmp_path / "archive.sqlite")
 
     def fold_one(position: int, status: str, revision: int, when: str, **content) -> dict:
-        fields = {name: None for name in RECORD_FIELDS}
+        fields = dict.fromkeys(RECORD_FIELDS)
         fields.update(site="s", id="1", url="http://s/1", status=status, revision=revision, fetched_at=when,
                       first_seen="T0", **content)
         store.add_records([json.dumps(fields)], position, position + 1, "r")
-        return store.article("s", "1")
+        folded = store.article("s", "1")
+        assert folded is not None
+        return folded
     row = fold_one(0, "new", 1, "T0", title="a", body="x", images=[{"url": "u", "caption": "c"}])
     assert (row["title"], row["deleted"], row["revisions"], row["first_seq"]) == ("a", False, 1, 1)
     row = fold_one(1, "deleted", 1, "T1")

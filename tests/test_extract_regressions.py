@@ -25,7 +25,8 @@ def body_of(html: str) -> list[str]:
 
 
 def test_paragraph_starting_with_close_does_not_end_the_body():
-    paragraphs = ["全省开展专项整治行动，取得明显成效。", "关闭违规网站120家，约谈平台企业30家。", "下一步，将持续加强网络生态治理。"]
+    paragraphs = ["全省开展专项整治行动，取得明显成效。", "关闭违规网站120家，约谈平台企业30家。",
+                  "下一步，将持续加强网络生态治理。"]
     html = page("<div class='TRS_Editor'>" + "".join(f"<p>{p}</p>" for p in paragraphs) + "</div>")
     assert body_of(html) == paragraphs
 
@@ -33,7 +34,8 @@ def test_paragraph_starting_with_close_does_not_end_the_body():
 def test_legacy_body_split_into_sibling_divs_is_kept_whole():
     html = page("<table><tr><td class='black14'><div>第一段内容，足够长的一句话。</div>"
                 "<div>第二段内容，足够长的一句话。</div><div>第三段内容，足够长的一句话。</div></td></tr></table>")
-    assert body_of(html) == ["第一段内容，足够长的一句话。", "第二段内容，足够长的一句话。", "第三段内容，足够长的一句话。"]
+    assert body_of(html) == ["第一段内容，足够长的一句话。", "第二段内容，足够长的一句话。",
+                             "第三段内容，足够长的一句话。"]
 
 
 def test_paragraph_quoting_a_date_and_time_keeps_what_precedes_it():
@@ -57,7 +59,8 @@ def test_cleaning_keeps_real_sentences(sentence):
 
 
 def test_heading_right_after_an_image_is_not_its_caption():
-    cleaned = clean_blocks([Block(src="https://h/a.jpg"), Block(text="一、提高政治站位"), Block(text="会议要求，全面落实责任。")])
+    cleaned = clean_blocks([Block(src="https://h/a.jpg"), Block(text="一、提高政治站位"),
+                            Block(text="会议要求，全面落实责任。")])
     assert cleaned.images == [{"url": "https://h/a.jpg", "caption": None}]
     assert cleaned.body == "一、提高政治站位\n会议要求，全面落实责任。"
 
@@ -74,7 +77,8 @@ def test_masked_id_numbers_are_not_mojibake():
 
 
 def test_shtml_articles_keep_their_extension():
-    assert article_ref("https://www.chengdupeace.gov.cn/qxdt/20240101/3000001.shtml", URL).url.endswith(".shtml")
+    ref = article_ref("https://www.chengdupeace.gov.cn/qxdt/20240101/3000001.shtml", URL)
+    assert ref is not None and ref.url.endswith(".shtml")
 
 
 def test_first_body_container_holding_only_script_text_gives_way_to_the_next_selector():
@@ -99,6 +103,7 @@ def test_first_element_is_the_first_in_document_order(html: str, expected: str |
     """``first_element`` answers as ``tree.find(".//title")`` does, without walking past the <head>."""
     from crawler.extract.page import first_element, load_page
     tree = load_page(html).tree
+    assert tree is not None
     found = first_element(tree, "title")
     assert (found.text if found is not None else None) == expected
     assert found is tree.find(".//title")  # lxml hands out one proxy per node while it lives

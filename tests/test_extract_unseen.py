@@ -42,7 +42,8 @@ def test_a_body_the_parser_put_in_head_is_read():
 
 
 @pytest.mark.parametrize("marker", ["<p>(责编：赵欣悦、杨光宇)</p>", "<p>[ 责编：李四 ]</p>", "<p>【纠错】</p>",
-                                    "<p>【责任编辑:王五】</p>", "<div>阅读剩余全文</div>", "<p>人 民 网 版 权 所 有</p>"])
+                                    "<p>【责任编辑:王五】</p>", "<div>阅读剩余全文</div>",
+                                    "<p>人 民 网 版 权 所 有</p>"])
 def test_end_markers_inside_short_lines_end_the_body(marker):
     tail = "<p>相关新闻：这一段不属于文章本身，是别的稿件的摘要内容而已。</p>"
     record = extract_record(page(article(marker + tail)), URL)
@@ -55,7 +56,8 @@ def test_a_related_list_without_a_heading_ends_the_body():
     assert record is not None and record["body"] == "\n".join(PARAGRAPHS)
 
 
-@pytest.mark.parametrize("line, editor", [("发布日期：2024-05-13 责任编辑：龙慧", "龙慧"), ("[作者: 张三 责任编辑: 李四 ]", "李四"),
+@pytest.mark.parametrize("line, editor", [("发布日期：2024-05-13 责任编辑：龙慧", "龙慧"),
+                                          ("[作者: 张三 责任编辑: 李四 ]", "李四"),
                                           ("编辑/苏芳", "苏芳"), ("[责任编辑：杜智 PX209]", "杜智")])
 def test_editor_is_read_inside_a_line_and_after_labels(line, editor):
     raw = parse_article(page(article(f"<p>{line}</p>")), URL)
@@ -74,8 +76,8 @@ def test_source_stops_at_a_glued_date_and_reads_other_labels(info, source):
 def test_a_source_quoted_in_the_body_is_not_the_info_line():
     body = ("<h1>标题文字在这里</h1><div>" + "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
             + "<p>（来源：新华社 2023年12月30日）</p></div>")
-    raw = parse_article(page(body, head="<title>标题文字在这里</title><meta name='PubDate' content='2024-05-13 09:30'>"),
-                        URL)
+    head = "<title>标题文字在这里</title><meta name='PubDate' content='2024-05-13 09:30'>"
+    raw = parse_article(page(body, head=head), URL)
     assert raw.published_at == "2024-05-13T09:30:00+08:00" and raw.published_at_source == "meta"
     assert raw.source is None
 
@@ -121,7 +123,7 @@ def test_a_page_the_parser_still_cuts_short_is_not_read(monkeypatch):
 
     monkeypatch.setattr(page_module.etree, "fromstring", cut_short)
     raw = parse_article(html, URL)
-    assert raw.not_article_reason.startswith("unparsable HTML: truncated parse: 3 of 32")
+    assert (raw.not_article_reason or "").startswith("unparsable HTML: truncated parse: 3 of 32")
     assert extract_record(html, URL) is None
 
 

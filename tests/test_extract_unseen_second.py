@@ -65,15 +65,16 @@ ELEVEN = [f"第{i}段正文，记者从有关部门获悉，这项工作在全�
                                     'aria-hidden="true"', 'style="visibility:hidden"'])
 def test_a_hidden_share_preview_block_is_not_the_body(hiding):
     preview = f"<div {hiding}><h1>标题文字在这里</h1><p>{ELEVEN[0]}</p></div>"
-    content = ("<div class='main'><div class='hd'><h2>标题文字在这里</h2><span>2024-05-13 10:00 来源：人民日报</span></div>"
-               "<div class='bd'>" + "".join(f"<p>{p}</p>" for p in ELEVEN) + "</div></div>")
+    content = ("<div class='main'><div class='hd'><h2>标题文字在这里</h2>"
+               "<span>2024-05-13 10:00 来源：人民日报</span></div><div class='bd'>"
+               + "".join(f"<p>{p}</p>" for p in ELEVEN) + "</div></div>")
     record = extract_record(page(preview + content), URL)
     assert record is not None and record["body"] == "\n".join(ELEVEN)
 
 
 # The body ends at a share bar after one paragraph; the rest of the page's prose follows it.
-CUT_SHORT = ("<h1>标题文字在这里</h1><div>2024-05-13 10:00 来源：人民日报</div><p>" + PARAGRAPHS[0] + "</p><p>分享到：</p>"
-             + "".join(f"<p>{p}</p>" for p in ELEVEN))
+CUT_SHORT = ("<h1>标题文字在这里</h1><div>2024-05-13 10:00 来源：人民日报</div><p>" + PARAGRAPHS[0]
+             + "</p><p>分享到：</p>" + "".join(f"<p>{p}</p>" for p in ELEVEN))
 
 
 def test_a_body_much_shorter_than_the_page_s_main_prose_is_flagged_never_passed_silently():
@@ -95,7 +96,8 @@ def test_the_quality_summary_counts_flagged_articles():
 # --- 9. An advertising box of links in the middle of the body -----------------------------------
 
 AD_BOX = "".join(f"<div>·</div><div><a href='http://ad.example.com/{i}'>{text}</a></div>"
-                 for i, text in enumerate(["医疗关注--前列腺新发现", "皮肤顽疾----康复圣地", "国际认证：专治口臭、溃疡"]))
+                 for i, text in enumerate(["医疗关注--前列腺新发现", "皮肤顽疾----康复圣地",
+                                           "国际认证：专治口臭、溃疡"]))
 MORE = ["第三段正文，在广告框之后继续讲述，内容与前文紧密相连，篇幅也足够长，是一段完整的文章段落。",
         "第四段正文，进一步说明了有关部门的做法，并介绍了下一步的工作安排，同样是文章本身的内容。"]
 
@@ -144,8 +146,8 @@ def test_share_and_recommendation_widgets_at_the_edges_are_not_body(head):
 
 @pytest.mark.parametrize("widget", ["<p><a href='#'>转播到腾讯微博</a></p>", "<div>分享到：<a href='#'>微信</a></div>"])
 def test_a_dateline_opening_the_text_is_its_first_paragraph(widget):
-    html = ("<h1>标题文字在这里</h1><div>2024-05-13 10:00 来源：人民日报</div><div><p>TNW中文站 10月14日报道</p>" + widget
-            + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + "</div>")
+    html = ("<h1>标题文字在这里</h1><div>2024-05-13 10:00 来源：人民日报</div><div><p>TNW中文站 10月14日报道</p>"
+            + widget + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + "</div>")
     record = extract_record(page(html), URL)
     assert record is not None and record["body"] == "TNW中文站 10月14日报道\n" + BODY
 
@@ -179,7 +181,8 @@ IMAGE = "<img src='/pic/a.jpg'>"
 @pytest.mark.parametrize(("markup", "caption"), [
     (f"<p>{IMAGE}</p><p>座谈会上的新变化</p>", None),                                  # a plain line: the next section
     (f"<div>{IMAGE}</div><div>座谈会上的新变化</div>", None),
-    (f"<p style='text-align:center'>{IMAGE}</p><p>座谈会上的新变化</p>", None),          # the image centred, not the line
+    # the image centred, not the line
+    (f"<p style='text-align:center'>{IMAGE}</p><p>座谈会上的新变化</p>", None),
     (f"<p style='text-align:center'>{IMAGE}</p><p style='text-align: center;'>图为座谈会现场</p>", "图为座谈会现场"),
     (f"<p align='center'>{IMAGE}</p><p align='center'>图为座谈会现场</p>", "图为座谈会现场"),
     (f"<p>{IMAGE}<br>图为座谈会现场</p>", "图为座谈会现场"),                             # in the image's own block
@@ -203,10 +206,14 @@ DATED_URL = "http://www.example.com/news/2022/0206/c123.html"
 
 @pytest.mark.parametrize(("info", "others", "url", "published_at", "source"), [
     ("13/02/2022 10:30 来源：新华社", "", URL, "2022-02-13T10:30:00+08:00", "page"),           # the day is above 12
-    ("06-02-2022 10:30 来源：新华社", "", "http://www.example.com/news/c123.html", None, None),  # undecided, no URL date
-    ("06/02/2022 来源：新华社", "<li>上一篇 25/01/2022</li>", URL, "2022-02-06T00:00:00+08:00", "page"),  # the site's dates
-    ("02/06/2022 来源：新华社", "<li>01/25/2022</li>", URL, "2022-02-06T00:00:00+08:00", "page"),       # month first there
-    ("06/02/2022 10:30 来源：新华社", "", DATED_URL, "2022-02-06T00:00:00+08:00", "url"),       # undecided: the URL's date
+    # undecided, no URL date
+    ("06-02-2022 10:30 来源：新华社", "", "http://www.example.com/news/c123.html", None, None),
+    # the site's dates
+    ("06/02/2022 来源：新华社", "<li>上一篇 25/01/2022</li>", URL, "2022-02-06T00:00:00+08:00", "page"),
+    # month first there
+    ("02/06/2022 来源：新华社", "<li>01/25/2022</li>", URL, "2022-02-06T00:00:00+08:00", "page"),
+    # undecided: the URL's date
+    ("06/02/2022 10:30 来源：新华社", "", DATED_URL, "2022-02-06T00:00:00+08:00", "url"),
 ])
 def test_a_year_last_date_is_read_where_its_order_is_decided(info, others, url, published_at, source):
     html = (f"<h1>标题文字在这里</h1><div>{info}</div><div>" + "".join(f"<p>{p}</p>" for p in PARAGRAPHS)

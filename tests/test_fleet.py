@@ -12,6 +12,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,12 @@ if not shutil.which("redis-server"):
     pytest.skip("redis-server is not installed (apt-get install redis-server)", allow_module_level=True)
 
 
+def stderr_of(process: subprocess.Popen[str]) -> str:
+    """What a crawl started with ``stderr=PIPE`` (text) wrote there."""
+    assert process.stderr is not None
+    return process.stderr.read()
+
+
 def start_worker(site_url: str, short: str, out: Path, redis_url: str, role: str, *settings: str) -> subprocess.Popen:
     return start_crawl(site_url, out, "-a", f"site={short}", "-a", f"fleet={role}",
                        "-s", f"REDIS_URL={redis_url}", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0.3",
@@ -52,8 +59,8 @@ def run_round(sites: dict[str, FixtureSite], outs: list[Path], redis_url: str, *
     for short, site in sites.items():
         worker = start_worker(site.base_url, short, outs[1], redis_url, "worker", *settings)
         seeder = start_worker(site.base_url, short, outs[0], redis_url, "seed", *settings)
-        assert seeder.wait(timeout=180) == 0, seeder.stderr.read()[-3000:]
-        assert worker.wait(timeout=180) == 0, worker.stderr.read()[-3000:]
+        assert seeder.wait(timeout=180) == 0, stderr_of(seeder)[-3000:]
+        assert worker.wait(timeout=180) == 0, stderr_of(worker)[-3000:]
 
 
 def records(outs: list[Path]) -> list[dict]:
@@ -98,7 +105,7 @@ def test_killed_worker_loses_nothing(tmp_path, redis_url, family):
         time.sleep(0.05)
     worker.send_signal(signal.SIGKILL)
     worker.wait(timeout=30)
-    assert seeder.wait(timeout=180) == 0, seeder.stderr.read()[-3000:]
+    assert seeder.wait(timeout=180) == 0, stderr_of(seeder)[-3000:]
     run_round({"chengdu": site}, outs, redis_url)
     ids = Counter(r["id"] for r in records(outs))
     assert sorted(ids) == ARTICLE_IDS and set(ids.values()) == {1}
@@ -142,13 +149,13 @@ def test_fleet_rate_takes_fractions(tmp_path, redis_url, family):
     assert sorted(r["id"] for r in records(outs)) == ["1792665", "1801234"]
     times = sorted(site.request_times)
     assert len(times) >= 4
-    assert busiest_window(times, 2.0) == 1, [round(b - a, 3) for a, b in zip(times, times[1:])]
+    assert busiest_window(times, 2.0) == 1, [round(b - a, 3) for a, b in pairwise(times)]
 
 
 def test_fleet_max_rate_is_checked(tmp_path, redis_url, family):
     worker = start_worker(family["sichuan"].base_url, "sichuan", tmp_path, redis_url, "seed", "-s", "FLEET_MAX_RATE=0")
     assert worker.wait(timeout=120) == 1
-    assert "FLEET_MAX_RATE must be at least" in worker.stderr.read()
+    assert "FLEET_MAX_RATE must be at least" in stderr_of(worker)
 
 
 # --- one record per (site, id) across the fleet ---------------------------------------------------
@@ -166,7 +173,7 @@ def test_claims_hold_across_workers_and_lapse_when_the_worker_is_gone(tmp_path, 
     stores = {name: RedisStateStore(redis_url, tmp_path / name) for name in ("a", "b")}
     claims = {name: FleetClaims(redis.Redis.from_url(redis_url, decode_responses=True), f"run-{name}",
                                 f"{store.prefix}:slices", ttl, store)
-              for (name, store), ttl in zip(stores.items(), (1.0, 60.0))}
+              for (name, store), ttl in zip(stores.items(), (1.0, 60.0), strict=True)}
     a, b = claims["a"], claims["b"]
     for name, store in stores.items():
         store.open_slice(f"run-{name}", 1, [])
@@ -228,7 +235,7 @@ def test_worker_killed_after_claiming_before_its_commit(tmp_path, redis_url, fam
     assert consumer_ids(outs) == expected
     # The killed machine's next run discards its slice and emits nothing more.
     again = start_worker(site.base_url, "chengdu", outs[0], redis_url, "worker")
-    assert again.wait(timeout=180) == 0, again.stderr.read()[-3000:]
+    assert again.wait(timeout=180) == 0, stderr_of(again)[-3000:]
     assert consumer_ids(outs) == expected
     assert claim_keys(redis_url) == {}
 
@@ -250,7 +257,7 @@ def test_worker_killed_once_its_slice_is_bound_to_commit(tmp_path, redis_url, fa
     run_round({"chengdu": site}, outs[1:], redis_url, "-s", "FLEET_CLAIM_SECONDS=2")
     assert consumer_ids(outs[1:]) == Counter()
     again = start_worker(site.base_url, "chengdu", outs[0], redis_url, "worker")
-    assert again.wait(timeout=180) == 0, again.stderr.read()[-3000:]
+    assert again.wait(timeout=180) == 0, stderr_of(again)[-3000:]
     assert consumer_ids(outs) == expected
     run_round({"chengdu": site}, outs[1:], redis_url, "-a", "recheck=0")
     assert consumer_ids(outs) == expected
@@ -309,7 +316,10 @@ def test_a_hop_taken_by_another_worker_takes_its_attempt_along(redis_url):
         scheduler.open(spider)
         workers.append((crawler.stats, scheduler))
     (stats_a, a), (stats_b, b) = workers
-    attempts = (lambda stats: stats.get_value(STATS_ATTEMPTS, 0))
+
+    def attempts(stats):
+        return stats.get_value(STATS_ATTEMPTS, 0)
+
     stats_a.inc_value(STATS_ATTEMPTS)  # the first request reached a's downloader
     assert a.enqueue_request(Request("http://x/new.html", meta={"accounted": True, "redirect_times": 1}))
     assert attempts(stats_a) == 0
@@ -350,14 +360,14 @@ def test_stalled_worker_whose_claims_lapsed_commits_nothing(tmp_path, redis_url,
     assert consumer_ids(outs[1:]) == expected
     returncode = stalled.wait(timeout=180)
     assert consumer_ids(outs) == expected
-    log = stalled.stderr.read()
+    log = stderr_of(stalled)
     assert returncode == 8 and "claims were taken by another worker" in log, log[-3000:]
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     assert taken & set(client.hkeys(f"sichuanpeace:state:pending:{HOSTS['chengdu']}"))  # back to pending
     client.close()
     # The stalled machine's next run settles nothing twice; a new round adds nothing.
     again = start_worker(site.base_url, "chengdu", outs[0], redis_url, "worker")
-    assert again.wait(timeout=180) == 0, again.stderr.read()[-3000:]
+    assert again.wait(timeout=180) == 0, stderr_of(again)[-3000:]
     run_round({"chengdu": site}, outs[1:], redis_url, "-a", "recheck=0")
     assert consumer_ids(outs) == expected
 
@@ -397,10 +407,10 @@ def test_a_fleet_state_ahead_of_the_folder_is_refused(tmp_path, redis_url, famil
     site = family["sichuan"]
     seeder = start_worker(site.base_url, "sichuan", out, redis_url, "seed", "-a", "channels=gcsy",
                           "-s", "DISCOVERY_SITEMAPS=False")
-    assert seeder.wait(timeout=180) == 0, seeder.stderr.read()[-3000:]
+    assert seeder.wait(timeout=180) == 0, stderr_of(seeder)[-3000:]
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     client.hset("sichuanpeace:state:folders", folder_owner(out), 99)
     client.close()
     again = start_worker(site.base_url, "sichuan", out, redis_url, "seed")
     assert again.wait(timeout=120) == 1
-    assert "the fleet's state in Redis holds manifest 99" in again.stderr.read()
+    assert "the fleet's state in Redis holds manifest 99" in stderr_of(again)

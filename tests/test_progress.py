@@ -248,7 +248,7 @@ def test_live_crawl_without_contact_warns_once(tmp_path, caplog, arguments, warn
 
 def test_sigterm_stops_the_display_and_gives_the_terminal_back(tmp_path):
     """A graceful stop: the last frame drawn, the cursor shown again, exit code 5 after the commit."""
-    signalled = []
+    signalled: list[int] = []
 
     def stop_on_a_list_page(screen: bytes, process: subprocess.Popen) -> None:
         if not signalled and re.search(rb"[a-z]+ page \d", screen):  # a list page is being read
@@ -256,8 +256,8 @@ def test_sigterm_stops_the_display_and_gives_the_terminal_back(tmp_path):
             signalled.append(True)
 
     with FixtureSite() as site:
-        code, screen = run_in_terminal(crawl_command(site.base_url, tmp_path / "out", *FAST, "-s", "DOWNLOAD_DELAY=0.2"),
-                                       on_screen=stop_on_a_list_page)
+        command = crawl_command(site.base_url, tmp_path / "out", *FAST, "-s", "DOWNLOAD_DELAY=0.2")
+        code, screen = run_in_terminal(command, on_screen=stop_on_a_list_page)
     assert signalled and code == 5, screen[-2000:]
     assert screen.rstrip().endswith("\x1b[?25h")
     assert "committing (shutdown)" in screen or "done" in screen
@@ -280,7 +280,7 @@ def test_console_lines_carry_no_traceback_the_log_file_keeps_it(tmp_path, capsys
         try:
             raise ConnectionError("DNS lookup failed")
         except ConnectionError:
-            logger.error("Error downloading %s", "https://www.sichuanpeace.gov.cn/", exc_info=True)
+            logger.exception("Error downloading %s", "https://www.sichuanpeace.gov.cn/")
     finally:
         for handler in (console, logfile):
             logger.removeHandler(handler)
@@ -288,4 +288,5 @@ def test_console_lines_carry_no_traceback_the_log_file_keeps_it(tmp_path, capsys
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Error downloading https://www.sichuanpeace.gov.cn/" in err
     assert "Traceback" not in err and "(traceback in the log file)" in err
-    assert "Traceback" in (tmp_path / "run.log").read_text() and "DNS lookup failed" in (tmp_path / "run.log").read_text()
+    logged = (tmp_path / "run.log").read_text()
+    assert "Traceback" in logged and "DNS lookup failed" in logged

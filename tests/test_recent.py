@@ -46,8 +46,9 @@ def test_recent_values_need_room_for_one():
 
 
 def _listing(*ids: str) -> Listing:
-    return Listing(articles=[ListedArticle(ref=article_ref(f"{BASE}scyw/20250930/{i}.html", BASE), title=i)
-                             for i in ids])
+    refs = [article_ref(f"{BASE}scyw/20250930/{i}.html", BASE) for i in ids]
+    assert None not in refs
+    return Listing(articles=[ListedArticle(ref=ref, title=i) for ref, i in zip(refs, ids, strict=True) if ref])
 
 
 def _requested(spider: SichuanpeaceSpider, listing: Listing) -> list[str]:

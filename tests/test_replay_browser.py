@@ -42,7 +42,9 @@ def replayed(browser: Chromium, session: str, url: str) -> dict:
         frame = next((f for f in browser.frames(session) if f["url"].endswith("mp_/" + url)), None)
         if frame is None:
             return {}
-        return {"frame": frame["url"], **json.loads(browser.evaluate_in(session, frame["id"], RENDERED))}
+        rendered = browser.evaluate_in(session, frame["id"], RENDERED)
+        assert isinstance(rendered, str)
+        return {"frame": frame["url"], **json.loads(rendered)}
     except RuntimeError as error:  # e.g. the frame navigated between the two questions
         return {"error": str(error)}
 

@@ -5,8 +5,8 @@ index as pywb looks it up, and from the WACZ a ReplayWeb.page-style tool opens (
 from __future__ import annotations
 
 import gzip
-import io
 import hashlib
+import io
 import json
 import socket
 import subprocess
@@ -15,6 +15,7 @@ import tempfile
 import zipfile
 from bisect import bisect_left
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import jsonschema
@@ -100,7 +101,8 @@ def runs(tmp_path_factory):
         counts_after_first = site.request_counts()
         edited = "/scyw/20211103/2541288.html"
         page = site.resources[edited]
-        site.put(edited, Resource(page.status, page.headers, page.body.replace("遂宁市政法队伍教育整顿综述".encode(), "遂宁市政法队伍教育整顿工作综述".encode())))
+        body = page.body.replace("遂宁市政法队伍教育整顿综述".encode(), "遂宁市政法队伍教育整顿工作综述".encode())
+        site.put(edited, Resource(page.status, page.headers, body))
         second = run_crawl(site.base_url, output_dir, "-a", "recheck=all", *PER_RUN_WACZ)
         assert second.returncode == 0, second.log[-3000:]
         yield first, counts_after_first, second, site.request_counts(), site
@@ -265,7 +267,7 @@ def test_a_bad_requisites_setting_exits_1(tmp_path, setting):
 
 
 def test_pages_and_warc_files_of_a_run(tmp_path):
-    records = [
+    records: list[dict[str, Any]] = [
         {"url": "http://h/a.html", "title": "A", "status": "new", "warc": {"file": "warc/x-00001.warc.gz"},
          "images": [{"url": "http://h/i.jpg", "warc": {"file": "warc/old-00003.warc.gz"}},
                     {"url": "http://h/k.jpg", "warc": {"file": "warc/old-00003.warc.gz"}}],  # one file, once

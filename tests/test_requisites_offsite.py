@@ -31,7 +31,7 @@ class OtherHost:
         host = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+            def do_GET(self) -> None:  # http.server naming
                 path = urlsplit(self.path).path
                 host.requests[path] += 1
                 if path == "/robots.txt":

@@ -214,7 +214,8 @@ def test_a_recheck_redirected_elsewhere_is_followed_not_deleted(crawled):
     site, out = crawled
     moved = "/szdt/20240110/2868001.shtml"  # the same article at another URL of the host
     page = site.resources[EDITED]
-    site.put(moved, Resource(200, page.headers, page.body.replace("来源:广元日报".encode(), "来源:四川法治报".encode())))
+    site.put(moved, Resource(200, page.headers,
+                             page.body.replace("来源:广元日报".encode(), "来源:四川法治报".encode())))
     site.put(EDITED, Resource(302, {**HTML, "Location": moved}, b""))
     result = run_crawl(site.base_url, out, "-a", "recheck=all", "-a", "channels=szdt")
     assert result.returncode == 0, result.log[-2000:]

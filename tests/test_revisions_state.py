@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -77,7 +78,7 @@ def store(tmp_path):
     opened.close()
 
 
-def known_row(item: ArticleItem, **changes: object) -> ArticleState:
+def known_row(item: ArticleItem, **changes: Any) -> ArticleState:
     row = ArticleState(site=item.site, id=item.id, url=item.url, published_at=item.published_at,
                        first_seen="2026-01-01T00:00:00Z", last_seen="2026-01-01T00:00:00Z",
                        content_sha256=item.content_sha256, revision=3, channel="fzxc", channel_name="法治宣传",
@@ -91,19 +92,20 @@ def promote(store: SqliteStateStore, row: ArticleState) -> None:
 
 
 def test_decisions_keep_first_seen_and_first_channel(store):
-    pipeline = StatePipeline(store, Stats())
+    pipeline = StatePipeline(store, Stats())  # type: ignore[arg-type]  # a fake: inc_value only
     promote(store, known_row(article()))
     edited = pipeline.process_item(article(source="四川法治报", channel=None, channel_name=None))
     assert (edited.status, edited.revision, edited.first_seen) == ("modified", 4, "2026-01-01T00:00:00Z")
     assert (edited.channel, edited.channel_name) == ("fzxc", "法治宣传")
-    assert edited.state_row.channel == "fzxc" and edited.state_row.last_checked == edited.fetched_at
+    row = edited.state_row
+    assert row is not None and row.channel == "fzxc" and row.last_checked == edited.fetched_at
     with pytest.raises(DropRecord) as unchanged:
         pipeline.process_item(article())
     assert unchanged.value.bucket == UNCHANGED
 
 
 def test_deleted_once_then_restored(store):
-    pipeline = StatePipeline(store, Stats())
+    pipeline = StatePipeline(store, Stats())  # type: ignore[arg-type]  # a fake: inc_value only
     with pytest.raises(DropRecord) as unknown:
         pipeline.process_item(ArticleItem.deleted(article().url, "2868001", SITE, "szdt"))
     assert unknown.value.bucket == HTTP_ERROR
@@ -111,8 +113,9 @@ def test_deleted_once_then_restored(store):
     gone = pipeline.process_item(ArticleItem.deleted(article().url, "2868001", SITE, None))
     assert (gone.status, gone.revision, gone.first_seen, gone.channel) == (
         STATUS_DELETED, 3, "2026-01-01T00:00:00Z", "fzxc")
-    assert gone.state_row.deleted == 1 and gone.state_row.published_at == article().published_at
-    promote(store, gone.state_row)
+    row = gone.state_row
+    assert row is not None and row.deleted == 1 and row.published_at == article().published_at
+    promote(store, row)
     with pytest.raises(DropRecord) as still:
         pipeline.process_item(ArticleItem.deleted(article().url, "2868001", SITE, None))
     assert still.value.bucket == UNCHANGED  # still gone: no second record, no failure
@@ -121,14 +124,15 @@ def test_deleted_once_then_restored(store):
 
 
 def test_a_hash_of_the_old_definition_is_compared_as_such_once(store):
-    pipeline = StatePipeline(store, Stats())
+    pipeline = StatePipeline(store, Stats())  # type: ignore[arg-type]  # a fake: inc_value only
     item = article()
     promote(store, known_row(item, content_sha256=item.fingerprint(1), content_hash_version=1))
     again = article(source="四川法治报")  # the old hash never covered the source
     with pytest.raises(DropRecord):
         pipeline.process_item(again)  # same title and body: unchanged, not a flood of modified
-    assert again.state_row.content_hash_version == CONTENT_HASH_VERSION
-    promote(store, again.state_row)
+    row = again.state_row
+    assert row is not None and row.content_hash_version == CONTENT_HASH_VERSION
+    promote(store, row)
     with pytest.raises(DropRecord):
         pipeline.process_item(article(source="四川法治报"))
     assert pipeline.process_item(article(source="广元日报")).status == "modified"  # now the source counts
@@ -149,6 +153,7 @@ def test_a_schema_2_store_is_migrated_in_place(tmp_path):
     for readonly in (True, False):  # a read-only copy is read the same way
         store = SqliteStateStore(path, readonly=readonly)
         row = store.get("s", "1")
+        assert row is not None
         assert (row.revision, row.channel, row.last_checked, row.content_hash_version) == (2, None, None, 1)
         assert [r.id for r in store.recheck_oldest("s", "2026-01-01", 5)] == ["1"]
         assert store.last_seq == 7
@@ -206,11 +211,13 @@ def test_the_fleet_store_orders_rechecks_the_same_way(tmp_path, redis_url):
     assert [r.id for r in store.recheck_oldest(SITE, "2026-11-24", 10)] == ["3", "1", "2"]
     # deleted ones too: rechecks ask for them; asked per batch (a list page's ids)
     assert store.known_ids(SITE, ["1", "2", "3", "4", "5"]) == {"1", "2", "3", "4"}
-    assert store.get(SITE, "1").channel == "fzxc"
+    first = store.get(SITE, "1")
+    assert first is not None and first.channel == "fzxc"
     # A row written before schema 3 (no such fields) still reads.
-    store.redis.hset(store._articles(SITE), "5", '{"site": "%s", "id": "5", "url": "u", "published_at": null, '
-                     '"first_seen": "f", "last_seen": "l", "content_sha256": null, "revision": 1}' % SITE)
-    assert store.get(SITE, "5").content_hash_version == 1
+    store.redis.hset(store._articles(SITE), "5", f'{{"site": "{SITE}", "id": "5", "url": "u", "published_at": null, '
+                     '"first_seen": "f", "last_seen": "l", "content_sha256": null, "revision": 1}')
+    old = store.get(SITE, "5")
+    assert old is not None and old.content_hash_version == 1
     store.close()
 
 

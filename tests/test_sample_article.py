@@ -28,8 +28,8 @@ def sample():
 def sample_paragraphs() -> list[str]:
     """The sample's body paragraphs: text lines between the info line and 编辑, minus captions/file names."""
     lines = [line.strip() for line in SAMPLE.read_text("utf-8").splitlines()]
-    body = lines[lines.index(next(l for l in lines if "来源:" in l)) + 1: lines.index("编辑:廖安泰")]
-    return [l for l in body if l and l not in CAPTIONS and l not in FILE_NAMES]
+    body = lines[lines.index(next(line for line in lines if "来源:" in line)) + 1: lines.index("编辑:廖安泰")]
+    return [line for line in body if line and line not in CAPTIONS and line not in FILE_NAMES]
 
 
 @pytest.mark.skipif(not SAMPLE.exists(), reason="shared/reference is not beside the checkout")

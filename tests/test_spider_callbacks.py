@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from scrapy.utils.misc import is_generator_with_return_value
 from scrapy.settings import Settings
+from scrapy.utils.misc import is_generator_with_return_value
 
 from crawler import settings as project_settings
 from crawler.spiders.routes import ROUTES

@@ -157,9 +157,14 @@ def test_the_fleet_recheck_plan_reads_through_an_index(tmp_path, redis_url, monk
         store.stage("run", 3, replace(rows[8], published_at="2026-11-30"))  # into the window
         store.promote("run", 3, 3)
 
-    scans = []
+    scans: list[tuple] = []
     real_scan = redis_store.redis.hscan_iter
-    monkeypatch.setattr(redis_store.redis, "hscan_iter", lambda *a, **k: scans.append(a) or real_scan(*a, **k))
+
+    def counted_scan(*args, **kwargs):
+        scans.append(args)
+        return real_scan(*args, **kwargs)
+
+    monkeypatch.setattr(redis_store.redis, "hscan_iter", counted_scan)
     for limit in (1, 10, 250, 400):
         assert [r.id for r in redis_store.recheck_oldest(SITE, "2026-11-24", limit)] == \
             [r.id for r in sqlite_store.recheck_oldest(SITE, "2026-11-24", limit)]
@@ -182,7 +187,8 @@ def test_a_read_only_store_reads_the_file_itself_and_creates_nothing(tmp_path):
     before = sorted(p.name for p in tmp_path.iterdir())
     reader = SqliteStateStore(tmp_path / "state.sqlite3", readonly=True)
     assert [row[2] for row in reader.db.execute("PRAGMA database_list")] == [str(tmp_path / "state.sqlite3")]
-    assert reader.get(SITE, "1").published_at == "2020-01-01" and reader.last_seq == 1
+    row = reader.get(SITE, "1")
+    assert row is not None and row.published_at == "2020-01-01" and reader.last_seq == 1
     assert [r.id for r in reader.recheck_oldest(SITE, "2026-01-01", 5)] == ["1"]
     reader.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == before

@@ -5,6 +5,7 @@ Times are printed (run with -s to see them), bounded only generously: the machin
 
 from __future__ import annotations
 
+import functools
 import io
 import signal
 import time
@@ -32,6 +33,7 @@ def test_first_signal_is_answered_and_the_run_commits_within_seconds(tmp_path, s
         process.send_signal(signum)
         code = process.wait(timeout=60)
         took = time.monotonic() - sent
+        assert process.stderr is not None
         stderr = process.stderr.read()
         print(f"\n{signal.Signals(signum).name} at default politeness: exited {took:.1f} s after the signal")
         assert code == exitcodes.INTERRUPTED, stderr[-2000:]
@@ -54,7 +56,7 @@ def _stall_articles(site: FixtureSite, seconds: float) -> None:
         site.send(handler, site.resources[path])
 
     for path in [p for p in site.resources if p.count("/") == 3 and p.endswith(".html")]:
-        site.behaviours[path] = lambda handler, hits, path=path: behaviour(handler, hits, path)
+        site.behaviours[path] = functools.partial(behaviour, path=path)
 
 
 def test_second_signal_stops_at_once_and_the_next_run_recovers(tmp_path):
@@ -89,8 +91,8 @@ def test_the_display_says_it_is_stopping():
         def get_value(self, key: str, default: int = 0) -> int:
             return default
 
-    view = ProgressView(Stats(), "20261207T000000Z-abcdef", "www.sichuanpeace.gov.cn")  # type: ignore[arg-type]
+    view = ProgressView(Stats(), "20261207T000000Z-abcdef", "www.sichuanpeace.gov.cn")  # type: ignore[arg-type]  # a fake: get_value only
     Progress(view, 4, Console(file=io.StringIO())).stop_requested(in_flight=3)
     screen = Console(file=io.StringIO(), width=200)
     screen.print(view)
-    assert "stopping: 3 requests in flight, committing what is done" in screen.file.getvalue()  # type: ignore[attr-defined]
+    assert "stopping: 3 requests in flight, committing what is done" in screen.file.getvalue()  # type: ignore[attr-defined]  # a StringIO, given above

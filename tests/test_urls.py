@@ -25,12 +25,14 @@ BASE = "https://www.sichuanpeace.gov.cn/"
 ])
 def test_variants_of_one_article_are_one_url(url):
     ref = article_ref(url, BASE)
+    assert ref is not None and ref.date is not None
     assert ref.url == "https://www.sichuanpeace.gov.cn/scyw/20211103/2541288.html"
     assert (ref.id, ref.channel, ref.date.isoformat()) == ("2541288", "scyw", "2021-11-03")
 
 
 def test_legacy_article_has_no_channel_and_keeps_its_id():
     ref = article_ref("http://www.sichuanpeace.gov.cn/system/20170605/000451520.html", BASE)
+    assert ref is not None
     assert (ref.id, ref.channel) == ("000451520", None)
 
 

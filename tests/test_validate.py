@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -31,7 +32,7 @@ def _item(case, clean: CleanPipeline) -> ArticleItem:
 
 
 # Records the schema rejects, each by one change to a valid record.
-BAD_CHANGES = {
+BAD_CHANGES: dict[str, dict[str, Any]] = {
     "published_at without zone": {"published_at": "2021-11-03T10:00:08"},
     "unknown status": {"status": "gone"},
     "revision 0": {"revision": 0},

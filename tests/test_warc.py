@@ -226,12 +226,12 @@ def rechecked(tmp_path_factory):
         first = run_crawl(site.base_url, out, "-s", f"WARC_OPERATOR={OPERATOR}")
         assert first.returncode == 0, first.log[-3000:]
         first_bytes = _warc_bytes(out)
-        times = {path: stamp for path, stamp in zip(site.requests, site.request_times)}
+        times = dict(zip(site.requests, site.request_times, strict=True))
         edited = site.resources[EDITED]
         site.put(EDITED, Resource(edited.status, edited.headers, edited.body.replace("。".encode(), "！".encode(), 1)))
         second = run_crawl(site.base_url, out, "-a", "recheck=all", "-s", f"WARC_OPERATOR={OPERATOR}")
         assert second.returncode == 0, second.log[-3000:]
-        refetched = {path for path in site.requests[len(times):]}
+        refetched = set(site.requests[len(times):])
     runs = [m["run_id"] for m in consumer.manifests(out) if m.get("final")]
     yield {"out": out, "runs": runs, "first_bytes": first_bytes, "added_bytes": _warc_bytes(out) - first_bytes,
            "request_times": times, "refetched": refetched, "base": site.base_url}
@@ -241,8 +241,8 @@ def test_an_unchanged_recheck_is_revisit_records(rechecked):
     out, (first_run, second_run) = rechecked["out"], rechecked["runs"]
     stored = {}  # URL -> the first run's response record (its headers)
     for path in _run_files(out, first_run):
-        stored.update({r.rec_headers.get_header("WARC-Target-URI"): r.rec_headers
-                       for r in _records(path) if r.rec_type == "response" and r.http_headers.get_statuscode() == "200"})
+        stored.update({r.rec_headers.get_header("WARC-Target-URI"): r.rec_headers for r in _records(path)
+                       if r.rec_type == "response" and r.http_headers.get_statuscode() == "200"})
     base = rechecked["base"].rstrip("/")
     revisits, responses = {}, {}
     for path in _run_files(out, second_run):
@@ -301,7 +301,9 @@ def test_warcio_and_fastwarc_check_every_file(rechecked):
 
 
 # The version pyproject.toml declares: the installed one the warcinfo names must be it.
-DECLARED_VERSION = re.search(r'^version = "([^"]+)"', (PROJECT / "pyproject.toml").read_text("utf-8"), re.M)[1]
+_VERSION_LINE = re.search(r'^version = "([^"]+)"', (PROJECT / "pyproject.toml").read_text("utf-8"), re.M)
+assert _VERSION_LINE is not None, "pyproject.toml has no version"
+DECLARED_VERSION = _VERSION_LINE[1]
 
 
 def test_warcinfo_names_the_crawl_and_every_record_names_its_warcinfo(rechecked):

@@ -29,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import IO, Any
 
@@ -112,11 +113,11 @@ def check(output_dir: Path) -> Report:
                          f"{owners[0]})")
     responses: dict[str, str] = {}  # record id -> URL, of every response record of a listed WARC file
     revisits: dict[str, list[tuple[int, str, str, str]]] = defaultdict(list)  # file -> offset, id, refers to, URL
-    for name, entries in listed.items():
+    for name, listings in listed.items():
         report.files += 1
-        kind = entries[0][1].get("kind")
+        kind = listings[0][1].get("kind")
         wanted = pointers.pop(name, {}) if kind == "warc" else {}
-        _check_file(output_dir, name, entries, wanted, responses, revisits, report)
+        _check_file(output_dir, name, listings, wanted, responses, revisits, report)
     for name, found in revisits.items():
         report.revisits += len(found)
         _check_revisits(name, found, responses, report, whole)
@@ -130,7 +131,7 @@ def _read_manifests(output_dir: Path, report: Report) -> tuple[list[tuple[str, d
     and whether none is missing or unparseable; a problem for each that does not parse, and for
     each seq used twice, missing or misnamed."""
     found = []
-    refs = [(path, None) for path in manifests.legacy(output_dir)]
+    refs: list[tuple[Path, int | None]] = [(path, None) for path in manifests.legacy(output_dir)]
     refs += [(ref.path, ref.seq) for ref in manifests.committed(output_dir)]
     for path, seq in refs:
         name = manifests.relative_name(output_dir, path)
@@ -197,7 +198,7 @@ def _check_overlaps(output_dir: Path, ranges: dict[Path, list[tuple[int, int, st
     """Two manifests committing the same bytes would hand their records to the consumer twice."""
     for path, spans in ranges.items():
         spans.sort()
-        for (start, end, first), (next_start, _, second) in zip(spans, spans[1:]):
+        for (start, end, first), (next_start, _, second) in pairwise(spans):
             if next_start < end:
                 report.add(manifests.relative_name(output_dir, path),
                            f"the ranges of {first} ({start}-{end}) and {second} (from {next_start}) overlap: "

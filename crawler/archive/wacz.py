@@ -141,7 +141,8 @@ class _HashingWriter(io.RawIOBase):
 def _datapackage(resources: list[dict[str, Any]], title: str) -> bytes:
     package = {"profile": "data-package", "resources": resources, "title": title,
                "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-               "wacz_version": WACZ_VERSION, "software": f"sichuanpeace-crawler {package_version('sichuanpeace-crawler') or 'unknown'}"}
+               "wacz_version": WACZ_VERSION,
+               "software": f"sichuanpeace-crawler {package_version('sichuanpeace-crawler') or 'unknown'}"}
     return json.dumps(package, indent=2).encode("utf-8")
 
 
@@ -179,10 +180,10 @@ def write_wacz(target: Path, warc_files: list[Path], pages: list[dict[str, Any]]
                     _check(path, expected[path], info.file_size, expected[path][1])
                 with path.open("rb") as source, wacz.open(info, "w") as entry:
                     hashed = path in expected or path not in known_sha256
-                    sink = _HashingWriter(entry) if hashed else entry
-                    shutil.copyfileobj(source, sink, COPY_BUFFER)
-                digest = sink.sha256.hexdigest() if hashed else known_sha256[path]  # type: ignore[union-attr]
-                size = sink.size if hashed else info.file_size  # type: ignore[union-attr]
+                    hasher = _HashingWriter(entry) if hashed else None
+                    shutil.copyfileobj(source, hasher or entry, COPY_BUFFER)
+                digest = hasher.sha256.hexdigest() if hasher is not None else known_sha256[path]
+                size = hasher.size if hasher is not None else info.file_size
                 _check(path, expected.get(path), size, digest)
                 resources.append(_resource(arcname, digest, size))
             index_entry = zipfile.ZipInfo("indexes/index.cdx.gz", _zip_time())
@@ -204,20 +205,20 @@ def write_wacz(target: Path, warc_files: list[Path], pages: list[dict[str, Any]]
             resources.append(_resource("indexes/index.cdx.gz", sink.sha256.hexdigest(), sink.size))
             lines = [json.dumps(PAGES_HEADER, ensure_ascii=False)]
             for page in pages:
-                entry = {"url": page["url"], "title": page["title"],
-                         "id": hashlib.sha1(page["url"].encode()).hexdigest()[:22]}
-                timestamp = wanted.get(tuple(page.get("capture") or ())) or captured.get(page["url"])
-                if timestamp:
-                    entry["ts"] = timestamp_to_iso_date(timestamp)
-                lines.append(json.dumps(entry, ensure_ascii=False))
-            for name, data in (("indexes/index.idx", idx.getvalue().encode("utf-8")),
-                               ("pages/pages.jsonl", ("\n".join(lines) + "\n").encode("utf-8"))):
-                _write_small(wacz, name, data)
-                resources.append(_resource(name, hashlib.sha256(data).hexdigest(), len(data)))
+                page_entry = {"url": page["url"], "title": page["title"],
+                              "id": hashlib.sha1(page["url"].encode()).hexdigest()[:22]}
+                captured_at = wanted.get(tuple(page.get("capture") or ())) or captured.get(page["url"])
+                if captured_at:
+                    page_entry["ts"] = timestamp_to_iso_date(captured_at)
+                lines.append(json.dumps(page_entry, ensure_ascii=False))
+            for name, small in (("indexes/index.idx", idx.getvalue().encode("utf-8")),
+                                ("pages/pages.jsonl", ("\n".join(lines) + "\n").encode("utf-8"))):
+                _write_small(wacz, name, small)
+                resources.append(_resource(name, hashlib.sha256(small).hexdigest(), len(small)))
             package = _datapackage(resources, title)
             _write_small(wacz, "datapackage.json", package)
-            digest = {"path": "datapackage.json", "hash": "sha256:" + hashlib.sha256(package).hexdigest()}
-            _write_small(wacz, "datapackage-digest.json", json.dumps(digest, indent=2).encode("utf-8"))
+            package_digest = {"path": "datapackage.json", "hash": "sha256:" + hashlib.sha256(package).hexdigest()}
+            _write_small(wacz, "datapackage-digest.json", json.dumps(package_digest, indent=2).encode("utf-8"))
         with hidden.open("rb") as handle:
             os.fsync(handle.fileno())
     except BaseException:
@@ -228,7 +229,7 @@ def write_wacz(target: Path, warc_files: list[Path], pages: list[dict[str, Any]]
 
 
 def _zip_time() -> tuple[int, int, int, int, int, int]:
-    return datetime.now(timezone.utc).timetuple()[:6]  # type: ignore[return-value]
+    return datetime.now(timezone.utc).timetuple()[:6]
 
 
 def _write_small(wacz: zipfile.ZipFile, name: str, data: bytes) -> None:

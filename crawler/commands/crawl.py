@@ -39,8 +39,8 @@ from ..extensions import console
 from ..extensions.contact import OperatorContact
 from ..run import lock, logs, manifests, metrics, preflight, recovery, stopping
 from ..run.commit import RunCommitter
-from ..run.politeness import relax_for_local_mirror
 from ..run.ids import new_run_id
+from ..run.politeness import relax_for_local_mirror
 from ..run.settings_check import setting_errors
 from ..spiders.arguments import SpiderArguments, fleet_errors, spider_argument_errors
 from ..state import StateError
@@ -147,13 +147,11 @@ class Command(ScrapyCrawlCommand):
             sys.exit(exitcodes.FAILED)
         crawler = self.crawler_process.create_crawler(name)
         self.crawler = crawler
-        self.crawler_process._signal_shutdown = self._signal_first  # type: ignore[method-assign]
+        self.crawler_process._signal_shutdown = self._signal_first  # type: ignore[method-assign]  # replaces Scrapy's first-signal handler
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
         committer = _committer(crawler)
-        if self.crawler_process.bootstrap_failed:
-            self.exitcode = exitcodes.FAILED
-        elif committer is None or committer.exit_code is None:
+        if self.crawler_process.bootstrap_failed or committer is None or committer.exit_code is None:
             self.exitcode = exitcodes.FAILED
         else:
             self.exitcode = committer.exit_code

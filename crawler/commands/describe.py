@@ -53,7 +53,8 @@ def documented_settings(module: ModuleType) -> list[tuple[list[str], list[str]]]
         if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
                 and node.targets[0].id.isupper()):
             continue
-        comment, above = [], node.lineno - 2
+        comment: list[str] = []
+        above = node.lineno - 2
         while above >= 0 and lines[above].lstrip().startswith("#"):
             comment.insert(0, lines[above].strip().removeprefix("#").strip())
             above -= 1
@@ -69,7 +70,8 @@ def describe_arguments() -> list[str]:
     width = max(map(len, KNOWN_ARGUMENTS))
     for name, takes in KNOWN_ARGUMENTS.items():
         default = VALUE_PARSERS[name](None)
-        lines.append(f"  {name:<{width}}  {takes}; " + (f"default {default}" if default is not None else "not given by default"))
+        given = f"default {default}" if default is not None else "not given by default"
+        lines.append(f"  {name:<{width}}  {takes}; {given}")
     return lines
 
 
@@ -91,8 +93,7 @@ def describe_settings(settings: BaseSettings) -> list[str]:
 def describe_sites(output_dir: Path) -> list[str]:
     lines = ["Sites of the family (-a site=SHORT or HOST; crawler/rules/sites.json):"]
     width = max(len(site.short) for site in registry())
-    for site in registry():
-        lines.append(f"  {site.short:<{width}}  {site.host}  {site.name} ({site.level})")
+    lines.extend(f"  {site.short:<{width}}  {site.host}  {site.name} ({site.level})" for site in registry())
     state = output_dir / STATE_FILE
     channels: list[tuple[str, str, str | None, int]] = []
     if state.is_file():

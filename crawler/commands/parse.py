@@ -100,10 +100,7 @@ class Command(ScrapyParseCommand):
 
     def print_items(self, lvl: int | None = None, colour: bool = True) -> None:
         """The records on stdout, one JSON line each (all depths, or depth ``lvl``)."""
-        if lvl is None:
-            items = [item for level in self.items.values() for item in level]
-        else:
-            items = self.items.get(lvl, [])
+        items = [item for level in self.items.values() for item in level] if lvl is None else self.items.get(lvl, [])
         for item in items:
             print(json_line(item))
 

@@ -42,10 +42,12 @@ def run_line(run: history.RunSummary) -> list[str]:
     seqs = f"{run.first_seq}" if run.first_seq == run.last_seq else f"{run.first_seq}-{run.last_seq}"
     start = (run.start or "?").replace("T", " ").replace("+00:00", "")[:19]
     if not run.final:
-        return [seqs, run.run_id, start, duration(run.duration_seconds), "-", "(running, or died: no final manifest yet)"]
+        return [seqs, run.run_id, start, duration(run.duration_seconds), "-",
+                "(running, or died: no final manifest yet)"]
     exit_code = "?" if run.exit_code is None else str(run.exit_code)
     return [seqs, run.run_id, start, duration(run.duration_seconds), exit_code,
-            *(str(counts.get(name, "?")) for name in ("new", "modified", "deleted", "restored", "failed", "broken_links"))]
+            *(str(counts.get(name, "?"))
+              for name in ("new", "modified", "deleted", "restored", "failed", "broken_links"))]
 
 
 def print_table(rows: Iterable[list[str]]) -> None:
@@ -72,7 +74,8 @@ def print_revision(revision: history.Revision) -> None:
             for line in change:
                 print(f"    {line}")
         else:
-            print(f"  {name}: {json.dumps(change['old'], ensure_ascii=False)} -> {json.dumps(change['new'], ensure_ascii=False)}")
+            old, new = (json.dumps(change[side], ensure_ascii=False) for side in ("old", "new"))
+            print(f"  {name}: {old} -> {new}")
     print()
 
 
@@ -84,8 +87,8 @@ def print_deletion(deletion: history.Deletion) -> None:
         print("  no content committed before its deletion")
     else:
         last = deletion.last.record
-        print(f"  last content: revision {last.get('revision')}, fetched {last.get('fetched_at')} (seq {deletion.last.seq}), "
-              f"published {last.get('published_at')}")
+        print(f"  last content: revision {last.get('revision')}, fetched {last.get('fetched_at')} "
+              f"(seq {deletion.last.seq}), published {last.get('published_at')}")
         print(f"  title: {last.get('title')}")
         for paragraph in (last.get("body") or "").split("\n"):
             print(f"    {paragraph}")
@@ -112,8 +115,10 @@ class Command(ScrapyCommand):
         super().add_options(parser)
         parser.add_argument("--article", metavar="ID", help="every revision of this article, with what each changed")
         parser.add_argument("--site", metavar="HOST", help="with --article: only this site's article of that id")
-        parser.add_argument("--deleted", action="store_true", help="the articles the site removed, with their last content")
-        parser.add_argument("--since", metavar="YYYY-MM-DD", help="with --deleted: those deleted on or after this day (UTC)")
+        parser.add_argument("--deleted", action="store_true",
+                            help="the articles the site removed, with their last content")
+        parser.add_argument("--since", metavar="YYYY-MM-DD",
+                            help="with --deleted: those deleted on or after this day (UTC)")
         parser.add_argument("--json", action="store_true", help="JSON lines instead of text")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:

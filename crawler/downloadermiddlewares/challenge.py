@@ -49,7 +49,7 @@ class ChallengeMiddleware:
         # robots.txt is the robots middleware's (dont_obey_robotstxt), not a page the spider reads.
         if response.status != 200 or not isinstance(response, HtmlResponse) or request.meta.get("dont_obey_robotstxt"):
             return response
-        reason = challenge_reason(response.body, response.headers.get(b"Content-Type", b"").decode("latin-1"))
+        reason = challenge_reason(response.body, (response.headers.get(b"Content-Type") or b"").decode("latin-1"))
         if reason is None:
             return response
         assert self.crawler.stats is not None

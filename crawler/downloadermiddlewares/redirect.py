@@ -29,7 +29,7 @@ class _InvalidLocationNotFollowed:
 
     def process_response(self, request: Request, response: Response, spider: Any = None) -> Request | Response:
         try:
-            return super().process_response(request, response)  # type: ignore[misc]
+            return super().process_response(request, response)  # type: ignore[misc]  # a mixin: the class it is mixed into has it
         except ValueError as error:  # w3lib's URL parser refused the target
             logger.warning("Not following the redirect of %s (%s): %s", request.url, response.status, error)
             self.crawler.stats.inc_value(STATS_INVALID_LOCATION)

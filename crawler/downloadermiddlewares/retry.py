@@ -13,6 +13,7 @@ the run at once, exit code 4, with one line from the commit: ``cannot reach HOST
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from datetime import datetime, timezone
@@ -24,7 +25,6 @@ from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Response
 from scrapy.utils.httpobj import urlparse_cached
-
 from twisted.internet import error as tx_error
 
 from ..exceptions import Abandoned, Unreachable
@@ -106,11 +106,13 @@ class BackoffRetryMiddleware(RetryMiddleware):
         """A struggling or rate-limiting host: every request to it waits, not only the retry."""
         downloader = self.crawler.engine.downloader if self.crawler.engine else None
         key = request.meta.get("download_slot") or urlparse_cached(request).hostname
-        slot = downloader.slots.get(key) if downloader is not None else None
+        slot = downloader.slots.get(key) if downloader is not None and key is not None else None
         if slot is not None:
             slot.delay = min(max(slot.delay, delay / 2), self.cap)
 
-    def process_response(self, request: Request, response: Response) -> Request | Response:
+    # Without the ``spider`` argument, which Scrapy deprecated (it passes it only to methods that
+    # require it): the base class still takes it, optionally, which mypy calls an incompatible override.
+    def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
         self.answered = True
         result = super().process_response(request, response)
         if isinstance(result, Request):
@@ -121,7 +123,8 @@ class BackoffRetryMiddleware(RetryMiddleware):
                 self._slow_down_host(request, delay)
         return result
 
-    def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:
+    def process_exception(  # type: ignore[override]  # (as process_response)
+            self, request: Request, exception: Exception) -> Request | Response | None:
         reason = unreachable_reason(exception)
         if reason is not None and not self.answered:
             self._unreachable(request, reason)
@@ -152,9 +155,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
             raise Unreachable(self.unreachable.host, self.unreachable.reason)
         delay = request.meta.pop("retry_delay", 0)
         if delay and not self.stopping.is_set():
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), delay)
-            except asyncio.TimeoutError:
-                pass
         if self.stopping.is_set():  # a stopping run starts no download (crawler/run/stopping.py)
-            raise Abandoned()
+            raise Abandoned

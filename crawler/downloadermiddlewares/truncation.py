@@ -161,6 +161,7 @@ class TruncationMiddleware:
     def _retry(self, request: Request, problem: str) -> Request | None:
         if not self.retry_enabled or request.meta.get("dont_retry"):
             return None
+        assert self.crawler.spider is not None  # a response reaches the middleware while the spider runs
         retry = get_retry_request(request, spider=self.crawler.spider, reason="truncated_body")
         if retry is not None:
             retry.meta["retry_delay"] = backoff_seconds(retry.meta["retry_times"], self.backoff_base,

@@ -5,9 +5,10 @@ before decompression, before redirects are followed, robots.txt included. Files 
 (WARC_MAX_SIZE) and at each commit of the run (``seal``), are written hidden (``.<name>.open``) and
 renamed when closed, and get a CDXJ index beside them. A failed write leaves the archive broken:
 no later seal succeeds, so no slice that might point into a torn file is committed. Only a
-``scrapy crawl`` holding the OUTPUT_DIR lock archives; other commands write nothing. The response record's position is put in ``request.meta["warc"]`` so the
-record that came from it can point at its source, and a 2xx response's payload digest (``sha1:…``,
-as in its record) in ``request.meta["warc_payload_digest"]``.
+``scrapy crawl`` holding the OUTPUT_DIR lock archives; other commands write nothing. The response
+record's position is put in ``request.meta["warc"]`` so the record that came from it can point at
+its source, and a 2xx response's payload digest (``sha1:…``, as in its record) in
+``request.meta["warc_payload_digest"]``.
 
 All file work (building records, digests, gzip, writes, rotation, indexes) happens on one writer
 thread, in the order responses arrive: zlib and hashlib release the GIL, so it runs beside the
@@ -50,9 +51,18 @@ from scrapy.utils.python import to_unicode
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 
-from ..archive.warc import (IDENTICAL_PAYLOAD_DIGEST, SERVER_NOT_MODIFIED, Capture, LeveledWARCWriter,
-                            RecordPosition, StoredCaptures, payload_digest, warc_date,
-                            warcinfo_fields, write_index_atomically)
+from ..archive.warc import (
+    IDENTICAL_PAYLOAD_DIGEST,
+    SERVER_NOT_MODIFIED,
+    Capture,
+    LeveledWARCWriter,
+    RecordPosition,
+    StoredCaptures,
+    payload_digest,
+    warc_date,
+    warcinfo_fields,
+    write_index_atomically,
+)
 from ..run.files import fsync_dir
 from ..run.lock import holds
 from ..state.stores import state_store
@@ -237,10 +247,11 @@ class WarcArchiveMiddleware:
             if self.file is None or self.file.tell() >= self.max_size:
                 self._open_next()
             assert self.writer is not None and self.file is not None
+            writer = self.writer
             date = warc_date(captured)
 
             def headers(record_type: str) -> dict[str, str]:  # in the order archivists' tools print them
-                fields = {"WARC-Type": record_type, "WARC-Record-ID": self.writer._make_warc_id(),
+                fields = {"WARC-Type": record_type, "WARC-Record-ID": writer._make_warc_id(),
                           "WARC-Target-URI": url, "WARC-Date": date, "WARC-Warcinfo-ID": self.warcinfo_id}
                 return {**fields, "WARC-IP-Address": ip_address} if ip_address else fields
             digest = payload_digest(body) if 200 <= status < 300 else None

@@ -179,8 +179,10 @@ def _bring_dataset(store: ArchiveStore, export_dir: Path, output: Output, target
         name = name.replace(".parquet", f"-{state.positions}.parquet")
     path = folder / name
     part = part_path(path)
-    same_rows = appended is not None and appended.since == state.positions
-    blocks = appended.blocks() if same_rows else store.json_blocks(output.table, since=state.positions)
+    if appended is not None and appended.since == state.positions:
+        blocks = appended.blocks()
+    else:
+        blocks = store.json_blocks(output.table, since=state.positions)
     rows = write_parquet(blocks, TABLES[output.table], part)
     with part.open("rb") as handle:
         os.fsync(handle.fileno())

@@ -118,7 +118,7 @@ def _json_value(column: Column) -> str:
 
 def _from_line(column: Column) -> str:
     """SQL reading a record field from its JSON line (``line``): a list or an object as its JSON text."""
-    return "json_extract(line, '$.%s')" % column.name
+    return f"json_extract(line, '$.{column.name}')"
 
 
 _RECORD_NAMES = ", ".join(c.name for c in RECORD_COLUMNS)

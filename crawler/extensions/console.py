@@ -70,7 +70,7 @@ def describe_kind(kind: str | tuple[str, str]) -> str:
     return f'"{sentence}" ({name})'
 
 
-class ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class ConsoleHandler(logging.StreamHandler):
     """Lines from ``level`` up, ``PER_KIND`` of each kind, to whatever ``sys.stderr`` is when each is logged.
 
     Resolved at each line, as ``logging.lastResort`` does: while the progress display runs, rich
@@ -85,7 +85,7 @@ class ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self.printed: Counter[str | tuple[str, str]] = Counter()
         self.held_back: Counter[str | tuple[str, str]] = Counter()
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> TextIO:
         return sys.stderr
 

@@ -50,7 +50,7 @@ class OperatorContact:
     def update_settings(self, settings: Settings) -> None:
         contact = str(settings.get("CONTACT") or "").strip()
         # Above "project" priority USER_AGENT was given by the operator (-s, a spider's settings): theirs.
-        if contact and settings.getpriority("USER_AGENT") <= SETTINGS_PRIORITIES["project"]:
+        if contact and (settings.getpriority("USER_AGENT") or 0) <= SETTINGS_PRIORITIES["project"]:
             settings.set("USER_AGENT", user_agent(settings.get("USER_AGENT"), contact), priority="project")
 
 

@@ -9,6 +9,7 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider
 
+
 class FleetIdle:
     """Keep a worker alive while the fleet may still hand it work (FLEET_IDLE_SECONDS)."""
 

@@ -94,13 +94,16 @@ class ProgressView:
         elapsed = int(now - self.started)
         # Plain Text lines, no Table: a frame costs well under a millisecond of the crawl's thread.
         header = self.spinner.render(now) if self.phase == "crawling" else Text("•", style="cyan")
+        assert isinstance(header, Text)  # a spinner without text renders its frame as a Text
         header.append_text(Text.assemble(
             " ", (self.site, "bold"), " ", (self.run_id, "dim"), f" {self.phase} ",
             f"elapsed {elapsed // 3600}:{elapsed % 3600 // 60:02d}:{elapsed % 60:02d}"))
         counts = Text.assemble(
-            ("pages ", "dim"), (f"{figures['pages']:,}", "bold"), (f" ({self.rate(now, figures['pages']):.1f}/min)", "dim"),
+            ("pages ", "dim"), (f"{figures['pages']:,}", "bold"),
+            (f" ({self.rate(now, figures['pages']):.1f}/min)", "dim"),
             ("   records ", "dim"),
-            *[part for status in RECORD_STATUSES for part in ((f"{figures[status]:,}", "bold green"), (f" {status}  ", ""))],
+            *[part for status in RECORD_STATUSES
+              for part in ((f"{figures[status]:,}", "bold green"), (f" {status}  ", ""))],
             (f"{figures['unchanged']:,}", "bold"), (" unchanged", ""),
             ("   failures ", "dim"), (f"{figures['failures']:,}", "bold red" if figures["failures"] else "bold"),
         )

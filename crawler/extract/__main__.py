@@ -31,7 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     record = extract_record(body, args.url, headers)
     if record is None:
         reason = challenge_reason(body, args.content_type)
-        reason = f"challenge page ({reason})" if reason else parse_article(body, args.url, args.content_type).not_article_reason
+        if reason:
+            reason = f"challenge page ({reason})"
+        else:
+            reason = parse_article(body, args.url, args.content_type).not_article_reason
         print(f"not an article: {reason}", file=sys.stderr)
         return 1
     json.dump(record, sys.stdout, ensure_ascii=False, indent=2)

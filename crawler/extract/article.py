@@ -170,7 +170,7 @@ def _choose_title(tree: etree._Element, blocks: list[Block], doc_title: str, anc
             value = clean_inline(str(value))
             # A CMS that copies the whole <title> into its meta title: its site suffix goes.
             _propose(proposals, _strip_site_suffix(value) if value == doc_title else value, weight)
-    for entry, elements in zip(S.TITLE_ELEMENTS, title_elements):
+    for entry, elements in zip(S.TITLE_ELEMENTS, title_elements, strict=True):
         for element in elements:
             _propose(proposals, element_text(element), entry.weight)
     doc_key = "".join(doc_title.split())
@@ -417,9 +417,10 @@ def _find_end_index(blocks: list[Block], start: int, title: str | None = None,
                 if resume is None:
                     return run_start
                 first = run_start
-                while first > start and len(blocks[first - 1].line) <= BOX_BULLET_MAX_CHARS and not blocks[first - 1].is_image:
+                while (first > start and len(blocks[first - 1].line) <= BOX_BULLET_MAX_CHARS
+                       and not blocks[first - 1].is_image):
                     first -= 1  # the box's bullets (·) before its first link
-                boxes.append(range(first, resume))  # type: ignore[union-attr]
+                boxes.append(range(first, resume))  # type: ignore[union-attr]  # resume is only set when boxes is given
                 run, index = 0, resume
                 continue
         elif block.is_content:
@@ -734,8 +735,8 @@ def parse_article(content: bytes | str | HtmlPage, url: str, content_type: str |
         start = _body_start(page_blocks, start, article.title)
         region_end = _find_end_index(page_blocks, start, article.title, boxes)
         region_start = start
-        if info_below:
-            region_end = min(region_end, info_index)  # type: ignore[type-var]
+        if info_below and info_index is not None:  # (info_below says it is not None)
+            region_end = min(region_end, info_index)
     region = _without(page_blocks, region_start, region_end, boxes)
     selected = _body_by_selector(candidates, linear_page, link_base, hidden)
     if selected is not None:

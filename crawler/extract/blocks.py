@@ -13,9 +13,20 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from ..rules.boilerplate import IMAGE_FILENAME_RE
-from ..rules.selectors import (BLOCK_TAGS, CAPTION_CLASS_RE, CAPTION_FONT_SIZES, CAPTION_STYLE_RE, CAPTION_TAGS,
-                               CONTENT_LONG_CHARS, CONTENT_MARKS, HEADING_TAGS, HIDDEN_STYLE_RE, HIDDEN_TAGS,
-                               MIN_CONTENT_CHARS, SKIP_TAGS)
+from ..rules.selectors import (
+    BLOCK_TAGS,
+    CAPTION_CLASS_RE,
+    CAPTION_FONT_SIZES,
+    CAPTION_STYLE_RE,
+    CAPTION_TAGS,
+    CONTENT_LONG_CHARS,
+    CONTENT_MARKS,
+    HEADING_TAGS,
+    HIDDEN_STYLE_RE,
+    HIDDEN_TAGS,
+    MIN_CONTENT_CHARS,
+    SKIP_TAGS,
+)
 from .page import element_text
 from .urls import is_attachment, onto_page_site, origin_of, resolve_href
 

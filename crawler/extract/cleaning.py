@@ -44,7 +44,11 @@ def clean_text(text: str, removed: Counter[str]) -> str:
                         break
                 else:
                     continue
-        fixed = fix.pattern.sub(fix.replacement, text) if fix.strip is None else text.strip(fix.strip)
+        if fix.strip is not None:
+            fixed = text.strip(fix.strip)
+        else:
+            assert fix.pattern is not None  # a TextFix strips its ends or replaces its pattern
+            fixed = fix.pattern.sub(fix.replacement, text)
         if fixed != text:
             removed[fix.name] += 1
             text = fixed

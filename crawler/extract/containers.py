@@ -113,7 +113,7 @@ class ContainerSelectors:
         tree, in document order): the tagless selectors are looked up here."""
         for index, xpath in self._tagless.items():
             found[index] = xpath(tree)
-        return [(elements, family) for elements, (_, family) in zip(found, self.selectors)]
+        return [(elements, family) for elements, (_, family) in zip(found, self.selectors, strict=True)]
 
     def find(self, tree: etree._Element) -> list[tuple[list[etree._Element], str]]:
         """For every selector, in order: the elements it matches, and the family it identifies."""

@@ -24,10 +24,12 @@ META_SEARCH_BYTES = 64 * 1024
 META_CHARSET_RE = re.compile(rb"<meta[^>]{0,300}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:\-]{2,40})", re.I)
 # UTF-8 bytes read as Latin-1/cp1252 (a lead byte À-ÿ then a continuation byte, which cp1252 shows
 # as \x80-\xbf or as one of its C1 replacements such as œ • €), or GBK read so (runs of ¡-ÿ).
-_CP1252_C1 = "\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122"
+_CP1252_C1 = ("\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201e"
+              "\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122")
 # × ÷ · are left out: court and police articles mask ID numbers as 5101××××1234.
 _LATIN1_LETTER = "\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00ff"
-MOJIBAKE_RE = re.compile(f"[{_LATIN1_LETTER}][\u0080-\u00b6\u00b8-\u00bf{_CP1252_C1}]|[{_LATIN1_LETTER}\u00a1-\u00b6]{{4,}}")
+MOJIBAKE_RE = re.compile(f"[{_LATIN1_LETTER}][\u0080-\u00b6\u00b8-\u00bf{_CP1252_C1}]"
+                         f"|[{_LATIN1_LETTER}\u00a1-\u00b6]{{4,}}")
 MOJIBAKE_MIN_HITS = 3
 # How many bytes at the end may be a character cut off by a truncated body.
 TRUNCATION_TOLERANCE = 4
@@ -75,12 +77,7 @@ def looks_like_mojibake(text: str) -> bool:
     """True for text with runs of Latin-1 characters where Chinese should be."""
     if not _MOJIBAKE_CHARS_RE.search(text):
         return False
-    hits = 0
-    for _ in MOJIBAKE_RE.finditer(text):
-        hits += 1
-        if hits >= MOJIBAKE_MIN_HITS:
-            return True
-    return False
+    return any(hits >= MOJIBAKE_MIN_HITS for hits, _ in enumerate(MOJIBAKE_RE.finditer(text), start=1))
 
 
 def _strict_decode(body: bytes, encoding: str) -> tuple[str, bool] | None:
@@ -108,7 +105,7 @@ def decode_page(body: bytes, content_type: str | None = None) -> DecodedPage:
     header = normalize_label(http_content_type_encoding(content_type) if content_type else None)
     meta = normalize_label(meta_charset(body))
     declared = normalize_label(bom_label) or header or meta
-    if bom_label:
+    if bom:
         body = body[len(bom):]
     candidates: list[str] = []
     for label in (normalize_label(bom_label), header, meta, "utf-8", "gb18030"):

@@ -39,7 +39,8 @@ NEXT_TEXTS = frozenset({"下一页", "下页", "后一页", "下一页>", "下�
 # Link texts of the site-map pages that may list every channel.
 SITEMAP_TEXTS = frozenset({"网站地图", "网站栏目", "栏目导航"})
 # Breadcrumb on a list page: 您的位置:首页 > 四川要闻
-BREADCRUMB_RE = re.compile(r"(?:您的位置|当前位置|所在位置)\s*[:：]?\s*(?:网站)?首页\s*(?:>|›|»|＞|&gt;)\s*(?P<name>[^>›»＞\s]{2,20})")
+BREADCRUMB_RE = re.compile(r"(?:您的位置|当前位置|所在位置)\s*[:：]?\s*(?:网站)?首页\s*(?:>|›|»|＞|&gt;)\s*"
+                           r"(?P<name>[^>›»＞\s]{2,20})")
 
 
 @dataclass
@@ -114,13 +115,13 @@ def parse_listing(content: bytes | str | HtmlPage, url: str, site_host: str, bas
         if target is None:
             other_anchors.append((anchor, href, label or anchor.get("title", "")))
             continue
-        channel, page = target
+        channel, number = target
         if here and channel == here[0]:
-            if label.lower() in NEXT_TEXTS and page > here[1]:
-                listing.next_page = page_url(href, page)
-            elif page > 0:
-                numbered.setdefault(page, page_url(href, page))
-        if page == 0:
+            if label.lower() in NEXT_TEXTS and number > here[1]:
+                listing.next_page = page_url(href, number)
+            elif number > 0:
+                numbered.setdefault(number, page_url(href, number))
+        if number == 0:
             listing.channels.setdefault(channel, href)
             if label and len(label) <= 20:
                 listing.channel_names.setdefault(channel, label)

@@ -10,7 +10,6 @@ from lxml import etree
 from .encoding import decode_page
 from .urls import resolve_href
 
-
 # Magic numbers of files that are not pages, whatever their Content-Type says.
 BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"%PDF-", "pdf"),
@@ -60,7 +59,8 @@ TRUNCATION_KEPT_RATIO = 4
 # page is parsed again flattened: its wrapper tags' block ones become <br> (a line break, no
 # nesting), its inline ones go (their text stays). ``huge_tree`` is not used: it raises the limit
 # to 2048 only, and extraction walks the tree recursively (Python's own limit is near 1000).
-_BLOCK_WRAPPERS = r"div|section|article|main|header|footer|aside|nav|center|blockquote|table|tbody|thead|tr|td|th|ul|ol|li|dl|dd|dt|form"
+_BLOCK_WRAPPERS = (r"div|section|article|main|header|footer|aside|nav|center|blockquote"
+                   r"|table|tbody|thead|tr|td|th|ul|ol|li|dl|dd|dt|form")
 _INLINE_WRAPPERS = r"span|font|b|i|em|strong|u|small|big|label|a"
 _BLOCK_WRAPPER_RE = re.compile(rf"</?(?:{_BLOCK_WRAPPERS})\b[^>]*>", re.I)
 _BLOCK_WRAPPER_BYTES_RE = re.compile(_BLOCK_WRAPPER_RE.pattern.encode(), re.I)
@@ -144,8 +144,7 @@ def load_page(content: bytes | str | HtmlPage, content_type: str | None = None) 
         return HtmlPage(text, None, declared, used)
     stray = _stray_end_tag(source)
     if stray:
-        source = (_END_TAGS_BYTES_RE if isinstance(source, bytes) else _END_TAGS_RE).sub(
-            b"" if isinstance(source, bytes) else "", source)  # type: ignore[call-overload]
+        source = _END_TAGS_BYTES_RE.sub(b"", source) if isinstance(source, bytes) else _END_TAGS_RE.sub("", source)
     repaired = "stray end tag" if stray else None
     try:
         tree, too_deep = _parse(source)
@@ -189,8 +188,8 @@ def _paragraphs_lost(source: str | bytes, tree: etree._Element) -> str | None:
     ``str.count`` / ``bytes.count`` are cheap; the tree is only walked for pages with paragraphs,
     and only until a quarter of them are found.
     """
-    closing = source.count(b"</p>" if isinstance(source, bytes) else "</p>")  # type: ignore[arg-type]
-    closing += source.count(b"</P>" if isinstance(source, bytes) else "</P>")  # type: ignore[arg-type]
+    closing = source.count(b"</p>" if isinstance(source, bytes) else "</p>")  # type: ignore[arg-type]  # the needle matches source's type
+    closing += source.count(b"</P>" if isinstance(source, bytes) else "</P>")  # type: ignore[arg-type]  # (as above)
     if closing < TRUNCATION_MIN_PARAGRAPHS:
         return None
     kept = 0
@@ -203,6 +202,6 @@ def _paragraphs_lost(source: str | bytes, tree: etree._Element) -> str | None:
 
 def _stray_end_tag(source: str | bytes) -> bool:
     """Whether an </html> or </body> comes long before the page's end (libxml2 would stop there)."""
-    found = (_END_TAGS_BYTES_RE if isinstance(source, bytes) else _END_TAGS_RE).search(source)  # type: ignore[arg-type]
+    found = (_END_TAGS_BYTES_RE if isinstance(source, bytes) else _END_TAGS_RE).search(source)  # type: ignore[arg-type]  # the pattern matches source's type
     return found is not None and len(source) - found.end() > STRAY_END_TAG_SLACK and bool(
         source[found.end():].strip())

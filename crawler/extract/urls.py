@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date
+from functools import lru_cache
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from w3lib.url import safe_url_string
@@ -195,7 +195,7 @@ def other_page_ref(url: str, base_url: str) -> ArticleRef:
     parts, base = urlsplit(url), urlsplit(base_url)
     canonical = urlunsplit((base.scheme, base.netloc, parts.path or "/", parts.query, ""))
     # The same text that URLs without digits were hashed from before: their ids stay as they were.
-    digest = hashlib.sha1(f"{parts.path}?{parts.query}".encode("utf-8")).hexdigest()
+    digest = hashlib.sha1(f"{parts.path}?{parts.query}".encode()).hexdigest()
     article_id = OTHER_ID_PREFIX + digest[:OTHER_ID_HEX_DIGITS]
     return ArticleRef(url=canonical, channel=None, date=None, id=article_id, shape=URL_SHAPE_OTHER)
 

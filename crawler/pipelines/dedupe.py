@@ -60,5 +60,5 @@ class DedupePipeline:
             return  # dropped here: it never passed
         if bucket == ID_CONFLICT:
             del seen[article_id]
-        if self.claims is not None:
+        if self.claims is not None and site is not None:  # claimed as it passed, by its site and id
             self.claims.release(site, article_id)

@@ -101,7 +101,8 @@ class RequisitesPipeline:
         # Outside a ``scrapy crawl`` holding OUTPUT_DIR nothing is archived: nothing to point at.
         if item.status == STATUS_DELETED or self.crawler.get_downloader_middleware(WarcArchiveMiddleware) is None:
             return item
-        for requisite in [*item.images, *item.attachments]:
+        requisites: list[dict[str, Any]] = [*item.images, *item.attachments]
+        for requisite in requisites:
             requisite["warc"] = await self._pointer(requisite["url"], item.url)
         return item
 

@@ -103,11 +103,11 @@ class StatePipeline:
         if item.status == STATUS_DELETED and known is not None:
             return replace(known, url=item.url, last_seen=item.fetched_at, last_checked=item.fetched_at,
                            etag=None, last_modified=None, deleted=1)
-        first_channel = known is not None and known.channel
+        first = known if known is not None and known.channel else None  # the channel it was first found in
         return ArticleState(
             site=item.site, id=item.id, url=item.url, published_at=item.published_at,
             first_seen=first_seen, last_seen=item.fetched_at, content_sha256=item.content_sha256, revision=revision,
             etag=item.etag, last_modified=item.last_modified, deleted=0,
-            channel=known.channel if first_channel else item.channel,
-            channel_name=known.channel_name if first_channel else item.channel_name,
+            channel=first.channel if first is not None else item.channel,
+            channel_name=first.channel_name if first is not None else item.channel_name,
             last_checked=item.fetched_at, content_hash_version=CONTENT_HASH_VERSION)

@@ -24,7 +24,7 @@ TEXT_FIELDS = ("title", "body", "source", "editor", "byline", "channel_name")
 
 
 def _garbled(text: str | None) -> bool:
-    return bool(text) and ("\ufffd" in text or looks_like_mojibake(text))
+    return text is not None and ("\ufffd" in text or looks_like_mojibake(text))
 
 
 def load_schema() -> dict:

@@ -17,7 +17,8 @@ _DATETIME = re.sub(r"\?P<\w+>", "", DATETIME_RE.pattern)
 _DATETIME = rf"(?:{_DATETIME}|{re.sub(r'[?]P<[a-zA-Z]+>', '', DMY_DATETIME_RE.pattern)})"
 # Pieces of an info line: the site host, and labelled fields such as 来源:四川法治报 (no sentence punctuation).
 _HOST = r"(?:www\.)?[\w.-]+\.(?:gov\.)?cn"
-_INFO_FIELD = r"(?:(?:信息|文章|稿件|新闻)?来\s*源(?:于)?|作\s*者|点击(?:数|量)?|浏览(?:次数)?|阅读)\s*[:：]\s*[^\s】【，。,；;]*[】【\s]*"
+_INFO_FIELD = (r"(?:(?:信息|文章|稿件|新闻)?来\s*源(?:于)?|作\s*者|点击(?:数|量)?|浏览(?:次数)?|阅读)"
+               r"\s*[:：]\s*[^\s】【，。,；;]*[】【\s]*")
 # LineRule triggers: one of these is in every date of _DATETIME (its year, 19xx or 20xx), and in
 # every field of _INFO_FIELD (its label's first part).
 _YEAR_DIGITS = ("19", "20")
@@ -105,7 +106,8 @@ LINE_RULES: tuple[LineRule, ...] = (
     # Share widgets' wordings inside the body (QQ news: 转播到腾讯微博 under the headline).
     LineRule("share_bar", re.compile(r"^转播到\S{0,6}微博$"), 20),
     # Footer link row: 四川长安网简介 | 版权声明 | 网站地图 | ... | 投稿:sccaw@sina.com |
-    LineRule("footer", re.compile(r"四川长安网简介|版权声明\s*[|｜]|网站地图\s*[|｜]|投稿\s*[:：]\s*\S+@\S+|联系我们\s*[|｜]"), 200),
+    LineRule("footer", re.compile(r"四川长安网简介|版权声明\s*[|｜]|网站地图\s*[|｜]|投稿\s*[:：]\s*\S+@\S+"
+                                  r"|联系我们\s*[|｜]"), 200),
     # 蜀ICP备13011412号-1 and other provinces' licence lines. The pattern starts with the literal,
     # which the regex engine finds fast, and only then looks back for the province character.
     LineRule("icp_line", re.compile(r"ICP(?<=[\u4e00-\u9fff]ICP)[备证]\s*\d+"), 200),
@@ -113,7 +115,8 @@ LINE_RULES: tuple[LineRule, ...] = (
     LineRule("icp_line", re.compile(r"公网安备\s*\d+"), 200),
     # 版权所有 未经书面授权 不得复制或建立镜像违者必究, Copyright ©: a short line, no sentence before it.
     LineRule("copyright", re.compile(
-        r"^[^。，,；;！？]{0,40}(?:版权所有|不得复制或建立镜像|Copyright\s*©?|All rights reserved)[^。！？]{0,50}$", re.I), 90),
+        r"^[^。，,；;！？]{0,40}(?:版权所有|不得复制或建立镜像|Copyright\s*©?|All rights reserved)"
+        r"[^。！？]{0,50}$", re.I), 90),
     # Comment bars and boxes, pagers, disclaimers: the end markers of the same names (selectors.py).
     *(LineRule(name, pattern, 60) for name, pattern in END_MARKERS if name in ("comments", "pager", "disclaimer")),
     # A disclaimer paragraph: “特别声明：以上作品内容… / 免责声明：本内容来自…

@@ -118,7 +118,8 @@ ARTICLE_MARKERS: tuple[str, ...] = ("来源", "发布时间", "发布日期", "�
 ARTICLE_MARKERS_LOWER: tuple[str, ...] = ("articletitle", "pubdate", "contentsource", "<article")
 # The same marks as bytes, for the fast path on undecoded pages (UTF-8 and GB18030 spellings).
 ARTICLE_MARKER_BYTES: tuple[bytes, ...] = tuple(
-    marker.encode(encoding) for marker in ("来源", "发布时间", "发布日期", "责任编辑") for encoding in ("utf-8", "gb18030")
+    marker.encode(encoding)
+    for marker in ("来源", "发布时间", "发布日期", "责任编辑") for encoding in ("utf-8", "gb18030")
 ) + (b"ArticleTitle", b"PubDate", b"<article")
 # A page at least this long (bytes as received, or characters of decoded text) with an article
 # marker is an article page: nothing in it is looked at. Challenge pages are a few KB.

@@ -96,7 +96,8 @@ SOURCE_LABEL_CHARS = ("源", "原创", "出", "来自")
 # An info line naming its source without a label: "2022-02-13 09:57 光明网", "… 11:21 《理财周刊》",
 # "2022-06-02 09:52:19政能亮 来自北京市" (the name right after the time, ending the line).
 # ... or before its date, as a portal's channel host: "AUTO.SOHU.COM 2005年05月13日14:15".
-UNLABELLED_SOURCE_BEFORE_RE = re.compile(r"^(?P<source>[A-Z][A-Z0-9.-]{3,40}\.(?:COM|CN|NET|ORG)(?:\.CN)?)\s+(?:19|20)\d{2}")
+UNLABELLED_SOURCE_BEFORE_RE = re.compile(
+    r"^(?P<source>[A-Z][A-Z0-9.-]{3,40}\.(?:COM|CN|NET|ORG)(?:\.CN)?)\s+(?:19|20)\d{2}")
 # A short name on its own line between the title and a bare date-time line: the source (澎湃: 新华社).
 SOURCE_NAME_RE = re.compile(r"^[\u4e00-\u9fffA-Za-z·]{2,12}$")
 UNLABELLED_SOURCE_RE = re.compile(
@@ -160,24 +161,28 @@ END_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("read_more", re.compile(r"阅读剩余全文|查看全文|点击查看原文")),
     ("prev_next", re.compile(r"^\s*[【\[]?\s*(?:上一篇|下一篇|上一条|下一条)")),
     # ... and the share widgets' own wordings (QQ news: 转播到腾讯微博), at either edge of the body.
-    ("share", re.compile(r"分享到|分享至|^分享$|^\s*[【\[]?\s*(?:打印|关闭)(?:本页|窗口)?\s*[】\]]?$|^转播到\S{0,6}微博$")),
+    ("share", re.compile(r"分享到|分享至|^分享$|^\s*[【\[]?\s*(?:打印|关闭)(?:本页|窗口)?\s*[】\]]?$"
+                         r"|^转播到\S{0,6}微博$")),
     # Comment and feedback bars, comment boxes: 【我来说两句】【我要“揪”错】【推荐】, 页面功能 ...
     ("comments", re.compile(r"我来说两句|我要“?揪”?错|【\s*(?:推荐|评论|打印|热点排行)\s*】|页面功能|您的发表的评论|"
                             r"正文已结束|调查问题加载中|请各位遵纪守法|注意语言文明|返回搜狐")),
     # Pagers of a multi-page article: 第1页/共1页 << 上一页 | 下一页 >> / |<<1234下一页>>|
     ("pager", re.compile(r"第\s*\d+\s*页\s*/?\s*共\s*\d+\s*页|上一页|下一页")),
     # Disclaimers and reprint notices closing a page.
-    ("disclaimer", re.compile(r"免责声明|特别声明|未经(?:授权|许可)[，,]?\s*不得转载|违者必究|本文来自.{0,12}更多.{0,12}请下载")),
+    ("disclaimer", re.compile(r"免责声明|特别声明|未经(?:授权|许可)[，,]?\s*不得转载|违者必究"
+                              r"|本文来自.{0,12}更多.{0,12}请下载")),
     ("related", re.compile(r"^\s*[【\[]?\s*(?:相关(?:新闻|阅读|文章|链接|报道|推荐|稿件)|推荐阅读|延伸阅读|热点推荐|"
                            r"热门(?:文章|推荐|新闻|排行)|猜你喜欢|精彩推荐|精彩图集|精彩视频(?:推荐)?|视频推荐|更多(?:新闻|精彩)|(?:新闻|点击|阅读)?排行|"
                            r"网友评论|我要评论|发表评论|评论区|最新评论|热门评论|全部评论|已有\d+人|往期(?:推荐|回顾)|友情链接|精彩专栏)")),
-    ("footer", re.compile(r"四川长安网简介|蜀ICP备|ICP备\s*\d|版\s*权\s*所\s*有|Copyright|转载请注明|关于我们\s*[|｜]")),
+    ("footer", re.compile(r"四川长安网简介|蜀ICP备|ICP备\s*\d|版\s*权\s*所\s*有|Copyright|转载请注明"
+                          r"|关于我们\s*[|｜]")),
 )
 END_MARKER_MAX_CHARS = 60
 
 # A dateline opening the text (TNW中文站 10月14日报道, 新华社北京5月13日电, 本报讯): the first paragraph,
 # even when short and a share widget follows it.
-DATELINE_RE = re.compile(r"^[\w\u4e00-\u9fff（）()·]{2,24}\s*(?:\d{1,2}月\d{1,2}日\s*(?:电|讯|报道|消息)|讯)(?:[\s（(]|$)")
+DATELINE_RE = re.compile(r"^[\w\u4e00-\u9fff（）()·]{2,24}\s*(?:\d{1,2}月\d{1,2}日\s*(?:电|讯|报道|消息)|讯)"
+                         r"(?:[\s（(]|$)")
 
 # A block this long (or an image) is article content, not a bar of controls.
 MIN_CONTENT_CHARS = 12
@@ -194,11 +199,15 @@ CAPTION_MAX_CHARS = 80
 # right after it when that block is centred or small (these marks, read only on an element that
 # follows an image): a plain line after an image is the next section's sub-heading, not a caption.
 CAPTION_TAGS = frozenset({"center", "figcaption", "small"})
-CAPTION_STYLE_RE = re.compile(r"text-align\s*:\s*center|font-size\s*:\s*(?:x{0,2}-?small|smaller|1[0-4](?:\.\d+)?px|[0-9](?:\.\d+)?pt|0?\.\d+em)", re.I)
-CAPTION_CLASS_RE = re.compile(r"caption|pic_?(?:txt|text|desc|info|note)|img_?(?:txt|text|desc|info|note)|tuzhu|photo_?(?:txt|desc)|center", re.I)
+CAPTION_STYLE_RE = re.compile(r"text-align\s*:\s*center"
+                              r"|font-size\s*:\s*(?:x{0,2}-?small|smaller|1[0-4](?:\.\d+)?px|[0-9](?:\.\d+)?pt|0?\.\d+em)",
+                              re.I)
+CAPTION_CLASS_RE = re.compile(r"caption|pic_?(?:txt|text|desc|info|note)|img_?(?:txt|text|desc|info|note)|tuzhu"
+                              r"|photo_?(?:txt|desc)|center", re.I)
 CAPTION_FONT_SIZES = frozenset({"1", "2", "-1", "-2"})  # <font size=2>: small
 # Sub-heading shapes (一、 / （二） / 第三章): right after an image they are headings, not captions.
-HEADING_RE = re.compile(r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[)）]|第[一二三四五六七八九十百\d]+[章节条部分])")
+HEADING_RE = re.compile(r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[)）]"
+                        r"|第[一二三四五六七八九十百\d]+[章节条部分])")
 # A site name in a heading (the logo's <h1>) is never an article title.
 SITE_NAME_RE = re.compile(r"^[\u4e00-\u9fff]{2,10}长安网$")
 SENTENCE_END = ("。", "！", "？", "…", "；")
@@ -210,7 +219,8 @@ SENTENCE_END = ("。", "！", "？", "…", "；")
 # tags that hold blocks of text are looked at (lxml's C iterator yields just them: a whole-tree
 # attribute search costs ~10 % of a page's extraction); HIDDEN_STYLE_RE decides on the style.
 HIDDEN_TAGS = ("div", "section", "article", "aside", "ul", "table", "p")
-HIDDEN_STYLE_RE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\s*(?:!important\s*)?(?:;|$)", re.I)
+HIDDEN_STYLE_RE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\s*(?:!important\s*)?(?:;|$)",
+                             re.I)
 
 # Block-level tags: a new line of text starts at each.
 BLOCK_TAGS = frozenset(

@@ -33,7 +33,7 @@ def drift_baseline_of(output_dir: Path, store: Any, site: str | None, channels: 
         try:
             if catch_up(output_dir, store, listed or manifests.listing(output_dir)):
                 return store.baselines(site, json.dumps(channels), BASELINE_RUNS)[::-1]
-        except Exception as error:  # noqa: BLE001 (the verdict is never lost to its index: the manifests answer)
+        except Exception as error:  # the verdict is never lost to its index: the manifests answer
             logger.warning("The state store's drift baseline index cannot be used (%s): reading the manifests", error)
     return drift_baseline(manifests.final_manifests(output_dir, site), site, channels)
 

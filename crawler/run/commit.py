@@ -39,8 +39,8 @@ from scrapy.extensions.feedexport import FeedExporter, FeedSlot, apply_uri_param
 from scrapy.utils.defer import ensure_awaitable
 
 from .. import exitcodes
-from ..archive.wacz import build_run_wacz
 from ..accounting import UNCHANGED
+from ..archive.wacz import build_run_wacz
 from ..downloadermiddlewares.retry import STATS_UNREACHABLE_HOST, STATS_UNREACHABLE_REASON
 from ..downloadermiddlewares.warc import WarcArchiveMiddleware
 from ..extensions.accounting import AccountingExtension
@@ -85,6 +85,12 @@ def command_line(argv: list[str] | None = None, orig_argv: list[str] | None = No
     return argv[:1] + typed
 
 
+def _tracked(slot: FeedSlot) -> TrackedStorage:
+    """A slot's storage, as ``_start_new_batch`` wrapped it (every slot of the committer has one)."""
+    assert isinstance(slot.storage, TrackedStorage)
+    return slot.storage
+
+
 def _is_archive(slot: FeedSlot) -> bool:
     """Whether a feed slot writes the archive's own copy (listed as ``records``), not a delivery."""
     return slot.uri_template == ARCHIVE_FEED_URI
@@ -106,7 +112,7 @@ class RunCommitter(FeedExporter):
     """The feed exporter of ``scrapy crawl``: slices, commits, and the run's final manifest."""
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> FeedExporter:  # type: ignore[override]
+    def from_crawler(cls, crawler: Crawler) -> FeedExporter:  # type: ignore[override]  # Scrapy's says Self
         if not holds(crawler.settings.get("OUTPUT_DIR")):
             return FeedExporter.from_crawler(crawler)  # shell, parse, check, Python code: write nothing of ours
         committer = super().from_crawler(crawler)
@@ -157,7 +163,8 @@ class RunCommitter(FeedExporter):
 
     def _open_slice(self, number: int, slots: list[FeedSlot]) -> None:
         self.current = Slice(number, slots)
-        files = [str(s.storage.local_path.resolve()) for s in slots if s.storage.local_path is not None]
+        local = [_tracked(s).local_path for s in slots]
+        files = [str(path.resolve()) for path in local if path is not None]
         try:
             state_store(self.crawler).open_slice(self.run_id, number, files)
         except Exception as error:  # without its files named, a killed run's slice could not be settled
@@ -199,13 +206,14 @@ class RunCommitter(FeedExporter):
         assert self.current is not None
         self.current.error = self.current.error or message
         for slot in self.current.slots:
-            slot.storage.mark_failed(error)
+            _tracked(slot).mark_failed(error)
 
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(min(1.0, self.checkpoint_seconds))
             current = self.current
-            if current is not None and current.emitted and time.monotonic() - current.started_at >= self.checkpoint_seconds:
+            if (current is not None and current.emitted
+                    and time.monotonic() - current.started_at >= self.checkpoint_seconds):
                 self._cut(self.spider)
 
     def _cut(self, spider: Spider) -> None:
@@ -235,7 +243,7 @@ class RunCommitter(FeedExporter):
         self.committing = asyncio.ensure_future(after_previous())
         return self.committing
 
-    async def close_spider(self, spider: Spider, reason: str = "finished") -> None:  # type: ignore[override]
+    async def close_spider(self, spider: Spider, reason: str = "finished") -> None:
         self.reason = reason
         if self.ticker is not None:
             self.ticker.cancel()
@@ -265,13 +273,15 @@ class RunCommitter(FeedExporter):
         if archive is not None:
             sealed, warc_error = await archive.seal(final=final)
             for path in sealed:  # hashed as written, or read back off the reactor thread
-                digest = archive.sha256.pop(path, None) or await asyncio.to_thread(sha256_of, path)
+                digest = archive.sha256.pop(path, None)
+                if digest is None:
+                    digest = await asyncio.to_thread(sha256_of, path)
                 self.unclaimed_warcs.append((path, digest))
             if warc_error and not cut.error:
                 cut.error = f"writing the WARC archive failed: {warc_error}"
         self.faults.reach(points.WARC_SEALED)
         if final and not cut.error and self.reason != "finished":
-            replaced = [s.storage.uri for s in cut.slots if s.itemcount and s.storage.replaces]
+            replaced = [_tracked(s).uri for s in cut.slots if s.itemcount and _tracked(s).replaces]
             if replaced:  # -O: yesterday's complete file is not replaced by an interrupted run's
                 cut.error = f"not replacing {', '.join(replaced)} after an interrupted run"
                 cut.refused = True
@@ -291,7 +301,7 @@ class RunCommitter(FeedExporter):
         if cut.error is not None:
             entries = []  # a slice that failed lists no records, even those one of its feeds stored
             for slot in cut.slots:
-                slot.storage.discard()
+                _tracked(slot).discard()
         self.faults.reach(points.RECORDS_STORED)
         if final and cut.error is None and archive is not None and self.crawler.settings.getbool("WACZ_ENABLED"):
             entries += await self._wacz(entries)
@@ -387,7 +397,7 @@ class RunCommitter(FeedExporter):
             return []
         for slot in slots:
             slot.finish_exporting()
-        entries = [slot.storage.entry("records" if _is_archive(slot) else "delivery", slot.itemcount, self.output_dir)
+        entries = [_tracked(slot).entry("records" if _is_archive(slot) else "delivery", slot.itemcount, self.output_dir)
                    for slot in slots]
         try:
             state_store(self.crawler).record_stored(self.run_id, cut.number, entries)
@@ -401,10 +411,10 @@ class RunCommitter(FeedExporter):
             except Exception as error:
                 uri = without_password(slot.uri)
                 logger.error("Could not store %s (%s records): %s", uri, slot.itemcount, error)
-                self.crawler.stats.inc_value(f"feedexport/failed_count/{type(slot.storage.inner).__name__}")
+                self.crawler.stats.inc_value(f"feedexport/failed_count/{type(_tracked(slot).inner).__name__}")
                 cut.error = f"storing {uri} failed: {error}"
                 return []
-            self.crawler.stats.inc_value(f"feedexport/success_count/{type(slot.storage.inner).__name__}")
+            self.crawler.stats.inc_value(f"feedexport/success_count/{type(_tracked(slot).inner).__name__}")
             await self.crawler.signals.send_catch_log_async(signals.feed_slot_closed, slot=slot)
         return entries
 
@@ -464,11 +474,12 @@ class RunCommitter(FeedExporter):
         spider = self.crawler.spider
         run_counts = verdict.counts(stats)
         quality = summarize(stats)
-        scope = {"channels": sorted(spider.channels) if getattr(spider, "channels", None) else None,
-                 "since": str(spider.since) if getattr(spider, "since", None) else None}
+        channels, since = getattr(spider, "channels", None), getattr(spider, "since", None)
+        scope_channels = sorted(channels) if channels else None
+        scope = {"channels": scope_channels, "since": str(since) if since else None}
         # Quality is compared with earlier complete, undrifted runs of this site over the same channels.
         site = getattr(spider, "site", None)
-        baseline = baselines.drift_baseline_of(self.output_dir, state_store(self.crawler), site, scope["channels"])
+        baseline = baselines.drift_baseline_of(self.output_dir, state_store(self.crawler), site, scope_channels)
         drift = detect_drift(quality, baseline)
         for finding in drift:
             logger.error("Template drift: %s", finding)

@@ -124,7 +124,7 @@ class TrackedStorage:
 
     def open(self, spider: Spider) -> IO[bytes]:
         self.file = TrackedFile(self.inner.open(spider))
-        return self.file  # type: ignore[return-value]
+        return self.file  # type: ignore[return-value]  # a file-like wrapper, not an IO subclass
 
     def mark_failed(self, error: BaseException) -> None:
         if self.file is not None and self.file.error is None:

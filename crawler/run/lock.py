@@ -50,4 +50,4 @@ def acquire(output_dir: Path, run_id: str) -> None:
 
 def holds(output_dir: str | Path | None) -> bool:
     """Whether this process holds the lock of ``output_dir``."""
-    return bool(output_dir) and Path(output_dir).resolve() in _HELD
+    return output_dir is not None and output_dir != "" and Path(output_dir).resolve() in _HELD

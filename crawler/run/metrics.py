@@ -96,7 +96,8 @@ def registry_for_run(site: str, run_id: str, exit_code: int, end: float, duratio
         return registry
     counts = manifest.get("counts") or {}
     buckets = (manifest.get("accounting") or {}).get("buckets") or {}
-    gauge("last_run_complete", "1 if the last run read every list page its scope needed.", int(bool(manifest.get("complete"))))
+    gauge("last_run_complete", "1 if the last run read every list page its scope needed.",
+          int(bool(manifest.get("complete"))))
     gauges("last_run_records", "Articles of the last run by status (unchanged: not emitted).", "status",
            {status: counts.get(status, 0) for status in RECORD_STATUSES})
     gauges("last_run_failures", "Failed attempts of the last run by accounting bucket.", "bucket",

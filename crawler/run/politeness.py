@@ -39,7 +39,7 @@ def relax_for_local_mirror(settings: BaseSettings, host: str, log: bool = True) 
     if not is_loopback(host) or settings.frozen:  # frozen: a crawler built whole already (tests, scripts)
         return []
     relaxed = [name for name, value in RELAXED.items()
-               if settings.getpriority(name) <= SETTINGS_PRIORITIES["project"] and settings.get(name) != value]
+               if (settings.getpriority(name) or 0) <= SETTINGS_PRIORITIES["project"] and settings.get(name) != value]
     for name in relaxed:
         settings.set(name, RELAXED[name], priority="project")
     if relaxed and log:

@@ -40,7 +40,7 @@ class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
     def __init__(self, crawl_host: str):
         self.crawl_host = crawl_host
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
         if not same_site(urlsplit(newurl).hostname or "", self.crawl_host):
             return None  # urllib then raises HTTPError: the page is not read
         return super().redirect_request(req, fp, code, msg, headers, newurl)
@@ -100,5 +100,6 @@ def channel_errors(wanted: Iterable[str] | None, base_url: str, crawl_host: str,
     missing = sorted(set(wanted) - known)
     if not missing:
         return []
-    return [f"channels: {', '.join(missing)} {'is not a channel' if len(missing) == 1 else 'are not channels'} of {base_url} "
+    verb = "is not a channel" if len(missing) == 1 else "are not channels"
+    return [f"channels: {', '.join(missing)} {verb} of {base_url} "
             f"(its home page and site maps link to {', '.join(sorted(known))})"]

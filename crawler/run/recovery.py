@@ -36,6 +36,7 @@ from scrapy.settings import BaseSettings
 
 from ..archive.wacz import WACZ_DIR
 from ..state import StateError, StateTooNew, captures
+from ..state.redis_store import RedisStateStore
 from ..state.sqlite import SqliteStateStore
 from ..state.stores import STATE_FILE, StateStore, open_store
 from . import jobdir, manifests
@@ -65,8 +66,9 @@ def prepare(settings: BaseSettings) -> None:
         for dead_run, slice_no, files in store.open_slices():
             _settle_slice(output_dir, store, dead_run, slice_no, files, listed, warcs)
         _finish_dead_runs(output_dir, run_id, listed, warcs)
-        if store.last_seq is not None:
-            _catch_up(output_dir, store, listed)
+        last_seq = store.last_seq
+        if last_seq is not None:
+            _catch_up(output_dir, store, listed, last_seq)
         captures.catch_up(output_dir, store, listed.refs)
     finally:
         store.close()
@@ -93,7 +95,7 @@ def _open_checked(settings: BaseSettings, output_dir: Path, run_id: str, listed:
         logger.warning("State store unusable (%s): moved aside, rebuilding it from the manifests", error)
         _move_aside(path, f"damaged-{run_id}")
         return _rebuild(output_dir, path, listed)
-    if settings.get("REDIS_URL"):  # the fleet's state, checked against this folder's manifests
+    if isinstance(store, RedisStateStore):  # the fleet's state, checked against this folder's manifests
         store.reconcile(output_dir, listed)
         return store
     assert isinstance(store, SqliteStateStore)
@@ -140,10 +142,11 @@ def _rebuild(output_dir: Path, path: Path, listed: manifests.Listing) -> SqliteS
     return SqliteStateStore(path)
 
 
-def _catch_up(output_dir: Path, store: StateStore, listed: manifests.Listing) -> None:
-    """Manifests newer than the store's last promoted one, whose staged rows are gone: replay them."""
+def _catch_up(output_dir: Path, store: StateStore, listed: manifests.Listing, last_seq: int) -> None:
+    """Manifests newer than the store's last promoted one (``last_seq``), whose staged rows are gone:
+    replay them."""
     for ref in listed.refs:
-        if ref.seq > store.last_seq:
+        if ref.seq > last_seq:
             logger.warning("Manifest %s was committed but not in the state store: folding its records in", ref.path)
             _fold(output_dir, store, ref.path, ref.read(), ref.seq)
 

@@ -6,13 +6,14 @@ that was 30-41 s. Nothing is lost by not waiting: an article not fetched is foun
 run (this run is incomplete, so the next one pages every list to its end), and a request abandoned
 here is counted in the bucket ``stopped`` (not a failure) and its article put on the state's
 pending list. So the first signal abandons every request that has not started its transfer (a
-transfer under way finishes, within DOWNLOAD_TIMEOUT), and the run commits what it has (``crawler.run.commit``, exit code 5). A second signal exits at once,
-without the commit: the next run settles the uncommitted slice as it settles a killed run's
-(``crawler.run.recovery``).
+transfer under way finishes, within DOWNLOAD_TIMEOUT), and the run commits what it has
+(``crawler.run.commit``, exit code 5). A second signal exits at once, without the commit: the next
+run settles the uncommitted slice as it settles a killed run's (``crawler.run.recovery``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -59,10 +60,8 @@ def stop_at_once(signum: int, log_file: str | None) -> None:
             "recovers this run's uncommitted slice (exit code 5)\n").encode()
     if sys.stderr.isatty():
         line = b"\x1b[?25h\n" + line  # the progress display hid the cursor
-    try:
+    with contextlib.suppress(OSError):
         os.write(2, line)
-    except OSError:
-        pass
     if log_file:
         try:
             fd = os.open(log_file, os.O_WRONLY | os.O_APPEND)

@@ -30,7 +30,8 @@ MAX_RECHECK_DAYS = 36_500
 # A host name (letters, digits, "-", "_", dots between labels) or an IPv4 address; IPv6 is checked apart.
 # The host becomes the records' and the state's ``site`` when no registered site is named, and the
 # site names files (METRICS_FILE's %(site)s): nothing else may pass.
-HOST_NAME_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$")
+HOST_NAME_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+                          r"(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$")
 CHANNEL_SLUG_RE = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 DAYS_RE = re.compile(r"^[0-9]+$")
 

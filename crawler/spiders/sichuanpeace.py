@@ -25,10 +25,10 @@ from ..extract.article_page import read_article_page
 from ..extract.listing import ListedArticle, Listing, parse_listing
 from ..extract.sitemaps import Discovered, parse_feed, parse_sitemap, sitemaps_in_robots
 from ..extract.urls import URL_SHAPE_OTHER, ArticleRef, article_ref, list_page, other_page_ref, page_ref, same_site
-from ..rules.discovery import SITEMAP_MAX_DEPTH, WELL_KNOWN_SITEMAPS
 from ..fleet import ROLE_WORKER, fleet_name, start_round
 from ..items import ArticleItem, utc_now
 from ..quality import record_quality
+from ..rules.discovery import SITEMAP_MAX_DEPTH, WELL_KNOWN_SITEMAPS
 from ..run.politeness import relax_for_local_mirror
 from ..state import ArticleState
 from ..state.history import History, PagingStop, Seen
@@ -48,7 +48,6 @@ from .arguments import (  # noqa: F401 (the parsers stay importable from here)
 from .paging import EmptyRun
 from .recent import RecentKeys
 from .routes import ABSENT_STATUSES, RECHECK_CARRIED_META, RequestKind, build_request
-
 
 # What crawler.extract.article says of a page that tells the reader the article is not there.
 SOFT_404 = "soft 404"
@@ -226,7 +225,8 @@ class SichuanpeaceSpider(scrapy.Spider):
         return True
 
     def parse_sitemap(self, response: Response, depth: int = 0) -> Iterator[scrapy.Request]:
-        """A sitemap or sitemap index (robots.txt ``Sitemap:``, ``/sitemap.xml``): its pages, routed like listed ones."""
+        """A sitemap or sitemap index (robots.txt ``Sitemap:``, ``/sitemap.xml``): its pages, routed like
+        listed ones."""
         if self._absent(response, "sitemap"):
             return
         found = parse_sitemap(response.body, response.url, self.crawl_host, self.base_url)
@@ -436,7 +436,7 @@ class SichuanpeaceSpider(scrapy.Spider):
             self.logger.info("Not an HTML page, links not read: %s", response.url)
             return
         listing = parse_listing(response.body, response.url, self.crawl_host, self.base_url,
-                                response.headers.get("Content-Type", b"").decode("latin-1"))
+                                (response.headers.get("Content-Type") or b"").decode("latin-1"))
         here = list_page(response.url)
         list_channel = here[0] if here else None
         list_channel_name = listing.channel_name or channel_name
@@ -483,7 +483,8 @@ class SichuanpeaceSpider(scrapy.Spider):
             carried = {key: response.meta[key] for key in RECHECK_CARRIED_META if key in response.meta}
             yield build_request(self, RequestKind.RECHECK_REDIRECT, answer.target,
                                 cb_kwargs={"list_channel": list_channel, "list_channel_name": list_channel_name},
-                                meta={**carried, "redirect_urls": list(answer.hops), "redirect_times": len(answer.hops)})
+                                meta={**carried, "redirect_urls": list(answer.hops),
+                                      "redirect_times": len(answer.hops)})
         elif answer.verdict is Verdict.GONE:
             self.logger.info("Known article is gone (%s%s): %s", response.status,
                              f" to {answer.target}" if answer.target else "", response.url)
@@ -511,7 +512,7 @@ class SichuanpeaceSpider(scrapy.Spider):
         if response.meta.get("recheck") and response.status != 200:
             yield from self._recheck_answer(response, list_channel, list_channel_name)
             return
-        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+        content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
         try:  # whatever the Content-Type: load_page recognises PDFs, images and office files
             read = read_article_page(response.body, response.url, content_type, self.base_url, self.crawl_host)
         except Exception:  # a page that breaks extraction must not cost the other pages
@@ -559,7 +560,8 @@ class SichuanpeaceSpider(scrapy.Spider):
         else:
             record_quality(self.crawler.stats, raw)
             if raw.quality_flags:
-                self.logger.warning("Article extracted with doubts (%s): %s", ", ".join(raw.quality_flags), response.url)
+                self.logger.warning("Article extracted with doubts (%s): %s", ", ".join(raw.quality_flags),
+                                    response.url)
             item = ArticleItem.from_raw(raw, self.site, list_channel, list_channel_name)
             item.warc = response.meta.get("warc")
             item.asked_url = (response.meta.get("redirect_urls") or [None])[0]

@@ -19,12 +19,10 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from . import ArticleState
-
 from ..extract.listing import ListedArticle, Listing
 from ..extract.urls import URL_SHAPE_OTHER, ArticleRef, earlier_other_id, page_ref, same_page
 from ..run.manifests import may_stop_early
-
+from . import ArticleState
 
 # The site's dates are Beijing time (as the spider's): the recent window is counted in them.
 BEIJING = timezone(timedelta(hours=8))

@@ -16,8 +16,10 @@ import socket
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
+from typing import cast
 
 import redis
+from redis.typing import EncodableT, FieldT
 
 from ..run import manifests
 from . import ArticleState, IndexedCapture, StateError
@@ -72,9 +74,9 @@ class RedisStateStore:
         if not states:
             return
         ids = [state.id for state in states]
-        old = self.redis.hmget(self._articles(site), ids)
-        touched = self.redis.hmget(self._checked(site), ids)
-        for state, before, when in zip(states, old, touched):
+        old = self._hmget(self._articles(site), ids)
+        touched = self._hmget(self._checked(site), ids)
+        for state, before, when in zip(states, old, touched, strict=True):
             if before:
                 known = ArticleState(**json.loads(before))
                 pipe.zrem(self._by_published(site), self._published_member(known))
@@ -82,12 +84,17 @@ class RedisStateStore:
             pipe.zadd(self._by_published(site), {self._published_member(state): 0})
             pipe.zadd(self._by_recheck(site), {self._recheck_member(state, when): 0})
 
+    def _hmget(self, key: str, fields: list[str]) -> list[str | None]:
+        """HMGET, as text: the client decodes every reply (``decode_responses=True``), which
+        redis-py's types do not follow (they say bytes or str)."""
+        return cast("list[str | None]", self.redis.hmget(key, fields))
+
     def _ensure_indexes(self, site: str) -> None:
         """The recheck orders of a site's rows written before they existed: built once, by one scan."""
         marker = f"{self.prefix}:indexed:{site}"
         if self.redis.exists(marker):
             return
-        touched = self.redis.hgetall(self._checked(site))
+        touched = cast("dict[str, str]", self.redis.hgetall(self._checked(site)))  # decoded: see _hmget
         with self.redis.pipeline(transaction=False) as pipe:
             for _, value in self.redis.hscan_iter(self._articles(site)):
                 state = ArticleState(**json.loads(value))
@@ -186,7 +193,7 @@ class RedisStateStore:
         with self.redis.pipeline(transaction=False) as pipe:
             for article_id in wanted:
                 pipe.hexists(self._articles(site), article_id)
-            return {article_id for article_id, there in zip(wanted, pipe.execute()) if there}
+            return {article_id for article_id, there in zip(wanted, pipe.execute(), strict=True) if there}
 
     # --- the capture index (``crawler.state.captures``): this OUTPUT_DIR's WARC files ----------
 
@@ -210,7 +217,7 @@ class RedisStateStore:
         """A lookup for another thread: redis-py's client is safe to share."""
         return self.capture
 
-    def _newer(self, captures: Iterable[IndexedCapture], key: str) -> dict[str, str]:
+    def _newer(self, captures: Iterable[IndexedCapture], key: str) -> dict[FieldT, EncodableT]:
         """Of ``captures``, those later in commit order than what ``key`` holds for their URL."""
         best: dict[str, IndexedCapture] = {}
         for capture in captures:
@@ -219,10 +226,11 @@ class RedisStateStore:
                 best[capture.url] = capture
         if not best:
             return {}
-        held = dict(zip(best, self.redis.hmget(key, list(best))))
-        newer = {}
+        held = dict(zip(best, self._hmget(key, list(best)), strict=True))
+        newer: dict[FieldT, EncodableT] = {}
         for url, capture in best.items():
-            old = IndexedCapture(*json.loads(held[url])) if held[url] else None
+            row = held[url]
+            old = IndexedCapture(*json.loads(row)) if row else None
             if old is None or (capture.seq, capture.rank, capture.offset) > (old.seq, old.rank, old.offset):
                 newer[url] = json.dumps(capture.row())
         return newer
@@ -263,9 +271,9 @@ class RedisStateStore:
                 yield ArticleState(**json.loads(value))
             return
         self._ensure_indexes(site)
-        members = self.redis.zrangebylex(self._by_published(site), f"[{published_since}", "+")
+        members = cast("list[str]", self.redis.zrangebylex(self._by_published(site), f"[{published_since}", "+"))
         for start in range(0, len(members), RECHECK_BATCH):
-            for member, state, _ in self._rows(site, members[start:start + RECHECK_BATCH], self._by_published(site)):
+            for _, state, _ in self._rows(site, members[start:start + RECHECK_BATCH], self._by_published(site)):
                 if (state.published_at or "") >= published_since:
                     yield state
 
@@ -276,7 +284,8 @@ class RedisStateStore:
         found: list[ArticleState] = []
         offset = 0
         while len(found) < limit:
-            members = self.redis.zrangebylex(self._by_recheck(site), "-", "+", start=offset, num=RECHECK_BATCH)
+            members = cast("list[str]", self.redis.zrangebylex(self._by_recheck(site), "-", "+", start=offset,
+                                                               num=RECHECK_BATCH))
             if not members:
                 break
             offset += len(members)
@@ -292,10 +301,10 @@ class RedisStateStore:
         """(member, row, touched) for the members of an index that still match their row; the others
         (the row is gone, or says otherwise) are dropped from ``key``."""
         ids = [member.rpartition(SEP)[2] for member in members]
-        rows = self.redis.hmget(self._articles(site), ids) if ids else []
-        touched = self.redis.hmget(self._checked(site), ids) if ids else []
+        rows = self._hmget(self._articles(site), ids) if ids else []
+        touched = self._hmget(self._checked(site), ids) if ids else []
         stale = []
-        for member, value, when in zip(members, rows, touched):
+        for member, value, when in zip(members, rows, touched, strict=True):
             state = ArticleState(**json.loads(value)) if value else None
             current = None if state is None else (self._published_member(state) if key == self._by_published(site)
                                                   else self._recheck_member(state, when))
@@ -310,8 +319,8 @@ class RedisStateStore:
         """A recheck answered 304: written at once (only the recheck order depends on it), beside the
         article's row rather than into it, so it never races a promotion of that row."""
         if not self.readonly:
-            value, touched = self.redis.hget(self._articles(site), article_id), self.redis.hget(self._checked(site),
-                                                                                                 article_id)
+            value = self.redis.hget(self._articles(site), article_id)
+            touched = cast("str | None", self.redis.hget(self._checked(site), article_id))  # decoded: see _hmget
             with self.redis.pipeline(transaction=True) as pipe:
                 if value:  # its place in the recheck order moves with it
                     state = ArticleState(**json.loads(value))
@@ -360,7 +369,7 @@ class RedisStateStore:
     def open_slices(self) -> list[tuple[str, int, list[str]]]:
         """This OUTPUT_DIR's slices neither promoted nor discarded (others' may still be running)."""
         found = []
-        for key, value in self.redis.hgetall(self._slices).items():
+        for key, value in cast("dict[str, str]", self.redis.hgetall(self._slices)).items():  # decoded: see _hmget
             info = json.loads(value)
             if info["owner"] == self.owner:
                 run_id, _, slice_no = key.rpartition(":")

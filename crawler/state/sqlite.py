@@ -8,6 +8,7 @@ next run, so an early stop at known list pages never strands them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -203,10 +204,8 @@ class SqliteStateStore:
 
     def close(self) -> None:
         if not self.readonly:
-            try:
+            with contextlib.suppress(sqlite3.Error):  # not closed cleanly, then: the next run checks the whole file
                 self._set("closed", "1")
-            except sqlite3.Error:
-                pass  # not closed cleanly, then: the next run checks the whole file
         self.db.close()
 
     def check(self) -> None:
@@ -292,7 +291,8 @@ class SqliteStateStore:
                 yield capture.row()
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
-            self.db.executemany(f"INSERT INTO captures ({_CAPTURE_COLS}) VALUES ({', '.join('?' * len(CAPTURE_COLUMNS))}) "
+            placeholders = ", ".join("?" * len(CAPTURE_COLUMNS))
+            self.db.executemany(f"INSERT INTO captures ({_CAPTURE_COLS}) VALUES ({placeholders}) "
                                 + _NEWER.format(key="url", table="captures"), rows())
             if seq is not None:
                 self._set("captures_seq", str(seq))
@@ -348,8 +348,8 @@ class SqliteStateStore:
         """Up to ``limit`` known articles outside the recent window (published before
         ``published_before``, or when unknown), least recently checked first (never checked first)."""
         outside = "(published_at IS NULL OR published_at < ?)"
-        never = (f"SELECT {_COLS} FROM articles INDEXED BY articles_recheck_order WHERE site=? AND last_checked IS NULL "
-                 f"AND {outside} ORDER BY last_checked, published_at, id LIMIT ?")
+        never = (f"SELECT {_COLS} FROM articles INDEXED BY articles_recheck_order "
+                 f"WHERE site=? AND last_checked IS NULL AND {outside} ORDER BY last_checked, published_at, id LIMIT ?")
         found = [ArticleState(*row) for row in self.db.execute(never, (site, published_before, limit))]
         if len(found) < limit:  # then least recently checked, in the index's order
             checked = (f"SELECT {_COLS} FROM articles INDEXED BY articles_recheck_order WHERE site=? AND last_checked "
