@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from scrapy.settings import Settings
 from scrapy.settings import default_settings as scrapy_defaults
 from scrapy.utils.test import get_crawler
 
 import crawler
 import crawler.settings as project_settings
 from crawler.defaults import NOT_DEFAULTED, OWN_DEFAULTS, own_settings
+from crawler.run.settings_check import setting_errors
 from crawler.spiders.sichuanpeace import SichuanpeaceSpider
 
 BASE = "http://127.0.0.1:8000/"
@@ -65,6 +67,11 @@ def test_a_setting_given_for_the_crawl_wins_over_the_default():
     assert _spider({"RECHECK_BUDGET": 0}).recheck_budget == 0
 
 
+def test_a_bad_report_bound_is_refused_before_the_run():
+    errors = setting_errors(Settings({**_project(), "ACCOUNTING_LIST_MAX": "many"}))
+    assert errors == ["ACCOUNTING_LIST_MAX must be a number, got 'many'"]
+
+
 def test_every_own_setting_is_defaulted_but_the_output_folder():
     assert set(own_settings()) - set(OWN_DEFAULTS) == NOT_DEFAULTED == {"OUTPUT_DIR"}
     # Settings the code reads that used to have no line in crawler/settings.py.
@@ -105,7 +112,8 @@ class SettingRead:
     line: int
 
     def __str__(self) -> str:
-        return f"crawler/{self.path}:{self.line} {self.owner}.{self.function}: settings.{self.method}({self.name!r})"
+        default = ", <default>" if self.has_default else ""
+        return f"crawler/{self.path}:{self.line} {self.owner}.{self.function}: settings.{self.method}({self.name!r}{default})"
 
 
 def _is_settings(node: ast.expr) -> bool:
