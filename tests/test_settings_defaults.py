@@ -5,6 +5,7 @@ with no default argument, once, where the component is made (an AST scan keeps i
 from __future__ import annotations
 
 import ast
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,3 +186,35 @@ READ_TWICE = {
     ("run/commit.py", "RunCommitter", "OUTPUT_DIR"): "from_crawler decides from the OUTPUT_DIR lock whether to be "
         "Scrapy's own exporter, before Scrapy's FeedExporter.from_crawler makes it with the crawler alone",
 }
+
+
+# --- What users were told: the defaults README and docs give in their option tables -----------------
+
+ROOT = CRAWLER.parent
+DEFAULT_TEXT = re.compile(r"default ([^);]*)")
+OPTION = re.compile(r"-[as] \"?(\w+)=")
+
+
+def _documented_defaults() -> list[tuple[str, str, float]]:
+    """(where, setting, default) for each option table row that gives as many numeric defaults as
+    it names options (in the same order: "(default 1000, 60) | -s CHECKPOINT_RECORDS=… -s CHECKPOINT_SECONDS=…")."""
+    found = []
+    for page in (ROOT / "README.md", ROOT / "docs" / "operations.md"):
+        for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.startswith("|") or line.count("|") < 3:
+                continue
+            what, how = line.split("|")[1:3]
+            values = [float(v) for text in DEFAULT_TEXT.findall(what) for v in re.findall(r"\b\d+(?:\.\d+)?\b", text)]
+            names = list(dict.fromkeys(OPTION.findall(how)))
+            if values and len(values) == len(names):
+                found += [(f"{page.name}:{number}", name, value) for name, value in zip(names, values)
+                          if name.isupper()]  # -a arguments have their defaults in crawler/spiders/arguments.py
+    return found
+
+
+def test_the_docs_give_the_defaults_settings_py_gives():
+    documented = _documented_defaults()
+    assert {name for _, name, _ in documented} >= {"RECHECK_BUDGET", "CHECKPOINT_RECORDS", "CHECKPOINT_SECONDS",
+                                                   "LIST_PAGES_MAX", "LIST_EMPTY_PAGES_MAX"}
+    assert [(where, name, value, getattr(project_settings, name)) for where, name, value in documented
+            if value != float(getattr(project_settings, name))] == []
