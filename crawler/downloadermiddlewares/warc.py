@@ -55,6 +55,7 @@ from ..archive.warc import (IDENTICAL_PAYLOAD_DIGEST, SERVER_NOT_MODIFIED, Captu
                             warcinfo_fields, write_index_atomically)
 from ..run.files import fsync_dir
 from ..run.lock import holds
+from ..run.manifests import WARC_DIR
 from ..state.stores import state_store
 from ..versions import package_version
 
@@ -147,7 +148,7 @@ class WarcArchiveMiddleware:
         output_dir = settings.get("OUTPUT_DIR")
         if not settings.getbool("WARC_ENABLED") or not holds(output_dir):
             raise NotConfigured
-        directory = Path(output_dir) / "warc"
+        directory = Path(output_dir) / WARC_DIR
         gzip_level = settings.getint("WARC_GZIP_LEVEL")  # 0-9: checked with the run's settings
         # The commit finds it (crawler.get_downloader_middleware), seals it and lists its files.
         return cls(crawler, directory, settings.get("RUN_ID"), settings.getint("WARC_MAX_SIZE"), gzip_level)

@@ -44,7 +44,7 @@ from .ids import RUN_ID_RE
 
 logger = logging.getLogger(__name__)
 
-WARC_DIR = "warc"
+WARC_DIR = manifests.WARC_DIR
 
 
 def prepare(settings: BaseSettings) -> None:
