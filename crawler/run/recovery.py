@@ -36,6 +36,7 @@ from scrapy.settings import BaseSettings
 
 from ..archive.wacz import WACZ_DIR
 from ..state import StateError, StateTooNew, captures
+from ..state.redis_store import RedisStateStore
 from ..state.sqlite import SqliteStateStore
 from ..state.stores import STATE_FILE, StateStore, open_store
 from . import jobdir, manifests
@@ -93,7 +94,7 @@ def _open_checked(output_dir: Path, redis_url: str, run_id: str, listed: manifes
         logger.warning("State store unusable (%s): moved aside, rebuilding it from the manifests", error)
         _move_aside(path, f"damaged-{run_id}")
         return _rebuild(output_dir, path, listed)
-    if redis_url:  # the fleet's state, checked against this folder's manifests
+    if isinstance(store, RedisStateStore):  # the fleet's state, checked against this folder's manifests
         store.reconcile(output_dir, listed)
         return store
     assert isinstance(store, SqliteStateStore)
