@@ -51,7 +51,8 @@ def test_a_spider_without_the_project_settings_rechecks_the_documented_250():
 @pytest.mark.parametrize("name", sorted(SPIDER_ATTRIBUTES))
 def test_the_spider_sees_the_same_value_with_or_without_the_project_settings(name):
     attribute = SPIDER_ATTRIBUTES[name]
-    assert getattr(_spider(None), attribute) == getattr(_spider(_project()), attribute) == getattr(project_settings, name)
+    without, with_project = getattr(_spider(None), attribute), getattr(_spider(_project()), attribute)
+    assert without == with_project == getattr(project_settings, name)
 
 
 @pytest.mark.parametrize("name", sorted(OWN_DEFAULTS))
@@ -114,7 +115,8 @@ class SettingRead:
 
     def __str__(self) -> str:
         default = ", <default>" if self.has_default else ""
-        return f"crawler/{self.path}:{self.line} {self.owner}.{self.function}: settings.{self.method}({self.name!r}{default})"
+        where = f"crawler/{self.path}:{self.line} {self.owner}.{self.function}"
+        return f"{where}: settings.{self.method}({self.name!r}{default})"
 
 
 def _is_settings(node: ast.expr) -> bool:
@@ -207,7 +209,7 @@ def _documented_defaults() -> list[tuple[str, str, float]]:
             values = [float(v) for text in DEFAULT_TEXT.findall(what) for v in re.findall(r"\b\d+(?:\.\d+)?\b", text)]
             names = list(dict.fromkeys(OPTION.findall(how)))
             if values and len(values) == len(names):
-                found += [(f"{page.name}:{number}", name, value) for name, value in zip(names, values)
+                found += [(f"{page.name}:{number}", name, value) for name, value in zip(names, values, strict=True)
                           if name.isupper()]  # -a arguments have their defaults in crawler/spiders/arguments.py
     return found
 
