@@ -92,8 +92,6 @@ STATS_LIST_PAGES_FAILED = "discovery/list_pages_failed"
 # Article URLs whose (site, id) is held for another canonical URL: never emitted, never a revision
 # (the final manifest's ``counts.id_conflicts``).
 STATS_ID_CONFLICT = "state/id_conflict"
-# How many broken links / missing articles the run keeps listed (AccountingExtension); the rest are counted.
-LIST_MAX = 1000
 GONE_STATUSES = (404, 410)
 
 # Request meta: the page that linked the request (set by the spider, else taken from the Referer

@@ -10,6 +10,8 @@ NEWSPIDER_MODULE = "crawler.spiders"
 
 # Where a run writes everything (records, later archives and reports); -s OUTPUT_DIR=path moves it.
 OUTPUT_DIR = str(Path(__file__).resolve().parent.parent / "output")
+# Fleet mode is off: -s REDIS_URL=redis://host:6379/0 makes the run one of a fleet's (docs/fleet.md).
+REDIS_URL = ""
 
 # An honest User-Agent with a contact, as a government site may want to reach the operator.
 USER_AGENT = "sichuanpeace-archive/0.2 (+https://github.com/sichuanpeace-archive/crawler; research archive crawler)"
@@ -132,6 +134,9 @@ FEED_EXPORT_ENCODING = "utf-8"
 FEED_EXPORT_FIELDS = list(RECORD_FIELDS)
 # No empty file when a run finds nothing.
 FEED_STORE_EMPTY = False
+# How many broken links and missing articles the run's report lists (the rest are only counted):
+# a site gone wrong fills no report with 40,000 lines.
+ACCOUNTING_LIST_MAX = 1000
 
 # Each run's log is OUTPUT_DIR/logs/<run id>.log; a run deletes at its start the logs of the runs
 # before the newest 180 (its own included, never deleted; 0 keeps all): 30 days at README's cron

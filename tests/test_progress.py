@@ -217,10 +217,10 @@ def test_operator_contact_addon_keeps_a_user_agent_given_by_the_operator():
 def test_contact_missing_only_for_the_live_site():
     assert is_live_host("www.sichuanpeace.gov.cn") and is_live_host("www.chengdupeace.gov.cn")
     assert not is_live_host("127.0.0.1") and not is_live_host("mirror.example.org")
-    assert contact_missing(Settings({"CONTACT": ""}), "www.sichuanpeace.gov.cn")
-    assert contact_missing(Settings({"CONTACT": "  "}), "www.sichuanpeace.gov.cn")
-    assert not contact_missing(Settings({"CONTACT": "ops@example.org"}), "www.sichuanpeace.gov.cn")
-    assert not contact_missing(Settings({"CONTACT": ""}), "127.0.0.1")
+    assert contact_missing("", "www.sichuanpeace.gov.cn")
+    assert contact_missing("  ", "www.sichuanpeace.gov.cn")
+    assert not contact_missing("ops@example.org", "www.sichuanpeace.gov.cn")
+    assert not contact_missing("", "127.0.0.1")
 
 
 # (spider arguments, warnings): no base_url is the live site; a mirror on 127.0.0.1 needs no contact.

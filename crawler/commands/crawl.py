@@ -63,6 +63,9 @@ class Command(ScrapyCrawlCommand):
     started = 0.0  # time.time() when the run's options were read: its metrics' duration
     stderr_handler: console.ConsoleHandler | None = None  # None with --nolog
     crawler: Crawler | None = None
+    # The run's folder and id, read once its options are checked (RUN_ID made here unless given).
+    output_dir = Path()
+    run_id = ""
 
     def long_desc(self) -> str:
         return (f"{super().long_desc()}. The spider's arguments (-a NAME=VALUE), the settings that matter with "
@@ -81,11 +84,12 @@ class Command(ScrapyCrawlCommand):
             _refuse("not starting: " + "; ".join(errors))
         if not self.settings.get("RUN_ID"):
             self.settings.set("RUN_ID", new_run_id(), priority="cmdline")
-        output_dir = Path(self.settings.get("OUTPUT_DIR"))
+        self.run_id = self.settings.get("RUN_ID")
+        self.output_dir = output_dir = Path(self.settings.get("OUTPUT_DIR"))
         try:
-            lock.acquire(output_dir, self.settings.get("RUN_ID"))
+            lock.acquire(output_dir, self.run_id)
             if not self.settings.get("LOG_FILE"):
-                log_file = logs.log_path(output_dir, self.settings.get("RUN_ID"))
+                log_file = logs.log_path(output_dir, self.run_id)
                 log_file.parent.mkdir(parents=True, exist_ok=True)
                 self.settings.set("LOG_FILE", str(log_file), priority="cmdline")
         except lock.Locked as locked:
@@ -138,8 +142,7 @@ class Command(ScrapyCrawlCommand):
     def _crawl(self, name: str, opts: argparse.Namespace) -> None:
         assert self.settings is not None and self.crawler_process is not None
         # Under the lock, with the run's log open: the old runs' logs beyond the retention go.
-        logs.prune(Path(self.settings.get("OUTPUT_DIR")), self.settings.get("RUN_ID"),
-                   self.settings.getint("LOG_RETENTION_RUNS"))
+        logs.prune(self.output_dir, self.run_id, self.settings.getint("LOG_RETENTION_RUNS"))
         try:
             recovery.prepare(self.settings)
         except (StateError, manifests.DamagedManifest) as error:
@@ -163,9 +166,9 @@ class Command(ScrapyCrawlCommand):
             return
         end = time.time()
         written = metrics.write_run_metrics(
-            self.settings.get("METRICS_FILE"), Path(self.settings.get("OUTPUT_DIR")),
+            self.settings.get("METRICS_FILE"), self.output_dir,
             SpiderArguments.parse(spider_arguments).site,  # checked before the lock was taken
-            self.settings.get("RUN_ID"), self.exitcode, end, end - self.started)
+            self.run_id, self.exitcode, end, end - self.started)
         if written is not None:
             logger.info("Metrics written to %s", written)
 

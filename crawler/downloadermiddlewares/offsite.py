@@ -145,7 +145,7 @@ class CrawlHostOffsiteMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlHostOffsiteMiddleware:
-        return cls(crawler, crawler.settings.getbool("REQUISITES_OFFSITE", True))
+        return cls(crawler, crawler.settings.getbool("REQUISITES_OFFSITE"))
 
     def process_request(self, request: Request) -> None:
         spider = self.crawler.spider

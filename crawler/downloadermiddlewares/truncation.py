@@ -124,8 +124,8 @@ class TruncationMiddleware:
         settings = crawler.settings
         self.max_size = settings.getint("DOWNLOAD_MAXSIZE")
         self.retry_enabled = settings.getbool("RETRY_ENABLED")
-        self.backoff_base = settings.getfloat("RETRY_BACKOFF_BASE", 5.0)
-        self.backoff_cap = settings.getfloat("RETRY_BACKOFF_MAX", 300.0)
+        self.backoff_base = settings.getfloat("RETRY_BACKOFF_BASE")
+        self.backoff_cap = settings.getfloat("RETRY_BACKOFF_MAX")
         if not settings.getbool("DOWNLOAD_FAIL_ON_DATALOSS"):
             logger.info("DOWNLOAD_FAIL_ON_DATALOSS is off: bodies shorter than their Content-Length "
                         "are failed here instead (bucket truncated)")

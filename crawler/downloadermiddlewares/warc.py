@@ -65,6 +65,7 @@ from ..archive.warc import (
 )
 from ..run.files import fsync_dir
 from ..run.lock import holds
+from ..run.manifests import WARC_DIR
 from ..state.stores import state_store
 from ..versions import package_version
 
@@ -119,11 +120,17 @@ def _version(package: str) -> str:
 class WarcArchiveMiddleware:
     """Write request + response records for every response; annotate the request with the location."""
 
-    def __init__(self, crawler: Crawler, directory: Path, prefix: str, max_size: int, gzip_level: int):
+    def __init__(self, crawler: Crawler, directory: Path, run_id: str, max_size: int, gzip_level: int):
         self.crawler = crawler
+        settings = crawler.settings
+        # What each file's warcinfo record says of the crawl (read here, once; written per file).
+        self.operator = settings.get("WARC_OPERATOR") or ""
+        self.run_id = run_id
+        self.robots = "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore"
+        self.user_agent = settings.get("USER_AGENT") or ""
         self.directory = directory
         self.output_dir = directory.parent
-        self.prefix = prefix
+        self.prefix = f"{crawler.spidercls.name}-{run_id}"
         self.max_size = max_size
         self.gzip_level = gzip_level
         # The attributes below belong to the writer thread, once the crawl has started.
@@ -148,13 +155,13 @@ class WarcArchiveMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcArchiveMiddleware:
         settings = crawler.settings
-        if not settings.getbool("WARC_ENABLED") or not holds(settings.get("OUTPUT_DIR")):
+        output_dir = settings.get("OUTPUT_DIR")
+        if not settings.getbool("WARC_ENABLED") or not holds(output_dir):
             raise NotConfigured
-        directory = Path(settings.get("OUTPUT_DIR")) / "warc"
-        prefix = f"{crawler.spidercls.name}-{settings.get('RUN_ID')}"
+        directory = Path(output_dir) / WARC_DIR
         gzip_level = settings.getint("WARC_GZIP_LEVEL")  # 0-9: checked with the run's settings
         # The commit finds it (crawler.get_downloader_middleware), seals it and lists its files.
-        return cls(crawler, directory, prefix, settings.getint("WARC_MAX_SIZE"), gzip_level)
+        return cls(crawler, directory, settings.get("RUN_ID"), settings.getint("WARC_MAX_SIZE"), gzip_level)
 
     def _open_next(self) -> None:
         self._close_current()
@@ -171,14 +178,12 @@ class WarcArchiveMiddleware:
         self._write(warcinfo, 0)
 
     def _warcinfo(self) -> dict[str, str]:
-        settings = self.crawler.settings
         site = getattr(self.crawler.spider, "site", None) or self.crawler.spidercls.name
         return warcinfo_fields(
             software=f"sichuanpeace-crawler/{_version('sichuanpeace-crawler')} (Scrapy/{_version('scrapy')}; "
                      f"warcio/{_version('warcio')})",
-            operator=settings.get("WARC_OPERATOR") or "", is_part_of=f"{site}/{settings.get('RUN_ID')}",
-            robots="obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
-            user_agent=settings.get("USER_AGENT") or "")
+            operator=self.operator, is_part_of=f"{site}/{self.run_id}", robots=self.robots,
+            user_agent=self.user_agent)
 
     def _open_index(self) -> None:
         """On the reactor thread, as the middleware is made: the capture index's lookup for the

@@ -14,7 +14,6 @@ from twisted.python.failure import Failure
 from ..accounting import (
     DUPLICATE,
     FAILURE_BUCKETS,
-    LIST_MAX,
     META_BUCKET,
     META_ESCAPED,
     PARSE_FAILURE,
@@ -31,7 +30,7 @@ class AccountingExtension:
     """Buckets the attempts whose fate is decided by the pipelines, the scheduler or a raising
     callback; keeps the run's broken links and missing articles (for the run's manifest)."""
 
-    def __init__(self, crawler: Crawler, list_max: int = LIST_MAX):
+    def __init__(self, crawler: Crawler, list_max: int):
         self.crawler = crawler
         self.list_max = list_max
         # {"url", "status", "linked_from"}: the first ``list_max`` of each; the rest only counted.
@@ -47,7 +46,7 @@ class AccountingExtension:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> AccountingExtension:
         # The run report and the spider's errbacks find it with crawler.get_extension.
-        return cls(crawler, crawler.settings.getint("ACCOUNTING_LIST_MAX", LIST_MAX))
+        return cls(crawler, crawler.settings.getint("ACCOUNTING_LIST_MAX"))
 
     def broken_link(self, url: str, status: int | None, linked_from: str | None) -> None:
         if len(self.broken_links) < self.list_max:

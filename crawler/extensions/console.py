@@ -114,9 +114,9 @@ class ConsoleHandler(logging.StreamHandler):
 
 def console_level(settings: Any) -> int | None:
     """The level stderr shows for these settings (LOG_LEVEL, never below WARNING), or None for --nolog."""
-    if not settings.getbool("LOG_ENABLED", True):
+    if not settings.getbool("LOG_ENABLED"):
         return None
-    level = settings.get("LOG_LEVEL", "DEBUG")
+    level = settings.get("LOG_LEVEL")
     if not isinstance(level, int):
         level = logging.getLevelName(str(level).upper())
     return max(level if isinstance(level, int) else logging.DEBUG, LOWEST_LEVEL)

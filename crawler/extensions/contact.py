@@ -15,7 +15,7 @@ import logging
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
-from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings, Settings
+from scrapy.settings import SETTINGS_PRIORITIES, Settings
 
 from ..rules.sites import find_site
 from ..run.lock import holds
@@ -39,9 +39,9 @@ def is_live_host(host: str) -> bool:
     return True
 
 
-def contact_missing(settings: BaseSettings, crawl_host: str) -> bool:
-    """Whether this crawl should warn: the live site, and no CONTACT."""
-    return is_live_host(crawl_host) and not str(settings.get("CONTACT") or "").strip()
+def contact_missing(contact: str | None, crawl_host: str) -> bool:
+    """Whether this crawl should warn: the live site, and no CONTACT (``contact``)."""
+    return is_live_host(crawl_host) and not str(contact or "").strip()
 
 
 class OperatorContact:
@@ -57,19 +57,19 @@ class OperatorContact:
 class ContactWarning:
     """Extension: one warning when ``scrapy crawl`` reads the live site without a CONTACT."""
 
-    def __init__(self, settings: BaseSettings):
-        self.settings = settings
+    def __init__(self, contact: str | None):
+        self.contact = contact  # CONTACT
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ContactWarning:
         if not holds(crawler.settings.get("OUTPUT_DIR")):
             raise NotConfigured  # scrapy shell, parse, check: a look at a page, not a run
-        extension = cls(crawler.settings)
+        extension = cls(crawler.settings.get("CONTACT"))
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         return extension
 
     def spider_opened(self, spider: Spider) -> None:
         host = getattr(spider, "crawl_host", "")
-        if contact_missing(self.settings, host):
+        if contact_missing(self.contact, host):
             logger.warning("Crawling %s without a contact: set -s CONTACT=<your e-mail or URL> so that the "
                            "site can reach whoever runs this crawler (it goes into the User-Agent)", host)

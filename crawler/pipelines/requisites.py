@@ -93,9 +93,9 @@ class RequisitesPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RequisitesPipeline:
         settings = crawler.settings
-        if not settings.getbool("REQUISITES_ENABLED", True) or not settings.getbool("WARC_ENABLED"):
+        if not settings.getbool("REQUISITES_ENABLED") or not settings.getbool("WARC_ENABLED"):
             raise NotConfigured
-        return cls(crawler, settings.getint("REQUISITES_MAX_SIZE"), settings.getbool("REQUISITES_OFFSITE", True))
+        return cls(crawler, settings.getint("REQUISITES_MAX_SIZE"), settings.getbool("REQUISITES_OFFSITE"))
 
     async def process_item(self, item: ArticleItem) -> ArticleItem:
         # Outside a ``scrapy crawl`` holding OUTPUT_DIR nothing is archived: nothing to point at.

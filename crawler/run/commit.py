@@ -133,6 +133,9 @@ class RunCommitter(FeedExporter):
                                                            if o["batch_item_count"]]
         self.checkpoint_records = min(s for s in sizes if s > 0)
         self.checkpoint_seconds = settings.getfloat("CHECKPOINT_SECONDS")
+        self.wacz_enabled = settings.getbool("WACZ_ENABLED")
+        self.job_directory: str | None = settings.get("JOBDIR")
+        self.in_fleet = bool(settings.get("REDIS_URL"))
         for options in self.feeds.values():
             options["batch_item_count"] = 0
         self.sliceable = all(BATCH_PARAM_RE.search(uri) for uri in self.feeds)
@@ -303,7 +306,7 @@ class RunCommitter(FeedExporter):
             for slot in cut.slots:
                 _tracked(slot).discard()
         self.faults.reach(points.RECORDS_STORED)
-        if final and cut.error is None and archive is not None and self.crawler.settings.getbool("WACZ_ENABLED"):
+        if final and cut.error is None and archive is not None and self.wacz_enabled:
             entries += await self._wacz(entries)
             self.faults.reach(points.WACZ_WRITTEN)
         if cut.error is not None:
@@ -341,7 +344,7 @@ class RunCommitter(FeedExporter):
                 await self._forget_indexed(archive, listed_warcs)
         self.faults.reach(points.STATE_PROMOTED)
         if final:
-            jobdir.end(self.crawler.settings.get("JOBDIR"), self.run_id, self.reason)
+            jobdir.end(self.job_directory, self.run_id, self.reason)
             self._log_verdict(manifest)
         else:
             logger.info("Committed slice %s of run %s: %s records (manifest seq %s)", cut.number, self.run_id,
@@ -483,7 +486,7 @@ class RunCommitter(FeedExporter):
         drift = detect_drift(quality, baseline)
         for finding in drift:
             logger.error("Template drift: %s", finding)
-        fleet_worker = bool(self.crawler.settings.get("REDIS_URL")) and getattr(spider, "fleet_role", "") == "worker"
+        fleet_worker = self.in_fleet and getattr(spider, "fleet_role", "") == "worker"
         judged = verdict.judge(self.reason, run_counts, drift, self.failure is not None, self.max_error_rate,
                                limited_by_since=getattr(spider, "since", None) is not None
                                or bool(stats.get("discovery/paging_stopped_since")),

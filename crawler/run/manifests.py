@@ -29,6 +29,8 @@ from .files import write_json_atomic
 logger = logging.getLogger(__name__)
 
 RUNS_DIR = "runs"
+# Where the WARC files (and their CDXJ) are, under OUTPUT_DIR.
+WARC_DIR = "warc"
 # 2: seq, slices, byte ranges (0.1.0 wrote runs/<run id>.json, one per run, read when complete).
 # 3: the records ranges are always the archive's own copy under OUTPUT_DIR; a feed the user named
 # (-O, -o, stdout:, ftp://) is a ``delivery`` entry. The consumer's rule is unchanged.

@@ -45,7 +45,7 @@ from .ids import RUN_ID_RE
 
 logger = logging.getLogger(__name__)
 
-WARC_DIR = "warc"
+WARC_DIR = manifests.WARC_DIR
 
 
 def prepare(settings: BaseSettings) -> None:
@@ -58,7 +58,7 @@ def prepare(settings: BaseSettings) -> None:
     # few names a run for years, and a start costs what the run's own work costs.
     listed = manifests.listing(output_dir)
     warcs = _warc_names(output_dir)
-    store = _open_checked(settings, output_dir, run_id, listed)
+    store = _open_checked(output_dir, settings.get("REDIS_URL"), run_id, listed)
     try:
         # The manifests every step below reads: the newest, and those the state does not hold yet.
         manifests.check_readable(output_dir, after=store.last_seq, listed=listed)
@@ -83,11 +83,11 @@ def _warc_names(output_dir: Path) -> list[str]:
         return []
 
 
-def _open_checked(settings: BaseSettings, output_dir: Path, run_id: str, listed: manifests.Listing) -> StateStore:
+def _open_checked(output_dir: Path, redis_url: str, run_id: str, listed: manifests.Listing) -> StateStore:
     path = output_dir / STATE_FILE
     existed = path.exists()
     try:
-        store = open_store(settings, readonly=False)
+        store = open_store(output_dir, redis_url, readonly=False)
         store.check()
     except StateTooNew:
         raise

@@ -92,6 +92,7 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "METRICS_ENABLED": _flag,
     "METRICS_FILE": template_error,
     "LOG_RETENTION_RUNS": _number(int, 0),
+    "ACCOUNTING_LIST_MAX": _number(int, 0),
 }
 
 

@@ -17,10 +17,12 @@ import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import Request, Response, TextResponse
+from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
 from .. import accounting
 from ..accounting import count
+from ..defaults import apply_defaults
 from ..extract.article_page import read_article_page
 from ..extract.listing import ListedArticle, Listing, parse_listing
 from ..extract.sitemaps import Discovered, parse_feed, parse_sitemap, sitemaps_in_robots
@@ -107,22 +109,38 @@ class SichuanpeaceSpider(scrapy.Spider):
         # every list page, and the run would read nothing ("site down"). A fleet keeps its shared
         # filter, emptied by the seeder each round: it is what dedupes them across workers.
         self.own_dedupe = True
+        # Read from the settings once, in from_crawler: the fleet's Redis ("" outside a fleet), the
+        # run's OUTPUT_DIR (what earlier runs committed) and the redirect bound a recheck obeys.
+        self.redis_url = ""
+        self.output_dir: str | None = None
+        self.redirect_max_times = 0
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        """The project's defaults beneath whatever the crawl gives: a crawl started without the
+        project settings (a Python script, a test's crawler) sees what ``scrapy crawl`` sees."""
+        apply_defaults(settings)
+        super().update_settings(settings)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SichuanpeaceSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         # A mirror on this machine is crawled at full speed (before Scrapy freezes the settings).
         relax_for_local_mirror(crawler.settings, spider.crawl_host)
-        spider.list_pages_max = crawler.settings.getint("LIST_PAGES_MAX")
-        spider.list_empty_pages_max = crawler.settings.getint("LIST_EMPTY_PAGES_MAX")
-        spider.discover_other_shapes = crawler.settings.getbool("DISCOVERY_OTHER_SHAPES", True)
-        spider.discover_sitemaps = crawler.settings.getbool("DISCOVERY_SITEMAPS", True)
-        spider.discover_feeds = crawler.settings.getbool("DISCOVERY_FEEDS", True)
-        spider.recheck_budget = crawler.settings.getint("RECHECK_BUDGET", 0)
-        spider.own_dedupe = not crawler.settings.get("REDIS_URL")
+        settings = crawler.settings
+        spider.list_pages_max = settings.getint("LIST_PAGES_MAX")
+        spider.list_empty_pages_max = settings.getint("LIST_EMPTY_PAGES_MAX")
+        spider.discover_other_shapes = settings.getbool("DISCOVERY_OTHER_SHAPES")
+        spider.discover_sitemaps = settings.getbool("DISCOVERY_SITEMAPS")
+        spider.discover_feeds = settings.getbool("DISCOVERY_FEEDS")
+        spider.recheck_budget = settings.getint("RECHECK_BUDGET")
+        spider.redis_url = settings.get("REDIS_URL")
+        spider.output_dir = settings.get("OUTPUT_DIR")
+        spider.redirect_max_times = settings.getint("REDIRECT_MAX_TIMES")
+        spider.own_dedupe = not spider.redis_url
         crawler.signals.connect(spider._robots_received, signal=signals.response_received)
         crawler.signals.connect(spider._count_url_shape, signal=signals.item_scraped)
-        if crawler.settings.get("REDIS_URL"):
+        if spider.redis_url:
             spider.name = fleet_name(cls.name, spider.site)  # the site's own shared queue
         return spider
 
@@ -134,11 +152,10 @@ class SichuanpeaceSpider(scrapy.Spider):
         return self._history
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        self.list_pages_max = self.crawler.settings.getint("LIST_PAGES_MAX")
-        self.list_empty_pages_max = self.crawler.settings.getint("LIST_EMPTY_PAGES_MAX")
-        redis_url = self.crawler.settings.get("REDIS_URL")
-        self.history.stop_at_known_pages = History.may_stop_early(Path(self.crawler.settings.get("OUTPUT_DIR")),
-                                                                  self.site, fleet=bool(redis_url))
+        redis_url = self.redis_url
+        # No OUTPUT_DIR (a crawl without the project settings): no earlier run paged to the end.
+        self.history.stop_at_known_pages = self.output_dir is not None and History.may_stop_early(
+            Path(self.output_dir), self.site, fleet=bool(redis_url))
         if redis_url and self.fleet_role == ROLE_WORKER:
             return  # a worker takes its requests from the fleet's queue
         if redis_url:
@@ -206,7 +223,7 @@ class SichuanpeaceSpider(scrapy.Spider):
         if (spider is not self or not self.discover_sitemaps or response.status != 200
                 or urlsplit(response.url).path != "/robots.txt" or not same_site(response.url, self.crawl_host)):
             return
-        if self.fleet_role == ROLE_WORKER and self.crawler.settings.get("REDIS_URL"):
+        if self.fleet_role == ROLE_WORKER and self.redis_url:
             return  # the seeder of the round asks for them
         for url in sitemaps_in_robots(response.body, response.url):
             sitemap = self._discovery_request(url, RequestKind.SITEMAP)
@@ -472,7 +489,7 @@ class SichuanpeaceSpider(scrapy.Spider):
         """A recheck that answered other than 200, routed by its verdict (``crawler.state.rechecks``)."""
         answer = answer_recheck(response.status, response.url, _header(response, b"Location"),
                                 response.meta.get("redirect_urls", []), self.base_url, self.crawl_host,
-                                self.crawler.settings.getint("REDIRECT_MAX_TIMES"))
+                                self.redirect_max_times)
         if answer.verdict is Verdict.UNCHANGED:
             self.crawler.stats.inc_value("state/not_modified")
             count(self.crawler, accounting.UNCHANGED, response)

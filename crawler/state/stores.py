@@ -19,9 +19,8 @@ STATE_FILE = "state.sqlite3"
 StateStore = SqliteStateStore | RedisStateStore
 
 
-def open_store(settings: BaseSettings, readonly: bool) -> StateStore:
-    output_dir = Path(settings.get("OUTPUT_DIR"))
-    redis_url = settings.get("REDIS_URL")
+def open_store(output_dir: Path, redis_url: str, readonly: bool) -> StateStore:
+    """The state store of ``output_dir``: the fleet's (Redis) when ``redis_url``, else its SQLite file."""
     if redis_url:
         return RedisStateStore(redis_url, output_dir, readonly=readonly)
     return SqliteStateStore(output_dir / STATE_FILE, readonly=readonly)
@@ -32,20 +31,21 @@ class StateStoreExtension:
     first use, closed when the engine stops. The spider, the state pipeline, the fleet's claims and
     the commit share it through ``state_store``."""
 
-    def __init__(self, settings: BaseSettings):
-        self.settings = settings
+    def __init__(self, output_dir: str, redis_url: str):
+        self.output_dir = output_dir
+        self.redis_url = redis_url
         self._store: StateStore | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StateStoreExtension:
-        extension = cls(crawler.settings)
+        extension = cls(crawler.settings.get("OUTPUT_DIR"), crawler.settings.get("REDIS_URL"))
         crawler.signals.connect(extension.engine_stopped, signal=signals.engine_stopped)
         return extension
 
     @property
     def store(self) -> StateStore:
         if self._store is None:
-            self._store = open_store(self.settings, readonly=not holds(self.settings.get("OUTPUT_DIR")))
+            self._store = open_store(Path(self.output_dir), self.redis_url, readonly=not holds(self.output_dir))
         return self._store
 
     def engine_stopped(self) -> None:
