@@ -1,5 +1,10 @@
-"""A bounded mapping of the entries used last: what a run remembers of its own work stays flat,
-however long the run, and an entry it forgot is asked again of the store that holds it."""
+"""Bounded memories of a run's own work, so that they stay flat however long the run:
+
+- ``RecentKeys``: the keys added last, a cheap first check in front of a complete one (the
+  spider's recently requested article URLs, before Scrapy's duplicate filter);
+- ``RecentValues``: the entries used last; an entry it forgot is asked again of the store that
+  holds it (the requisites' pointers, the WARC writer's read-back captures).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,25 @@ from collections.abc import Hashable
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
+
+
+class RecentKeys:
+    """The last ``size`` keys added, the oldest forgotten first: memory stays flat however many come."""
+
+    def __init__(self, size: int):
+        if size < 1:
+            raise ValueError(f"size must be at least 1, got {size}")
+        self.size = size
+        self._keys: OrderedDict[Hashable, None] = OrderedDict()
+
+    def add(self, key: Hashable) -> bool:
+        """Remember ``key``; False when it was already among the recent keys."""
+        if key in self._keys:
+            return False
+        self._keys[key] = None
+        if len(self._keys) > self.size:
+            self._keys.popitem(last=False)
+        return True
 
 
 class RecentValues(Generic[V]):

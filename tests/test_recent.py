@@ -7,8 +7,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler.extract.listing import ListedArticle, Listing
 from crawler.extract.urls import article_ref
-from crawler.recent import RecentValues
-from crawler.spiders.recent import RecentKeys
+from crawler.recent import RecentKeys, RecentValues
 from crawler.spiders.sichuanpeace import SichuanpeaceSpider
 from crawler.state.history import History
 from tests.fakes import KnownIds

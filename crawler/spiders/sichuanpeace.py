@@ -30,6 +30,7 @@ from ..extract.urls import URL_SHAPE_OTHER, ArticleRef, article_ref, list_page, 
 from ..fleet import ROLE_WORKER, fleet_name, start_round
 from ..items import ArticleItem, utc_now
 from ..quality import record_quality
+from ..recent import RecentKeys
 from ..rules.discovery import SITEMAP_MAX_DEPTH, WELL_KNOWN_SITEMAPS
 from ..run.politeness import relax_for_local_mirror
 from ..state import ArticleState
@@ -48,7 +49,6 @@ from .arguments import (  # noqa: F401 (the parsers stay importable from here)
     parse_since,
 )
 from .paging import EmptyRun
-from .recent import RecentKeys
 from .routes import ABSENT_STATUSES, RECHECK_CARRIED_META, RequestKind, build_request
 
 # What crawler.extract.article says of a page that tells the reader the article is not there.
