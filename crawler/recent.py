@@ -15,25 +15,6 @@ from typing import Generic, TypeVar
 V = TypeVar("V")
 
 
-class RecentKeys:
-    """The last ``size`` keys added, the oldest forgotten first: memory stays flat however many come."""
-
-    def __init__(self, size: int):
-        if size < 1:
-            raise ValueError(f"size must be at least 1, got {size}")
-        self.size = size
-        self._keys: OrderedDict[Hashable, None] = OrderedDict()
-
-    def add(self, key: Hashable) -> bool:
-        """Remember ``key``; False when it was already among the recent keys."""
-        if key in self._keys:
-            return False
-        self._keys[key] = None
-        if len(self._keys) > self.size:
-            self._keys.popitem(last=False)
-        return True
-
-
 class RecentValues(Generic[V]):
     """The last ``size`` entries set or read; the one unused longest is forgotten first."""
 
@@ -69,3 +50,22 @@ class RecentValues(Generic[V]):
     def pop(self, key: Hashable) -> V | None:
         """Forget ``key``; its value, or None."""
         return self._values.pop(key, None)
+
+
+class RecentKeys:
+    """The last ``size`` keys added, the oldest forgotten first: memory stays flat however many come.
+    A key already there is not refreshed by being added again (the order is the order of first adding)."""
+
+    def __init__(self, size: int):
+        self._keys: RecentValues[None] = RecentValues(size)
+
+    @property
+    def size(self) -> int:
+        return self._keys.size
+
+    def add(self, key: Hashable) -> bool:
+        """Remember ``key``; False when it was already among the recent keys."""
+        if key in self._keys:
+            return False
+        self._keys[key] = None
+        return True
