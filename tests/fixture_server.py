@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from tests.fixture_cases import Case, load_cases
+from tests.utils.net import ServedInThread
 
 REAL_HOST_RE = re.compile(rb"(?:https?:)?//www\.sichuanpeace\.gov\.cn")
 
@@ -57,7 +58,7 @@ class Resource:
     body: bytes
 
 
-class FixtureSite:
+class FixtureSite(ServedInThread):
     """A threaded HTTP server for the fixture cases; use as a context manager."""
 
     def __init__(self, cases: list[Case] | None = None, port: int = 0):
@@ -195,14 +196,6 @@ class FixtureSite:
         """How often each path (without query) was requested."""
         with self._lock:
             return Counter(urlsplit(p).path for p in self.requests)
-
-    def __enter__(self) -> FixtureSite:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 # --- the discovery pages (FixtureSite.serve_discovery) -------------------------------------------

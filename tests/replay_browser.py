@@ -23,6 +23,8 @@ import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tests.utils.net import ServedInThread
+
 # The ReplayWeb.page release the test replays with, and its bytes (npm's dist.integrity):
 # `npm view replaywebpage@2.5.3 dist.integrity`. A new release is taken on purpose, both lines together.
 REPLAYWEBPAGE_VERSION = "2.5.3"
@@ -139,7 +141,7 @@ class RangeHandler(StaticHandler):
         super().end_headers()
 
 
-class ReplayServer:
+class ReplayServer(ServedInThread):
     """ReplayWeb.page's files, an embed page replaying ``url`` and the WACZ, on 127.0.0.1 (a port the
     OS chooses; a secure context, as a service worker needs), byte ranges answered or not."""
 
@@ -153,14 +155,6 @@ class ReplayServer:
         handler = RangeHandler if ranges else StaticHandler
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: handler(*a, directory=str(root)))
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-
-    def __enter__(self) -> ReplayServer:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def chromium_path() -> str | None:

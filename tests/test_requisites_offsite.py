@@ -5,7 +5,6 @@ address stays refused unless the crawl host is one."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -16,13 +15,14 @@ from crawler.downloadermiddlewares.offsite import OTHER_HOST, PRIVATE_ADDRESS, r
 from tests import consumer
 from tests.fixture_server import FixtureSite, Resource
 from tests.utils.crawl import run_crawl
+from tests.utils.net import ServedInThread
 
 ARTICLE = "/scyw/20211103/2541288.html"
 ANCHOR = b'<img src="/sccaw/u_yhscwj/202111/9288ddce26e586400c70a19f9c549e74.jpeg"'
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
 
-class OtherHost:
+class OtherHost(ServedInThread):
     """A second host: an HTTP server on 127.0.0.2 (Linux routes all of 127/8 to loopback) serving a
     robots.txt that forbids /private/ and any other path as a PNG; it counts requests by path."""
 
@@ -49,14 +49,6 @@ class OtherHost:
 
         self.server = ThreadingHTTPServer(("127.0.0.2", 0), Handler)
         self.base_url = f"http://127.0.0.2:{self.server.server_address[1]}/"
-
-    def __enter__(self) -> OtherHost:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def crawl_with_pictures_elsewhere(tmp_path, *args: str):
