@@ -16,10 +16,6 @@ import time
 import pytest
 
 from tests.fixture_server import FixtureSite
-
-# Re-exported for tests written before tests/utils/ (on other branches): new tests import from there.
-from tests.utils.cmdline import FAST, PROJECT, crawl_command  # noqa: F401
-from tests.utils.crawl import CrawlResult, run_crawl, start_crawl, wait_for_article_requests  # noqa: F401
 from tests.utils.net import free_port
 
 

@@ -13,8 +13,8 @@ from scrapy.utils.test import get_crawler
 from crawler.extensions.gc_tuning import GcTuning
 from crawler.extract.article_page import read_article_page
 from crawler.extract.cleaning import clean_blocks
+from tests.utils.crawl import run_crawl
 
-from .conftest import run_crawl
 from .fixture_cases import REAL_BASE, load_cases
 from .fixture_server import FixtureSite
 
