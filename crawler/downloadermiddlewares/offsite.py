@@ -139,7 +139,7 @@ def _hostname(url: str) -> str | None:
 class CrawlHostOffsiteMiddleware:
     """Downloader middleware: refuses requests (links and redirect hops) off the crawl host."""
 
-    def __init__(self, crawler: Crawler, requisites_offsite: bool = True):
+    def __init__(self, crawler: Crawler, requisites_offsite: bool):
         self.crawler = crawler
         self.requisites_offsite = requisites_offsite
 

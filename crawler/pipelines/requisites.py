@@ -77,7 +77,7 @@ Pointer = dict[str, Any]
 class RequisitesPipeline:
     """Fetch each emitted record's images and attachments into the archive; point at their records."""
 
-    def __init__(self, crawler: Crawler, max_size: int, offsite: bool = True):
+    def __init__(self, crawler: Crawler, max_size: int, offsite: bool):
         self.crawler = crawler
         self.offsite = offsite  # REQUISITES_OFFSITE: any public host, not only the crawl host
         self.stats = crawler.stats
