@@ -264,7 +264,7 @@ class StoredCaptures:
         indexed = self.lookup(url) if self.lookup is not None else None
         if indexed is None:
             return None
-        return Capture(indexed.digest, indexed.file, indexed.offset, (indexed.seq, indexed.rank, indexed.offset),
+        return Capture(indexed.digest, indexed.file, indexed.offset, indexed.order,
                        indexed.status, indexed.mime or "")
 
     def newest(self, url: str, capture: Capture | None = None) -> Capture | None:

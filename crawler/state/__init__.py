@@ -83,6 +83,11 @@ class IndexedCapture:
     date: str | None = None
     record_id: str | None = None
 
+    @property
+    def order(self) -> tuple[int, int, int]:
+        """Its place in commit order: the newest capture of a URL is the one with the greatest."""
+        return (self.seq, self.rank, self.offset)
+
     def row(self) -> tuple:
         return (self.url, self.seq, self.rank, self.file, self.offset, self.digest, self.status, self.mime,
                 self.date, self.record_id)

@@ -222,7 +222,7 @@ class RedisStateStore:
         best: dict[str, IndexedCapture] = {}
         for capture in captures:
             known = best.get(capture.url)
-            if known is None or (capture.seq, capture.rank, capture.offset) > (known.seq, known.rank, known.offset):
+            if known is None or capture.order > known.order:
                 best[capture.url] = capture
         if not best:
             return {}
@@ -231,7 +231,7 @@ class RedisStateStore:
         for url, capture in best.items():
             row = held[url]
             old = IndexedCapture(*json.loads(row)) if row else None
-            if old is None or (capture.seq, capture.rank, capture.offset) > (old.seq, old.rank, old.offset):
+            if old is None or capture.order > old.order:
                 newer[url] = json.dumps(capture.row())
         return newer
 
