@@ -23,7 +23,6 @@ from ..rules.selectors import (
     CONTENT_MARKS,
     HEADING_TAGS,
     HIDDEN_STYLE_RE,
-    HIDDEN_TAGS,
     MIN_CONTENT_CHARS,
     SKIP_TAGS,
 )
@@ -31,7 +30,7 @@ from .page import element_text
 from .urls import is_attachment, onto_page_site, origin_of, resolve_href
 
 _INLINE_WHITESPACE = " \t\r\n"
-# A hidden element holding at least this many characters of text is skipped (``hidden_elements``).
+# A hidden element holding at least this many characters of text is skipped (``holding_text``).
 HIDDEN_MIN_CHARS = MIN_CONTENT_CHARS
 # CONTENT_MARKS in one pattern: one search of a line, cheaper than a generator of ``in`` tests.
 _CONTENT_MARKS_RE = re.compile("|".join(map(re.escape, CONTENT_MARKS)))
@@ -111,15 +110,11 @@ def _image_src(element: etree._Element) -> str | None:
     return None
 
 
-def hidden_elements(root: etree._Element) -> frozenset[etree._Element]:
-    """The elements under ``root`` a reader never sees (display:none or visibility:hidden in their
-    style, the ``hidden`` attribute, aria-hidden="true") that hold text; ``linearize`` skips them,
-    as readability does."""
-    return holding_text([element for element in root.iter(*HIDDEN_TAGS) if is_hidden(element)])
-
-
 def is_hidden(element: etree._Element) -> bool:
-    """Whether a reader never sees the element (its style, ``hidden``, aria-hidden="true")."""
+    """Whether a reader never sees the element (display:none or visibility:hidden in its style, the
+    ``hidden`` attribute, aria-hidden="true"); those holding text (``holding_text``) are what
+    ``linearize`` skips, as readability does. Asked of the HIDDEN_TAGS in the page's one pass over
+    its tree (``crawler.extract.article``)."""
     style = element.get("style")
     return bool(style and ("none" in style or "hidden" in style) and HIDDEN_STYLE_RE.search(style)) or (
         element.get("hidden") is not None or element.get("aria-hidden") == "true")
@@ -169,7 +164,7 @@ def linearize(root: etree._Element, page_url: str,
     One depth-first pass, the hot loop of extraction (hence closures over locals): text and tails
     go into a buffer, and a block tag, <br> or <img> flushes the buffer into a block. For each
     element of ``marks`` the slices of blocks and attachments it produced are recorded. The
-    elements of ``hidden`` (``hidden_elements``) are skipped, their tails kept.
+    elements of ``hidden`` (``holding_text``) are skipped, their tails kept.
     """
     out = Linearized()
     blocks, attachments, ranges = out.blocks, out.attachments, out.ranges
