@@ -25,8 +25,9 @@ class CleanedBody:
     removed: Counter[str] = field(default_factory=Counter)
 
 
-# Each text fix with its triggers (``TextFix.applies``) split into substrings and patterns: tested
-# inline below, without a method call and a type test per trigger and block.
+# Each text fix with its triggers split into substrings and patterns. A fix may change a block only
+# when one of its triggers is in it (or it has none): tested inline below, without a method call and a
+# type test per trigger and block.
 _FIXES = tuple((fix, tuple(t for t in fix.triggers if isinstance(t, str)),
                 tuple(t for t in fix.triggers if not isinstance(t, str))) for fix in TEXT_FIXES)
 
@@ -34,7 +35,7 @@ _FIXES = tuple((fix, tuple(t for t in fix.triggers if isinstance(t, str)),
 def clean_text(text: str, removed: Counter[str]) -> str:
     """Apply the text fixes to one block, counting each fix that changed something."""
     for fix, words, patterns in _FIXES:
-        if words or patterns:  # cheap test first (``TextFix.applies``): most blocks need no regex at all
+        if words or patterns:  # cheap test first (its triggers): most blocks need no regex at all
             for word in words:
                 if word in text:
                     break

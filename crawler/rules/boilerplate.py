@@ -53,13 +53,6 @@ class TextFix:
     triggers: tuple[str | re.Pattern[str], ...] = ()
     strip: str | None = None
 
-    def applies(self, text: str) -> bool:
-        """Whether the fix may change ``text``: one of its triggers is in it (or it has none)."""
-        for trigger in self.triggers:
-            if (trigger in text) if isinstance(trigger, str) else trigger.search(text):
-                return True
-        return not self.triggers
-
 
 INDENTATION_CHARS = " \t\r\n\u3000\xa0\u2002\u2003\ufeff"
 
