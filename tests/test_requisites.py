@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 from bisect import bisect_left
 from pathlib import Path
@@ -236,6 +237,36 @@ def test_a_failed_requisite_leaves_its_pointer_null_and_the_record_goes_out(tmp_
     assert "requisites/failed/http_404: 1" in result.log.replace("'", "").replace(",", "")
     assert "requisites/failed/robots: 1" in result.log.replace("'", "").replace(",", "")
     assert "requisites/failed/oversize: 1" in result.log.replace("'", "").replace(",", "")
+
+
+SAMPLE_PICTURES = ("/sccaw/u_yhscwj/202111/9288ddce26e586400c70a19f9c549e74.jpeg",
+                   "/sccaw/u_yhscwj/202111/d65346c1518ba9487226edbf74f78a3e.jpeg")
+
+
+def test_an_articles_pictures_are_fetched_at_the_same_time(tmp_path):
+    """The sample article's two pictures are asked for together: the site holds each one until both
+    have been asked for (up to 10 s), so a pipeline that fetched them one after the other would see
+    its first picture held until the timeout and never both under way."""
+    both_asked = threading.Barrier(2, timeout=10)
+    together: list[bool] = []
+    with FixtureSite() as site:
+        for path in SAMPLE_PICTURES:
+            picture = site.resources[path]
+
+            def hold(handler, hits: int, picture: Resource = picture) -> None:
+                try:
+                    both_asked.wait()
+                    together.append(True)
+                except threading.BrokenBarrierError:
+                    together.append(False)
+                site.send(handler, picture)
+
+            site.behaviours[path] = hold
+        result = run_crawl(site.base_url, tmp_path)
+    assert result.returncode == 0, result.log[-3000:]
+    assert together == [True, True]
+    pointers = {urlsplit(i["url"]).path: i["warc"] for r in result.records for i in r["images"]}
+    assert all(pointers[path] is not None for path in SAMPLE_PICTURES)
 
 
 def test_requisites_and_wacz_can_be_turned_off(tmp_path):

@@ -7,6 +7,9 @@ the download delay, AutoThrottle, retries and the offsite rule apply to it as to
 WARC middleware archives it. Its response record's position goes into ``images[].warc`` (and
 ``attachments[].warc``).
 
+An item's requisites are asked for together (the downloader's per-host limits space them), so an
+article with ten pictures waits about as long as for its slowest one, not for the ten in a row.
+
 Ordering, for the commit protocol: the item waits in this pipeline until its requisites' records
 are written (the WARC middleware hands back their position only once written), so the record
 reaches the feed, and its slice, after them; the slice's commit seals every WARC record written
@@ -102,8 +105,11 @@ class RequisitesPipeline:
         if item.status == STATUS_DELETED or self.crawler.get_downloader_middleware(WarcArchiveMiddleware) is None:
             return item
         requisites: list[dict[str, Any]] = [*item.images, *item.attachments]
-        for requisite in requisites:
-            requisite["warc"] = await self._pointer(requisite["url"], item.url)
+        # All at once: the downloader's limits (per host, robots.txt, delay) space them, not the
+        # wait for the one before; a URL listed twice is fetched once (``under_way``).
+        pointers = await asyncio.gather(*(self._pointer(requisite["url"], item.url) for requisite in requisites))
+        for requisite, pointer in zip(requisites, pointers, strict=True):
+            requisite["warc"] = pointer
         return item
 
     async def _pointer(self, url: str, page_url: str) -> Pointer | None:
