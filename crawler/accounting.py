@@ -29,7 +29,7 @@ from twisted.internet import error as tx_error
 from twisted.python.failure import Failure
 from twisted.web.client import ResponseFailed
 
-from .exceptions import Abandoned, ChallengePage, RefusedRequest, TruncatedBody, Unreachable
+from .exceptions import Abandoned, ChallengePage, NotArchived, RefusedRequest, TruncatedBody, Unreachable
 from .extensions.console import console_kind
 
 try:  # what Twisted puts in a ResponseFailed when a body ends before its Content-Length
@@ -67,6 +67,7 @@ ID_CONFLICT = "id_conflict"            # an article whose (site, id) the state o
 # DNS lookup failed or connection refused before the site ever answered: not retried
 UNREACHABLE = "unreachable"
 STOPPED = "stopped"                    # not fetched: the run was stopping (Ctrl-C, SIGTERM; crawler/run/stopping.py)
+NOT_ARCHIVED = "not_archived"          # fetched, but its WARC record could not be written (a full disk)
 
 # The buckets whose attempts failed: the only source of a run's failure count and error rate.
 # Not failures: a broken link (the linking page's fault: the site's, not the run's), a page forbidden
@@ -76,11 +77,13 @@ STOPPED = "stopped"                    # not fetched: the run was stopping (Ctrl
 # home page or a list page ever makes an article ``deleted``).
 # An article whose redirect was refused was not fetched: a failure.
 FAILURE_BUCKETS: tuple[str, ...] = (RETRIES_EXHAUSTED, HTTP_ERROR, OVERSIZE, PARSE_FAILURE, TRUNCATED,
-                                    REDIRECT_REFUSED, CHALLENGE, UNREACHABLE)
+                                    REDIRECT_REFUSED, CHALLENGE, UNREACHABLE, NOT_ARCHIVED)
 # Failures that may pass (the site was down, the connection cut, a redirect hijacked, a WAF challenged
-# the crawler): the article is asked for again by the next run from the state's pending list.
+# the crawler, the archive's disk was full): the article is asked for again by the next run from the
+# state's pending list.
 # A request abandoned by a stopping run is no failure, but its article is asked for again too.
-TRANSIENT_BUCKETS = frozenset({RETRIES_EXHAUSTED, TRUNCATED, REDIRECT_REFUSED, CHALLENGE, UNREACHABLE, STOPPED})
+TRANSIENT_BUCKETS = frozenset({RETRIES_EXHAUSTED, TRUNCATED, REDIRECT_REFUSED, CHALLENGE, UNREACHABLE, STOPPED,
+                               NOT_ARCHIVED})
 
 STATS_ATTEMPTS = "accounting/attempts"
 STATS_BUCKET = "accounting/bucket/"
@@ -217,6 +220,8 @@ def classify_failure(failure: Failure, article: bool = True) -> str:
         return UNREACHABLE
     if isinstance(error, ChallengePage):
         return CHALLENGE
+    if isinstance(error, NotArchived):
+        return NOT_ARCHIVED
     if isinstance(error, HttpError):
         response: Response = error.response
         if 300 <= response.status < 400:  # a redirect not followed (to file:, data:, ftp: ...)

@@ -70,3 +70,11 @@ class Abandoned(IgnoreRequest):
 
     def __init__(self) -> None:
         super().__init__("not fetched: the run is stopping")
+
+
+class NotArchived(IgnoreRequest):
+    """The response could not be written to the WARC archive (a full disk, an I/O error), or the
+    archive is broken since an earlier write failed: no record may point at it, and no later slice
+    commits (the run exits ``OUTPUT_FAILED``).
+
+    Raised by :mod:`crawler.downloadermiddlewares.warc`; bucket ``not_archived``."""

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from crawler import exitcodes
+from crawler.settings import DOWNLOADER_MIDDLEWARES
 from tests import consumer
 from tests.fixture_cases import load_cases
 from tests.fixture_server import FixtureSite
@@ -20,6 +21,10 @@ from tests.utils.crawl import run_crawl
 ARTICLE_IDS = sorted(case.expected["id"] for case in load_cases("article"))
 FULL_DISK = json.dumps({"": "tests.faulty_storage.FullForAWhileStorage",
                         "file": "tests.faulty_storage.FullForAWhileStorage"})
+# The crawl's downloader middlewares, its WARC writer's disk full for a while (tests/warc_faults.py).
+FULL_WARC_DISK = json.dumps({**{name: order for name, order in DOWNLOADER_MIDDLEWARES.items()
+                                if name != "crawler.downloadermiddlewares.warc.WarcArchiveMiddleware"},
+                             "tests.warc_faults.FullDiskWarcMiddleware": 950})
 
 
 def test_disk_full_for_a_while_loses_nothing(tmp_path, monkeypatch):
@@ -31,6 +36,27 @@ def test_disk_full_for_a_while_loses_nothing(tmp_path, monkeypatch):
         committed = [r["id"] for r in consumer.records(tmp_path)]
         assert len(committed) == len(set(committed)) < len(ARTICLE_IDS)
         monkeypatch.delenv("FULL_DISK_WRITES")
+        rerun = run_crawl(site.base_url, tmp_path)
+    assert rerun.returncode == 0, rerun.log[-2000:]
+    assert sorted(r["id"] for r in consumer.records(tmp_path)) == ARTICLE_IDS
+    assert not [p for p in tmp_path.rglob(".*") if p.name.endswith((".part", ".open"))]
+
+
+def test_warc_disk_full_for_a_while_loses_nothing(tmp_path, monkeypatch):
+    """The WARC writer's disk fills up mid-run: the run says so and fails, no committed record
+    points into the torn file (nor does any manifest list it), and the next run gets the rest."""
+    monkeypatch.setenv("WARC_FULL_DISK_WRITES", "40-41")
+    with FixtureSite() as site:
+        full = run_crawl(site.base_url, tmp_path, "-s", "CHECKPOINT_RECORDS=5",
+                         "-s", f"DOWNLOADER_MIDDLEWARES={FULL_WARC_DISK}")
+        assert full.returncode == exitcodes.OUTPUT_FAILED, full.log[-2000:]
+        assert "WARC write failed" in full.log and "No space left on device" in full.log
+        # The pages fetched after the failure are not_archived (a failure that passes), not retried ones.
+        buckets = consumer.final(tmp_path)["accounting"]["buckets"]
+        assert buckets.get("not_archived", 0) > 0 and "retries_exhausted" not in buckets, buckets
+        committed = [r["id"] for r in consumer.records(tmp_path)]
+        assert len(committed) == len(set(committed)) < len(ARTICLE_IDS)
+        monkeypatch.delenv("WARC_FULL_DISK_WRITES")
         rerun = run_crawl(site.base_url, tmp_path)
     assert rerun.returncode == 0, rerun.log[-2000:]
     assert sorted(r["id"] for r in consumer.records(tmp_path)) == ARTICLE_IDS

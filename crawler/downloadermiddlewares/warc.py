@@ -63,6 +63,7 @@ from ..archive.warc import (
     warcinfo_fields,
     write_index_atomically,
 )
+from ..exceptions import NotArchived
 from ..run.files import fsync_dir
 from ..run.lock import holds
 from ..run.manifests import WARC_DIR
@@ -307,7 +308,10 @@ class WarcArchiveMiddleware:
     async def process_response(self, request: Request, response: Response) -> Response:
         # Headers are read here, on the reactor thread; the records are made on the writer thread.
         written = self.executor.submit(self._write_exchange, *self._exchange(request, response))
-        request.meta["warc"], request.meta["warc_payload_digest"] = await asyncio.wrap_future(written)
+        try:
+            request.meta["warc"], request.meta["warc_payload_digest"] = await asyncio.wrap_future(written)
+        except Exception as error:  # logged once where it failed; the request's bucket: not_archived
+            raise NotArchived(f"Not archived: {error}") from error
         self.crawler.stats.inc_value("warc/records")
         return response
 
