@@ -155,3 +155,21 @@ def test_warc_cost_bench(tmp_path):
     for variant in result["variants"].values():
         assert variant["cdxj_matches_indexer"] and variant["records_identical"]
         assert {"reactor_ms_per_response_busy", "total_cpu_ms_per_response_busy", "warc_mb"} <= set(variant)
+
+
+def test_gil_profile_puts_each_sample_in_the_first_category_its_stack_names():
+    from bench.gil_profile import categorize
+
+    article = "SichuanpeaceSpider.parse_article_page (crawler/spiders/sichuanpeace.py:{})"
+    lines = [
+        "thread (7);_run_module_as_main (<frozen runpy>:198);_find_and_load (<frozen importlib._bootstrap>:1360) 4\n",
+        "thread (7): MainThread;run (a.py:1);" + article.format(530)
+        + ";read_article_page (crawler/extract/article_page.py:26);linearize (crawler/extract/blocks.py:9) 7\n",
+        "thread (7): MainThread;run (a.py:1);" + article.format(540) + " 2\n",
+        "thread (7): MainThread;run (a.py:1);Deferred.callback (twisted/internet/defer.py:1) 5\n",
+        "thread (9): warc-writer_0;_worker (concurrent/futures/thread.py:1);write (x.py:2) 3\n",
+        "thread (8): asyncio_0;_worker (concurrent/futures/thread.py:1) 1\n",
+    ]
+    assert categorize(lines) == {
+        "threads": {"MainThread": 18, "warc-writer": 3, "other": 1}, "total": 22,
+        "main_thread": {"start-up: imports": 4, "extraction": 7, "spider, other": 2, "Scrapy and Twisted": 5}}
