@@ -78,8 +78,8 @@ def categorize(raw_lines: Iterable[str]) -> dict[str, Any]:
         samples.append((tid, name or None, frames, int(count_text)))
     threads: Counter[str] = Counter()
     main: Counter[str] = Counter()
-    for tid, name, frames, count in samples:
-        name = name or names.get(tid, "")
+    for tid, given, frames, count in samples:
+        name = given or names.get(tid, "")
         label = MAIN_THREAD if name == MAIN_THREAD else WRITER_THREAD if name.startswith(WRITER_THREAD) else "other"
         threads[label] += count
         if label != MAIN_THREAD:
