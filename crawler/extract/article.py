@@ -360,14 +360,16 @@ def _find_title_index(blocks: list[Block], title: str | None) -> int | None:
     return next((index for index in found if not blocks[index].is_links), found[0] if found else None)
 
 
-# All the end markers in one pattern: most lines hold none, and one search says so.
-_ANY_END_MARKER = re.compile("|".join(f"(?:{pattern.pattern})" for _, pattern in S.END_MARKERS).replace(
-    "(?P<editor>", "(?:"))
+# Every end marker's triggers in one pattern (selectors.END_MARKER_TRIGGERS): most lines hold none,
+# and this one search of literals says so (~0.15 µs a line, against ~1.7 µs for the markers' own
+# patterns joined in one).
+_END_MARKER_HINT = re.compile("|".join(map(re.escape, sorted(
+    {trigger for triggers in S.END_MARKER_TRIGGERS.values() for trigger in triggers}))))
 
 
 def _end_marker(line: str) -> str | None:
     """The name of the end marker inside this (short) line, or None."""
-    if len(line) <= S.END_MARKER_MAX_CHARS and _ANY_END_MARKER.search(line):
+    if len(line) <= S.END_MARKER_MAX_CHARS and _END_MARKER_HINT.search(line):
         for name, pattern in S.END_MARKERS:
             if pattern.search(line):
                 return name

@@ -27,7 +27,7 @@ from ..rules.selectors import (
     SKIP_TAGS,
 )
 from .page import element_text
-from .urls import is_attachment, onto_page_site, origin_of, resolve_href
+from .urls import is_attachment, is_attachment_href, onto_page_site, origin_of, resolve_href
 
 _INLINE_WHITESPACE = " \t\r\n"
 # A hidden element holding at least this many characters of text is skipped (``holding_text``).
@@ -208,8 +208,7 @@ def linearize(root: etree._Element, page_url: str,
             # In the image's own block, or mostly in a centred or small element right after it.
             by_image = line_after_image and ((bound == image_bound and blocks[-1].is_image)
                                              or caption_chars * 2 >= len(text.strip()) > 0)
-            blocks.append(Block(text.replace("\n", " "), link_chars=link_chars, strong_chars=strong_chars,
-                                by_image=by_image))
+            blocks.append(Block(text.replace("\n", " "), None, None, link_chars, strong_chars, by_image))
             # An image's file name shown under it (alt residue) keeps the place right after the image.
             after = (line_after_image and blocks[-2].is_image and len(text) <= 90
                      and IMAGE_FILENAME_RE.search(blocks[-1].line) is not None)
@@ -264,7 +263,7 @@ def linearize(root: etree._Element, page_url: str,
             link = strong = False
             if tag == "a":
                 href = element.get("href")
-                if href and is_attachment(href.strip().split("?", 1)[0].split("#", 1)[0]):
+                if href and is_attachment_href(href):
                     attachment(element, href)
                 elif href:
                     link = True

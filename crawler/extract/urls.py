@@ -256,6 +256,15 @@ def is_attachment(url: str) -> bool:
     return extension(url) in ATTACHMENT_EXTENSIONS
 
 
+def is_attachment_href(href: str) -> bool:
+    """``is_attachment`` of an href as written in a page: stripped, without its query and fragment
+    (split off only when there is one: most hrefs have none)."""
+    href = href.strip()
+    if "?" in href or "#" in href:
+        href = href.split("?", 1)[0].split("#", 1)[0]
+    return is_attachment(href)
+
+
 def is_page_candidate(url: str) -> bool:
     """True when the URL may be an HTML page (not media, not a document)."""
     return extension(url) not in NON_PAGE_EXTENSIONS
