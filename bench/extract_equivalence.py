@@ -26,12 +26,12 @@ from urllib.parse import urlsplit
 from bench.common import PROJECT
 
 sys.path.insert(0, str(PROJECT))
-from crawler.accounting import DropRecord  # noqa: E402
-from crawler.extract import extract_record  # noqa: E402
-from crawler.extract.article_page import read_article_page  # noqa: E402
-from crawler.extract.listing import parse_listing  # noqa: E402
-from crawler.items import ArticleItem  # noqa: E402
-from crawler.pipelines.validate import ValidatePipeline  # noqa: E402
+from crawler.accounting import DropRecord
+from crawler.extract import extract_record
+from crawler.extract.article_page import read_article_page
+from crawler.extract.listing import parse_listing
+from crawler.items import ArticleItem
+from crawler.pipelines.validate import ValidatePipeline
 
 MIRROR_BASE = "http://127.0.0.1:8000"
 FIXTURE_BASE = "https://www.sichuanpeace.gov.cn"
@@ -136,9 +136,8 @@ def differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
         if name not in before or name not in after:
             found.append(f"{name}: only {'after' if name in after else 'before'}")
             continue
-        for key in sorted(set(before[name]) | set(after[name])):
-            if before[name].get(key) != after[name].get(key):
-                found.append(f"{name}: {key}")
+        found += [f"{name}: {key}" for key in sorted(set(before[name]) | set(after[name]))
+                  if before[name].get(key) != after[name].get(key)]
     return found
 
 

@@ -129,3 +129,18 @@ def test_element_text_is_the_xpath_string_of_every_element() -> None:
             assert element_text(element) == str(string(element)), etree.tostring(element)[:200]
             checked += 1
     assert checked > 10_000
+
+
+@pytest.mark.parametrize(("attributes", "hidden"), [
+    ("", False), ("class='x'", False), ("hidden", True), ("hidden=''", True), ("aria-hidden='true'", True),
+    ("aria-hidden='false'", False), ("style='display:none'", True), ("style='color:red' id='none'", False),
+    ("class='hidden' style='visibility: hidden;'", True), ("style='font: none'", False),
+])
+def test_is_hidden_reads_the_attributes_the_element_has(attributes: str, hidden: bool) -> None:
+    """``is_hidden`` asks only for the attributes in the element's ``keys()``: the same answers."""
+    from lxml import etree
+
+    from crawler.extract.blocks import is_hidden
+    from crawler.extract.page import HTML_PARSER
+    element = etree.fromstring(f"<html><body><div {attributes}>文字</div></body></html>", HTML_PARSER)[0][0]
+    assert is_hidden(element, element.keys()) is hidden

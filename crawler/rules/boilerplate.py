@@ -108,7 +108,8 @@ LINE_RULES: tuple[LineRule, ...] = (
     LineRule("share_bar", re.compile(r"^转播到\S{0,6}微博$"), 20),
     # Footer link row: 四川长安网简介 | 版权声明 | 网站地图 | ... | 投稿:sccaw@sina.com |
     LineRule("footer", re.compile(r"四川长安网简介|版权声明\s*[|｜]|网站地图\s*[|｜]|投稿\s*[:：]\s*\S+@\S+"
-                                  r"|联系我们\s*[|｜]"), 200, ("四川长安网简介", "版权声明", "网站地图", "投稿", "联系我们")),
+                                  r"|联系我们\s*[|｜]"), 200,
+             ("四川长安网简介", "版权声明", "网站地图", "投稿", "联系我们")),
     # 蜀ICP备13011412号-1 and other provinces' licence lines. The pattern starts with the literal,
     # which the regex engine finds fast, and only then looks back for the province character.
     LineRule("icp_line", re.compile(r"ICP(?<=[\u4e00-\u9fff]ICP)[备证]\s*\d+"), 200),
