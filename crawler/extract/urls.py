@@ -249,7 +249,7 @@ def page_url(url: str, page: int, ext: str | None = None) -> str:
 
 def is_attachment(url: str) -> bool:
     """True for links to documents (PDF, DOC, XLS ...) that become attachment entries."""
-    if url.rpartition(".")[2].lower() not in ATTACHMENT_EXTENSIONS and "?" not in url and "#" not in url:
+    if url[url.rfind(".") + 1:].lower() not in ATTACHMENT_EXTENSIONS and "?" not in url and "#" not in url:
         # The usual link (….html): without a query or fragment, what follows its last dot is its
         # extension, or it has none. Decided without splitting the URL.
         return False
