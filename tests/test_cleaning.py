@@ -122,3 +122,12 @@ def test_end_marker_triggers_hold_in_every_match():
             assert any(trigger in text for trigger in END_MARKER_TRIGGERS[name]), (name, text)
     for example in END_MARKER_EXAMPLES:  # each example shows a branch of some marker
         assert any(pattern.search(example) for _, pattern in END_MARKERS), example
+
+
+def test_breadcrumb_label_chars_hold_in_every_match():
+    """Lines without BREADCRUMB_LABEL_CHARS are not searched for a breadcrumb: every match holds them."""
+    from crawler.rules.selectors import BREADCRUMB_LABEL_CHARS, BREADCRUMB_RE
+    examples = ["您的位置：首页 > 四川要闻", "当前位置:首页>正文", "所在位置 首页 / 政法动态"]
+    matched = [t for t in examples + _page_lines() if BREADCRUMB_RE.search(t)]
+    assert len(matched) > len(examples)  # the pages show some too
+    assert all(BREADCRUMB_LABEL_CHARS in text for text in matched)

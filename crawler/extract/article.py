@@ -510,7 +510,7 @@ def _updated_at(blocks: list[Block], info_index: int | None, title_index: int | 
 
 def _channel_name(blocks: list[Block], title: str | None) -> str | None:
     for block in blocks[:80]:
-        match = S.BREADCRUMB_RE.search(block.line)
+        match = S.BREADCRUMB_RE.search(block.line) if S.BREADCRUMB_LABEL_CHARS in block.line else None
         if not match:
             continue
         crumbs = [c for c in S.BREADCRUMB_SPLIT_RE.split(match["trail"]) if c not in S.BREADCRUMB_SKIP]

@@ -144,6 +144,8 @@ EDITOR_LABEL_CHAR = "编"
 
 # --- Breadcrumb -------------------------------------------------------------------------------
 BREADCRUMB_RE = re.compile(r"(?:您的位置|当前位置|所在位置)\s*[:：]?\s*(?P<trail>.{0,120})")
+# Every BREADCRUMB_RE label holds these characters: a line without them is not searched.
+BREADCRUMB_LABEL_CHARS = "位置"
 BREADCRUMB_SPLIT_RE = re.compile(r"\s*(?:>|›|»|＞|→|/)\s*")
 BREADCRUMB_SKIP = frozenset({"首页", "网站首页", "正文", "详细内容", "内容", ""})
 
