@@ -70,6 +70,29 @@ def test_extract_sidebyside_bench():
         assert result[corpus]["base"]["median_ms"] > 0 and result[corpus]["this"]["median_ms"] > 0
 
 
+def test_extract_equivalence_bench(tmp_path):
+    """The equivalence check writes everything extraction makes of its pages, finds it all identical
+    on the same code, and names (and exits 1 on) a page that differs."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
+    dump = tmp_path / "before.json"
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "bench.extract_equivalence", "--articles", "3", *args]
+        return subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=120)
+
+    done = run("--write", str(dump))
+    assert done.returncode == 0, done.stderr[-3000:]
+    before = json.loads(dump.read_text("utf-8"))
+    assert {"mirror/0", "fixture/article_2541288_current_a_sample", "real/cwced-0d931936"} <= set(before)
+    assert set(before["mirror/0"]) >= {"article", "links", "record", "removed", "validate", "extract_record"}
+    done = run("--check", str(dump))
+    assert done.returncode == 0 and "all identical" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
+    before["mirror/0"]["record"]["title"] = "another title"
+    dump.write_text(json.dumps(before, ensure_ascii=False), "utf-8")
+    done = run("--check", str(dump))
+    assert done.returncode == 1 and "mirror/0: record" in done.stdout
+
+
 def test_crawl_rate_bench(tmp_path):
     result = run_bench("bench.crawl_rate", tmp_path / "crawl_rate.json", "--articles", "30", "--rounds", "2",
                        "--loadtest-seconds", "0.5", timeout=300)  # 14 crawls: 22 s alone, 90+ s beside the suite

@@ -82,7 +82,8 @@ def test_line_rule_triggers_hold_in_every_match():
     examples = ["2021-11-03 10:00:08 来源:四川法治报", "06/02/2022 10:30", "来源：新华社 作者：张三", "浏览次数：100",
                 "最后更新: 2019-09-07 15:14:21", "（责编：赵欣悦、杨光宇）", "小编 李四", "收藏本页", "字号：大 中 小",
                 "【返回】", "打印本页 关闭窗口", "点击进入“文艺星青年”>>", "发送GP到6666 随时随地查行情",
-                "请关注www.x.com"]
+                "请关注www.x.com", "第1页/共3页", "上一页", "下一页 >>", "我来说两句", "【推荐】", "免责声明",
+                "违者必究", "四川长安网简介 | 版权声明 | 网站地图 |", "投稿：sccaw@sina.com"]
     texts = examples + _page_lines()
     for rule in LINE_RULES:
         if not rule.triggers:
@@ -91,3 +92,42 @@ def test_line_rule_triggers_hold_in_every_match():
         assert matched, f"{rule.name}: no text of the corpus to check its triggers on"
         for text in matched:
             assert any(trigger in text for trigger in rule.triggers), (rule.name, text)
+
+
+# One line for each branch of each end marker's pattern (selectors.END_MARKERS).
+END_MARKER_EXAMPLES = ["责任编辑：王五", "（责编：赵欣悦）", "编辑/苏芳", "网编辑：李四", "（小编 张三）",
+                       "【纠错】", "纠错",
+                       "阅读剩余全文", "查看全文", "点击查看原文", "上一篇：标题", "【下一条】", "分享到：", "分享至",
+                       "分享", "【打印本页】", "关闭窗口", "转播到腾讯微博", "我来说两句", "我要“揪”错", "【推荐】",
+                       "【 评论 】", "【打印】", "【热点排行】", "页面功能", "您的发表的评论", "正文已结束",
+                       "调查问题加载中", "请各位遵纪守法", "注意语言文明", "返回搜狐", "第1页/共3页", "上一页",
+                       "下一页", "免责声明", "特别声明", "未经授权，不得转载", "违者必究",
+                       "本文来自某网 更多资讯 请下载",
+                       "相关新闻", "推荐阅读", "延伸阅读", "热点推荐", "热门排行", "猜你喜欢", "精彩图集", "视频推荐",
+                       "更多精彩", "点击排行", "网友评论", "评论区", "已有12人参与", "往期回顾", "友情链接", "精彩专栏",
+                       "四川长安网简介", "蜀ICP备13011412号", "ICP备 1234", "版 权 所 有", "Copyright 2024",
+                       "转载请注明出处", "关于我们 |"]
+
+
+def test_end_marker_triggers_hold_in_every_match():
+    """An end marker's triggers are a quick test before the markers are searched: every short line
+    one of them matches holds one of its triggers."""
+    from crawler.rules.selectors import END_MARKER_MAX_CHARS, END_MARKER_TRIGGERS, END_MARKERS
+    assert set(END_MARKER_TRIGGERS) == {name for name, _ in END_MARKERS}
+    texts = [t for t in END_MARKER_EXAMPLES + _page_lines() if len(t) <= END_MARKER_MAX_CHARS]
+    for name, pattern in END_MARKERS:
+        matched = [t for t in texts if pattern.search(t)]
+        assert matched, f"{name}: no text of the corpus to check its triggers on"
+        for text in matched:
+            assert any(trigger in text for trigger in END_MARKER_TRIGGERS[name]), (name, text)
+    for example in END_MARKER_EXAMPLES:  # each example shows a branch of some marker
+        assert any(pattern.search(example) for _, pattern in END_MARKERS), example
+
+
+def test_breadcrumb_label_chars_hold_in_every_match():
+    """Lines without BREADCRUMB_LABEL_CHARS are not searched for a breadcrumb: every match holds them."""
+    from crawler.rules.selectors import BREADCRUMB_LABEL_CHARS, BREADCRUMB_RE
+    examples = ["您的位置：首页 > 四川要闻", "当前位置:首页>正文", "所在位置 首页 / 政法动态"]
+    matched = [t for t in examples + _page_lines() if BREADCRUMB_RE.search(t)]
+    assert len(matched) >= len(examples)
+    assert all(BREADCRUMB_LABEL_CHARS in text for text in matched)

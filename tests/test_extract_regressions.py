@@ -107,3 +107,40 @@ def test_first_element_is_the_first_in_document_order(html: str, expected: str |
     found = first_element(tree, "title")
     assert (found.text if found is not None else None) == expected
     assert found is tree.find(".//title")  # lxml hands out one proxy per node while it lives
+
+
+def test_element_text_is_the_xpath_string_of_every_element() -> None:
+    """``element_text`` reads a leaf's ``text`` directly: the same text as XPath's string() gives,
+    for every element of the real and fixture pages, and of elements holding comments and CDATA."""
+    from pathlib import Path
+
+    from lxml import etree
+
+    from crawler.extract.page import element_text, load_page
+    string = etree.XPath("string()")
+    root = Path(__file__).parent
+    paths = [*sorted((root / "realpages" / "pages").glob("*.html")), *sorted(root.glob("fixtures/*/page.html"))]
+    trees = [load_page(path.read_bytes()).tree for path in paths]
+    trees.append(etree.fromstring("<div><a>一<!-- 注释 -->二</a><b><![CDATA[三]]>四</b><i></i><p>&amp;五</p></div>",
+                                  etree.XMLParser()))
+    checked = 0
+    for tree in trees:
+        for element in tree.iter(etree.Element) if tree is not None else ():
+            assert element_text(element) == str(string(element)), etree.tostring(element)[:200]
+            checked += 1
+    assert checked > 10_000
+
+
+@pytest.mark.parametrize(("attributes", "hidden"), [
+    ("", False), ("class='x'", False), ("hidden", True), ("hidden=''", True), ("aria-hidden='true'", True),
+    ("aria-hidden='false'", False), ("style='display:none'", True), ("style='color:red' id='none'", False),
+    ("class='hidden' style='visibility: hidden;'", True), ("style='font: none'", False),
+])
+def test_is_hidden_reads_the_attributes_the_element_has(attributes: str, hidden: bool) -> None:
+    """``is_hidden`` asks only for the attributes in the element's ``keys()``: the same answers."""
+    from lxml import etree
+
+    from crawler.extract.blocks import is_hidden
+    from crawler.extract.page import HTML_PARSER
+    element = etree.fromstring(f"<html><body><div {attributes}>文字</div></body></html>", HTML_PARSER)[0][0]
+    assert is_hidden(element, element.keys()) is hidden

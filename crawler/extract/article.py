@@ -142,10 +142,13 @@ def _scan_tree(tree: etree._Element) -> TreeScan:
     each = S.TITLE_ELEMENTS_EACH
     for element in tree.iter(*_SCAN_TAGS):
         tag = element.tag
-        classes = element.get("class")
+        # The names of its attributes, in one call (~30 ns without any): each attribute the tests
+        # ask for is only read when the element has it.
+        names = element.keys()
+        classes = element.get("class") if "class" in names else None
         if tag in _SELECTOR_TAGS:
-            _BODY_SELECTORS.sort(element, classes, found)
-        if tag in _HIDDEN_TAGS and is_hidden(element):
+            _BODY_SELECTORS.sort(element, tag, classes, element.get("id") if "id" in names else None, found)
+        if tag in _HIDDEN_TAGS and names and is_hidden(element, names):
             hidden.append(element)
         for index in _TITLE_TAGS.get(tag, ()):
             parts, elements = _TITLE_CLASS_RES[index], titles[index]
@@ -360,14 +363,16 @@ def _find_title_index(blocks: list[Block], title: str | None) -> int | None:
     return next((index for index in found if not blocks[index].is_links), found[0] if found else None)
 
 
-# All the end markers in one pattern: most lines hold none, and one search says so.
-_ANY_END_MARKER = re.compile("|".join(f"(?:{pattern.pattern})" for _, pattern in S.END_MARKERS).replace(
-    "(?P<editor>", "(?:"))
+# Every end marker's triggers in one pattern (selectors.END_MARKER_TRIGGERS): most lines hold none,
+# and this one search of literals says so (~0.15 µs a line, against ~1.7 µs for the markers' own
+# patterns joined in one).
+_END_MARKER_HINT = re.compile("|".join(map(re.escape, sorted(
+    {trigger for triggers in S.END_MARKER_TRIGGERS.values() for trigger in triggers}))))
 
 
 def _end_marker(line: str) -> str | None:
     """The name of the end marker inside this (short) line, or None."""
-    if len(line) <= S.END_MARKER_MAX_CHARS and _ANY_END_MARKER.search(line):
+    if len(line) <= S.END_MARKER_MAX_CHARS and _END_MARKER_HINT.search(line):
         for name, pattern in S.END_MARKERS:
             if pattern.search(line):
                 return name
@@ -505,7 +510,7 @@ def _updated_at(blocks: list[Block], info_index: int | None, title_index: int | 
 
 def _channel_name(blocks: list[Block], title: str | None) -> str | None:
     for block in blocks[:80]:
-        match = S.BREADCRUMB_RE.search(block.line)
+        match = S.BREADCRUMB_RE.search(block.line) if S.BREADCRUMB_LABEL_CHARS in block.line else None
         if not match:
             continue
         crumbs = [c for c in S.BREADCRUMB_SPLIT_RE.split(match["trail"]) if c not in S.BREADCRUMB_SKIP]

@@ -72,8 +72,11 @@ def challenge_reason(page: bytes | str, content_type: str | None = None, text: s
     else:
         text = page
     head = text[:SCAN_CHARS]
+    has_marker = _ARTICLE_MARKERS_RE.search(head) is not None
+    if has_marker and len(text) >= LONG_PAGE_CHARS:
+        return None  # (before lower-casing 64 K characters: the markers of most such pages are in the text)
     lowered = head.lower()
-    has_marker = _ARTICLE_MARKERS_RE.search(head) is not None or any(m in lowered for m in ARTICLE_MARKERS_LOWER)
+    has_marker = has_marker or any(m in lowered for m in ARTICLE_MARKERS_LOWER)
     if has_marker and len(text) >= LONG_PAGE_CHARS:
         return None
     for name, token in SOURCE_TOKENS:

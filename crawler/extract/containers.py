@@ -93,16 +93,16 @@ class ContainerSelectors:
         """An empty list of elements per selector, for ``sort`` to fill."""
         return [[] for _ in self.selectors]
 
-    def sort(self, element: etree._Element, classes: str | None, found: list[list[etree._Element]]) -> None:
-        """Add an element of one of ``tags`` (with its class attribute) to the selectors it matches."""
-        candidates = list(self._by_tag.get(element.tag, ()))
+    def sort(self, element: etree._Element, tag: str, classes: str | None, element_id: str | None,
+             found: list[list[etree._Element]]) -> None:
+        """Add an element of one of ``tags`` (with its tag, class and id attributes, which the caller
+        has read) to the selectors it matches."""
+        candidates = self._by_tag.get(tag, ())
         if classes and self._token_hint is not None and self._token_hint.search(classes) is not None:
-            for token in _CLASS_SEPARATORS_RE.split(classes):
-                candidates += self._by_token.get(token, ())
-        if self._by_id:
-            element_id = element.get("id")
-            if element_id:
-                candidates += self._by_id.get(element_id, ())
+            candidates = [*candidates, *(index for token in _CLASS_SEPARATORS_RE.split(classes)
+                                         for index in self._by_token.get(token, ()))]
+        if element_id and element_id in self._by_id:
+            candidates = [*candidates, *self._by_id[element_id]]
         for index in candidates:
             if self.selectors[index][0].matches(element) and element not in found[index]:
                 found[index].append(element)
@@ -119,5 +119,5 @@ class ContainerSelectors:
         """For every selector, in order: the elements it matches, and the family it identifies."""
         found = self.start()
         for element in tree.iter(*self._tags) if self._tags else ():
-            self.sort(element, element.get("class"), found)
+            self.sort(element, element.tag, element.get("class"), element.get("id"), found)
         return self.finish(tree, found)

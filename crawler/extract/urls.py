@@ -249,11 +249,20 @@ def page_url(url: str, page: int, ext: str | None = None) -> str:
 
 def is_attachment(url: str) -> bool:
     """True for links to documents (PDF, DOC, XLS ...) that become attachment entries."""
-    if url.rpartition(".")[2].lower() not in ATTACHMENT_EXTENSIONS and "?" not in url and "#" not in url:
+    if url[url.rfind(".") + 1:].lower() not in ATTACHMENT_EXTENSIONS and "?" not in url and "#" not in url:
         # The usual link (….html): without a query or fragment, what follows its last dot is its
         # extension, or it has none. Decided without splitting the URL.
         return False
     return extension(url) in ATTACHMENT_EXTENSIONS
+
+
+def is_attachment_href(href: str) -> bool:
+    """``is_attachment`` of an href as written in a page: stripped, without its query and fragment
+    (split off only when there is one: most hrefs have none)."""
+    href = href.strip()
+    if "?" in href or "#" in href:
+        href = href.split("?", 1)[0].split("#", 1)[0]
+    return is_attachment(href)
 
 
 def is_page_candidate(url: str) -> bool:

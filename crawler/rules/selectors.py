@@ -144,6 +144,8 @@ EDITOR_LABEL_CHAR = "编"
 
 # --- Breadcrumb -------------------------------------------------------------------------------
 BREADCRUMB_RE = re.compile(r"(?:您的位置|当前位置|所在位置)\s*[:：]?\s*(?P<trail>.{0,120})")
+# Every BREADCRUMB_RE label holds these characters: a line without them is not searched.
+BREADCRUMB_LABEL_CHARS = "位置"
 BREADCRUMB_SPLIT_RE = re.compile(r"\s*(?:>|›|»|＞|→|/)\s*")
 BREADCRUMB_SKIP = frozenset({"首页", "网站首页", "正文", "详细内容", "内容", ""})
 
@@ -178,6 +180,26 @@ END_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
                           r"|关于我们\s*[|｜]")),
 )
 END_MARKER_MAX_CHARS = 60
+# Each end marker's triggers: substrings one of which every match of its pattern holds (read off
+# the pattern, branch by branch). A line holding none of them is not searched for end markers: one
+# search for all the triggers costs a tenth of one for all the markers (an alternation of patterns
+# that do not all start with a literal is tried at every position of the line).
+END_MARKER_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "editor": (EDITOR_LABEL_CHAR,),                     # 责任编辑, 责编, 编辑, 网编辑, 小编
+    "correction": ("纠错",),
+    "read_more": ("全文", "原文"),                       # 阅读剩余全文, 查看全文 / 点击查看原文
+    "prev_next": ("上一", "下一"),
+    "share": ("分享", "打印", "关闭", "转播到"),
+    # 我要“揪”错 holds 我要; 【推荐】【评论】【打印】【热点排行】 their words.
+    "comments": ("我来说两句", "我要", "推荐", "评论", "打印", "热点排行", "页面功能", "您的发表的评论", "正文已结束",
+                 "调查问题加载中", "请各位遵纪守法", "注意语言文明", "返回搜狐"),
+    "pager": ("共", "上一", "下一"),                     # 第1页/共1页, 上一页, 下一页
+    "disclaimer": ("声明", "未经", "违者必究", "本文来自"),
+    # 相关…, 推荐阅读 延伸阅读 热点推荐 视频推荐, 热门…, 猜你喜欢, 精彩…, 更多…, …排行, …评论 评论区,
+    # 已有N人, 往期…, 友情链接.
+    "related": ("相关", "推荐", "阅读", "热门", "猜你喜欢", "精彩", "更多", "排行", "评论", "已有", "往期", "友情链接"),
+    "footer": ("四川长安网简介", "ICP备", "版", "Copyright", "转载请注明", "关于我们"),  # 版\s*权\s*所\s*有: 版
+}
 
 # A dateline opening the text (TNW中文站 10月14日报道, 新华社北京5月13日电, 本报讯): the first paragraph,
 # even when short and a share widget follows it.
