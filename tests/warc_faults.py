@@ -35,5 +35,5 @@ class FullDiskWarcMiddleware(WarcArchiveMiddleware):
 
     def _open_next(self) -> None:
         super()._open_next()
-        assert self.writer is not None
+        assert self.writer is not None and self.file is not None
         self.file = self.writer.out = FullFile(self.file)  # type: ignore[assignment]  # a file-like wrapper
