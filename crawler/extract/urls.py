@@ -116,6 +116,102 @@ def origin_of(url: str) -> str:
 
 @lru_cache(maxsize=RESOLVE_CACHE_SIZE)
 def _resolve(href: str, base: str) -> str | None:
+    """``_resolve_plain`` where it applies (most links of a page), else ``_resolve_general``."""
+    return _resolve_plain(href, base) or _resolve_general(href, base)
+
+
+# The characters of a plain href's path and query: ASCII letters, digits and those of RFC 3986's
+# unreserved and sub-delims that every step of ``_resolve_general`` keeps as they are (``urljoin``,
+# w3lib's quoting of path and query, the split and join). Not in it, so such hrefs take the general
+# path: '%' (escapes are checked), "'" (quoted in a query), ';' (urljoin's params), ':' (a scheme),
+# '@' (userinfo), '#' (a fragment), '\\' (a '/' to w3lib), whitespace, '[]|{}<>"^`' and all non-ASCII.
+_PLAIN_CHARS = r"A-Za-z0-9\-._~!$&()*+,=/"
+# A plain href: a path (no '//', no dot segment: checked apart) and an optional non-empty query.
+_PLAIN_HREF_RE = re.compile(rf"(?P<path>[{_PLAIN_CHARS}]*)(?:\?[{_PLAIN_CHARS}?]+)?")
+# A plain authority: a lower-case host and a port at most (no userinfo, no brackets, no backslash);
+# ``_plain_origin`` checks that w3lib keeps it as it is.
+_PLAIN_AUTHORITY_RE = re.compile(r"[a-z0-9.:-]+")
+# An absolute or scheme-relative href: a plain authority, then the rest (a plain href, checked apart).
+_PLAIN_ABSOLUTE_RE = re.compile(r"(?P<scheme>https?:)?//(?P<authority>[a-z0-9.:-]+)(?P<rest>/[^?]*(?:\?.*)?)?")
+
+
+def _plain_path(path: str) -> bool:
+    """True for a path that ``urljoin`` and w3lib leave as written: no empty segment (``urljoin``
+    drops those of a relative path) and no segment starting with '.' (dot segments are removed)."""
+    return "//" not in path and "/." not in path and not path.startswith(".")
+
+
+@lru_cache(maxsize=256)
+def _plain_origin(origin: str) -> bool:
+    """True when ``_resolve_general`` gives back ``origin + "/"`` as it is: its scheme is http or https
+    and w3lib changes nothing in its authority (host case, IDNA, IPv4 forms, port). The authority is
+    read apart from the path all along the general path, so this holds for any plain path after it."""
+    return _resolve_general("/", origin + "/") == origin + "/"
+
+
+@lru_cache(maxsize=256)
+def _plain_base(base: str) -> tuple[str, str, str] | None:
+    """(scheme, ``scheme://authority``, directory) of a page URL whose plain hrefs resolve by
+    concatenation, or None: an http(s) URL with a plain origin and a plain path (as ``_plain_path``),
+    whatever its query and fragment (a path in the href replaces them)."""
+    scheme, sep, rest = base.partition("://")
+    if not sep or scheme not in HTTP_SCHEMES:
+        return None
+    end = len(rest)
+    for mark in "/?#":
+        at = rest.find(mark)
+        if at != -1 and at < end:
+            end = at
+    authority, path = rest[:end], rest[end:].split("#", 1)[0].split("?", 1)[0]
+    origin = f"{scheme}://{authority}"
+    if not _PLAIN_AUTHORITY_RE.fullmatch(authority) or not _plain_origin(origin) or not _PLAIN_HREF_RE.fullmatch(path) or not _plain_path(path):
+        return None
+    return scheme, origin, (path[:path.rfind("/") + 1] or "/")
+
+
+def _resolve_plain(href: str, base: str) -> str | None:
+    """What ``_resolve_general`` returns for a plain href on a plain page URL, by concatenation
+    (no urljoin, no w3lib); None for any other href or page (then the general path decides).
+
+    Exact: every case it answers is one where each step of the general path keeps the text as it is
+    (tests/test_urls.py compares both on every href of the test pages and on tricky ones).
+    """
+    if href[:1] != "/" and href[:4] != "http":
+        prefix = None  # relative to the page's directory
+    else:
+        absolute = _PLAIN_ABSOLUTE_RE.fullmatch(href)
+        if absolute is not None:
+            if absolute["scheme"]:
+                origin = f"{absolute['scheme']}//{absolute['authority']}"
+            else:
+                page = _plain_base(base)
+                if page is None:
+                    return None
+                origin = f"{page[0]}://{absolute['authority']}"
+            if not _plain_origin(origin):
+                return None
+            href = absolute["rest"] or "/"
+            prefix = origin
+        elif href[:1] == "/" and href[:2] != "//":
+            page = _plain_base(base)
+            if page is None:
+                return None
+            prefix = page[1]
+        else:
+            return None  # http… without "://" (a relative path or "http:x"), "//" and no authority
+    plain = _PLAIN_HREF_RE.fullmatch(href)
+    if plain is None or not plain["path"] or not _plain_path(plain["path"]):
+        return None
+    if prefix is None:
+        page = _plain_base(base)
+        if page is None:
+            return None
+        prefix = page[1] + page[2]
+    return prefix + href
+
+
+def _resolve_general(href: str, base: str) -> str | None:
+    """Absolute http(s) URL of an href on a page: ``urljoin``, made safe by w3lib, without its fragment."""
     try:
         absolute = urljoin(base, href)
         parts = urlsplit(safe_url_string(absolute))
