@@ -57,14 +57,16 @@ def test_extraction_bench(tmp_path):
 
 
 def test_extract_sidebyside_bench():
-    """The side-by-side run imports two checkouts under one name; here this one twice."""
+    """The side-by-side run imports two checkouts under one name; here this one twice (each page
+    finding its hrefs unresolved, as in a crawl)."""
     command = [sys.executable, "-m", "bench.extract_sidebyside", "--base", str(PROJECT), "--rounds", "1",
-               "--articles", "3"]
+               "--articles", "3", "--cold-urls"]
     env = {**os.environ, "PYTHONPATH": str(PROJECT)}
     done = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout)
     assert (result["real"]["pages"], result["synthetic"]["pages"]) == (70, 3)
+    assert result["cold_urls"] is True
     for corpus in ("real", "synthetic"):
         assert {"median", "sum", "paired_median"} == set(result[corpus]["this/base"])
         assert result[corpus]["base"]["median_ms"] > 0 and result[corpus]["this"]["median_ms"] > 0
@@ -196,3 +198,24 @@ def test_gil_profile_puts_each_sample_in_the_first_category_its_stack_names():
     assert categorize(lines) == {
         "threads": {"MainThread": 18, "warc-writer": 3, "other": 1}, "total": 22,
         "main_thread": {"start-up: imports": 4, "extraction": 7, "spider, other": 2, "Scrapy and Twisted": 5}}
+
+
+def test_realpages_cold_urls_finds_each_page_unresolved():
+    """``--cold-urls``: ours resolves every href of a page as if it had never seen it."""
+    from bench import realpages
+    from crawler.extract.urls import _resolve
+
+    pages = realpages.load_corpus()
+    first = pages[0]
+    for second in pages[1:]:  # a page with links to resolve
+        _resolve.cache_clear()
+        realpages.ours(second.body, second.url)
+        alone = _resolve.cache_info().currsize
+        if alone:
+            break
+    realpages.ours(first.body, first.url)
+    realpages.ours(second.body, second.url)
+    assert _resolve.cache_info().currsize > alone  # warm: the caches keep both pages' hrefs
+    realpages.ours_cold_urls(second.body, second.url)
+    assert alone > 0 and _resolve.cache_info().currsize == alone
+    assert _resolve.cache_info().misses == alone  # every href of the page resolved afresh
