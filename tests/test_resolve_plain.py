@@ -79,7 +79,7 @@ def _general_resolve_href(href: str, url: str) -> str | None:
 # Page URLs: plain ones, and each way a page URL can leave the shortcut or change under w3lib.
 TRICKY_BASES = [
     "https://www.sichuanpeace.gov.cn/scyw/20211103/2541288.html",
-    "https://www.sichuanpeace.gov.cn/scyw/",
+    "https://www.sichuanpeace.gov.cn/scyw/", "http://h.cn/a/b/c/d/e.html", "http://h.cn/a.html?x=1",
     "https://www.sichuanpeace.gov.cn",
     "http://127.0.0.1:8000/scyw/index_2.html?from=x#top",
     "http://127.0.0.1:80/a/b.html", "https://h.cn:443/a/b.html", "http://h.cn:8080/a/", "http://h.cn:/a/",
@@ -97,9 +97,11 @@ _PATHS = ["", "a.html", "b/c.html", "/", "/a.html", "/scyw/20211103/2541288.html
           "..", "../a.html", "./a.html", ".", "a/../b", "a/./b", "/a/../../b", "a//b", "/a//b", ".hidden",
           "a%20b", "a%zz", "%2e%2e/a", "a b", " a", "a\tb", "a\nb", "新闻/a.html", "a\\b", "\\a", "a;p",
           "a:b", "a@b", "a'b", "a|b", "a[b]", "a{b}", "a^b", "a`b", 'a"b', "a<b>", "~a!$&()*+,=-_.b", "A.HTML",
-          "\ud800", "a\x00b", "a\x7fb", "http", "httpa.html", "https", "http.html"]
+          "\ud800", "a\x00b", "a\x7fb", "http", "httpa.html", "https", "http.html", "../../a.html",
+          "../../../../../a/b.html", "./../a/", "../", "./", ".././b", "../a//b", "../.a", "../..", "..//a",
+          ".//a", "../a/../b", "...", ".../a", "..a/b", "../?x", "./?x", "../#x", "/a/b//", "//a"]
 _QUERIES = ["", "?", "?x=1", "?x=1&y=2", "?a=b?c/d", "?x=1:2", "?x='y'", "?x=%41", "?x=新", "?x y", "?x=1;y",
-            "?x=a@b", "?x=/../", "?x=\\"]
+            "?x=a@b", "?x=/../", "?x=\\", "?u=http://g.cn/a.jpg&w=1", "?:", "?@", "?x=[1]", "?x=<y>"]
 _FRAGMENTS = ["", "#", "#top", "#新", "#a b", "#\ud800"]
 _PREFIXES = ["", "http://h.cn", "https://h.cn", "//h.cn", "http://H.CN", "http://h.cn:80", "https://h.cn:443",
              "http://h.cn:8080", "http://h.cn:", "//u:p@h.cn", "http://u@h.cn", "http://例子.中国", "http://xn--fsqu00a.xn--fiqs8s",
@@ -135,8 +137,12 @@ def test_tricky_hrefs_resolve_alike_on_both_paths():
     ("/b/", "https://h.cn:8080/a/c.html", "https://h.cn:8080/b/"),
     ("//g.cn", "https://h.cn/a/", "https://g.cn/"),
     ("http://g.cn/x/y.pdf", "https://h.cn/a/", "http://g.cn/x/y.pdf"),
+    ("../../i/x.jpg", "http://h.cn/a/b/c/d.html", "http://h.cn/a/i/x.jpg"),
+    ("./../../../x.jpg", "http://h.cn/a/b.html", "http://h.cn/x.jpg"),
+    ("/u//x.jpg?u=http://g.cn/y@z", "http://h.cn/a/", "http://h.cn/u//x.jpg?u=http://g.cn/y@z"),
     # What it leaves to the general path: dot segments, escapes, case, default ports, fragments.
-    ("../b.html", "http://h.cn/a/c/d.html", "http://h.cn/a/b.html"),
+    ("a/../b.html", "http://h.cn/a/c/d.html", "http://h.cn/a/c/b.html"),
+    ("b//c.html", "http://h.cn/a/", "http://h.cn/a/b/c.html"),
     ("b%20c.html", "http://h.cn/a/", "http://h.cn/a/b%20c.html"),
     ("新.html", "http://h.cn/a/", "http://h.cn/a/%E6%96%B0.html"),
     ("http://H.CN/x", "http://h.cn/", "http://h.cn/x"),

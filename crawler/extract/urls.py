@@ -120,14 +120,16 @@ def _resolve(href: str, base: str) -> str | None:
     return _resolve_plain(href, base) or _resolve_general(href, base)
 
 
-# The characters of a plain href's path and query: ASCII letters, digits and those of RFC 3986's
-# unreserved and sub-delims that every step of ``_resolve_general`` keeps as they are (``urljoin``,
-# w3lib's quoting of path and query, the split and join). Not in it, so such hrefs take the general
-# path: '%' (escapes are checked), "'" (quoted in a query), ';' (urljoin's params), ':' (a scheme),
-# '@' (userinfo), '#' (a fragment), '\\' (a '/' to w3lib), whitespace, '[]|{}<>"^`' and all non-ASCII.
+# The characters of a plain href's path: ASCII letters, digits and those of RFC 3986's unreserved
+# and sub-delims that every step of ``_resolve_general`` keeps as they are (``urljoin``, w3lib's
+# quoting of path and query, the split and join). Not in it, so such hrefs take the general path:
+# '%' (escapes are checked), "'" (quoted in a query), ';' (urljoin's params), ':' (a scheme), '@'
+# (userinfo), '#' (a fragment), '\\' (a '/' to w3lib), whitespace, '[]|{}<>"^`' and all non-ASCII.
 _PLAIN_CHARS = r"A-Za-z0-9\-._~!$&()*+,=/"
-# A plain href: a path (no '//', no dot segment: checked apart) and an optional non-empty query.
-_PLAIN_HREF_RE = re.compile(rf"(?P<path>[{_PLAIN_CHARS}]*)(?:\?[{_PLAIN_CHARS}?]+)?")
+# A plain href: a path (dot segments and empty ones are checked apart) and an optional non-empty
+# query, which may also hold '?', ':' and '@' (after a '?' they are neither a scheme nor userinfo,
+# and w3lib leaves them in a query).
+_PLAIN_HREF_RE = re.compile(rf"(?P<path>[{_PLAIN_CHARS}]*)(?:\?[{_PLAIN_CHARS}?:@]+)?")
 # A plain authority: a lower-case host and a port at most (no userinfo, no brackets, no backslash);
 # ``_plain_origin`` checks that w3lib keeps it as it is.
 _PLAIN_AUTHORITY_RE = re.compile(r"[a-z0-9.:-]+")
@@ -135,10 +137,11 @@ _PLAIN_AUTHORITY_RE = re.compile(r"[a-z0-9.:-]+")
 _PLAIN_ABSOLUTE_RE = re.compile(r"(?P<scheme>https?:)?//(?P<authority>[a-z0-9.:-]+)(?P<rest>/[^?]*(?:\?.*)?)?")
 
 
-def _plain_path(path: str) -> bool:
-    """True for a path that ``urljoin`` and w3lib leave as written: no empty segment (``urljoin``
-    drops those of a relative path) and no segment starting with '.' (dot segments are removed)."""
-    return "//" not in path and "/." not in path and not path.startswith(".")
+def _plain_path(path: str, relative: bool) -> bool:
+    """True for a path that ``urljoin`` and w3lib leave as written: no segment starting with '.'
+    (dot segments are removed) and, in a path relative to the page's, no empty segment (``urljoin``
+    drops those; it keeps them in a path from the root)."""
+    return "/." not in path and path[:1] != "." and not (relative and "//" in path)
 
 
 @lru_cache(maxsize=256)
@@ -152,8 +155,9 @@ def _plain_origin(origin: str) -> bool:
 @lru_cache(maxsize=256)
 def _plain_base(base: str) -> tuple[str, str, str] | None:
     """(scheme, ``scheme://authority``, directory) of a page URL whose plain hrefs resolve by
-    concatenation, or None: an http(s) URL with a plain origin and a plain path (as ``_plain_path``),
-    whatever its query and fragment (a path in the href replaces them)."""
+    concatenation, or None: an http(s) URL with a plain origin and a plain path (``_plain_path``,
+    as relative: ``urljoin`` drops the empty segments of the page's directory too), whatever its
+    query and fragment (a path in the href replaces them)."""
     scheme, sep, rest = base.partition("://")
     if not sep or scheme not in HTTP_SCHEMES:
         return None
@@ -164,20 +168,45 @@ def _plain_base(base: str) -> tuple[str, str, str] | None:
             end = at
     authority, path = rest[:end], rest[end:].split("#", 1)[0].split("?", 1)[0]
     origin = f"{scheme}://{authority}"
-    if not _PLAIN_AUTHORITY_RE.fullmatch(authority) or not _plain_origin(origin) or not _PLAIN_HREF_RE.fullmatch(path) or not _plain_path(path):
+    if (not _PLAIN_AUTHORITY_RE.fullmatch(authority) or not _plain_origin(origin)
+            or not _PLAIN_HREF_RE.fullmatch(path) or not _plain_path(path, relative=True)):
         return None
     return scheme, origin, (path[:path.rfind("/") + 1] or "/")
+
+
+def _climb(href: str, directory: str) -> tuple[str, str]:
+    """An href's leading "../" and "./" segments taken off it and applied to the page's directory
+    as ``urljoin`` does: "../" drops the directory's last folder (none above the root), "./" nothing."""
+    folders = directory.split("/")[1:-1]  # "/a/b/" -> ["a", "b"]; "/" -> []
+    while True:
+        if href[:3] == "../":
+            if folders:
+                folders.pop()
+            href = href[3:]
+        elif href[:2] == "./":
+            href = href[2:]
+        else:
+            return href, "/" + "".join(f"{folder}/" for folder in folders)
 
 
 def _resolve_plain(href: str, base: str) -> str | None:
     """What ``_resolve_general`` returns for a plain href on a plain page URL, by concatenation
     (no urljoin, no w3lib); None for any other href or page (then the general path decides).
 
-    Exact: every case it answers is one where each step of the general path keeps the text as it is
-    (tests/test_urls.py compares both on every href of the test pages and on tricky ones).
+    Exact: every case it answers is one where each step of the general path keeps the text as it
+    is, or (leading "../") does what ``_climb`` does (tests/test_resolve_plain.py compares both on
+    every href of the test pages and on tricky ones).
     """
     if href[:1] != "/" and href[:4] != "http":
-        prefix = None  # relative to the page's directory
+        page = _plain_base(base)  # relative to the page's directory
+        if page is None:
+            return None
+        directory = page[2]
+        if href[:1] == ".":
+            href, directory = _climb(href, directory)
+            if href[:1] == "/":
+                return None  # "..//x": urljoin drops the empty segment
+        prefix, relative = page[1] + directory, True
     else:
         absolute = _PLAIN_ABSOLUTE_RE.fullmatch(href)
         if absolute is not None:
@@ -199,14 +228,10 @@ def _resolve_plain(href: str, base: str) -> str | None:
             prefix = page[1]
         else:
             return None  # http… without "://" (a relative path or "http:x"), "//" and no authority
+        relative = False
     plain = _PLAIN_HREF_RE.fullmatch(href)
-    if plain is None or not plain["path"] or not _plain_path(plain["path"]):
+    if plain is None or not plain["path"] or not _plain_path(plain["path"], relative):
         return None
-    if prefix is None:
-        page = _plain_base(base)
-        if page is None:
-            return None
-        prefix = page[1] + page[2]
     return prefix + href
 
 
