@@ -200,7 +200,8 @@ def run(pages: list[Page], rounds: int = 3, names: tuple[str, ...] = ("ours", "t
     kinds: dict[str, int] = {}
     for page in pages:
         kinds[page.gold.get("kind", "?")] = kinds.get(page.gold.get("kind", "?"), 0) + 1
-    return {"pages": len(pages), "kinds": kinds, "rounds": rounds, "cold_urls": cold_urls, "summary": summary, "per_page": per_page}
+    return {"pages": len(pages), "kinds": kinds, "rounds": rounds, "cold_urls": cold_urls, "summary": summary,
+            "per_page": per_page}
 
 
 def report(result: dict[str, Any]) -> str:

@@ -33,8 +33,7 @@ def corpus_links() -> list[tuple[str, str]]:
     """(href as resolve_href passes it, page URL) of every link of the corpus pages."""
     links = []
     for _name, body, url, _ctype, _base in itertools.chain(pages(), synthetic(MIRROR_ARTICLES)):
-        for href in _hrefs(body):
-            links.append((href.strip(), url))
+        links.extend((href.strip(), url) for href in _hrefs(body))
     return links
 
 
