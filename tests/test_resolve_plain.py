@@ -31,7 +31,7 @@ def _hrefs(body: bytes) -> list[str]:
 @pytest.fixture(scope="module")
 def corpus_links() -> list[tuple[str, str]]:
     """(href as resolve_href passes it, page URL) of every link of the corpus pages."""
-    links = []
+    links: list[tuple[str, str]] = []
     for _name, body, url, _ctype, _base in itertools.chain(pages(), synthetic(MIRROR_ARTICLES)):
         links.extend((href.strip(), url) for href in _hrefs(body))
     return links
