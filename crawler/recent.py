@@ -3,11 +3,16 @@
 - ``RecentKeys``: the keys added last, a cheap first check in front of a complete one (the
   spider's recently requested article URLs, before Scrapy's duplicate filter);
 - ``RecentValues``: the entries used last; an entry it forgot is asked again of the store that
-  holds it (the requisites' pointers, the WARC writer's read-back captures).
+  holds it (the requisites' pointers, the WARC writer's read-back captures);
+- ``RunKeys``: every key of the run, exactly, where no other store can answer for a forgotten one
+  (the ids the run emitted, the ids it asked for as new): held on disk, as Heritrix holds its
+  already-seen URIs, with a bounded page cache in memory.
 """
 
 from __future__ import annotations
 
+import sqlite3
+import weakref
 from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Generic, TypeVar
@@ -69,3 +74,52 @@ class RecentKeys:
             return False
         self._keys[key] = None
         return True
+
+
+# RunKeys' page cache, in KiB (SQLite's negative cache_size): what it holds in memory at most,
+# however many keys. A lookup past it reads the file back, from the OS cache mostly.
+RUN_KEYS_CACHE_KIB = 512
+
+
+class RunKeys:
+    """Every key added in this run with its value (a string), exact however many: kept in a private
+    temporary SQLite database, closed (and so deleted) once this object is gone; the file is
+    unlinked as it is opened, so a killed run leaves none behind. Its memory is the page cache
+    (``RUN_KEYS_CACHE_KIB``), not the number of keys."""
+
+    def __init__(self) -> None:
+        # "": a private, temporary on-disk database (SQLite's docs, "Temporary Databases").
+        self._db = sqlite3.connect("", isolation_level=None)
+        weakref.finalize(self, self._db.close)
+        for pragma in (f"cache_size = -{RUN_KEYS_CACHE_KIB}", "journal_mode = OFF", "synchronous = OFF"):
+            self._db.execute(f"PRAGMA {pragma}")
+        self._db.execute("CREATE TABLE keys (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
+        self._count = 0
+
+    def __contains__(self, key: str) -> bool:
+        return self._db.execute("SELECT 1 FROM keys WHERE key = ?", (key,)).fetchone() is not None
+
+    def __len__(self) -> int:
+        return self._count
+
+    def get(self, key: str) -> str | None:
+        """The value added with ``key``, or None."""
+        row = self._db.execute("SELECT value FROM keys WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        if self._db.execute("UPDATE keys SET value = ? WHERE key = ?", (value, key)).rowcount == 0:
+            self._db.execute("INSERT INTO keys (key, value) VALUES (?, ?)", (key, value))
+            self._count += 1
+
+    def add(self, key: str) -> None:
+        """Remember ``key`` (with an empty value)."""
+        self[key] = ""
+
+    def pop(self, key: str) -> str | None:
+        """Forget ``key``; its value, or None."""
+        value = self.get(key)
+        if value is not None:
+            self._db.execute("DELETE FROM keys WHERE key = ?", (key,))
+            self._count -= 1
+        return value

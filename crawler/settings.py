@@ -153,6 +153,7 @@ COMMANDS_MODULE = "crawler.commands"
 EXTENSIONS = {"scrapy.extensions.feedexport.FeedExporter": None, "crawler.run.commit.RunCommitter": 0,
               "crawler.extensions.accounting.AccountingExtension": 800,
               "crawler.extensions.gc_tuning.GcTuning": 0,
+              "crawler.extensions.malloc_tuning.MallocTuning": 0,
               "crawler.extensions.contact.ContactWarning": 0,
               "crawler.extensions.progress.Progress": 900}
 # A live progress display on stderr (rich): "auto" shows it when stderr is a terminal, never in
@@ -184,6 +185,10 @@ RUN_MAX_ERROR_RATE = 0.2
 # (crawler/gc_tuning.py; bench/results/crawl_rate.json measures it).
 GC_TUNING_ENABLED = True
 GC_GEN0_THRESHOLD = 10_000
+# Response bodies and pictures of 128 KiB or more get a mapping of their own, given back when freed,
+# not a place in glibc's heap, which they fragmented as the run went on: the threshold is fixed, not
+# raised by each large block freed (crawler/extensions/malloc_tuning.py; 0: glibc's dynamic one).
+MALLOC_MMAP_THRESHOLD = 128 * 1024
 
 # Fleet mode (only with -s REDIS_URL=redis://...): combined request rate per host across all
 # workers (fractions allowed: 0.5 is one request every 2 s), how long an idle worker waits for the

@@ -12,6 +12,7 @@ from ..accounting import DUPLICATE, ID_CONFLICT, DropRecord, id_conflict
 from ..extract.urls import same_page
 from ..fleet.claims import FleetClaims
 from ..items import ArticleItem
+from ..recent import RunKeys
 
 logger = logging.getLogger(__name__)
 
@@ -23,8 +24,9 @@ class DedupePipeline:
     def __init__(self, stats: StatsCollector, claims: FleetClaims | None = None):
         self.stats = stats
         self.claims = claims
-        # Per site (a fleet worker may see more than one), each id emitted with the URL it came with.
-        self.seen: dict[str, dict[str, str]] = {}
+        # Per site (a fleet worker may see more than one), each id emitted with the URL it came with:
+        # one per record of the run, so on disk (RunKeys), not in memory.
+        self.seen: dict[str, RunKeys] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DedupePipeline:
@@ -34,11 +36,14 @@ class DedupePipeline:
         return pipeline
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
-        seen = self.seen.setdefault(item.site, {})
-        if item.id in seen and not same_page(seen[item.id], item.url):
-            id_conflict(self.stats, item.site, item.id, item.url, seen[item.id])
-            raise DropRecord(f"{item.url}: id {item.id} is held for {seen[item.id]} in this run", ID_CONFLICT)
-        if item.id in seen:
+        seen = self.seen.get(item.site)
+        if seen is None:
+            seen = self.seen[item.site] = RunKeys()
+        emitted = seen.get(item.id)  # the URL this run emitted the id with, if it did
+        if emitted is not None and not same_page(emitted, item.url):
+            id_conflict(self.stats, item.site, item.id, item.url, emitted)
+            raise DropRecord(f"{item.url}: id {item.id} is held for {emitted} in this run", ID_CONFLICT)
+        if emitted is not None:
             self.stats.inc_value("dedupe/duplicate")
             logger.info("Duplicate record %s (id %s) dropped", item.url, item.id)
             raise DropRecord(f"{item.url}: duplicate of id {item.id}", DUPLICATE)
@@ -55,10 +60,11 @@ class DedupePipeline:
         its id in this run either."""
         site, article_id = getattr(item, "site", None), getattr(item, "id", None)
         bucket = getattr(exception, "bucket", None)
-        seen = self.seen.get(site or "", {})
-        if bucket == DUPLICATE or not article_id or seen.get(article_id) != getattr(item, "url", None):
+        seen = self.seen.get(site or "")
+        if (bucket == DUPLICATE or not article_id or seen is None
+                or seen.get(article_id) != getattr(item, "url", None)):
             return  # dropped here: it never passed
         if bucket == ID_CONFLICT:
-            del seen[article_id]
+            seen.pop(article_id)
         if self.claims is not None and site is not None:  # claimed as it passed, by its site and id
             self.claims.release(site, article_id)

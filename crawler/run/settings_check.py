@@ -93,6 +93,8 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "METRICS_FILE": template_error,
     "LOG_RETENTION_RUNS": _number(int, 0),
     "ACCOUNTING_LIST_MAX": _number(int, 0),
+    # 0: glibc's own dynamic threshold; its largest on a 64-bit system is 32 MiB (mallopt(3)).
+    "MALLOC_MMAP_THRESHOLD": _number(int, 0, 32 * 2**20),
 }
 
 

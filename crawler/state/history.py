@@ -8,7 +8,7 @@ moved) is ``crawler.state.rechecks``; the spider only routes what these return.
 is the run's own news, not history: a list page that holds it may hide older articles no run
 fetched, so it never stops paging, and a second link to it is the run's own repeat (the spider's
 ``recent_requests``), not a known article. The ids this run asked for as new are held for that:
-as many as the run's own work.
+as many as the run's own work, so on disk (``RunKeys``), not in memory.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 
 from ..extract.listing import ListedArticle, Listing
 from ..extract.urls import URL_SHAPE_OTHER, ArticleRef, earlier_other_id, page_ref, same_page
+from ..recent import RunKeys
 from ..run.manifests import may_stop_early
 from . import ArticleState
 
@@ -50,7 +51,7 @@ class History:
     def __init__(self, store: Any, site: str):
         self.store = store
         self.site = site
-        self.new_ids: set[str] = set()  # asked for by this run as articles no earlier run committed
+        self.new_ids = RunKeys()  # asked for by this run as articles no earlier run committed
         # URLs met whose id the state holds for another URL: counted once a run (as many as the run's own links).
         self.id_conflicts: set[str] = set()
         # Whether paging may stop at a page of known articles (``may_stop_early``), set by the run's start.
