@@ -21,42 +21,32 @@ from tests.utils.crawl import run_crawl
 ARTICLE_IDS = sorted(case.expected["id"] for case in load_cases("article"))
 FULL_DISK = json.dumps({"": "tests.faulty_storage.FullForAWhileStorage",
                         "file": "tests.faulty_storage.FullForAWhileStorage"})
-# The crawl's downloader middlewares, its WARC writer's disk full for a while (tests/warc_faults.py).
+# The crawl's downloader middlewares, its WARC writer's disk full for a while (tests/faulty_storage.py).
 FULL_WARC_DISK = json.dumps({**{name: order for name, order in DOWNLOADER_MIDDLEWARES.items()
                                 if name != "crawler.downloadermiddlewares.warc.WarcArchiveMiddleware"},
-                             "tests.warc_faults.FullDiskWarcMiddleware": 950})
+                             "tests.faulty_storage.FullDiskWarcMiddleware": 950})
 
 
-def test_disk_full_for_a_while_loses_nothing(tmp_path, monkeypatch):
-    monkeypatch.setenv("FULL_DISK_WRITES", "7-8")
+@pytest.mark.parametrize(("variable", "writes", "setting", "said"), [
+    # Under the records: a slice's batch file cannot be written.
+    ("FULL_DISK_WRITES", "7-8", f"FEED_STORAGES={FULL_DISK}", "NOT committed"),
+    # Under the WARC archive: no later seal succeeds, so no record may point into the torn file; the
+    # pages fetched after it are not_archived (a failure that passes), not retried ones.
+    ("WARC_FULL_DISK_WRITES", "40-41", f"DOWNLOADER_MIDDLEWARES={FULL_WARC_DISK}", "WARC write failed"),
+], ids=["records", "warc"])
+def test_disk_full_for_a_while_loses_nothing(tmp_path, monkeypatch, variable, writes, setting, said):
+    monkeypatch.setenv(variable, writes)
     with FixtureSite() as site:
-        full = run_crawl(site.base_url, tmp_path, "-s", "CHECKPOINT_RECORDS=5", "-s", f"FEED_STORAGES={FULL_DISK}")
+        full = run_crawl(site.base_url, tmp_path, "-s", "CHECKPOINT_RECORDS=5", "-s", setting)
         assert full.returncode == exitcodes.OUTPUT_FAILED, full.log[-2000:]
-        assert "NOT committed" in full.log
-        committed = [r["id"] for r in consumer.records(tmp_path)]
-        assert len(committed) == len(set(committed)) < len(ARTICLE_IDS)
-        monkeypatch.delenv("FULL_DISK_WRITES")
-        rerun = run_crawl(site.base_url, tmp_path)
-    assert rerun.returncode == 0, rerun.log[-2000:]
-    assert sorted(r["id"] for r in consumer.records(tmp_path)) == ARTICLE_IDS
-    assert not [p for p in tmp_path.rglob(".*") if p.name.endswith((".part", ".open"))]
-
-
-def test_warc_disk_full_for_a_while_loses_nothing(tmp_path, monkeypatch):
-    """The WARC writer's disk fills up mid-run: the run says so and fails, no committed record
-    points into the torn file (nor does any manifest list it), and the next run gets the rest."""
-    monkeypatch.setenv("WARC_FULL_DISK_WRITES", "40-41")
-    with FixtureSite() as site:
-        full = run_crawl(site.base_url, tmp_path, "-s", "CHECKPOINT_RECORDS=5",
-                         "-s", f"DOWNLOADER_MIDDLEWARES={FULL_WARC_DISK}")
-        assert full.returncode == exitcodes.OUTPUT_FAILED, full.log[-2000:]
-        assert "WARC write failed" in full.log and "No space left on device" in full.log
-        # The pages fetched after the failure are not_archived (a failure that passes), not retried ones.
+        assert said in full.log and "No space left on device" in full.log
         buckets = consumer.final(tmp_path)["accounting"]["buckets"]
-        assert buckets.get("not_archived", 0) > 0 and "retries_exhausted" not in buckets, buckets
+        assert "retries_exhausted" not in buckets, buckets
+        if variable == "WARC_FULL_DISK_WRITES":
+            assert buckets.get("not_archived", 0) > 0, buckets
         committed = [r["id"] for r in consumer.records(tmp_path)]
         assert len(committed) == len(set(committed)) < len(ARTICLE_IDS)
-        monkeypatch.delenv("WARC_FULL_DISK_WRITES")
+        monkeypatch.delenv(variable)
         rerun = run_crawl(site.base_url, tmp_path)
     assert rerun.returncode == 0, rerun.log[-2000:]
     assert sorted(r["id"] for r in consumer.records(tmp_path)) == ARTICLE_IDS
