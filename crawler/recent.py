@@ -94,13 +94,12 @@ class RunKeys:
         for pragma in (f"cache_size = -{RUN_KEYS_CACHE_KIB}", "journal_mode = OFF", "synchronous = OFF"):
             self._db.execute(f"PRAGMA {pragma}")
         self._db.execute("CREATE TABLE keys (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
-        self._count = 0
 
     def __contains__(self, key: str) -> bool:
         return self._db.execute("SELECT 1 FROM keys WHERE key = ?", (key,)).fetchone() is not None
 
     def __len__(self) -> int:
-        return self._count
+        return self._db.execute("SELECT count(*) FROM keys").fetchone()[0]
 
     def get(self, key: str) -> str | None:
         """The value added with ``key``, or None."""
@@ -108,9 +107,7 @@ class RunKeys:
         return None if row is None else row[0]
 
     def __setitem__(self, key: str, value: str) -> None:
-        if self._db.execute("UPDATE keys SET value = ? WHERE key = ?", (value, key)).rowcount == 0:
-            self._db.execute("INSERT INTO keys (key, value) VALUES (?, ?)", (key, value))
-            self._count += 1
+        self._db.execute("INSERT OR REPLACE INTO keys (key, value) VALUES (?, ?)", (key, value))
 
     def add(self, key: str) -> None:
         """Remember ``key`` (with an empty value)."""
@@ -121,5 +118,4 @@ class RunKeys:
         value = self.get(key)
         if value is not None:
             self._db.execute("DELETE FROM keys WHERE key = ?", (key,))
-            self._count -= 1
         return value
