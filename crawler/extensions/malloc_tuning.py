@@ -7,7 +7,7 @@ block's size (up to 32 MiB). After the first large picture, every body below its
 the heap, and bodies of every size, coming and going, leave holes that the heap keeps but cannot
 give back. In a 6,000-article crawl, the heap's free space grew from 5.3 MB at 1,000 articles
 to 11.0 MB at the end (``mallinfo2``; BENCHMARKS.md, Memory). Setting the threshold turns the
-adjustment off (mallopt(3)), and the free space then grew only from 2.6 to 6.5 MB. Elsewhere
+adjustment off (mallopt(3)), and the free space then grew only from 4.2 to 7.4 MB. Elsewhere
 (musl, macOS) it does nothing. ``MALLOC_MMAP_THRESHOLD = 0`` leaves glibc's own dynamic threshold.
 """
 
